@@ -1,0 +1,24 @@
+//! `vnext`: the schema-as-code compiler and migrator for vNext domain databases.
+//!
+//! The library holds every stage; the `vnext` binary only parses arguments, prints and exits.
+//! Modules are declared in reading order, from the leaves (sources, diagnostics) up.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diagnostics;
+pub mod source;
+pub mod syntax;
+pub mod model;
+pub mod extract;
+pub mod validate;
+pub mod semver;
+pub mod naming;
+pub mod workspace;
+pub mod check;
+
+/// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
+/// may own the system schemas.
+pub const PLATFORM_DOMAIN: &str = "platform";
+pub mod front;
+pub mod report;
+pub mod pipeline;
+pub mod schema_export;

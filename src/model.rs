@@ -1,0 +1,316 @@
+//! The typed model of vNext components, as far as `vnext` needs to reason about them.
+//!
+//! A component keeps its envelope (key, version, domain, ...), the references it makes, and a
+//! typed body for the kinds whose structure matters to checks and to the database: workflows
+//! (states and transitions), tasks (type, calls into workflows) and schemas (indexed fields).
+//! Everything else about a component is carried as its canonical `attributes` JSON, which is
+//! what the runtime stores. Fields are `Option` where a broken file may lack them: extraction
+//! never fails, and checks skip what is missing (the schema validator has already said so).
+
+use std::fmt;
+
+use crate::source::FileId;
+
+/// The seven component types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Workflow,
+    Task,
+    View,
+    Function,
+    Extension,
+    Schema,
+    Mapping,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Workflow,
+        Kind::Task,
+        Kind::View,
+        Kind::Function,
+        Kind::Extension,
+        Kind::Schema,
+        Kind::Mapping,
+    ];
+
+    /// The system flow a component of this kind is stored under, e.g. `sys-tasks`.
+    pub fn flow(self) -> &'static str {
+        match self {
+            Kind::Workflow => "sys-flows",
+            Kind::Task => "sys-tasks",
+            Kind::View => "sys-views",
+            Kind::Function => "sys-functions",
+            Kind::Extension => "sys-extensions",
+            Kind::Schema => "sys-schemas",
+            Kind::Mapping => "sys-mappings",
+        }
+    }
+
+    pub fn from_flow(flow: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.flow() == flow)
+    }
+
+    /// The PostgreSQL schema that stores components of this kind, e.g. `sys_tasks`.
+    pub fn system_schema(self) -> &'static str {
+        match self {
+            Kind::Workflow => "sys_flows",
+            Kind::Task => "sys_tasks",
+            Kind::View => "sys_views",
+            Kind::Function => "sys_functions",
+            Kind::Extension => "sys_extensions",
+            Kind::Schema => "sys_schemas",
+            Kind::Mapping => "sys_mappings",
+        }
+    }
+
+    /// The key of this kind's folder in a solution file's `paths`.
+    pub fn paths_key(self) -> &'static str {
+        match self {
+            Kind::Workflow => "workflows",
+            Kind::Task => "tasks",
+            Kind::View => "views",
+            Kind::Function => "functions",
+            Kind::Extension => "extensions",
+            Kind::Schema => "schemas",
+            Kind::Mapping => "mappings",
+        }
+    }
+
+    /// The folder name used when the solution file does not name one.
+    pub fn default_folder(self) -> &'static str {
+        match self {
+            Kind::Workflow => "Workflows",
+            Kind::Task => "Tasks",
+            Kind::View => "Views",
+            Kind::Function => "Functions",
+            Kind::Extension => "Extensions",
+            Kind::Schema => "Schemas",
+            Kind::Mapping => "Mappings",
+        }
+    }
+
+    /// The word users know the kind by.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Workflow => "workflow",
+            Kind::Task => "task",
+            Kind::View => "view",
+            Kind::Function => "function",
+            Kind::Extension => "extension",
+            Kind::Schema => "schema",
+            Kind::Mapping => "mapping",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.noun())
+    }
+}
+
+/// Index of a component in its `ComponentSet`.
+pub type ComponentId = usize;
+
+/// What a reference points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefTarget {
+    /// `{key, domain, version, flow}`.
+    Explicit {
+        key: String,
+        domain: String,
+        version: String,
+        flow: String,
+    },
+    /// `{ref: "<path>"}`, relative to the components root or an npm package path.
+    Path(String),
+}
+
+/// One reference made by a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// JSON Pointer of the reference object in the component's file.
+    pub pointer: String,
+    pub target: RefTarget,
+    /// The kind the slot holding the reference requires, when the slot says.
+    pub slot_kind: Option<Kind>,
+}
+
+/// A transition as far as checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub pointer: String,
+    pub key: Option<String>,
+    pub target: Option<String>,
+    pub trigger_type: Option<i64>,
+}
+
+/// A state as far as checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub pointer: String,
+    pub key: Option<String>,
+    pub state_type: Option<i64>,
+    pub sub_type: Option<i64>,
+    pub transitions: Vec<Transition>,
+    /// `subFlow.type` when the state runs a subflow.
+    pub subflow_type: Option<String>,
+}
+
+/// Where a shared transition is offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// Null, absent or empty `availableIn`: every state.
+    Everywhere,
+    /// The listed state keys, each with the pointer of its entry.
+    States(Vec<(String, String)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedTransition {
+    pub transition: Transition,
+    pub available_in: Availability,
+}
+
+/// The typed parts of a workflow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Workflow {
+    pub workflow_type: Option<String>,
+    pub history: Option<String>,
+    pub start: Option<Transition>,
+    pub states: Vec<State>,
+    pub shared: Vec<SharedTransition>,
+    /// `cancel`, `exit` and `updateData`, when present.
+    pub special: Vec<SharedTransition>,
+    pub timeout: Option<Transition>,
+    /// Index into the component's references of `attributes.schema`.
+    pub master_schema: Option<usize>,
+    /// `(pointer, transition key)` of every error-boundary rule that names a transition.
+    pub boundary_transitions: Vec<(String, String)>,
+    pub has_shared_or_special: bool,
+    pub has_timeout: bool,
+}
+
+/// How an indexed attribute is stored and compared in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Storage {
+    Text,
+    Numeric,
+    Timestamptz,
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::Text => "text",
+            Storage::Numeric => "numeric",
+            Storage::Timestamptz => "timestamptz",
+        }
+    }
+}
+
+/// A field of a master schema marked `x-indexed: true`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedField {
+    /// Pointer of the field's schema node in the file.
+    pub pointer: String,
+    /// Dotted path of the field in the instance data, e.g. `customer.segment`.
+    pub path: String,
+    /// The field's JSON type as declared (`string`, `number`, ...).
+    pub json_type: String,
+    pub storages: Vec<Storage>,
+    pub sortable: bool,
+    pub operators: Vec<String>,
+}
+
+/// A field marked `x-indexed` where indexing is not possible, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IneligibleIndex {
+    pub pointer: String,
+    pub reason: String,
+}
+
+/// The typed parts of a schema component.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaBody {
+    pub schema_type: Option<String>,
+    pub indexed: Vec<IndexedField>,
+    pub ineligible: Vec<IneligibleIndex>,
+}
+
+/// A task's call into a workflow (task types that start, trigger or read instances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowCall {
+    pub pointer: String,
+    pub domain: String,
+    pub flow: String,
+}
+
+/// The typed parts of a task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskBody {
+    pub task_type: Option<String>,
+    pub calls: Vec<WorkflowCall>,
+}
+
+/// Kind-specific structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Workflow(Box<Workflow>),
+    Task(TaskBody),
+    Schema(Box<SchemaBody>),
+    Other,
+}
+
+/// One component file, loaded.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub file: FileId,
+    /// Index of the solution (domain) the file was found under; `None` for loose files.
+    pub solution: Option<usize>,
+    /// The kind its folder implies, when it sits in a component folder.
+    pub folder_kind: Option<Kind>,
+    /// The kind it is treated as (from `flow`, else from the folder).
+    pub kind: Kind,
+    pub key: Option<String>,
+    pub version: Option<String>,
+    pub domain: Option<String>,
+    pub flow: Option<String>,
+    pub flow_version: Option<String>,
+    pub tags: Vec<String>,
+    pub refs: Vec<Reference>,
+    pub body: Body,
+    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing.
+    pub attributes: Box<str>,
+    /// Hex SHA-256 of `attributes`: what "the content of a version" means.
+    pub content_hash: String,
+    /// Whether the file passed its JSON Schema.
+    pub schema_valid: bool,
+}
+
+impl Component {
+    /// `key@version` for messages, with placeholders for what is missing.
+    pub fn display_id(&self) -> String {
+        format!(
+            "{} {}@{}",
+            self.kind,
+            self.key.as_deref().unwrap_or("<no key>"),
+            self.version.as_deref().unwrap_or("<no version>")
+        )
+    }
+
+    pub fn workflow(&self) -> Option<&Workflow> {
+        match &self.body {
+            Body::Workflow(workflow) => Some(workflow),
+            _ => None,
+        }
+    }
+
+    pub fn schema_body(&self) -> Option<&SchemaBody> {
+        match &self.body {
+            Body::Schema(schema) => Some(schema),
+            _ => None,
+        }
+    }
+}
