@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostics::pointer_join;
 use crate::model::{
-    Availability, Body, Component, IndexedField, IneligibleIndex, Kind, RefTarget, Reference,
+    Availability, Body, Component, Content, IndexedField, IneligibleIndex, Kind, RefTarget, Reference,
     SchemaBody, SharedTransition, State, Storage, TaskBody, Transition, Workflow, WorkflowCall,
 };
 use crate::source::FileId;
@@ -32,16 +32,38 @@ pub struct Origin {
     pub folder_kind: Option<Kind>,
 }
 
+/// How much of a component to extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The typed model only: enough for `lint`.
+    Model,
+    /// The model and the stored content (canonical attributes and their hash): for `plan`.
+    Content,
+}
+
+/// The canonical attributes of a component and their hash.
+pub fn content(value: &Value) -> Content {
+    let attributes = value
+        .get("attributes")
+        .filter(|attributes| attributes.is_object());
+    let canonical = match attributes {
+        Some(attributes) => canonical_json(attributes),
+        None => "{}".to_owned(),
+    };
+    Content {
+        hash: sha256_hex(canonical.as_bytes()),
+        attributes: canonical.into_boxed_str(),
+    }
+}
+
 /// Builds the typed component from its parsed value.
-pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool) -> Component {
+pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool, detail: Detail) -> Component {
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
     let empty = Value::Object(Default::default());
     let attributes = value
         .get("attributes")
         .filter(|attributes| attributes.is_object())
         .unwrap_or(&empty);
-    let canonical = canonical_json(attributes);
-    let content_hash = sha256_hex(canonical.as_bytes());
 
     let mut refs = Vec::new();
     let skip = match kind {
@@ -49,7 +71,8 @@ pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool) ->
         Kind::Schema => Some("/attributes/schema"),
         _ => None,
     };
-    collect_references(attributes, "/attributes", skip, &mut refs);
+    let mut path = PointerBuf::new("/attributes");
+    collect_references(attributes, &mut path, skip, &mut refs);
 
     let body = match kind {
         Kind::Workflow => Body::Workflow(Box::new(extract_workflow(attributes, &refs))),
@@ -80,47 +103,87 @@ pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool) ->
             .unwrap_or_default(),
         refs,
         body,
-        attributes: canonical.into_boxed_str(),
-        content_hash,
+        content: match detail {
+            Detail::Model => None,
+            Detail::Content => Some(content(value)),
+        },
         schema_valid,
     }
 }
 
+/// A JSON Pointer built up and torn down while walking a value, so that walking allocates
+/// only when a pointer is kept.
+struct PointerBuf(String);
+
+impl PointerBuf {
+    fn new(base: &str) -> PointerBuf {
+        PointerBuf(base.to_owned())
+    }
+
+    /// Appends a token; returns the length to truncate back to.
+    fn push(&mut self, token: &str) -> usize {
+        let mark = self.0.len();
+        self.0.push('/');
+        if token.contains(['~', '/']) {
+            self.0.push_str(&token.replace('~', "~0").replace('/', "~1"));
+        } else {
+            self.0.push_str(token);
+        }
+        mark
+    }
+
+    fn push_index(&mut self, index: usize) -> usize {
+        use std::fmt::Write as _;
+        let mark = self.0.len();
+        let _ = write!(self.0, "/{index}");
+        mark
+    }
+
+    fn pop_to(&mut self, mark: usize) {
+        self.0.truncate(mark);
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+
 /// JSON with object keys sorted and no insignificant whitespace: the same value always gives
 /// the same text, whatever the order or format it was written in.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
             for (idx, (key, member)) in entries.into_iter().enumerate() {
                 if idx > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+                out.push(b':');
                 write_canonical(member, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (idx, item) in items.iter().enumerate() {
                 if idx > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
     }
 }
 
@@ -140,27 +203,35 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn collect_references(value: &Value, pointer: &str, skip: Option<&str>, out: &mut Vec<Reference>) {
-    if skip == Some(pointer) {
+fn collect_references(value: &Value, path: &mut PointerBuf, skip: Option<&str>, out: &mut Vec<Reference>) {
+    if skip == Some(path.as_str()) {
         return;
     }
     match value {
         Value::Object(map) => {
             if let Some(target) = as_reference(map) {
                 out.push(Reference {
-                    pointer: pointer.to_owned(),
+                    pointer: path.as_str().to_owned(),
                     target,
-                    slot_kind: slot_kind(pointer),
+                    slot_kind: slot_kind(path.as_str()),
                 });
                 return;
             }
             for (key, member) in map {
-                collect_references(member, &pointer_join(pointer, key), skip, out);
+                if member.is_object() || member.is_array() {
+                    let mark = path.push(key);
+                    collect_references(member, path, skip, out);
+                    path.pop_to(mark);
+                }
             }
         }
         Value::Array(items) => {
             for (idx, item) in items.iter().enumerate() {
-                collect_references(item, &pointer_join(pointer, idx), skip, out);
+                if item.is_object() || item.is_array() {
+                    let mark = path.push_index(idx);
+                    collect_references(item, path, skip, out);
+                    path.pop_to(mark);
+                }
             }
         }
         _ => {}
@@ -314,15 +385,19 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
     workflow.master_schema = refs
         .iter()
         .position(|reference| reference.pointer == "/attributes/schema");
-    collect_boundary_transitions(attributes, base, &mut workflow.boundary_transitions);
+    let mut path = PointerBuf::new(base);
+    collect_boundary_transitions(attributes, &mut path, &mut workflow.boundary_transitions);
     workflow
 }
 
-fn collect_boundary_transitions(value: &Value, pointer: &str, out: &mut Vec<(String, String)>) {
+fn collect_boundary_transitions(value: &Value, path: &mut PointerBuf, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(map) => {
             for (key, member) in map {
-                let member_pointer = pointer_join(pointer, key);
+                if !(member.is_object() || member.is_array()) {
+                    continue;
+                }
+                let mark = path.push(key);
                 if key == "errorBoundary"
                     && let Some(rules) = member.get("onError").and_then(Value::as_array)
                 {
@@ -330,17 +405,25 @@ fn collect_boundary_transitions(value: &Value, pointer: &str, out: &mut Vec<(Str
                         if let Some(name) = rule.get("transition").and_then(Value::as_str)
                             && !name.trim().is_empty()
                         {
-                            let rule_pointer = pointer_join(&pointer_join(&member_pointer, "onError"), idx);
-                            out.push((pointer_join(&rule_pointer, "transition"), name.to_owned()));
+                            let pointer = format!("{}/onError/{idx}/transition", path.as_str());
+                            out.push((pointer, name.to_owned()));
                         }
                     }
                 }
-                collect_boundary_transitions(member, &member_pointer, out);
+                // Scripts and view content are large and hold no error boundaries.
+                if !matches!(key.as_str(), "mapping" | "rule" | "timer" | "content" | "code") {
+                    collect_boundary_transitions(member, path, out);
+                }
+                path.pop_to(mark);
             }
         }
         Value::Array(items) => {
             for (idx, item) in items.iter().enumerate() {
-                collect_boundary_transitions(item, &pointer_join(pointer, idx), out);
+                if item.is_object() || item.is_array() {
+                    let mark = path.push_index(idx);
+                    collect_boundary_transitions(item, path, out);
+                    path.pop_to(mark);
+                }
             }
         }
         _ => {}
@@ -543,7 +626,7 @@ mod tests {
             "config": {"flow": "not-a-system-flow", "key": "x", "domain": "d", "version": "1"}
         }});
         let origin = Origin { file: FileId(0), solution: None, folder_kind: None };
-        let component = extract(origin, Kind::Workflow, &value, true);
+        let component = extract(origin, Kind::Workflow, &value, true, Detail::Model);
         assert_eq!(component.refs.len(), 2);
         assert_eq!(component.refs[0].slot_kind, Some(Kind::Function));
         assert_eq!(component.refs[1].pointer, "/attributes/startTransition/onExecutionTasks/0/task");
@@ -560,7 +643,7 @@ mod tests {
             "either": {"anyOf": [{"type": "string"}], "x-indexed": true}
         }}}});
         let origin = Origin { file: FileId(0), solution: None, folder_kind: None };
-        let component = extract(origin, Kind::Schema, &value, true);
+        let component = extract(origin, Kind::Schema, &value, true, Detail::Model);
         let body = component.schema_body().unwrap();
         let paths: Vec<_> = body.indexed.iter().map(|f| (f.path.as_str(), f.storages.clone())).collect();
         assert_eq!(

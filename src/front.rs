@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::check::{self, Resolution};
 use crate::diagnostics::{Code, Diagnostic, Label};
-use crate::extract::{self, Origin};
+use crate::extract::{self, Detail, Origin};
 use crate::model::{Component, Kind};
 use crate::source::{FileId, SourceFile, SourceSet};
 use crate::syntax;
@@ -45,8 +45,9 @@ struct Loaded {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Loads and checks every candidate of a discovery.
-pub fn analyze(discovery: Discovery) -> Analysis {
+/// Loads and checks every candidate of a discovery. `detail` says whether to compute the
+/// stored content of components (for planning) or only their model (for linting).
+pub fn analyze(discovery: Discovery, detail: Detail) -> Analysis {
     let Discovery {
         mut sources,
         solutions,
@@ -57,7 +58,7 @@ pub fn analyze(discovery: Discovery) -> Analysis {
     let loaded: Vec<Loaded> = candidates
         .par_iter()
         .enumerate()
-        .map(|(idx, candidate)| load(candidate, FileId(first_id + idx as u32)))
+        .map(|(idx, candidate)| load(candidate, FileId(first_id + idx as u32), detail))
         .collect();
 
     let mut components = Vec::new();
@@ -79,17 +80,36 @@ pub fn analyze(discovery: Discovery) -> Analysis {
         relative_paths: &relative_paths,
     });
     diagnostics.extend(checks);
-    Analysis {
+    let mut analysis = Analysis {
         sources,
         solutions,
         components,
         relative_paths,
         resolution,
         diagnostics,
+    };
+    let diagnostics = std::mem::take(&mut analysis.diagnostics);
+    load_texts_for(&mut analysis.sources, &diagnostics);
+    analysis.diagnostics = diagnostics;
+    analysis
+}
+
+/// Reads back the text of every file a diagnostic points into whose text was not kept.
+pub fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
+    let mut wanted: Vec<FileId> = diagnostics
+        .iter()
+        .flat_map(|d| d.labels.iter().map(|label| label.file))
+        .filter(|file| !sources.get(*file).loaded)
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    for file in wanted {
+        let text = workspace::read_text(&sources.get(file).path).unwrap_or_default();
+        sources.set_text(file, Arc::from(text.as_str()));
     }
 }
 
-fn load(candidate: &Candidate, file: FileId) -> Loaded {
+fn load(candidate: &Candidate, file: FileId, detail: Detail) -> Loaded {
     let source = |text: String| {
         SourceFile::new(
             candidate.path.clone(),
@@ -98,6 +118,7 @@ fn load(candidate: &Candidate, file: FileId) -> Loaded {
             Arc::from(text.as_str()),
         )
     };
+    let unloaded = || SourceFile::unloaded(candidate.path.clone(), candidate.name.clone(), candidate.format);
     let text = match workspace::read_text(&candidate.path) {
         Ok(text) => text,
         Err(err) => {
@@ -151,9 +172,10 @@ fn load(candidate: &Candidate, file: FileId) -> Loaded {
         solution: candidate.solution,
         folder_kind: candidate.folder_kind,
     };
-    let component = extract::extract(origin, kind, &value, schema_valid);
+    let component = extract::extract(origin, kind, &value, schema_valid, detail);
     Loaded {
-        source: source(text),
+        // Keep the text only where there is already something to show.
+        source: if diagnostics.is_empty() { unloaded() } else { source(text) },
         component: Some(component),
         diagnostics,
     }

@@ -263,6 +263,15 @@ pub enum Body {
     Other,
 }
 
+/// What the database stores of a component version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing.
+    pub attributes: Box<str>,
+    /// Hex SHA-256 of `attributes`: what "the content of a version" means.
+    pub hash: String,
+}
+
 /// One component file, loaded.
 #[derive(Debug, Clone)]
 pub struct Component {
@@ -281,10 +290,8 @@ pub struct Component {
     pub tags: Vec<String>,
     pub refs: Vec<Reference>,
     pub body: Body,
-    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing.
-    pub attributes: Box<str>,
-    /// Hex SHA-256 of `attributes`: what "the content of a version" means.
-    pub content_hash: String,
+    /// The stored content; computed only when compiling (`lint` does not need it).
+    pub content: Option<Content>,
     /// Whether the file passed its JSON Schema.
     pub schema_valid: bool,
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::Diagnostic;
+use crate::extract::Detail;
 use crate::front::{self, Analysis};
 use crate::workspace::{self, Namer};
 
@@ -41,7 +42,7 @@ pub fn lint(input: &LintInput) -> LintOutput {
     if input.files.is_empty() {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-        let analysis = front::analyze(discovery);
+        let analysis = front::analyze(discovery, Detail::Model);
         let diagnostics = analysis.diagnostics.clone();
         return LintOutput {
             analysis,
@@ -79,7 +80,7 @@ pub fn lint(input: &LintInput) -> LintOutput {
             ),
         }
     }
-    let analysis = front::analyze(discovery);
+    let analysis = front::analyze(discovery, Detail::Model);
     let selected: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
     let solution_files: BTreeSet<_> = analysis.solutions.iter().map(|s| s.file).collect();
     let diagnostics = analysis

@@ -255,7 +255,8 @@ fn render_human(style: Style, sources: &SourceSet, diagnostics: &[Resolved], sum
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
-        .with_links(false);
+        .with_links(false)
+        .with_show_related_as_nested(true);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let report = to_miette(sources, diagnostic);

@@ -42,9 +42,11 @@ pub struct SourceFile {
     /// The name shown in diagnostics: relative to the workspace root where possible, with `/`.
     pub name: String,
     pub format: Format,
-    /// The text, with a leading byte-order mark removed. Empty when the file could not be read
-    /// as UTF-8 (a diagnostic says so).
+    /// The text, with a leading byte-order mark removed. The front end keeps the text only of
+    /// files that have something to report (`loaded` says whether it is here), because a large
+    /// workspace would otherwise hold every file in memory for nothing.
     pub text: Arc<str>,
+    pub loaded: bool,
     line_starts: OnceLock<Vec<usize>>,
 }
 
@@ -55,7 +57,16 @@ impl SourceFile {
             name,
             format,
             text,
+            loaded: true,
             line_starts: OnceLock::new(),
+        }
+    }
+
+    /// A file whose text was not kept; see `SourceSet::set_text`.
+    pub fn unloaded(path: PathBuf, name: String, format: Format) -> SourceFile {
+        SourceFile {
+            loaded: false,
+            ..SourceFile::new(path, name, format, Arc::from(""))
         }
     }
 
@@ -131,6 +142,14 @@ impl SourceSet {
     /// Replaces a file's entry, keeping its id.
     pub fn replace(&mut self, id: FileId, file: SourceFile) {
         self.files[id.0 as usize] = file;
+    }
+
+    /// Supplies the text of a file that was not kept.
+    pub fn set_text(&mut self, id: FileId, text: Arc<str>) {
+        let file = &mut self.files[id.0 as usize];
+        file.text = text;
+        file.loaded = true;
+        file.line_starts = OnceLock::new();
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

@@ -156,6 +156,17 @@ fn validate_with(
     for error in compiled.validator.iter_errors(value) {
         translator.translate(&error, &mut diagnostics);
     }
+    // A value of the wrong type also fails its enum or pattern; the type is the news.
+    let place = |d: &Diagnostic| d.labels.first().map(|label| label.target.clone());
+    let mistyped: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::WrongType | Code::InvalidVersion))
+        .map(place)
+        .collect();
+    diagnostics.retain(|d| {
+        !(matches!(d.code, Code::InvalidValue | Code::InvalidComponentKey)
+            && mistyped.contains(&place(d)))
+    });
     diagnostics.sort_by(|a, b| a.labels.first().cmp(&b.labels.first()).then(a.message.cmp(&b.message)));
     diagnostics.dedup();
     diagnostics
@@ -213,6 +224,26 @@ impl Translator<'_> {
             ValidationErrorKind::Type { kind } => {
                 let expected = type_kind_names(kind);
                 let found = json_type_name(error.instance());
+                let scalar = matches!(&**error.instance(), Value::Number(_) | Value::Bool(_));
+                if expected == "a string" && scalar {
+                    // YAML reads `1.0` or `yes` unquoted as a number or boolean.
+                    let shown = error.instance().to_string();
+                    let is_version = self.kind.is_some() && matches!(pointer.as_str(), "/version" | "/flowVersion");
+                    let code = if is_version { Code::InvalidVersion } else { Code::WrongType };
+                    out.push(
+                        Diagnostic::new(
+                            code,
+                            format!("{} must be a string, but `{shown}` was read as {found}", self.describe_value(&pointer)),
+                        )
+                        .with_label(Label::value(self.file, &pointer).with_text("expected a string"))
+                        .with_help(if is_version {
+                            format!("write a full version such as \"{shown}.0\" and quote it in YAML")
+                        } else {
+                            format!("quote it: \"{shown}\"")
+                        }),
+                    );
+                    return;
+                }
                 out.push(
                     Diagnostic::new(
                         Code::WrongType,

@@ -205,7 +205,7 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
             discovery.diagnostics.push(
                 Diagnostic::new(
                     Code::NoSolutionFile,
-                    format!("no solution file in {}", namer.name(root)),
+                    format!("no vnext.config.json or vnext.<domain>.config.json in `{}`", namer.name(root)),
                 )
                 .with_help("a workspace needs vnext.config.json (or vnext.<domain>.config.json) naming its domain and paths; run vnext in the workspace folder or pass -C <dir>"),
             );

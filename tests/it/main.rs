@@ -1,0 +1,8 @@
+//! The integration tests: one binary, one module per area.
+//!
+//! Fixture-driven tests compare rendered output with `expected*` files beside their inputs;
+//! run with `UPDATE_EXPECT=1` to write or refresh them, then review the diff like code.
+
+mod support;
+
+mod lint_fixtures;

@@ -1,0 +1,54 @@
+//! Shared helpers: fixture discovery and expected-output comparison.
+
+use std::path::{Path, PathBuf};
+
+/// The folders directly under `tests/fixtures/<area>`, sorted.
+pub fn fixture_dirs(area: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(area);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", root.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Whether expected files should be (re)written instead of compared.
+pub fn updating() -> bool {
+    std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1")
+}
+
+/// Compares `actual` with the file at `path`; returns a readable failure, or writes the file
+/// when updating.
+pub fn check_expected(path: &Path, actual: &str) -> Result<(), String> {
+    if updating() {
+        std::fs::write(path, actual).unwrap();
+        return Ok(());
+    }
+    let expected = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(_) => {
+            return Err(format!(
+                "{} is missing; run with UPDATE_EXPECT=1 to create it. Actual output:\n{actual}",
+                path.display()
+            ));
+        }
+    };
+    if expected == actual {
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(&expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string();
+    Err(format!("{} differs:\n{diff}", path.display()))
+}
+
+/// Fails with every collected mismatch at once.
+pub fn report_failures(failures: Vec<String>) {
+    if !failures.is_empty() {
+        panic!("{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    }
+}
