@@ -82,7 +82,11 @@ fn generate(options: &Options) -> std::io::Result<()> {
         let files = [
             ("Workflows", name.clone(), workflow(options, n)),
             ("Tasks", format!("{name}-check"), task(options, n, "check")),
-            ("Tasks", format!("{name}-notify"), task(options, n, "notify")),
+            (
+                "Tasks",
+                format!("{name}-notify"),
+                task(options, n, "notify"),
+            ),
             ("Views", format!("{name}-form"), view(options, n)),
             ("Schemas", format!("{name}-data"), schema(options, n)),
         ];
@@ -181,9 +185,7 @@ fn step(options: &Options, n: usize, which: &str, order: u32) -> serde_json::Val
 
 fn workflow(options: &Options, n: usize) -> serde_json::Value {
     let key = format!("flow-{n:05}");
-    let reference = |key: String, flow: &str| {
-        serde_json::json!({ "key": key, "domain": options.domain, "version": options.version, "flow": flow })
-    };
+    let reference = |key: String, flow: &str| serde_json::json!({ "key": key, "domain": options.domain, "version": options.version, "flow": flow });
     let transition = |key: &str, target: &str, auto: bool| {
         let mut t = serde_json::json!({
             "key": key,
@@ -213,9 +215,30 @@ fn workflow(options: &Options, n: usize) -> serde_json::Value {
     };
     let mut states = vec![
         state("draft", 1, 0, vec![transition("submit", "review", false)]),
-        state("review", 2, 6, vec![transition("approve", "scoring", false), transition("reject", "rejected", false)]),
-        state("scoring", 2, 0, vec![transition("scored", "decision", true)]),
-        state("decision", 2, 0, vec![transition("accept", "completed", false), transition("decline", "rejected", false)]),
+        state(
+            "review",
+            2,
+            6,
+            vec![
+                transition("approve", "scoring", false),
+                transition("reject", "rejected", false),
+            ],
+        ),
+        state(
+            "scoring",
+            2,
+            0,
+            vec![transition("scored", "decision", true)],
+        ),
+        state(
+            "decision",
+            2,
+            0,
+            vec![
+                transition("accept", "completed", false),
+                transition("decline", "rejected", false),
+            ],
+        ),
         state("completed", 3, 1, vec![]),
         state("rejected", 3, 2, vec![]),
     ];

@@ -59,7 +59,9 @@ pub fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) {
     check_schema_names(workspace, &mut out);
     check_indexed_type_conflicts(workspace, &index, &mut out);
     let mut resolution = resolve_references(workspace, &index, &mut out);
-    resolution.api_dependencies.extend(task_api_dependencies(workspace));
+    resolution
+        .api_dependencies
+        .extend(task_api_dependencies(workspace));
     resolution.api_dependencies.sort();
     resolution.api_dependencies.dedup();
     (resolution, out)
@@ -76,7 +78,10 @@ impl Index {
         let mut by_key: BTreeMap<(usize, Kind, String), Vec<ComponentId>> = BTreeMap::new();
         for (id, component) in components.iter().enumerate() {
             if let (Some(solution), Some(key)) = (component.solution, &component.key) {
-                by_key.entry((solution, component.kind, key.clone())).or_default().push(id);
+                by_key
+                    .entry((solution, component.kind, key.clone()))
+                    .or_default()
+                    .push(id);
             }
         }
         for ids in by_key.values_mut() {
@@ -142,7 +147,9 @@ fn check_envelope(workspace: &Workspace<'_>, component: &Component, out: &mut Ve
         out.push(
             Diagnostic::new(
                 Code::FlowFolderMismatch,
-                format!("a {flow_kind} (flow `{flow}`) sits in the {folder_kind} folder `{folder}`"),
+                format!(
+                    "a {flow_kind} (flow `{flow}`) sits in the {folder_kind} folder `{folder}`"
+                ),
             )
             .with_label(Label::value(file, "/flow").with_text(format!("declares a {flow_kind}")))
             .with_help(format!(
@@ -160,14 +167,21 @@ fn check_envelope(workspace: &Workspace<'_>, component: &Component, out: &mut Ve
             .trim_end_matches(".json")
             .trim_end_matches(".yaml")
             .trim_end_matches(".yml");
-        if stem != key {
+        let versioned = component.version.as_deref().is_some_and(|version| {
+            ["@", "-", "."]
+                .iter()
+                .any(|sep| stem == format!("{key}{sep}{version}"))
+        });
+        if stem != key && !versioned {
             out.push(
                 Diagnostic::new(
                     Code::FileNameMismatch,
                     format!("file name `{stem}` differs from the key `{key}`"),
                 )
                 .with_label(Label::value(file, "/key"))
-                .with_help(format!("rename the file to `{key}` with its extension, so the key can be found by its file")),
+                .with_help(format!(
+                    "rename the file to `{key}` (or `{key}@<version>` when versions sit side by side), so the component can be found by its file"
+                )),
             );
         }
     }
@@ -176,7 +190,10 @@ fn check_envelope(workspace: &Workspace<'_>, component: &Component, out: &mut Ve
 fn check_duplicates(workspace: &Workspace<'_>, index: &Index, out: &mut Vec<Diagnostic>) {
     for ((_, kind, key), ids) in &index.by_key {
         for pair in ids.windows(2) {
-            let (first, second) = (&workspace.components[pair[0]], &workspace.components[pair[1]]);
+            let (first, second) = (
+                &workspace.components[pair[0]],
+                &workspace.components[pair[1]],
+            );
             if first.version.is_some() && first.version == second.version {
                 let version = first.version.as_deref().unwrap_or("");
                 out.push(
@@ -184,20 +201,32 @@ fn check_duplicates(workspace: &Workspace<'_>, index: &Index, out: &mut Vec<Diag
                         Code::DuplicateComponent,
                         format!("{kind} `{key}` version {version} is defined twice"),
                     )
-                    .with_label(Label::value(second.file, "/version").with_text("defined again here"))
-                    .with_label(Label::value(first.file, "/version").with_text("first defined here"))
-                    .with_help("a version is published once; give one of them a new version or delete it"),
+                    .with_label(
+                        Label::value(second.file, "/version").with_text("defined again here"),
+                    )
+                    .with_label(
+                        Label::value(first.file, "/version").with_text("first defined here"),
+                    )
+                    .with_help(
+                        "a version is published once; give one of them a new version or delete it",
+                    ),
                 );
             }
         }
     }
 }
 
-fn resolve_references(workspace: &Workspace<'_>, index: &Index, out: &mut Vec<Diagnostic>) -> Resolution {
+fn resolve_references(
+    workspace: &Workspace<'_>,
+    index: &Index,
+    out: &mut Vec<Diagnostic>,
+) -> Resolution {
     let mut resolution = Resolution::default();
     for (id, component) in workspace.components.iter().enumerate() {
         for (ref_idx, reference) in component.refs.iter().enumerate() {
-            if let Some(target) = resolve_one(workspace, index, component, reference, &mut resolution, out) {
+            if let Some(target) =
+                resolve_one(workspace, index, component, reference, &mut resolution, out)
+            {
                 resolution.targets.insert((id, ref_idx), target);
             }
         }
@@ -243,9 +272,15 @@ fn resolve_one(
                     ),
                 };
                 out.push(
-                    Diagnostic::new(Code::UnresolvedRefPath, format!("no component file at `{normalized}`"))
-                        .with_label(Label::value(file, pointer_join(&reference.pointer, "ref")).with_text("no such file"))
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::UnresolvedRefPath,
+                        format!("no component file at `{normalized}`"),
+                    )
+                    .with_label(
+                        Label::value(file, pointer_join(&reference.pointer, "ref"))
+                            .with_text("no such file"),
+                    )
+                    .with_help(help),
                 );
                 return None;
             };
@@ -257,7 +292,12 @@ fn resolve_one(
             }
             Some(target)
         }
-        RefTarget::Explicit { key, domain, version, flow } => {
+        RefTarget::Explicit {
+            key,
+            domain,
+            version,
+            flow,
+        } => {
             let kind = Kind::from_flow(flow)?;
             if domain != &solution.domain {
                 resolution.api_dependencies.push(ApiDependency {
@@ -280,10 +320,16 @@ fn resolve_one(
                     .into_iter()
                     .find(|other| !index.versions(solution_idx, *other, key).is_empty());
                 let help = match other_kind {
-                    Some(other) => format!("`{key}` is a {other}; set flow to `{}` or reference a {kind}", other.flow()),
+                    Some(other) => format!(
+                        "`{key}` is a {other}; set flow to `{}` or reference a {kind}",
+                        other.flow()
+                    ),
                     None => match closest(key, &index.keys_of(solution_idx, kind)) {
                         Some(close) => format!("did you mean `{close}`?"),
-                        None => format!("create the {kind} `{key}` in the {} folder, or fix the key", solution.folder(kind)),
+                        None => format!(
+                            "create the {kind} `{key}` in the {} folder, or fix the key",
+                            solution.folder(kind)
+                        ),
                     },
                 };
                 out.push(
@@ -291,7 +337,10 @@ fn resolve_one(
                         Code::UnresolvedReference,
                         format!("{kind} `{key}` does not exist in domain `{domain}`"),
                     )
-                    .with_label(Label::value(file, pointer_join(&reference.pointer, "key")).with_text(format!("no such {kind}")))
+                    .with_label(
+                        Label::value(file, pointer_join(&reference.pointer, "key"))
+                            .with_text(format!("no such {kind}")),
+                    )
                     .with_help(help),
                 );
                 return None;
@@ -311,7 +360,10 @@ fn resolve_one(
                             Code::UnresolvedVersion,
                             format!("{kind} `{key}` has no version matching `{version}`"),
                         )
-                        .with_label(Label::value(file, pointer_join(&reference.pointer, "version")).with_text("no such version"))
+                        .with_label(
+                            Label::value(file, pointer_join(&reference.pointer, "version"))
+                                .with_text("no such version"),
+                        )
                         .with_help(format!("available versions: {}", texts.join(", "))),
                     );
                     None
@@ -321,12 +373,21 @@ fn resolve_one(
     }
 }
 
-fn type_mismatch(file: crate::source::FileId, reference: &Reference, slot: Kind, found: Kind, member: &str) -> Diagnostic {
+fn type_mismatch(
+    file: crate::source::FileId,
+    reference: &Reference,
+    slot: Kind,
+    found: Kind,
+    member: &str,
+) -> Diagnostic {
     Diagnostic::new(
         Code::ReferenceTypeMismatch,
         format!("this slot takes a {slot}, but the reference points at a {found}"),
     )
-    .with_label(Label::value(file, pointer_join(&reference.pointer, member)).with_text(format!("a {found}")))
+    .with_label(
+        Label::value(file, pointer_join(&reference.pointer, member))
+            .with_text(format!("a {found}")),
+    )
     .with_help(format!("reference a {slot} (flow `{}`) here", slot.flow()))
 }
 
@@ -336,27 +397,47 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
     let file = component.file;
     let mut state_keys: BTreeMap<&str, &str> = BTreeMap::new();
     for state in &workflow.states {
-        let Some(key) = state.key.as_deref() else { continue };
+        let Some(key) = state.key.as_deref() else {
+            continue;
+        };
         if let Some(first) = state_keys.get(key) {
             out.push(
-                Diagnostic::new(Code::DuplicateState, format!("state `{key}` is declared twice"))
-                    .with_label(Label::value(file, pointer_join(&state.pointer, "key")).with_text("declared again here"))
-                    .with_label(Label::value(file, pointer_join(first, "key")).with_text("first declared here"))
-                    .with_help("state keys are unique within a workflow; rename one of them"),
+                Diagnostic::new(
+                    Code::DuplicateState,
+                    format!("state `{key}` is declared twice"),
+                )
+                .with_label(
+                    Label::value(file, pointer_join(&state.pointer, "key"))
+                        .with_text("declared again here"),
+                )
+                .with_label(
+                    Label::value(file, pointer_join(first, "key")).with_text("first declared here"),
+                )
+                .with_help("state keys are unique within a workflow; rename one of them"),
             );
         } else {
             state_keys.insert(key, &state.pointer);
         }
     }
 
-    let initial: Vec<&crate::model::State> = workflow.states.iter().filter(|s| s.state_type == Some(1)).collect();
+    let initial: Vec<&crate::model::State> = workflow
+        .states
+        .iter()
+        .filter(|s| s.state_type == Some(1))
+        .collect();
     if initial.len() > 1 {
         let mut diagnostic = Diagnostic::new(
             Code::MultipleInitialStates,
-            format!("{} states are initial (stateType 1); a workflow has at most one", initial.len()),
+            format!(
+                "{} states are initial (stateType 1); a workflow has at most one",
+                initial.len()
+            ),
         );
         for state in &initial {
-            diagnostic = diagnostic.with_label(Label::value(file, pointer_join(&state.pointer, "stateType")));
+            diagnostic = diagnostic.with_label(Label::value(
+                file,
+                pointer_join(&state.pointer, "stateType"),
+            ));
         }
         out.push(diagnostic.with_help("make the other states intermediate (stateType 2)"));
     }
@@ -366,11 +447,17 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
         let keys: Vec<String> = state_keys.keys().map(|k| (*k).to_owned()).collect();
         let help = match closest(target, &keys) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => format!("declare a state `{target}`, or target one of: {}", keys.join(", ")),
+            None => format!(
+                "declare a state `{target}`, or target one of: {}",
+                keys.join(", ")
+            ),
         };
-        Diagnostic::new(Code::UnknownTargetState, format!("{what} targets state `{target}`, which the workflow does not declare"))
-            .with_label(Label::value(file, pointer_join(pointer, "target")).with_text("unknown state"))
-            .with_help(help)
+        Diagnostic::new(
+            Code::UnknownTargetState,
+            format!("{what} targets state `{target}`, which the workflow does not declare"),
+        )
+        .with_label(Label::value(file, pointer_join(pointer, "target")).with_text("unknown state"))
+        .with_help(help)
     };
 
     if let Some(start) = &workflow.start
@@ -379,7 +466,9 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
     {
         let mut diagnostic = unknown_target(&start.pointer, target, "the start transition");
         if START_PSEUDO_STATES.contains(&target.as_str()) {
-            diagnostic.help = Some("the start transition must target a declared state, not $self or $start".to_owned());
+            diagnostic.help = Some(
+                "the start transition must target a declared state, not $self or $start".to_owned(),
+            );
         }
         out.push(diagnostic);
     }
@@ -395,12 +484,22 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
                 && target != "$self"
                 && !known_state(target)
             {
-                out.push(unknown_target(&transition.pointer, target, "the transition"));
+                out.push(unknown_target(
+                    &transition.pointer,
+                    target,
+                    "the transition",
+                ));
             }
-            if let Some(key) = transition.key.as_deref() {
-                if let Some(first) = seen.insert(key, &transition.pointer) {
-                    out.push(duplicate_transition(file, key, &transition.pointer, first, "in the same state"));
-                }
+            if let Some(key) = transition.key.as_deref()
+                && let Some(first) = seen.insert(key, &transition.pointer)
+            {
+                out.push(duplicate_transition(
+                    file,
+                    key,
+                    &transition.pointer,
+                    first,
+                    "in the same state",
+                ));
             }
         }
     }
@@ -412,7 +511,11 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
             && target != "$self"
             && !known_state(target)
         {
-            out.push(unknown_target(&transition.pointer, target, "the transition"));
+            out.push(unknown_target(
+                &transition.pointer,
+                target,
+                "the transition",
+            ));
         }
         if let Availability::States(states) = &shared.available_in {
             for (state, pointer) in states {
@@ -427,24 +530,39 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
         }
         if let Some(key) = transition.key.as_deref() {
             if let Some(first) = shared_seen.insert(key, &transition.pointer) {
-                out.push(duplicate_transition(file, key, &transition.pointer, first, "among the shared transitions"));
+                out.push(duplicate_transition(
+                    file,
+                    key,
+                    &transition.pointer,
+                    first,
+                    "among the shared transitions",
+                ));
             }
             // A state's own transition with the same key as a shared one offered there.
             for state in &workflow.states {
                 let offered = match &shared.available_in {
                     Availability::Everywhere => true,
-                    Availability::States(states) => states.iter().any(|(s, _)| Some(s) == state.key.as_ref()),
+                    Availability::States(states) => {
+                        states.iter().any(|(s, _)| Some(s) == state.key.as_ref())
+                    }
                 };
                 if !offered {
                     continue;
                 }
-                if let Some(own) = state.transitions.iter().find(|t| t.key.as_deref() == Some(key)) {
+                if let Some(own) = state
+                    .transitions
+                    .iter()
+                    .find(|t| t.key.as_deref() == Some(key))
+                {
                     out.push(duplicate_transition(
                         file,
                         key,
                         &own.pointer,
                         &transition.pointer,
-                        &format!("in state `{}`, where a shared transition has the same key", state.key.as_deref().unwrap_or("?")),
+                        &format!(
+                            "in state `{}`, where a shared transition has the same key",
+                            state.key.as_deref().unwrap_or("?")
+                        ),
                     ));
                 }
             }
@@ -459,7 +577,11 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
     }
 
     for state in &workflow.states {
-        if state.subflow_type.as_deref() == Some("P") {
+        if state
+            .subflow
+            .as_ref()
+            .is_some_and(|sub| sub.subflow_type.as_deref() == Some("P"))
+        {
             out.push(
                 Diagnostic::new(
                     Code::StateSubProcessUnsupported,
@@ -471,7 +593,10 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
         }
     }
 
-    let transition_keys: BTreeSet<&str> = all_transitions.iter().filter_map(|t| t.key.as_deref()).collect();
+    let transition_keys: BTreeSet<&str> = all_transitions
+        .iter()
+        .filter_map(|t| t.key.as_deref())
+        .collect();
     for (pointer, name) in &workflow.boundary_transitions {
         if !transition_keys.contains(name.as_str()) {
             let keys: Vec<String> = transition_keys.iter().map(|k| (*k).to_owned()).collect();
@@ -491,18 +616,31 @@ fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diag
     check_finality(file, workflow, out);
 }
 
-fn duplicate_transition(file: crate::source::FileId, key: &str, pointer: &str, first: &str, place: &str) -> Diagnostic {
-    Diagnostic::new(Code::DuplicateTransition, format!("transition `{key}` is declared twice {place}"))
-        .with_label(Label::value(file, pointer_join(pointer, "key")).with_text("declared again here"))
-        .with_label(Label::value(file, pointer_join(first, "key")).with_text("first declared here"))
-        .with_help("a state offers each transition key once; rename one of them")
+fn duplicate_transition(
+    file: crate::source::FileId,
+    key: &str,
+    pointer: &str,
+    first: &str,
+    place: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateTransition,
+        format!("transition `{key}` is declared twice {place}"),
+    )
+    .with_label(Label::value(file, pointer_join(pointer, "key")).with_text("declared again here"))
+    .with_label(Label::value(file, pointer_join(first, "key")).with_text("first declared here"))
+    .with_help("a state offers each transition key once; rename one of them")
 }
 
 /// Successor states of each state, following every transition that can fire there.
 fn successors<'w>(workflow: &'w Workflow, state_key: &'w str) -> Vec<&'w str> {
     let mut next = Vec::new();
     let resolve = |target: &'w str| if target == "$self" { state_key } else { target };
-    if let Some(state) = workflow.states.iter().find(|s| s.key.as_deref() == Some(state_key)) {
+    if let Some(state) = workflow
+        .states
+        .iter()
+        .find(|s| s.key.as_deref() == Some(state_key))
+    {
         for transition in &state.transitions {
             if let Some(target) = transition.target.as_deref() {
                 next.push(resolve(target));
@@ -526,7 +664,12 @@ fn successors<'w>(workflow: &'w Workflow, state_key: &'w str) -> Vec<&'w str> {
     next
 }
 
-fn check_reachability(file: crate::source::FileId, workflow: &Workflow, state_keys: &BTreeMap<&str, &str>, out: &mut Vec<Diagnostic>) {
+fn check_reachability(
+    file: crate::source::FileId,
+    workflow: &Workflow,
+    state_keys: &BTreeMap<&str, &str>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(start) = workflow.start.as_ref().and_then(|s| s.target.as_deref()) else {
         return;
     };
@@ -548,9 +691,14 @@ fn check_reachability(file: crate::source::FileId, workflow: &Workflow, state_ke
     for (key, pointer) in state_keys {
         if !reached.contains(key) {
             out.push(
-                Diagnostic::new(Code::UnreachableState, format!("state `{key}` cannot be reached from the start transition"))
-                    .with_label(Label::value(file, pointer_join(pointer, "key")).with_text("never entered"))
-                    .with_help("add a transition that targets it, or remove the state"),
+                Diagnostic::new(
+                    Code::UnreachableState,
+                    format!("state `{key}` cannot be reached from the start transition"),
+                )
+                .with_label(
+                    Label::value(file, pointer_join(pointer, "key")).with_text("never entered"),
+                )
+                .with_help("add a transition that targets it, or remove the state"),
             );
         }
     }
@@ -558,7 +706,7 @@ fn check_reachability(file: crate::source::FileId, workflow: &Workflow, state_ke
 
 fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
     let history_none = workflow.history.as_deref() == Some("none");
-    let subflow = workflow.workflow_type.as_deref() == Some("S");
+    let subflow = workflow.workflow_type == Some(crate::model::WorkflowType::SubFlow);
     let finals: Vec<&str> = workflow
         .states
         .iter()
@@ -572,9 +720,12 @@ fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Ve
             "a subflow (type S) must finish, or its parent waits forever"
         };
         out.push(
-            Diagnostic::new(Code::MissingFinalState, format!("the workflow has no final state; {why}"))
-                .with_label(Label::key(file, "/attributes/states"))
-                .with_help("add a state with stateType 3 and a transition into it"),
+            Diagnostic::new(
+                Code::MissingFinalState,
+                format!("the workflow has no final state; {why}"),
+            )
+            .with_label(Label::key(file, "/attributes/states"))
+            .with_help("add a state with stateType 3 and a transition into it"),
         );
     }
     if !history_none {
@@ -586,7 +737,10 @@ fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Ve
             .with_help("a workflow without history runs straight through: automatic transitions only, no shared, cancel, exit or updateData transitions, no timeout, and no waiting states")
     };
     for shared in workflow.shared.iter().chain(&workflow.special) {
-        out.push(rule(shared.transition.pointer.clone(), "shared, cancel, exit and updateData transitions are not allowed"));
+        out.push(rule(
+            shared.transition.pointer.clone(),
+            "shared, cancel, exit and updateData transitions are not allowed",
+        ));
     }
     if let Some(timeout) = &workflow.timeout {
         out.push(rule(timeout.pointer.clone(), "a timeout is not allowed"));
@@ -604,7 +758,10 @@ fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Ve
         }
         for transition in &state.transitions {
             if transition.trigger_type.is_some_and(|t| t != 1) {
-                out.push(rule(pointer_join(&transition.pointer, "triggerType"), "every transition must be automatic (triggerType 1)"));
+                out.push(rule(
+                    pointer_join(&transition.pointer, "triggerType"),
+                    "every transition must be automatic (triggerType 1)",
+                ));
             }
         }
     }
@@ -618,7 +775,9 @@ fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Ve
         for state in &workflow.states {
             if let Some(key) = state.key.as_deref()
                 && !can_finish.contains(key)
-                && successors(workflow, key).iter().any(|next| can_finish.contains(next))
+                && successors(workflow, key)
+                    .iter()
+                    .any(|next| can_finish.contains(next))
             {
                 can_finish.insert(key);
             }
@@ -631,7 +790,10 @@ fn check_finality(file: crate::source::FileId, workflow: &Workflow, out: &mut Ve
         if let Some(key) = state.key.as_deref()
             && !can_finish.contains(key)
         {
-            out.push(rule(pointer_join(&state.pointer, "key"), &format!("state `{key}` can never reach a final state")));
+            out.push(rule(
+                pointer_join(&state.pointer, "key"),
+                &format!("state `{key}` can never reach a final state"),
+            ));
         }
     }
 }
@@ -650,9 +812,12 @@ fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
         let file = component.file;
         if name.is_empty() {
             out.push(
-                Diagnostic::new(Code::InvalidSchemaName, format!("workflow key `{key}` gives an empty schema name"))
-                    .with_label(Label::value(file, "/key"))
-                    .with_help("a workflow key needs at least one letter or digit"),
+                Diagnostic::new(
+                    Code::InvalidSchemaName,
+                    format!("workflow key `{key}` gives an empty schema name"),
+                )
+                .with_label(Label::value(file, "/key"))
+                .with_help("a workflow key needs at least one letter or digit"),
             );
             continue;
         }
@@ -668,9 +833,16 @@ fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
         }
         if !platform && let Some(reason) = naming::reserved_reason(&name) {
             out.push(
-                Diagnostic::new(Code::ReservedSchemaName, format!("workflow `{key}` maps to schema `{name}`, which is reserved: {reason}"))
-                    .with_label(Label::value(file, "/key"))
-                    .with_help("choose another workflow key; the platform provides the system workflows"),
+                Diagnostic::new(
+                    Code::ReservedSchemaName,
+                    format!(
+                        "workflow `{key}` maps to schema `{name}`, which is reserved: {reason}"
+                    ),
+                )
+                .with_label(Label::value(file, "/key"))
+                .with_help(
+                    "choose another workflow key; the platform provides the system workflows",
+                ),
             );
         }
         match by_name.get(&(solution, name.clone())) {
@@ -694,12 +866,19 @@ fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnostic>) {
-    let Some(body) = component.schema_body() else { return };
+    let Some(body) = component.schema_body() else {
+        return;
+    };
     let file = component.file;
     let is_master = body.schema_type.as_deref() == Some("master");
     if !is_master {
         let type_name = body.schema_type.as_deref().unwrap_or("?");
-        for pointer in body.indexed.iter().map(|f| &f.pointer).chain(body.ineligible.iter().map(|f| &f.pointer)) {
+        for pointer in body
+            .indexed
+            .iter()
+            .map(|f| &f.pointer)
+            .chain(body.ineligible.iter().map(|f| &f.pointer))
+        {
             out.push(
                 Diagnostic::new(
                     Code::IndexedOnNonMaster,
@@ -720,15 +899,22 @@ fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_indexed_type_conflicts(workspace: &Workspace<'_>, index: &Index, out: &mut Vec<Diagnostic>) {
+fn check_indexed_type_conflicts(
+    workspace: &Workspace<'_>,
+    index: &Index,
+    out: &mut Vec<Diagnostic>,
+) {
     for ((_, kind, key), ids) in &index.by_key {
         if *kind != Kind::Schema {
             continue;
         }
-        let mut first_seen: BTreeMap<&str, (&Component, &crate::model::IndexedField)> = BTreeMap::new();
+        let mut first_seen: BTreeMap<&str, (&Component, &crate::model::IndexedField)> =
+            BTreeMap::new();
         for id in ids {
             let component = &workspace.components[*id];
-            let Some(body) = component.schema_body() else { continue };
+            let Some(body) = component.schema_body() else {
+                continue;
+            };
             if body.schema_type.as_deref() != Some("master") {
                 continue;
             }
@@ -761,39 +947,63 @@ fn check_indexed_type_conflicts(workspace: &Workspace<'_>, index: &Index, out: &
     }
 }
 
-fn check_task(workspace: &Workspace<'_>, index: &Index, id: ComponentId, out: &mut Vec<Diagnostic>) {
+fn check_task(
+    workspace: &Workspace<'_>,
+    index: &Index,
+    id: ComponentId,
+    out: &mut Vec<Diagnostic>,
+) {
     let component = &workspace.components[id];
-    let crate::model::Body::Task(task) = &component.body else { return };
+    let crate::model::Body::Task(task) = &component.body else {
+        return;
+    };
     let file = component.file;
     match task.task_type.as_deref() {
         Some("22") => out.push(
-            Diagnostic::new(Code::DeprecatedTaskType, "task type 22 (ExternalHttp) is deprecated")
-                .with_label(Label::value(file, "/attributes/type"))
-                .with_help("use task type 6 (Http), which takes the same settings"),
+            Diagnostic::new(
+                Code::DeprecatedTaskType,
+                "task type 22 (ExternalHttp) is deprecated",
+            )
+            .with_label(Label::value(file, "/attributes/type"))
+            .with_help("use task type 6 (Http), which takes the same settings"),
         ),
         Some("23") => out.push(
-            Diagnostic::new(Code::ExperimentalTaskType, "task type 23 (Python) is experimental")
-                .with_label(Label::value(file, "/attributes/type"))
-                .with_help("experimental task types may change or go away in a runtime release"),
+            Diagnostic::new(
+                Code::ExperimentalTaskType,
+                "task type 23 (Python) is experimental",
+            )
+            .with_label(Label::value(file, "/attributes/type"))
+            .with_help("experimental task types may change or go away in a runtime release"),
         ),
         _ => {}
     }
-    let Some(solution) = component.solution else { return };
+    let Some(solution) = component.solution else {
+        return;
+    };
     let domain = &workspace.solutions[solution].domain;
     for call in &task.calls {
         if &call.domain != domain {
             continue;
         }
-        if index.versions(solution, Kind::Workflow, &call.flow).is_empty() {
+        if index
+            .versions(solution, Kind::Workflow, &call.flow)
+            .is_empty()
+        {
             let keys = index.keys_of(solution, Kind::Workflow);
             let help = match closest(&call.flow, &keys) {
                 Some(close) => format!("did you mean `{close}`?"),
-                None => format!("name a workflow of domain `{domain}`, or set `domain` to the domain that defines `{}`", call.flow),
+                None => format!(
+                    "name a workflow of domain `{domain}`, or set `domain` to the domain that defines `{}`",
+                    call.flow
+                ),
             };
             out.push(
                 Diagnostic::new(
                     Code::UnresolvedWorkflowCall,
-                    format!("the task calls workflow `{}` of domain `{domain}`, which does not exist", call.flow),
+                    format!(
+                        "the task calls workflow `{}` of domain `{domain}`, which does not exist",
+                        call.flow
+                    ),
                 )
                 .with_severity(Severity::Warning)
                 .with_label(Label::value(file, call.pointer.clone()).with_text("no such workflow"))
@@ -807,8 +1017,12 @@ fn check_task(workspace: &Workspace<'_>, index: &Index, id: ComponentId, out: &m
 fn task_api_dependencies(workspace: &Workspace<'_>) -> Vec<ApiDependency> {
     let mut deps = Vec::new();
     for component in workspace.components {
-        let crate::model::Body::Task(task) = &component.body else { continue };
-        let Some(solution) = component.solution else { continue };
+        let crate::model::Body::Task(task) = &component.body else {
+            continue;
+        };
+        let Some(solution) = component.solution else {
+            continue;
+        };
         for call in &task.calls {
             if call.domain != workspace.solutions[solution].domain {
                 deps.push(ApiDependency {

@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostics::pointer_join;
 use crate::model::{
-    Availability, Body, Component, Content, IndexedField, IneligibleIndex, Kind, RefTarget, Reference,
-    SchemaBody, SharedTransition, State, Storage, TaskBody, Transition, Workflow, WorkflowCall,
+    Availability, Body, Component, Content, ExtensionBody, FunctionBody, IndexedField,
+    IneligibleIndex, Kind, MappingBody, RefTarget, Reference, SchemaBody, SharedTransition, State,
+    Storage, SubFlow, TaskBody, Transition, ViewBody, Workflow, WorkflowCall, WorkflowType,
 };
 use crate::source::FileId;
 
@@ -57,7 +58,13 @@ pub fn content(value: &Value) -> Content {
 }
 
 /// Builds the typed component from its parsed value.
-pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool, detail: Detail) -> Component {
+pub fn extract(
+    origin: Origin,
+    kind: Kind,
+    value: &Value,
+    schema_valid: bool,
+    detail: Detail,
+) -> Component {
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
     let empty = Value::Object(Default::default());
     let attributes = value
@@ -74,11 +81,34 @@ pub fn extract(origin: Origin, kind: Kind, value: &Value, schema_valid: bool, de
     let mut path = PointerBuf::new("/attributes");
     collect_references(attributes, &mut path, skip, &mut refs);
 
+    let task_refs = || {
+        refs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot_kind == Some(Kind::Task))
+            .map(|(idx, _)| idx)
+            .collect::<Vec<_>>()
+    };
     let body = match kind {
         Kind::Workflow => Body::Workflow(Box::new(extract_workflow(attributes, &refs))),
         Kind::Task => Body::Task(extract_task(attributes)),
         Kind::Schema => Body::Schema(Box::new(extract_schema(attributes))),
-        _ => Body::Other,
+        Kind::View => Body::View(ViewBody {
+            view_type: attributes.get("type").and_then(Value::as_i64),
+            display: get_str(attributes, "display"),
+        }),
+        Kind::Function => Body::Function(FunctionBody {
+            scope: get_str(attributes, "scope"),
+            tasks: task_refs(),
+        }),
+        Kind::Extension => Body::Extension(ExtensionBody {
+            extension_type: attributes.get("type").and_then(Value::as_i64),
+            scope: attributes.get("scope").and_then(Value::as_i64),
+            tasks: task_refs(),
+        }),
+        Kind::Mapping => Body::Mapping(MappingBody {
+            name: get_str(attributes, "name"),
+            encoding: get_str(attributes, "encoding"),
+        }),
     };
 
     Component {
@@ -125,7 +155,8 @@ impl PointerBuf {
         let mark = self.0.len();
         self.0.push('/');
         if token.contains(['~', '/']) {
-            self.0.push_str(&token.replace('~', "~0").replace('/', "~1"));
+            self.0
+                .push_str(&token.replace('~', "~0").replace('/', "~1"));
         } else {
             self.0.push_str(token);
         }
@@ -147,7 +178,6 @@ impl PointerBuf {
         &self.0
     }
 }
-
 
 /// JSON with object keys sorted and no insignificant whitespace: the same value always gives
 /// the same text, whatever the order or format it was written in.
@@ -203,7 +233,12 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn collect_references(value: &Value, path: &mut PointerBuf, skip: Option<&str>, out: &mut Vec<Reference>) {
+fn collect_references(
+    value: &Value,
+    path: &mut PointerBuf,
+    skip: Option<&str>,
+    out: &mut Vec<Reference>,
+) {
     if skip == Some(path.as_str()) {
         return;
     }
@@ -312,9 +347,8 @@ fn availability(value: &Value, pointer: &str) -> Availability {
             let item_pointer = pointer_join(&base, idx);
             match item {
                 Value::String(state) => Some((state.clone(), item_pointer)),
-                Value::Object(_) => {
-                    get_str(item, "state").map(|state| (state, pointer_join(&item_pointer, "state")))
-                }
+                Value::Object(_) => get_str(item, "state")
+                    .map(|state| (state, pointer_join(&item_pointer, "state"))),
                 _ => None,
             }
         })
@@ -325,10 +359,29 @@ fn availability(value: &Value, pointer: &str) -> Availability {
 fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
     let base = "/attributes";
     let mut workflow = Workflow {
-        workflow_type: get_str(attributes, "type"),
+        workflow_type: attributes
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(WorkflowType::from_code),
         history: get_str(attributes, "history"),
+        has_error_boundary: attributes
+            .get("errorBoundary")
+            .is_some_and(Value::is_object),
         ..Workflow::default()
     };
+    let refs_under = |prefix: &str, kind: Kind| -> Vec<usize> {
+        refs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot_kind == Some(kind) && r.pointer.starts_with(prefix))
+            .map(|(idx, _)| idx)
+            .collect()
+    };
+    workflow.functions = refs_under("/attributes/functions/", Kind::Function);
+    workflow.extensions = refs_under("/attributes/extensions/", Kind::Extension);
+    workflow
+        .extensions
+        .extend(refs_under("/attributes/features/", Kind::Extension));
+    workflow.views = refs_under("/attributes/", Kind::View);
     if let Some(start) = attributes.get("startTransition").filter(|v| v.is_object()) {
         workflow.start = Some(transition(start, pointer_join(base, "startTransition")));
     }
@@ -344,23 +397,46 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
                         .enumerate()
                         .filter(|(_, item)| item.is_object())
                         .map(|(t_idx, item)| {
-                            transition(item, pointer_join(&pointer_join(&pointer, "transitions"), t_idx))
+                            transition(
+                                item,
+                                pointer_join(&pointer_join(&pointer, "transitions"), t_idx),
+                            )
                         })
                         .collect()
                 })
                 .unwrap_or_default();
+            let subflow = state
+                .get("subFlow")
+                .filter(|sub| sub.is_object())
+                .map(|sub| {
+                    let process_pointer = format!("{pointer}/subFlow/process");
+                    SubFlow {
+                        subflow_type: get_str(sub, "type"),
+                        process: refs.iter().position(|r| r.pointer == process_pointer),
+                    }
+                });
+            let views = refs_under(&format!("{pointer}/"), Kind::View);
             workflow.states.push(State {
                 key: get_str(state, "key"),
                 state_type: state.get("stateType").and_then(Value::as_i64),
                 sub_type: state.get("subType").and_then(Value::as_i64),
                 transitions,
-                subflow_type: state.get("subFlow").and_then(|sub| get_str(sub, "type")),
+                subflow,
+                views,
+                has_error_boundary: state.get("errorBoundary").is_some_and(Value::is_object),
                 pointer,
             });
         }
     }
-    if let Some(shared) = attributes.get("sharedTransitions").and_then(Value::as_array) {
-        for (idx, item) in shared.iter().enumerate().filter(|(_, item)| item.is_object()) {
+    if let Some(shared) = attributes
+        .get("sharedTransitions")
+        .and_then(Value::as_array)
+    {
+        for (idx, item) in shared
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.is_object())
+        {
             let pointer = pointer_join(&pointer_join(base, "sharedTransitions"), idx);
             workflow.shared.push(SharedTransition {
                 available_in: availability(item, &pointer),
@@ -390,7 +466,11 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
     workflow
 }
 
-fn collect_boundary_transitions(value: &Value, path: &mut PointerBuf, out: &mut Vec<(String, String)>) {
+fn collect_boundary_transitions(
+    value: &Value,
+    path: &mut PointerBuf,
+    out: &mut Vec<(String, String)>,
+) {
     match value {
         Value::Object(map) => {
             for (key, member) in map {
@@ -411,7 +491,10 @@ fn collect_boundary_transitions(value: &Value, path: &mut PointerBuf, out: &mut 
                     }
                 }
                 // Scripts and view content are large and hold no error boundaries.
-                if !matches!(key.as_str(), "mapping" | "rule" | "timer" | "content" | "code") {
+                if !matches!(
+                    key.as_str(),
+                    "mapping" | "rule" | "timer" | "content" | "code"
+                ) {
                     collect_boundary_transitions(member, path, out);
                 }
                 path.pop_to(mark);
@@ -446,7 +529,11 @@ fn extract_task(attributes: &Value) -> TaskBody {
             flow,
         });
     }
-    TaskBody { task_type, calls }
+    TaskBody {
+        task_type,
+        config: attributes.get("config").cloned(),
+        calls,
+    }
 }
 
 const COMBINATORS: [&str; 9] = [
@@ -467,7 +554,13 @@ fn extract_schema(attributes: &Value) -> SchemaBody {
         ..SchemaBody::default()
     };
     if let Some(schema) = attributes.get("schema") {
-        walk_indexed(schema, "/attributes/schema", Some(Vec::new()), None, &mut body);
+        walk_indexed(
+            schema,
+            "/attributes/schema",
+            Some(Vec::new()),
+            None,
+            &mut body,
+        );
     }
     body
 }
@@ -485,7 +578,13 @@ fn walk_indexed(
     let Value::Object(map) = node else {
         if let Value::Array(items) = node {
             for (idx, item) in items.iter().enumerate() {
-                walk_indexed(item, &pointer_join(pointer, idx), None, why_not.or(Some("it sits inside a combinator or array")), body);
+                walk_indexed(
+                    item,
+                    &pointer_join(pointer, idx),
+                    None,
+                    why_not.or(Some("it sits inside a combinator or array")),
+                    body,
+                );
             }
         }
         return;
@@ -512,12 +611,20 @@ fn walk_indexed(
         let reason = match key.as_str() {
             "items" | "prefixItems" | "contains" => "it sits inside an array",
             "$defs" | "definitions" => "it sits in a definition reached through $ref",
-            name if COMBINATORS.contains(&name) => "it sits inside a combinator (allOf, anyOf, oneOf, not, if/then/else)",
+            name if COMBINATORS.contains(&name) => {
+                "it sits inside a combinator (allOf, anyOf, oneOf, not, if/then/else)"
+            }
             "patternProperties" | "additionalProperties" => "it has no fixed property name",
             _ => "it is not reached through `properties` alone",
         };
         if member.is_object() || member.is_array() {
-            walk_indexed(member, &member_pointer, None, Some(why_not.unwrap_or(reason)), body);
+            walk_indexed(
+                member,
+                &member_pointer,
+                None,
+                Some(why_not.unwrap_or(reason)),
+                body,
+            );
         }
     }
 }
@@ -547,7 +654,11 @@ fn classify_indexed(
     let json_type = match map.get("type") {
         Some(Value::String(name)) => Some(name.clone()),
         Some(Value::Array(names)) => {
-            let non_null: Vec<&str> = names.iter().filter_map(Value::as_str).filter(|n| *n != "null").collect();
+            let non_null: Vec<&str> = names
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| *n != "null")
+                .collect();
             match non_null.as_slice() {
                 [single] => Some((*single).to_owned()),
                 _ => None,
@@ -555,9 +666,12 @@ fn classify_indexed(
         }
         _ => None,
     };
-    let Some(json_type) = json_type.filter(|t| matches!(t.as_str(), "string" | "number" | "integer" | "boolean")) else {
+    let Some(json_type) =
+        json_type.filter(|t| matches!(t.as_str(), "string" | "number" | "integer" | "boolean"))
+    else {
         ineligible(
-            "only fields of one scalar type (string, number, integer or boolean) can be indexed".to_owned(),
+            "only fields of one scalar type (string, number, integer or boolean) can be indexed"
+                .to_owned(),
             body,
         );
         return;
@@ -565,7 +679,9 @@ fn classify_indexed(
     let dotted = path.join(".");
     if !valid_index_path(&dotted) {
         ineligible(
-            format!("the field path `{dotted}` must start with a letter and use only letters, digits and `_`"),
+            format!(
+                "the field path `{dotted}` must start with a letter and use only letters, digits and `_`"
+            ),
             body,
         );
         return;
@@ -587,7 +703,12 @@ fn classify_indexed(
         operators: map
             .get("x-filterOperators")
             .and_then(Value::as_array)
-            .map(|ops| ops.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
     });
 }
@@ -599,9 +720,17 @@ fn valid_index_path(path: &str) -> bool {
         return false;
     };
     let word = |segment: &str| {
-        !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    first.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && word(first) && segments.all(word)
+    first
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && word(first)
+        && segments.all(word)
 }
 
 #[cfg(test)]
@@ -625,11 +754,18 @@ mod tests {
             "startTransition": {"onExecutionTasks": [{"task": {"ref": "Tasks/t.json"}}]},
             "config": {"flow": "not-a-system-flow", "key": "x", "domain": "d", "version": "1"}
         }});
-        let origin = Origin { file: FileId(0), solution: None, folder_kind: None };
+        let origin = Origin {
+            file: FileId(0),
+            solution: None,
+            folder_kind: None,
+        };
         let component = extract(origin, Kind::Workflow, &value, true, Detail::Model);
         assert_eq!(component.refs.len(), 2);
         assert_eq!(component.refs[0].slot_kind, Some(Kind::Function));
-        assert_eq!(component.refs[1].pointer, "/attributes/startTransition/onExecutionTasks/0/task");
+        assert_eq!(
+            component.refs[1].pointer,
+            "/attributes/startTransition/onExecutionTasks/0/task"
+        );
         assert_eq!(component.refs[1].slot_kind, Some(Kind::Task));
     }
 
@@ -642,10 +778,18 @@ mod tests {
             "tags": {"type": "array", "items": {"type": "string", "x-indexed": true}},
             "either": {"anyOf": [{"type": "string"}], "x-indexed": true}
         }}}});
-        let origin = Origin { file: FileId(0), solution: None, folder_kind: None };
+        let origin = Origin {
+            file: FileId(0),
+            solution: None,
+            folder_kind: None,
+        };
         let component = extract(origin, Kind::Schema, &value, true, Detail::Model);
         let body = component.schema_body().unwrap();
-        let paths: Vec<_> = body.indexed.iter().map(|f| (f.path.as_str(), f.storages.clone())).collect();
+        let paths: Vec<_> = body
+            .indexed
+            .iter()
+            .map(|f| (f.path.as_str(), f.storages.clone()))
+            .collect();
         assert_eq!(
             paths,
             vec![

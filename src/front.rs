@@ -65,7 +65,10 @@ pub fn analyze(discovery: Discovery, detail: Detail) -> Analysis {
     let mut relative_paths = Vec::new();
     for (candidate, item) in candidates.iter().zip(loaded) {
         let id = sources.add(item.source);
-        debug_assert_eq!(Some(id), item.component.as_ref().map(|c| c.file).or(Some(id)));
+        debug_assert_eq!(
+            Some(id),
+            item.component.as_ref().map(|c| c.file).or(Some(id))
+        );
         diagnostics.extend(item.diagnostics);
         if let Some(component) = item.component {
             components.push(component);
@@ -118,7 +121,13 @@ fn load(candidate: &Candidate, file: FileId, detail: Detail) -> Loaded {
             Arc::from(text.as_str()),
         )
     };
-    let unloaded = || SourceFile::unloaded(candidate.path.clone(), candidate.name.clone(), candidate.format);
+    let unloaded = || {
+        SourceFile::unloaded(
+            candidate.path.clone(),
+            candidate.name.clone(),
+            candidate.format,
+        )
+    };
     let text = match workspace::read_text(&candidate.path) {
         Ok(text) => text,
         Err(err) => {
@@ -175,7 +184,11 @@ fn load(candidate: &Candidate, file: FileId, detail: Detail) -> Loaded {
     let component = extract::extract(origin, kind, &value, schema_valid, detail);
     Loaded {
         // Keep the text only where there is already something to show.
-        source: if diagnostics.is_empty() { unloaded() } else { source(text) },
+        source: if diagnostics.is_empty() {
+            unloaded()
+        } else {
+            source(text)
+        },
         component: Some(component),
         diagnostics,
     }

@@ -4,21 +4,21 @@
 //! Modules are declared in reading order, from the leaves (sources, diagnostics) up.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod check;
 pub mod diagnostics;
+pub mod extract;
+pub mod model;
+pub mod naming;
+pub mod semver;
 pub mod source;
 pub mod syntax;
-pub mod model;
-pub mod extract;
 pub mod validate;
-pub mod semver;
-pub mod naming;
 pub mod workspace;
-pub mod check;
 
 /// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
 /// may own the system schemas.
 pub const PLATFORM_DOMAIN: &str = "platform";
 pub mod front;
-pub mod report;
 pub mod pipeline;
+pub mod report;
 pub mod schema_export;

@@ -52,7 +52,12 @@ enum SchemaAction {
 #[derive(Args)]
 struct WorkspaceArgs {
     /// The workspace folder (holding vnext.config.json).
-    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
     directory: PathBuf,
     /// Only this domain of a multi-domain workspace.
     #[arg(long)]

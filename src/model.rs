@@ -146,16 +146,30 @@ pub struct Transition {
     pub trigger_type: Option<i64>,
 }
 
+/// The workflow a subflow state runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubFlow {
+    /// `S` (blocking subflow) or `P` (subprocess).
+    pub subflow_type: Option<String>,
+    /// Index into the component's references of `subFlow.process`.
+    pub process: Option<usize>,
+}
+
 /// A state as far as checks need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub pointer: String,
     pub key: Option<String>,
+    /// 1 initial, 2 intermediate, 3 final, 4 subflow, 5 wizard.
     pub state_type: Option<i64>,
+    /// 0 none, 1 success, 2 error, 3 terminated, 4 suspended, 5 busy, 6 human, 7 cancelled,
+    /// 8 timeout.
     pub sub_type: Option<i64>,
     pub transitions: Vec<Transition>,
-    /// `subFlow.type` when the state runs a subflow.
-    pub subflow_type: Option<String>,
+    pub subflow: Option<SubFlow>,
+    /// Indexes into the component's references of the state's views.
+    pub views: Vec<usize>,
+    pub has_error_boundary: bool,
 }
 
 /// Where a shared transition is offered.
@@ -173,10 +187,40 @@ pub struct SharedTransition {
     pub available_in: Availability,
 }
 
+/// The four workflow types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkflowType {
+    Core,
+    Flow,
+    SubFlow,
+    SubProcess,
+}
+
+impl WorkflowType {
+    pub fn from_code(code: &str) -> Option<WorkflowType> {
+        match code {
+            "C" => Some(WorkflowType::Core),
+            "F" => Some(WorkflowType::Flow),
+            "S" => Some(WorkflowType::SubFlow),
+            "P" => Some(WorkflowType::SubProcess),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            WorkflowType::Core => "C",
+            WorkflowType::Flow => "F",
+            WorkflowType::SubFlow => "S",
+            WorkflowType::SubProcess => "P",
+        }
+    }
+}
+
 /// The typed parts of a workflow.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Workflow {
-    pub workflow_type: Option<String>,
+    pub workflow_type: Option<WorkflowType>,
     pub history: Option<String>,
     pub start: Option<Transition>,
     pub states: Vec<State>,
@@ -186,6 +230,12 @@ pub struct Workflow {
     pub timeout: Option<Transition>,
     /// Index into the component's references of `attributes.schema`.
     pub master_schema: Option<usize>,
+    /// Indexes into the component's references of `functions`, `extensions` and `features`.
+    pub functions: Vec<usize>,
+    pub extensions: Vec<usize>,
+    /// Indexes into the component's references of every view the workflow shows.
+    pub views: Vec<usize>,
+    pub has_error_boundary: bool,
     /// `(pointer, transition key)` of every error-boundary rule that names a transition.
     pub boundary_transitions: Vec<(String, String)>,
     pub has_shared_or_special: bool,
@@ -247,20 +297,96 @@ pub struct WorkflowCall {
     pub flow: String,
 }
 
+/// The task types of the runtime, by number.
+pub const TASK_TYPES: [(&str, &str); 23] = [
+    ("1", "DaprHttpEndpoint"),
+    ("2", "DaprBinding"),
+    ("3", "DaprService"),
+    ("4", "DaprPubSub"),
+    ("5", "Human"),
+    ("6", "Http"),
+    ("7", "Script"),
+    ("8", "Condition"),
+    ("9", "Timer"),
+    ("10", "Notification"),
+    ("11", "StartTrigger"),
+    ("12", "DirectTrigger"),
+    ("13", "GetInstanceData"),
+    ("14", "SubProcess"),
+    ("15", "GetInstances"),
+    ("16", "Soap"),
+    ("17", "StateStore"),
+    ("18", "CacheAside"),
+    ("19", "GetInstance"),
+    ("20", "DaprConversation"),
+    ("21", "FanOut"),
+    ("22", "ExternalHttp"),
+    ("23", "Python"),
+];
+
+/// The name of a task type number, e.g. `6` → `Http`.
+pub fn task_type_name(number: &str) -> Option<&'static str> {
+    TASK_TYPES
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map(|(_, name)| *name)
+}
+
 /// The typed parts of a task.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskBody {
+    /// The type number as written (`"6"`); see `TASK_TYPES`.
     pub task_type: Option<String>,
+    /// The type's settings as written.
+    pub config: Option<serde_json::Value>,
     pub calls: Vec<WorkflowCall>,
 }
 
+/// The typed parts of a view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewBody {
+    /// 1 JSON, 2 HTML, 3 Markdown, 4 deep link, 5 HTTP, 6 URN.
+    pub view_type: Option<i64>,
+    pub display: Option<String>,
+}
+
+/// The typed parts of a function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionBody {
+    /// `D` domain, `F` flow, `I` instance.
+    pub scope: Option<String>,
+    /// Indexes into the component's references of the tasks it runs.
+    pub tasks: Vec<usize>,
+}
+
+/// The typed parts of an extension.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtensionBody {
+    /// 1 global, 2 global and requested, 3 defined flows, 4 defined flows and requested.
+    pub extension_type: Option<i64>,
+    /// 1 get instance, 2 get all instances, 3 everywhere.
+    pub scope: Option<i64>,
+    pub tasks: Vec<usize>,
+}
+
+/// The typed parts of a mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingBody {
+    pub name: Option<String>,
+    /// `B64` or `NAT`.
+    pub encoding: Option<String>,
+}
+
 /// Kind-specific structure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Workflow(Box<Workflow>),
     Task(TaskBody),
+    View(ViewBody),
+    Function(FunctionBody),
+    Extension(ExtensionBody),
     Schema(Box<SchemaBody>),
-    Other,
+    Mapping(MappingBody),
 }
 
 /// What the database stores of a component version.

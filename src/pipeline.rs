@@ -91,7 +91,13 @@ pub fn lint(input: &LintInput) -> LintOutput {
             Some(file) => {
                 solution_files.contains(&file)
                     || workspace::is_solution_file_name(
-                        analysis.sources.get(file).path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                        analysis
+                            .sources
+                            .get(file)
+                            .path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or(""),
                     )
                     || selected.contains(analysis.sources.get(file).path.as_path())
             }

@@ -248,7 +248,12 @@ fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic {
     }
 }
 
-fn render_human(style: Style, sources: &SourceSet, diagnostics: &[Resolved], summary: &Summary) -> String {
+fn render_human(
+    style: Style,
+    sources: &SourceSet,
+    diagnostics: &[Resolved],
+    summary: &Summary,
+) -> String {
     let theme = match style {
         Style::Plain => GraphicalTheme::unicode_nocolor(),
         Style::Color => GraphicalTheme::unicode(),
@@ -261,7 +266,11 @@ fn render_human(style: Style, sources: &SourceSet, diagnostics: &[Resolved], sum
     for diagnostic in diagnostics {
         let report = to_miette(sources, diagnostic);
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}: {}\n", diagnostic.code.as_str(), diagnostic.message));
+            out.push_str(&format!(
+                "{}: {}\n",
+                diagnostic.code.as_str(),
+                diagnostic.message
+            ));
         }
         // miette ends a report with a blank line only sometimes; keep one between reports.
         if !out.ends_with("\n\n") {
@@ -275,12 +284,19 @@ fn render_human(style: Style, sources: &SourceSet, diagnostics: &[Resolved], sum
             summary.api_dependencies.len()
         ));
         for dep in &summary.api_dependencies {
-            out.push_str(&format!("  {} {} (from {})\n", dep.domain, dep.target, dep.from));
+            out.push_str(&format!(
+                "  {} {} (from {})\n",
+                dep.domain, dep.target, dep.from
+            ));
         }
     }
     out.push_str(&format!(
         "{}: {} in {} component{} ({} file{})\n",
-        if tally.errors > 0 { "failed" } else { "checked" },
+        if tally.errors > 0 {
+            "failed"
+        } else {
+            "checked"
+        },
         plural_counts(tally),
         summary.components,
         if summary.components == 1 { "" } else { "s" },
@@ -303,7 +319,11 @@ fn tally(diagnostics: &[Resolved]) -> Tally {
 
 fn plural_counts(tally: Tally) -> String {
     let part = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", part(tally.errors, "error"), part(tally.warnings, "warning"))
+    format!(
+        "{}, {}",
+        part(tally.errors, "error"),
+        part(tally.warnings, "warning")
+    )
 }
 
 fn label_json(label: &ResolvedLabel) -> Value {
@@ -371,11 +391,15 @@ fn render_json(diagnostics: &[Resolved], summary: &Summary) -> String {
 }
 
 fn github_escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn github_escape_property(text: &str) -> String {
-    github_escape_data(text).replace(':', "%3A").replace(',', "%2C")
+    github_escape_data(text)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
 }
 
 fn render_github(diagnostics: &[Resolved]) -> String {
@@ -401,7 +425,10 @@ fn render_github(diagnostics: &[Resolved]) -> String {
                 label.end_column,
                 github_escape_data(&message)
             )),
-            None => out.push_str(&format!("::{level} title={title}::{}\n", github_escape_data(&message))),
+            None => out.push_str(&format!(
+                "::{level} title={title}::{}\n",
+                github_escape_data(&message)
+            )),
         }
     }
     out

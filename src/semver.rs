@@ -114,7 +114,9 @@ pub fn resolve<'a>(wanted: &str, available: &[&'a str]) -> Option<&'a str> {
     let numbers: Option<Vec<u64>> = parts.iter().map(|p| p.parse::<u64>().ok()).collect();
     match numbers.as_deref() {
         Some([major]) => highest(&|v| v.major == *major && v.pre.is_empty()),
-        Some([major, minor]) => highest(&|v| v.major == *major && v.minor == *minor && v.pre.is_empty()),
+        Some([major, minor]) => {
+            highest(&|v| v.major == *major && v.minor == *minor && v.pre.is_empty())
+        }
         _ => None,
     }
 }
@@ -125,9 +127,26 @@ mod tests {
 
     #[test]
     fn orders_like_semver() {
-        let mut versions = vec!["1.10.0", "1.2.0", "1.2.0-rc.1", "1.2.0-rc.10", "1.2.0-alpha", "0.9.9"];
+        let mut versions = vec![
+            "1.10.0",
+            "1.2.0",
+            "1.2.0-rc.1",
+            "1.2.0-rc.10",
+            "1.2.0-alpha",
+            "0.9.9",
+        ];
         versions.sort_by(|a, b| compare_text(a, b));
-        assert_eq!(versions, vec!["0.9.9", "1.2.0-alpha", "1.2.0-rc.1", "1.2.0-rc.10", "1.2.0", "1.10.0"]);
+        assert_eq!(
+            versions,
+            vec![
+                "0.9.9",
+                "1.2.0-alpha",
+                "1.2.0-rc.1",
+                "1.2.0-rc.10",
+                "1.2.0",
+                "1.10.0"
+            ]
+        );
     }
 
     #[test]

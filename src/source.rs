@@ -184,7 +184,12 @@ mod tests {
     use super::*;
 
     fn file(text: &str) -> SourceFile {
-        SourceFile::new(PathBuf::from("t.json"), "t.json".into(), Format::Json, text.into())
+        SourceFile::new(
+            PathBuf::from("t.json"),
+            "t.json".into(),
+            Format::Json,
+            text.into(),
+        )
     }
 
     #[test]

@@ -167,7 +167,12 @@ fn validate_with(
         !(matches!(d.code, Code::InvalidValue | Code::InvalidComponentKey)
             && mistyped.contains(&place(d)))
     });
-    diagnostics.sort_by(|a, b| a.labels.first().cmp(&b.labels.first()).then(a.message.cmp(&b.message)));
+    diagnostics.sort_by(|a, b| {
+        a.labels
+            .first()
+            .cmp(&b.labels.first())
+            .then(a.message.cmp(&b.message))
+    });
     diagnostics.dedup();
     diagnostics
 }
@@ -215,9 +220,15 @@ impl Translator<'_> {
                 out.push(
                     Diagnostic::new(
                         Code::MissingKey,
-                        format!("missing required key `{name}` in {}", self.describe(&pointer)),
+                        format!(
+                            "missing required key `{name}` in {}",
+                            self.describe(&pointer)
+                        ),
                     )
-                    .with_label(Label::key(self.file, &pointer).with_text(format!("`{name}` is required here")))
+                    .with_label(
+                        Label::key(self.file, &pointer)
+                            .with_text(format!("`{name}` is required here")),
+                    )
                     .with_help(format!("add `{name}`{description}")),
                 );
             }
@@ -228,16 +239,28 @@ impl Translator<'_> {
                 if expected == "a string" && scalar {
                     // YAML reads `1.0` or `yes` unquoted as a number or boolean.
                     let shown = error.instance().to_string();
-                    let is_version = self.kind.is_some() && matches!(pointer.as_str(), "/version" | "/flowVersion");
-                    let code = if is_version { Code::InvalidVersion } else { Code::WrongType };
+                    let is_version = self.kind.is_some()
+                        && matches!(pointer.as_str(), "/version" | "/flowVersion");
+                    let code = if is_version {
+                        Code::InvalidVersion
+                    } else {
+                        Code::WrongType
+                    };
                     out.push(
                         Diagnostic::new(
                             code,
-                            format!("{} must be a string, but `{shown}` was read as {found}", self.describe_value(&pointer)),
+                            format!(
+                                "{} must be a string, but `{shown}` was read as {found}",
+                                self.describe_value(&pointer)
+                            ),
                         )
-                        .with_label(Label::value(self.file, &pointer).with_text("expected a string"))
+                        .with_label(
+                            Label::value(self.file, &pointer).with_text("expected a string"),
+                        )
                         .with_help(if is_version {
-                            format!("write a full version such as \"{shown}.0\" and quote it in YAML")
+                            format!(
+                                "write a full version such as \"{shown}.0\" and quote it in YAML"
+                            )
                         } else {
                             format!("quote it: \"{shown}\"")
                         }),
@@ -252,7 +275,9 @@ impl Translator<'_> {
                             self.describe_value(&pointer)
                         ),
                     )
-                    .with_label(Label::value(self.file, &pointer).with_text(format!("expected {expected}")))
+                    .with_label(
+                        Label::value(self.file, &pointer).with_text(format!("expected {expected}")),
+                    )
                     .with_help(self.help_for_value(schema_path, &pointer)),
                 );
             }
@@ -269,7 +294,11 @@ impl Translator<'_> {
                 out.push(self.invalid_value(
                     error,
                     &pointer,
-                    format!("{} must be {}", self.describe_value(&pointer), show_value(expected_value)),
+                    format!(
+                        "{} must be {}",
+                        self.describe_value(&pointer),
+                        show_value(expected_value)
+                    ),
                     format!("write {}", show_value(expected_value)),
                 ));
             }
@@ -280,7 +309,11 @@ impl Translator<'_> {
                 out.push(self.invalid_value(
                     error,
                     &pointer,
-                    format!("{} is not a valid {}", show_value(error.instance()), self.field_name(&pointer)),
+                    format!(
+                        "{} is not a valid {}",
+                        show_value(error.instance()),
+                        self.field_name(&pointer)
+                    ),
                     help,
                 ));
             }
@@ -298,14 +331,20 @@ impl Translator<'_> {
                 if *limit == 1 {
                     format!("{} must not be empty", self.describe_value(&pointer))
                 } else {
-                    format!("{} is shorter than {limit} characters", self.describe_value(&pointer))
+                    format!(
+                        "{} is shorter than {limit} characters",
+                        self.describe_value(&pointer)
+                    )
                 },
                 self.help_for_value(schema_path, &pointer),
             )),
             ValidationErrorKind::MaxLength { limit } => out.push(self.invalid_value(
                 error,
                 &pointer,
-                format!("{} is longer than {limit} characters", self.describe_value(&pointer)),
+                format!(
+                    "{} is longer than {limit} characters",
+                    self.describe_value(&pointer)
+                ),
                 format!("shorten it to at most {limit} characters"),
             )),
             ValidationErrorKind::MinItems { limit } => out.push(self.invalid_value(
@@ -314,32 +353,43 @@ impl Translator<'_> {
                 if *limit == 1 {
                     format!("{} must not be empty", self.describe_value(&pointer))
                 } else {
-                    format!("{} needs at least {limit} items", self.describe_value(&pointer))
+                    format!(
+                        "{} needs at least {limit} items",
+                        self.describe_value(&pointer)
+                    )
                 },
                 self.help_for_value(schema_path, &pointer),
             )),
             ValidationErrorKind::MaxItems { limit } => out.push(self.invalid_value(
                 error,
                 &pointer,
-                format!("{} may have at most {limit} item{}", self.describe_value(&pointer), if *limit == 1 { "" } else { "s" }),
+                format!(
+                    "{} may have at most {limit} item{}",
+                    self.describe_value(&pointer),
+                    if *limit == 1 { "" } else { "s" }
+                ),
                 self.help_for_value(schema_path, &pointer),
             )),
-            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-                out.push(self.invalid_value(
-                    error,
-                    &pointer,
-                    format!("{} is below the minimum {limit}", show_value(error.instance())),
-                    format!("use a value of at least {limit}"),
-                ))
-            }
-            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-                out.push(self.invalid_value(
-                    error,
-                    &pointer,
-                    format!("{} is above the maximum {limit}", show_value(error.instance())),
-                    format!("use a value of at most {limit}"),
-                ))
-            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} is below the minimum {limit}",
+                    show_value(error.instance())
+                ),
+                format!("use a value of at least {limit}"),
+            )),
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} is above the maximum {limit}",
+                    show_value(error.instance())
+                ),
+                format!("use a value of at most {limit}"),
+            )),
             ValidationErrorKind::UniqueItems => out.push(self.invalid_value(
                 error,
                 &pointer,
@@ -361,12 +411,17 @@ impl Translator<'_> {
                             self.describe_value(&pointer),
                             json_type_name(found)
                         ),
-                        _ => format!("{} does not have an allowed form", self.describe_value(&pointer)),
+                        _ => format!(
+                            "{} does not have an allowed form",
+                            self.describe_value(&pointer)
+                        ),
                     };
                     out.push(
                         Diagnostic::new(Code::SchemaViolation, message)
                             .with_label(Label::value(self.file, &pointer))
-                            .with_help(hint.unwrap_or_else(|| self.help_for_value(schema_path, &pointer))),
+                            .with_help(
+                                hint.unwrap_or_else(|| self.help_for_value(schema_path, &pointer)),
+                            ),
                     );
                 }
             }
@@ -380,7 +435,10 @@ impl Translator<'_> {
                 out.push(
                     Diagnostic::new(
                         Code::SchemaViolation,
-                        format!("{} does not have an allowed form", self.describe_value(&pointer)),
+                        format!(
+                            "{} does not have an allowed form",
+                            self.describe_value(&pointer)
+                        ),
                     )
                     .with_label(Label::value(self.file, &pointer))
                     .with_help(hint),
@@ -389,7 +447,11 @@ impl Translator<'_> {
             _ => out.push(
                 Diagnostic::new(
                     Code::SchemaViolation,
-                    format!("{} breaks the `{}` rule", self.describe_value(&pointer), error.kind().keyword()),
+                    format!(
+                        "{} breaks the `{}` rule",
+                        self.describe_value(&pointer),
+                        error.kind().keyword()
+                    ),
                 )
                 .with_label(Label::value(self.file, &pointer))
                 .with_help(self.help_for_value(schema_path, &pointer)),
@@ -450,7 +512,13 @@ impl Translator<'_> {
         self.keyword_owner(schema_path)
             .and_then(|node| node.get("properties"))
             .and_then(Value::as_object)
-            .map(|props| props.keys().filter(|key| !key.starts_with('_') && *key != "$schema").cloned().collect())
+            .map(|props| {
+                props
+                    .keys()
+                    .filter(|key| !key.starts_with('_') && *key != "$schema")
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -478,9 +546,8 @@ impl Translator<'_> {
     }
 
     fn help_for_value(&self, schema_path: &str, pointer: &str) -> String {
-        self.help_for_value_opt(schema_path).unwrap_or_else(|| {
-            format!("see the component format for {}", self.field_name(pointer))
-        })
+        self.help_for_value_opt(schema_path)
+            .unwrap_or_else(|| format!("see the component format for {}", self.field_name(pointer)))
     }
 
     /// The name of the member a pointer ends in, for messages.
@@ -575,7 +642,11 @@ fn expected_types(context: &[Vec<ValidationError<'static>>]) -> Option<String> {
 }
 
 fn types_contain(expected: &str, found: &Value) -> bool {
-    expected.contains(json_type_name(found).trim_start_matches("an ").trim_start_matches("a "))
+    expected.contains(
+        json_type_name(found)
+            .trim_start_matches("an ")
+            .trim_start_matches("a "),
+    )
 }
 
 fn type_kind_names(kind: &TypeKind) -> String {
@@ -669,7 +740,10 @@ fn unknown_key_help(key: &str, allowed: &[String]) -> String {
         "remove it; no keys are defined here".to_owned()
     } else if allowed.len() <= 16 {
         let quoted: Vec<String> = allowed.iter().map(|key| format!("`{key}`")).collect();
-        format!("remove it, or use one of the known keys: {}", quoted.join(", "))
+        format!(
+            "remove it, or use one of the known keys: {}",
+            quoted.join(", ")
+        )
     } else {
         "remove it, or check its spelling against `vnext schema export`".to_owned()
     }
@@ -694,7 +768,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut current = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
-            current[j + 1] = (previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1);
+            current[j + 1] = (previous[j] + cost)
+                .min(previous[j + 1] + 1)
+                .min(current[j] + 1);
         }
         previous = current;
     }
@@ -721,7 +797,10 @@ mod tests {
         let diagnostics = validate_component(FileId(0), Kind::Task, &task);
         assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         assert_eq!(diagnostics[0].code, Code::UnknownKey);
-        assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `attributes`?"));
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some("did you mean `attributes`?")
+        );
     }
 
     #[test]
@@ -739,12 +818,19 @@ mod tests {
         let diagnostics = validate_component(FileId(0), Kind::Workflow, &workflow);
         assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         assert_eq!(diagnostics[0].code, Code::InvalidValue);
-        assert!(diagnostics[0].message.contains("`soon`"), "{}", diagnostics[0].message);
+        assert!(
+            diagnostics[0].message.contains("`soon`"),
+            "{}",
+            diagnostics[0].message
+        );
     }
 
     #[test]
     fn display_paths_read_naturally() {
-        assert_eq!(display_path("/attributes/states/2/key"), "attributes.states[2].key");
+        assert_eq!(
+            display_path("/attributes/states/2/key"),
+            "attributes.states[2].key"
+        );
     }
 
     #[test]

@@ -70,7 +70,9 @@ pub struct Discovery {
 /// Is this file name a solution file (`vnext.config.json` or `vnext.<domain>.config.json`)?
 pub fn is_solution_file_name(name: &str) -> bool {
     name == "vnext.config.json"
-        || (name.starts_with("vnext.") && name.ends_with(".config.json") && name.len() > "vnext..config.json".len())
+        || (name.starts_with("vnext.")
+            && name.ends_with(".config.json")
+            && name.len() > "vnext..config.json".len())
 }
 
 /// The solution files directly in `dir`, sorted by name.
@@ -121,7 +123,11 @@ impl Namer {
     pub fn name(&self, path: &Path) -> String {
         let shown = path.strip_prefix(&self.base).unwrap_or(path);
         let text = shown.to_string_lossy().replace('\\', "/");
-        if text.is_empty() { ".".to_owned() } else { text }
+        if text.is_empty() {
+            ".".to_owned()
+        } else {
+            text
+        }
     }
 }
 
@@ -217,7 +223,11 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
     check_duplicate_domains(&mut discovery);
 
     if let Some(wanted) = domain {
-        let known: Vec<String> = discovery.solutions.iter().map(|s| s.domain.clone()).collect();
+        let known: Vec<String> = discovery
+            .solutions
+            .iter()
+            .map(|s| s.domain.clone())
+            .collect();
         if !known.iter().any(|d| d == wanted) {
             let help = if known.is_empty() {
                 "no solution file declares a domain".to_owned()
@@ -225,8 +235,11 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
                 format!("the workspace declares: {}", known.join(", "))
             };
             discovery.diagnostics.push(
-                Diagnostic::new(Code::UnknownDomain, format!("no solution file declares domain `{wanted}`"))
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::UnknownDomain,
+                    format!("no solution file declares domain `{wanted}`"),
+                )
+                .with_help(help),
             );
         }
     }
@@ -256,7 +269,12 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
         let (diagnostic, lossy) = err.into_diagnostic(file, &name);
         if !lossy.is_empty() {
             // Keep the lossy text so the label can show where the bad byte is.
-            let replaced = SourceFile::new(path.to_path_buf(), name.clone(), Format::Json, Arc::from(lossy.as_str()));
+            let replaced = SourceFile::new(
+                path.to_path_buf(),
+                name.clone(),
+                Format::Json,
+                Arc::from(lossy.as_str()),
+            );
             discovery.sources.replace(file, replaced);
         }
         discovery.diagnostics.push(diagnostic);
@@ -265,7 +283,9 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
     let value = match syntax::parse(&text, Format::Json) {
         Ok(value) => value,
         Err(err) => {
-            discovery.diagnostics.push(parse_error_diagnostic(file, err));
+            discovery
+                .diagnostics
+                .push(parse_error_diagnostic(file, err));
             return;
         }
     };
@@ -317,7 +337,10 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
         components_root_name: namer.name(&components_root),
         components_root,
         folders,
-        runtime_version: value.get("runtimeVersion").and_then(Value::as_str).map(str::to_owned),
+        runtime_version: value
+            .get("runtimeVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     });
 }
 
@@ -336,11 +359,16 @@ fn check_duplicate_domains(discovery: &mut Discovery) {
             discovery.diagnostics.push(
                 Diagnostic::new(
                     Code::DuplicateDomain,
-                    format!("domain `{}` is declared by two solution files", solution.domain),
+                    format!(
+                        "domain `{}` is declared by two solution files",
+                        solution.domain
+                    ),
                 )
                 .with_label(Label::value(solution.file, "/domain").with_text("declared again here"))
                 .with_label(Label::value(*first, "/domain").with_text("first declared here"))
-                .with_help("each domain has one solution file; rename the domain or merge the files"),
+                .with_help(
+                    "each domain has one solution file; rename the domain or merge the files",
+                ),
             );
             continue;
         }
@@ -371,11 +399,19 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
-                    let where_ = err.path().map(|p| namer.name(p)).unwrap_or_else(|| namer.name(&dir));
+                    let where_ = err
+                        .path()
+                        .map(|p| namer.name(p))
+                        .unwrap_or_else(|| namer.name(&dir));
                     let message = if err.loop_ancestor().is_some() {
                         format!("symbolic link loop at {where_}")
                     } else {
-                        format!("cannot read {where_}: {}", err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string()))
+                        format!(
+                            "cannot read {where_}: {}",
+                            err.io_error()
+                                .map(|e| e.to_string())
+                                .unwrap_or_else(|| err.to_string())
+                        )
                     };
                     discovery.diagnostics.push(
                         Diagnostic::new(Code::IoError, message)

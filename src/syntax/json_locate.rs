@@ -99,11 +99,7 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
 }
 
 /// In the object at `pos`, finds the member named `name`: its key range and value start.
-fn find_member(
-    text: &str,
-    pos: usize,
-    name: &str,
-) -> Option<(std::ops::Range<usize>, usize)> {
+fn find_member(text: &str, pos: usize, name: &str) -> Option<(std::ops::Range<usize>, usize)> {
     let bytes = text.as_bytes();
     let mut idx = skip_ws(bytes, pos + 1);
     loop {
@@ -176,14 +172,20 @@ mod tests {
             find(text, &["b", "c", "1", "d"]),
             Some((Some("\"d\"".into()), "true".into()))
         );
-        assert_eq!(find(text, &["b", "c"]), Some((Some("\"c\"".into()), "[".into())));
+        assert_eq!(
+            find(text, &["b", "c"]),
+            Some((Some("\"c\"".into()), "[".into()))
+        );
         assert_eq!(find(text, &["b", "c", "2"]), None);
     }
 
     #[test]
     fn escaped_keys_compare_unescaped() {
         let text = r#"{"a\/b": 1}"#;
-        assert_eq!(find(text, &["a/b"]), Some((Some(r#""a\/b""#.into()), "1".into())));
+        assert_eq!(
+            find(text, &["a/b"]),
+            Some((Some(r#""a\/b""#.into()), "1".into()))
+        );
     }
 
     #[test]

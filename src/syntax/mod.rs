@@ -126,7 +126,11 @@ fn classify(message: String, offset: Option<usize>) -> ParseError {
         // serde-saphyr names the key and suggests an option our users cannot set.
         let key = rest.split(", set ").next().unwrap_or(rest);
         let key = &message["duplicate mapping key: ".len()..][..key.len()];
-        (Code::DuplicateKey, format!("duplicate key `{key}`"), HELP_DUPLICATE)
+        (
+            Code::DuplicateKey,
+            format!("duplicate key `{key}`"),
+            HELP_DUPLICATE,
+        )
     } else if lower.starts_with("duplicate key") {
         (Code::DuplicateKey, message, HELP_DUPLICATE)
     } else if lower.contains("recursion limit")

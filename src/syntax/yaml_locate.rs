@@ -55,7 +55,10 @@ pub(super) fn locate(text: &str, tokens: &[String]) -> Option<NodeSpan> {
                 }
                 continue;
             }
-            Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {}
+            Event::Scalar(..)
+            | Event::Alias(..)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => {}
             _ => continue,
         }
 
@@ -95,7 +98,9 @@ pub(super) fn locate(text: &str, tokens: &[String]) -> Option<NodeSpan> {
         let depth = path.len() + usize::from(token.is_some());
         let on_target = depth == tokens.len()
             && path.iter().zip(tokens).all(|(a, b)| a == b)
-            && token.as_deref().is_none_or(|token| Some(token) == tokens.last().map(String::as_str));
+            && token
+                .as_deref()
+                .is_none_or(|token| Some(token) == tokens.last().map(String::as_str));
         if on_target {
             let value = if is_collection_start {
                 start..(start + 1).min(text.len()).max(start)

@@ -71,10 +71,14 @@ fn every_lint_fixture_renders_as_expected() {
         let actual = lint_fixture(&dir);
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if name.starts_with("ok-") && !actual.contains(" 0 errors") {
-            failures.push(format!("{name}: an ok- fixture must have no errors:\n{actual}"));
+            failures.push(format!(
+                "{name}: an ok- fixture must have no errors:\n{actual}"
+            ));
         }
         if !name.starts_with("ok-") && actual.contains("checked: 0 errors, 0 warnings") {
-            failures.push(format!("{name}: a fixture that is not ok- must report something"));
+            failures.push(format!(
+                "{name}: a fixture that is not ok- must report something"
+            ));
         }
         if let Err(failure) = support::check_expected(&dir.join("expected.txt"), &actual) {
             failures.push(failure);

@@ -5,4 +5,7 @@
 
 mod support;
 
+mod cli;
+mod docs;
+mod hostile_input;
 mod lint_fixtures;

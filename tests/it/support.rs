@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// The folders directly under `tests/fixtures/<area>`, sorted.
 pub fn fixture_dirs(area: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(area);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(area);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", root.display()))
         .map(|entry| entry.unwrap().path())
@@ -49,6 +51,10 @@ pub fn check_expected(path: &Path, actual: &str) -> Result<(), String> {
 /// Fails with every collected mismatch at once.
 pub fn report_failures(failures: Vec<String>) {
     if !failures.is_empty() {
-        panic!("{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+        panic!(
+            "{} fixture(s) failed:\n\n{}",
+            failures.len(),
+            failures.join("\n\n")
+        );
     }
 }
