@@ -78,6 +78,7 @@ codes! {
     EmptyFile = ("VN110", "empty-file", Error, "A definition file holds no document"),
     MissingFolder = ("VN111", "missing-folder", Error, "A folder named by a solution file does not exist"),
     InvalidDomainName = ("VN112", "invalid-domain-name", Error, "A domain name is not accepted by the runtime"),
+    InvalidLayout = ("VN113", "invalid-layout", Error, "A platform table layout refers to something it does not declare"),
 
     // Schema validation: VN2xx.
     UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),
@@ -136,6 +137,7 @@ codes! {
     GeneratedStale = ("VN503", "generated-stale", Error, "generated/ is behind the definitions"),
     InvalidState = ("VN504", "invalid-state", Error, "generated/<domain>/state.json cannot be read"),
     ComponentRemoved = ("VN505", "component-removed", Warning, "A published component was removed from the definitions"),
+    UnstorableContent = ("VN506", "unstorable-content", Error, "A component holds a value PostgreSQL cannot store"),
 }
 
 /// Which part of a JSON node a label points at.

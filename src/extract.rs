@@ -33,13 +33,18 @@ pub struct Origin {
     pub folder_kind: Option<Kind>,
 }
 
+/// Versions already published, with their content hashes, by (solution, flow, key, version).
+pub type Known = std::collections::BTreeMap<(usize, String, String, String), String>;
+
 /// How much of a component to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
+pub enum Detail<'a> {
     /// The typed model only: enough for `lint`.
     Model,
-    /// The model and the stored content (canonical attributes and their hash): for `plan`.
-    Content,
+    /// The model and the stored content (canonical attributes and their hashes): for `plan`.
+    /// The attributes of versions in `known` with an unchanged hash are not kept: they are
+    /// published already and will not be written again.
+    Content(&'a Known),
 }
 
 /// The canonical attributes of a component and their hash.
@@ -51,9 +56,13 @@ pub fn content(value: &Value) -> Content {
         Some(attributes) => canonical_json(attributes),
         None => "{}".to_owned(),
     };
+    // 128 bits identify content well enough and keep state.json small.
+    let mut hash = sha256_hex(canonical.as_bytes());
+    hash.truncate(32);
     Content {
-        hash: sha256_hex(canonical.as_bytes()),
-        attributes: canonical.into_boxed_str(),
+        hash,
+        data_hash: crate::ids::data_hash(&canonical),
+        attributes: std::sync::Arc::from(canonical),
     }
 }
 
@@ -135,7 +144,25 @@ pub fn extract(
         body,
         content: match detail {
             Detail::Model => None,
-            Detail::Content => Some(content(value)),
+            Detail::Content(known) => {
+                let mut content = content(value);
+                let published = origin
+                    .solution
+                    .zip(value.get("version").and_then(Value::as_str))
+                    .and_then(|(solution, version)| {
+                        let key = value.get("key").and_then(Value::as_str)?;
+                        known.get(&(
+                            solution,
+                            kind.flow().to_owned(),
+                            key.to_owned(),
+                            version.to_owned(),
+                        ))
+                    });
+                if published == Some(&content.hash) {
+                    content.attributes = std::sync::Arc::from("");
+                }
+                Some(content)
+            }
         },
         schema_valid,
     }

@@ -4,6 +4,7 @@
 //! file per task; results are gathered in discovery order so the output never depends on
 //! thread timing. Cross-file checks then run once over all components.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -11,11 +12,14 @@ use rayon::prelude::*;
 use crate::check::{self, Resolution};
 use crate::diagnostics::{Code, Diagnostic, Label};
 use crate::extract::{self, Detail, Origin};
+use crate::ir::Layout;
+use crate::layout;
 use crate::model::{Component, Kind};
+use crate::source::Format;
 use crate::source::{FileId, SourceFile, SourceSet};
 use crate::syntax;
 use crate::validate;
-use crate::workspace::{self, Candidate, Discovery, Solution};
+use crate::workspace::{self, Candidate, Discovery, Embedded, Solution};
 
 /// Everything the front end learned about a set of workspaces.
 #[derive(Debug)]
@@ -27,6 +31,10 @@ pub struct Analysis {
     pub relative_paths: Vec<String>,
     pub resolution: Resolution,
     pub diagnostics: Vec<Diagnostic>,
+    /// Table layouts of platform solutions, by layout name.
+    pub layouts: BTreeMap<String, Arc<Layout>>,
+    /// The same layouts as written (JSON), which `state.json` records.
+    pub layout_sources: BTreeMap<String, serde_json::Value>,
 }
 
 impl Analysis {
@@ -47,18 +55,26 @@ struct Loaded {
 
 /// Loads and checks every candidate of a discovery. `detail` says whether to compute the
 /// stored content of components (for planning) or only their model (for linting).
-pub fn analyze(discovery: Discovery, detail: Detail) -> Analysis {
+pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
     let Discovery {
         mut sources,
         solutions,
         candidates,
         mut diagnostics,
+        embedded,
     } = discovery;
     let first_id = sources.len() as u32;
     let loaded: Vec<Loaded> = candidates
         .par_iter()
         .enumerate()
-        .map(|(idx, candidate)| load(candidate, FileId(first_id + idx as u32), detail))
+        .map(|(idx, candidate)| {
+            load(
+                candidate,
+                FileId(first_id + idx as u32),
+                detail,
+                embedded.as_ref(),
+            )
+        })
         .collect();
 
     let mut components = Vec::new();
@@ -83,6 +99,12 @@ pub fn analyze(discovery: Discovery, detail: Detail) -> Analysis {
         relative_paths: &relative_paths,
     });
     diagnostics.extend(checks);
+    let (layouts, layout_sources) = load_layouts(
+        &solutions,
+        &mut sources,
+        &mut diagnostics,
+        embedded.as_ref(),
+    );
     let mut analysis = Analysis {
         sources,
         solutions,
@@ -90,6 +112,8 @@ pub fn analyze(discovery: Discovery, detail: Detail) -> Analysis {
         relative_paths,
         resolution,
         diagnostics,
+        layouts,
+        layout_sources,
     };
     let diagnostics = std::mem::take(&mut analysis.diagnostics);
     load_texts_for(&mut analysis.sources, &diagnostics);
@@ -112,7 +136,77 @@ pub fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
     }
 }
 
-fn load(candidate: &Candidate, file: FileId, detail: Detail) -> Loaded {
+/// Loads the table layouts a platform solution names, reporting what is wrong with them.
+fn load_layouts(
+    solutions: &[Solution],
+    sources: &mut SourceSet,
+    diagnostics: &mut Vec<Diagnostic>,
+    embedded: Option<&Embedded>,
+) -> (
+    BTreeMap<String, Arc<Layout>>,
+    BTreeMap<String, serde_json::Value>,
+) {
+    let mut layouts = BTreeMap::new();
+    let mut sources_by_name = BTreeMap::new();
+    for solution in solutions {
+        for path in &solution.layouts {
+            let name = display_relative(sources, solution, path)
+                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            let format = Format::from_path(path).unwrap_or(Format::Yaml);
+            let (text, read_error) = match workspace::read_source(embedded, path) {
+                Ok(text) => (text, None),
+                Err(err) => (String::new(), Some(err)),
+            };
+            let file = sources.add(SourceFile::new(
+                path.clone(),
+                name.clone(),
+                format,
+                Arc::from(text.as_str()),
+            ));
+            if let Some(err) = read_error {
+                diagnostics.push(err.into_diagnostic(file, &name).0);
+                continue;
+            }
+            match syntax::parse(&text, format) {
+                Err(err) => diagnostics.push(workspace::parse_error_diagnostic(file, err)),
+                Ok(value) => {
+                    if let Some(built) = layout::build(file, &value, diagnostics) {
+                        sources_by_name.insert(built.name.clone(), value);
+                        layouts.insert(built.name.clone(), Arc::new(built));
+                    }
+                }
+            }
+        }
+    }
+    (layouts, sources_by_name)
+}
+
+/// A path shown like the solution file's name: relative to the same base.
+fn display_relative(
+    sources: &SourceSet,
+    solution: &Solution,
+    path: &std::path::Path,
+) -> Option<String> {
+    let solution_file = sources.get(solution.file);
+    let dir = solution_file.path.parent()?;
+    let relative = path.strip_prefix(dir).ok()?;
+    let prefix = solution_file
+        .name
+        .rsplit_once('/')
+        .map(|(d, _)| format!("{d}/"))
+        .unwrap_or_default();
+    Some(format!(
+        "{prefix}{}",
+        relative.to_string_lossy().replace('\\', "/")
+    ))
+}
+
+fn load(
+    candidate: &Candidate,
+    file: FileId,
+    detail: Detail<'_>,
+    embedded: Option<&Embedded>,
+) -> Loaded {
     let source = |text: String| {
         SourceFile::new(
             candidate.path.clone(),
@@ -128,7 +222,7 @@ fn load(candidate: &Candidate, file: FileId, detail: Detail) -> Loaded {
             candidate.format,
         )
     };
-    let text = match workspace::read_text(&candidate.path) {
+    let text = match workspace::read_source(embedded, &candidate.path) {
         Ok(text) => text,
         Err(err) => {
             let (diagnostic, text) = err.into_diagnostic(file, &candidate.name);

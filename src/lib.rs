@@ -7,6 +7,7 @@
 pub mod check;
 pub mod diagnostics;
 pub mod extract;
+pub mod ir;
 pub mod model;
 pub mod naming;
 pub mod semver;
@@ -18,7 +19,17 @@ pub mod workspace;
 /// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
 /// may own the system schemas.
 pub const PLATFORM_DOMAIN: &str = "platform";
+pub mod diff;
 pub mod front;
+pub mod graph;
+pub mod ids;
+pub mod layout;
+pub mod lower;
+pub mod migrations;
+pub mod pg;
 pub mod pipeline;
+pub mod plan;
+pub mod platform;
 pub mod report;
 pub mod schema_export;
+pub mod state;

@@ -10,6 +10,12 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use vnext::pipeline::{self, LintInput};
+
+// mimalloc instead of the system allocator: parsing and rendering allocate millions of small
+// strings, and glibc's per-thread arenas both spend a quarter of the time and keep freed
+// memory fragmented (measured in BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use vnext::report::{self, Style, Summary};
 
 #[derive(Parser)]
@@ -28,6 +34,8 @@ struct Cli {
 enum Command {
     /// Check definition files: syntax, JSON Schemas, references, workflow structure.
     Lint(LintArgs),
+    /// Diff the definitions against generated/ and write the next migration.
+    Plan(PlanArgs),
     /// JSON Schemas of the component formats, for editors.
     Schema {
         #[command(subcommand)]
@@ -72,6 +80,29 @@ enum LintFormat {
     Sarif,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Human,
+    Markdown,
+    Json,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// Write nothing; exit 2 when generated/ is behind the definitions or was tampered with.
+    #[arg(long)]
+    check: bool,
+    /// Allow a data-loss change for this object (repeatable): schema:NAME, table:SCHEMA.TABLE,
+    /// column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
+    #[arg(long, value_name = "OBJECT")]
+    allow_drop: Vec<String>,
+    /// Output format: human, markdown (the pull-request comment) or json (the typed plan).
+    #[arg(long, value_enum, default_value = "human")]
+    format: PlanFormat,
+}
+
 #[derive(Args)]
 struct LintArgs {
     #[command(flatten)]
@@ -90,6 +121,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint(args),
+        Command::Plan(args) => plan(args),
         Command::Schema {
             action: SchemaAction::Export { dir },
         } => schema_export(&dir),
@@ -144,6 +176,120 @@ fn lint(args: LintArgs) -> ExitCode {
     print(&text);
     let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
     if tally.errors > 0 || (args.deny_warnings && tally.warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plan(args: PlanArgs) -> ExitCode {
+    use vnext::pipeline::{Outcome, PlanInput, PlanMode};
+    let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let output = pipeline::plan(&PlanInput {
+        root: args.workspace.directory,
+        display_base: display_base.clone(),
+        domain: args.workspace.domain,
+        allow_drop: args.allow_drop,
+        mode: if args.check {
+            PlanMode::Check
+        } else {
+            PlanMode::Write
+        },
+    });
+    match args.format {
+        PlanFormat::Json => print(&report::plan_json(&output)),
+        PlanFormat::Markdown => print(&report::plan_markdown(&output)),
+        PlanFormat::Human => {
+            let summary = Summary {
+                files: output.analysis.sources.len(),
+                components: output.analysis.components.len(),
+                api_dependencies: Vec::new(),
+            };
+            if !output.diagnostics.is_empty() {
+                let text = report::render(
+                    report::Format::Human,
+                    style_for_stdout(),
+                    &output.analysis.sources,
+                    &output.diagnostics,
+                    &summary,
+                );
+                print(&text);
+            }
+            let mut text = String::new();
+            for domain in &output.domains {
+                let shown = |path: &std::path::Path| {
+                    path.strip_prefix(&display_base)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string()
+                };
+                let line = match domain.outcome {
+                    Outcome::UpToDate => format!(
+                        "{}: up to date ({})",
+                        domain.domain,
+                        shown(&domain.generated_dir)
+                    ),
+                    Outcome::Written => {
+                        let plan = domain
+                            .plan
+                            .as_ref()
+                            .expect("a written migration has a plan");
+                        let mut line = format!(
+                            "{}: wrote {}",
+                            domain.domain,
+                            shown(domain.written.as_deref().unwrap_or(&domain.generated_dir))
+                        );
+                        for item in plan
+                            .summary
+                            .creates
+                            .iter()
+                            .map(|i| format!("creates {i}"))
+                            .chain(plan.summary.changes.iter().map(|i| format!("changes {i}")))
+                            .chain(plan.summary.drops.iter().map(|i| format!("drops {i}")))
+                        {
+                            line.push_str("\n  ");
+                            line.push_str(&item);
+                        }
+                        for hazard in &plan.hazards {
+                            line.push_str(&format!(
+                                "\n  hazard: {} {} ({})",
+                                hazard.hazard.as_str(),
+                                hazard.object,
+                                hazard.why
+                            ));
+                        }
+                        line
+                    }
+                    Outcome::Stale => format!(
+                        "{}: generated/ is behind the definitions; `vnext plan` would write {}",
+                        domain.domain,
+                        domain
+                            .migration
+                            .as_ref()
+                            .map(|(n, _)| n.as_str())
+                            .unwrap_or("a migration")
+                    ),
+                    Outcome::Tampered => {
+                        format!("{}: generated/ does not match its vnext.sum", domain.domain)
+                    }
+                    Outcome::Failed => {
+                        format!("{}: not planned (see the errors above)", domain.domain)
+                    }
+                };
+                text.push_str(&line);
+                text.push('\n');
+            }
+            print(&text);
+        }
+    }
+    let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
+    let behind = output
+        .domains
+        .iter()
+        .any(|d| matches!(d.outcome, Outcome::Stale | Outcome::Tampered));
+    if args.check && behind {
+        ExitCode::from(2)
+    } else if tally.errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -392,9 +392,13 @@ pub enum Body {
 /// What the database stores of a component version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Content {
-    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing.
-    pub attributes: Box<str>,
-    /// Hex SHA-256 of `attributes`: what "the content of a version" means.
+    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing. Shared
+    /// with the catalog and the renderer, never copied.
+    pub attributes: std::sync::Arc<str>,
+    /// The runtime's `"DataHash"` of the attributes (lowercase hex SHA-1).
+    pub data_hash: String,
+    /// The first 128 bits of the SHA-256 of `attributes`, in hex: what "the content of a
+    /// version" means.
     pub hash: String,
 }
 

@@ -64,6 +64,7 @@ const COMPONENT_SCHEMAS: [(Kind, &str, &str); 7] = [
 ];
 
 const SOLUTION_SCHEMA: &str = include_str!("../schemas/solution.schema.json");
+const LAYOUT_SCHEMA: &str = include_str!("../schemas/layout.schema.json");
 
 struct Compiled {
     schema: Value,
@@ -73,6 +74,7 @@ struct Compiled {
 struct Schemas {
     components: BTreeMap<Kind, Compiled>,
     solution: Compiled,
+    layout: Compiled,
 }
 
 fn compile(schema: Value) -> Compiled {
@@ -97,9 +99,11 @@ fn schemas() -> &'static Schemas {
             })
             .collect();
         let solution = compile(serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"));
+        let layout = compile(serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"));
         Schemas {
             components,
             solution,
+            layout,
         }
     })
 }
@@ -119,6 +123,10 @@ pub fn exported_schemas() -> Vec<(&'static str, Value)> {
         "solution.schema.json",
         serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"),
     ));
+    out.push((
+        "layout.schema.json",
+        serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"),
+    ));
     out
 }
 
@@ -136,6 +144,11 @@ pub fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> {
         diagnostic.code = Code::InvalidSolutionFile;
     }
     diagnostics
+}
+
+/// Validates a platform table layout file.
+pub fn validate_layout(file: FileId, value: &Value) -> Vec<Diagnostic> {
+    validate_with(file, &schemas().layout, value, None)
 }
 
 fn validate_with(

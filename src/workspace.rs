@@ -33,6 +33,10 @@ pub struct Solution {
     /// The folder of each component kind, relative to `components_root`.
     pub folders: Vec<(Kind, String)>,
     pub runtime_version: Option<String>,
+    /// The folder holding `generated/<domain>/`.
+    pub generated_root: PathBuf,
+    /// Table layout files (platform workspace only), as paths.
+    pub layouts: Vec<PathBuf>,
 }
 
 impl Solution {
@@ -65,6 +69,41 @@ pub struct Discovery {
     pub solutions: Vec<Solution>,
     pub candidates: Vec<Candidate>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Files compiled into the binary, read instead of the disk (the platform definitions).
+    pub embedded: Option<Embedded>,
+}
+
+impl Discovery {
+    /// Reads a file, from the embedded set when it is there.
+    pub fn read(&self, path: &Path) -> Result<String, ReadError> {
+        read_source(self.embedded.as_ref(), path)
+    }
+}
+
+/// A set of files compiled into the binary, addressed as if they sat under `root`.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub root: PathBuf,
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+impl Embedded {
+    pub fn get(&self, path: &Path) -> Option<&'static str> {
+        let relative = path.strip_prefix(&self.root).ok()?;
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        self.files
+            .iter()
+            .find(|(name, _)| *name == relative)
+            .map(|(_, text)| *text)
+    }
+}
+
+/// Reads a file from the embedded set, or else from disk.
+pub fn read_source(embedded: Option<&Embedded>, path: &Path) -> Result<String, ReadError> {
+    match embedded.and_then(|e| e.get(path)) {
+        Some(text) => Ok(text.to_owned()),
+        None => read_text(path),
+    }
 }
 
 /// Is this file name a solution file (`vnext.config.json` or `vnext.<domain>.config.json`)?
@@ -255,7 +294,7 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
 
 fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
     let name = namer.name(path);
-    let (text, read_error) = match read_text(path) {
+    let (text, read_error) = match discovery.read(path) {
         Ok(text) => (text, None),
         Err(err) => (String::new(), Some(err)),
     };
@@ -309,7 +348,7 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
     let paths = &value["paths"];
     let solution_dir = path.parent().unwrap_or(Path::new("."));
     let components_root = solution_dir.join(paths["componentsRoot"].as_str().unwrap_or("."));
-    if !components_root.is_dir() {
+    if discovery.embedded.is_none() && !components_root.is_dir() {
         discovery.diagnostics.push(
             Diagnostic::new(
                 Code::MissingFolder,
@@ -331,9 +370,27 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
             (*kind, folder)
         })
         .collect();
+    let generated_root = normalize_path(
+        &solution_dir.join(
+            value
+                .get("generated")
+                .and_then(Value::as_str)
+                .unwrap_or("generated"),
+        ),
+    );
+    let layouts = value
+        .get("layouts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|layout| solution_dir.join(layout))
+        .collect();
     discovery.solutions.push(Solution {
         file,
         domain,
+        generated_root,
+        layouts,
         components_root_name: namer.name(&components_root),
         components_root,
         folders,
@@ -342,6 +399,24 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
             .and_then(Value::as_str)
             .map(str::to_owned),
     });
+}
+
+/// Removes `.` and `..` components without touching the file system.
+pub fn normalize_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// The runtime's domain rule: letters and hyphens, at most 50 characters.
@@ -451,6 +526,57 @@ fn is_skipped_entry(entry: &walkdir::DirEntry) -> bool {
         return name.starts_with('.') || name == "node_modules";
     }
     name.ends_with(".diagram.json") || name.starts_with('.')
+}
+
+/// Discovers the workspace compiled into the binary (the platform definitions), as if its files
+/// sat under `embedded.root`.
+pub fn discover_embedded(embedded: Embedded) -> Discovery {
+    let namer = Namer::new(&embedded.root);
+    let mut discovery = Discovery {
+        embedded: Some(embedded.clone()),
+        ..Discovery::default()
+    };
+    let mut solution_paths: Vec<PathBuf> = embedded
+        .files
+        .iter()
+        .filter(|(name, _)| is_solution_file_name(name))
+        .map(|(name, _)| embedded.root.join(name))
+        .collect();
+    solution_paths.sort();
+    for path in solution_paths {
+        load_solution(&path, &namer, &mut discovery);
+    }
+    for (index, solution) in discovery.solutions.clone().iter().enumerate() {
+        let mut files: Vec<&str> = embedded.files.iter().map(|(name, _)| *name).collect();
+        files.sort_unstable();
+        for name in files {
+            let path = embedded.root.join(name);
+            let Ok(relative) = path.strip_prefix(&solution.components_root) else {
+                continue;
+            };
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            let Some(format) = Format::from_path(&path) else {
+                continue;
+            };
+            let folder_kind = solution
+                .folders
+                .iter()
+                .find(|(_, folder)| relative.starts_with(&format!("{folder}/")))
+                .map(|(kind, _)| *kind);
+            if folder_kind.is_none() {
+                continue;
+            }
+            discovery.candidates.push(Candidate {
+                path: path.clone(),
+                name: namer.name(&path),
+                format,
+                solution: Some(index),
+                folder_kind,
+                relative,
+            });
+        }
+    }
+    discovery
 }
 
 /// A loose file (not under a workspace): its kind is told by its folder name when it sits in

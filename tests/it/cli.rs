@@ -240,6 +240,7 @@ fn schema_export_writes_self_contained_schemas() {
         [
             "extension.schema.json",
             "function.schema.json",
+            "layout.schema.json",
             "mapping.schema.json",
             "schema.schema.json",
             "solution.schema.json",

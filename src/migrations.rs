@@ -1,0 +1,337 @@
+//! The `generated/<domain>/` folder: numbered migration files, `state.json`, and `vnext.sum`.
+//!
+//! `vnext.sum` guards the folder. Each migration's line carries a hash chained over every file
+//! before it, so editing any file changes every later line; a first line hashes the whole
+//! folder (and `state.json`), so two branches that both add a migration conflict in git instead
+//! of merging silently. Checksums read files with CRLF turned into LF, so a checkout on Windows
+//! does not look like an edit.
+
+use std::path::{Path, PathBuf};
+
+use crate::extract::sha256_hex;
+
+pub const SUM_FILE: &str = "vnext.sum";
+pub const STATE_FILE: &str = "state.json";
+const SUM_HEADER: &str = "vnext-sum 1";
+
+/// One migration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    pub number: u32,
+    pub name: String,
+    pub text: String,
+}
+
+impl MigrationFile {
+    /// `sha256:<hex>` of the text with line endings normalized.
+    pub fn checksum(&self) -> String {
+        checksum(&self.text)
+    }
+}
+
+/// `sha256:<hex>` of a text with CRLF read as LF.
+pub fn checksum(text: &str) -> String {
+    format!("sha256:{}", sha256_hex(normalize(text).as_bytes()))
+}
+
+fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("\r\n") {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The contents of a `generated/<domain>/` folder.
+#[derive(Debug, Clone, Default)]
+pub struct Folder {
+    pub dir: PathBuf,
+    pub files: Vec<MigrationFile>,
+    pub state: Option<String>,
+    pub sum: Option<String>,
+    /// Files in the folder that do not belong there.
+    pub strangers: Vec<String>,
+}
+
+/// Parses `NNNN_slug.sql`.
+pub fn parse_name(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".sql")?;
+    let (number, slug) = stem.split_once('_')?;
+    if number.len() != 4 || !number.bytes().all(|b| b.is_ascii_digit()) || slug.is_empty() {
+        return None;
+    }
+    if !slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    number.parse().ok()
+}
+
+/// Reads a folder; a missing folder is an empty one.
+pub fn read(dir: &Path) -> std::io::Result<Folder> {
+    let mut folder = Folder {
+        dir: dir.to_path_buf(),
+        ..Folder::default()
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
+        Err(err) => return Err(err),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        if name == STATE_FILE {
+            folder.state = Some(std::fs::read_to_string(&path)?);
+        } else if name == SUM_FILE {
+            folder.sum = Some(std::fs::read_to_string(&path)?);
+        } else if let Some(number) = parse_name(&name) {
+            folder.files.push(MigrationFile {
+                number,
+                text: std::fs::read_to_string(&path)?,
+                name,
+            });
+        } else if !name.starts_with('.') {
+            folder.strangers.push(name);
+        }
+    }
+    Ok(folder)
+}
+
+/// Builds a folder from files held in memory (the embedded platform migrations).
+pub fn from_memory(files: &[(&str, &str)]) -> Folder {
+    let mut folder = Folder::default();
+    for (name, text) in files {
+        if *name == STATE_FILE {
+            folder.state = Some((*text).to_owned());
+        } else if *name == SUM_FILE {
+            folder.sum = Some((*text).to_owned());
+        } else if let Some(number) = parse_name(name) {
+            folder.files.push(MigrationFile {
+                number,
+                name: (*name).to_owned(),
+                text: (*text).to_owned(),
+            });
+        }
+    }
+    folder.files.sort_by_key(|f| f.number);
+    folder
+}
+
+/// The text of `vnext.sum` for these files and state.
+pub fn sum(files: &[MigrationFile], state: &str) -> String {
+    let entries: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum()))
+        .collect();
+    sum_of(&entries, state)
+}
+
+/// The text of `vnext.sum` for files given by name and checksum.
+pub fn sum_of(files: &[(String, String)], state: &str) -> String {
+    let mut chain = String::new();
+    let mut lines = Vec::new();
+    for (name, checksum) in files {
+        chain = sha256_hex(format!("{chain}\n{name}\n{checksum}").as_bytes());
+        lines.push(format!("{name} sha256:{chain}"));
+    }
+    let state_line = format!("{STATE_FILE} {}", checksum(state));
+    let folder = sha256_hex(format!("{state_line}\n{}", lines.join("\n")).as_bytes());
+    let mut out = format!("{SUM_HEADER}\nfolder sha256:{folder}\n{state_line}\n");
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// What is wrong with a folder, in sentences; empty when it is consistent.
+pub fn verify(folder: &Folder) -> Vec<String> {
+    let mut problems = Vec::new();
+    for stranger in &folder.strangers {
+        problems.push(format!(
+            "`{stranger}` does not belong in the folder (migrations are named NNNN_slug.sql)"
+        ));
+    }
+    for (idx, file) in folder.files.iter().enumerate() {
+        let expected = idx as u32 + 1;
+        if file.number != expected {
+            problems.push(format!("`{}` should be number {expected:04}: migrations are numbered without gaps or repeats", file.name));
+            break;
+        }
+    }
+    if folder.files.is_empty() && folder.sum.is_none() && folder.state.is_none() {
+        return problems;
+    }
+    let (Some(sum_text), Some(state)) = (&folder.sum, &folder.state) else {
+        problems.push(format!(
+            "the folder has migrations but no {}",
+            if folder.sum.is_none() {
+                SUM_FILE
+            } else {
+                STATE_FILE
+            }
+        ));
+        return problems;
+    };
+    let expected = sum(&folder.files, state);
+    if normalize(sum_text) != expected {
+        problems.extend(explain_sum_mismatch(sum_text, &expected, folder));
+    }
+    problems
+}
+
+fn explain_sum_mismatch(actual: &str, expected: &str, folder: &Folder) -> Vec<String> {
+    let parse = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .skip(1)
+            .filter_map(|line| {
+                line.split_once(' ')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            })
+            .collect()
+    };
+    let actual = parse(actual);
+    let expected = parse(expected);
+    let mut problems = Vec::new();
+    for (name, hash) in &expected {
+        if name == "folder" {
+            continue;
+        }
+        match actual.iter().find(|(n, _)| n == name) {
+            None => problems.push(format!(
+                "`{name}` is not recorded in {SUM_FILE} (added by hand?)"
+            )),
+            Some((_, recorded)) if recorded != hash => {
+                problems.push(format!(
+                    "`{name}` differs from what {SUM_FILE} records (edited after it was written?)"
+                ));
+                // Every later line differs too because of the chain; the first one is the news.
+                if name != STATE_FILE {
+                    break;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &actual {
+        if name != "folder" && !expected.iter().any(|(n, _)| n == name) {
+            problems.push(format!(
+                "`{name}` is recorded in {SUM_FILE} but missing from the folder"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        problems.push(format!(
+            "{SUM_FILE} of {} is malformed",
+            folder.dir.display()
+        ));
+    }
+    problems
+}
+
+/// `NNNN_slug.sql` for the next migration.
+pub fn next_name(folder: &Folder, slug: &str) -> (u32, String) {
+    let number = folder.files.last().map(|f| f.number + 1).unwrap_or(1);
+    (number, format!("{number:04}_{slug}.sql"))
+}
+
+/// Writes a new migration (its text produced by `render` into the file), the new state and
+/// the new sum. Each file is written to a temporary name first and renamed, so a reader never
+/// sees half a file; the migration goes first, the sum last.
+pub fn write<R>(
+    folder: &Folder,
+    name: &str,
+    state: &str,
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<(R, String)>,
+) -> std::io::Result<(PathBuf, R)> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(&folder.dir)?;
+    let path = folder.dir.join(name);
+    let tmp = path.with_extension("tmp");
+    let (result, checksum) = {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        let rendered = render(&mut file)?;
+        file.flush()?;
+        rendered
+    };
+    std::fs::rename(&tmp, &path)?;
+    let mut entries: Vec<(String, String)> = folder
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum()))
+        .collect();
+    entries.push((name.to_owned(), checksum));
+    let sum_text = sum_of(&entries, state);
+    for (target, text) in [
+        (folder.dir.join(STATE_FILE), state),
+        (folder.dir.join(SUM_FILE), sum_text.as_str()),
+    ] {
+        let tmp = target.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &target)?;
+    }
+    Ok((path, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(number: u32, text: &str) -> MigrationFile {
+        MigrationFile {
+            number,
+            name: format!("{number:04}_x.sql"),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_name("0001_initial.sql"), Some(1));
+        assert_eq!(parse_name("0012_add_loan_review.sql"), Some(12));
+        assert_eq!(parse_name("1_initial.sql"), None);
+        assert_eq!(parse_name("0001_Initial.sql"), None);
+    }
+
+    #[test]
+    fn editing_any_file_changes_every_later_line() {
+        let a = sum(&[file(1, "a"), file(2, "b"), file(3, "c")], "{}");
+        let b = sum(&[file(1, "a2"), file(2, "b"), file(3, "c")], "{}");
+        let lines_a: Vec<&str> = a.lines().collect();
+        let lines_b: Vec<&str> = b.lines().collect();
+        assert_ne!(lines_a[3], lines_b[3]);
+        assert_ne!(lines_a[5], lines_b[5]);
+        assert_ne!(lines_a[1], lines_b[1]);
+    }
+
+    #[test]
+    fn line_endings_do_not_count() {
+        assert_eq!(checksum("a\r\nb\r\n"), checksum("a\nb\n"));
+    }
+
+    #[test]
+    fn verify_names_the_edited_file() {
+        let state = "{}";
+        let mut folder = Folder {
+            files: vec![file(1, "a"), file(2, "b")],
+            state: Some(state.to_owned()),
+            ..Folder::default()
+        };
+        folder.sum = Some(sum(&folder.files, state));
+        assert!(verify(&folder).is_empty());
+        folder.files[0].text = "edited".to_owned();
+        let problems = verify(&folder);
+        assert_eq!(
+            problems,
+            vec!["`0001_x.sql` differs from what vnext.sum records (edited after it was written?)"]
+        );
+    }
+}

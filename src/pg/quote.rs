@@ -1,0 +1,106 @@
+//! The one place that quotes: identifiers, string literals and function bodies.
+//!
+//! Every name and value that reaches SQL passes through these functions, so a definition can
+//! never inject SQL. Identifiers are always double-quoted (PostgreSQL folds unquoted names to
+//! lower case, and the runtime's names are PascalCase). Literals use the `E'...'` form when
+//! they contain a backslash, which reads the same whatever `standard_conforming_strings` says.
+
+use std::fmt::Write;
+
+/// `"name"`, with embedded double quotes doubled.
+pub fn ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    push_ident(&mut out, name);
+    out
+}
+
+/// Appends `"name"` to `out`.
+pub fn push_ident(out: &mut String, name: &str) {
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// `"schema"."name"`.
+pub fn qualified(schema: &str, name: &str) -> String {
+    let mut out = String::with_capacity(schema.len() + name.len() + 5);
+    push_ident(&mut out, schema);
+    out.push('.');
+    push_ident(&mut out, name);
+    out
+}
+
+/// A string literal.
+pub fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 3);
+    push_literal(&mut out, text);
+    out
+}
+
+/// Appends a string literal to `out`. Copies runs of ordinary text at once: component data
+/// makes up most of a migration, so this is the renderer's hot path.
+pub fn push_literal(out: &mut String, text: &str) {
+    let escape_backslashes = text.contains('\\');
+    if escape_backslashes {
+        out.push('E');
+    }
+    out.push('\'');
+    let mut start = 0;
+    for (idx, byte) in text.bytes().enumerate() {
+        let replacement = match byte {
+            b'\'' => "''",
+            b'\\' if escape_backslashes => "\\\\",
+            _ => continue,
+        };
+        out.push_str(&text[start..idx]);
+        out.push_str(replacement);
+        start = idx + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('\'');
+}
+
+/// A dollar-quoted string whose tag does not occur in the body.
+pub fn dollar(body: &str) -> String {
+    let mut tag = String::from("$vnext$");
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag.clear();
+        let _ = write!(tag, "$vnext{n}$");
+    }
+    format!("{tag}{body}{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_always_quoted_and_escaped() {
+        assert_eq!(ident("Instances"), "\"Instances\"");
+        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(
+            qualified("loan_app", "Instances"),
+            "\"loan_app\".\"Instances\""
+        );
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal(r#"{"a":"b\"c"}"#), r#"E'{"a":"b\\"c"}'"#);
+        assert_eq!(literal(""), "''");
+    }
+
+    #[test]
+    fn dollar_tags_never_occur_in_the_body() {
+        assert_eq!(dollar("BEGIN END;"), "$vnext$BEGIN END;$vnext$");
+        assert_eq!(dollar("x $vnext$ y"), "$vnext1$x $vnext$ y$vnext1$");
+    }
+}

@@ -1,0 +1,43 @@
+//! The platform compiled into the binary: `definitions/` (system workflows and table layouts)
+//! and `generated/platform/` (their migrations, which every domain database gets first).
+//!
+//! Domain plans build their workflow schemas from the embedded `instance` layout, and `apply`
+//! runs the embedded platform migrations before a domain's own. A test keeps the repository's
+//! `generated/platform/` equal to a fresh plan of `definitions/`.
+
+use std::path::PathBuf;
+
+use crate::diagnostics::Diagnostic;
+use crate::extract::Detail;
+use crate::front::{self, Analysis};
+use crate::workspace::{self, Embedded};
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// Where the embedded definitions appear to sit, in messages.
+pub const EMBEDDED_ROOT: &str = "<vnext>/definitions";
+
+/// The embedded platform definitions, analysed like any workspace (with content).
+pub fn analysis() -> Analysis {
+    let discovery = workspace::discover_embedded(Embedded {
+        root: PathBuf::from(EMBEDDED_ROOT),
+        files: files::DEFINITIONS,
+    });
+    front::analyze(discovery, Detail::Content(&Default::default()))
+}
+
+/// The embedded analysis, or its errors (which a test proves never happen).
+pub fn checked_analysis() -> Result<Analysis, Vec<Diagnostic>> {
+    let analysis = analysis();
+    if analysis.diagnostics.iter().any(Diagnostic::is_error) || analysis.solutions.is_empty() {
+        return Err(analysis.diagnostics);
+    }
+    Ok(analysis)
+}
+
+/// The embedded platform migrations: file name and text, sorted by name.
+pub fn generated_files() -> &'static [(&'static str, &'static str)] {
+    files::GENERATED
+}
