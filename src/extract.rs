@@ -558,7 +558,7 @@ fn extract_task(attributes: &Value) -> TaskBody {
     }
     TaskBody {
         task_type,
-        config: attributes.get("config").cloned(),
+        config: attributes.get("config").map(canonical_json),
         calls,
     }
 }

@@ -35,6 +35,8 @@ pub struct Analysis {
     pub layouts: BTreeMap<String, Arc<Layout>>,
     /// The same layouts as written (JSON), which `state.json` records.
     pub layout_sources: BTreeMap<String, serde_json::Value>,
+    /// How many files came from the cache instead of being read.
+    pub cache_hits: usize,
 }
 
 impl Analysis {
@@ -51,11 +53,24 @@ struct Loaded {
     source: SourceFile,
     component: Option<Component>,
     diagnostics: Vec<Diagnostic>,
+    /// The stamp of a clean file that was read, to record it in the cache; `None` on a cache
+    /// hit or when the file had something to report.
+    fresh: Option<crate::cache::Stamp>,
+    cached: bool,
 }
 
 /// Loads and checks every candidate of a discovery. `detail` says whether to compute the
 /// stored content of components (for planning) or only their model (for linting).
 pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
+    analyze_cached(discovery, detail, None)
+}
+
+/// `analyze`, reading unchanged files from `cache` and recording the others in it.
+pub fn analyze_cached(
+    discovery: Discovery,
+    detail: Detail<'_>,
+    cache: Option<&mut crate::cache::Cache>,
+) -> Analysis {
     let Discovery {
         mut sources,
         solutions,
@@ -64,32 +79,63 @@ pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
         embedded,
     } = discovery;
     let first_id = sources.len() as u32;
-    let loaded: Vec<Loaded> = candidates
-        .par_iter()
-        .enumerate()
-        .map(|(idx, candidate)| {
-            load(
-                candidate,
-                FileId(first_id + idx as u32),
-                detail,
-                embedded.as_ref(),
-            )
-        })
-        .collect();
+    let domains: Vec<String> = solutions.iter().map(|s| s.domain.clone()).collect();
+    let loaded: Vec<Loaded> = {
+        let cache = cache.as_deref();
+        candidates
+            .par_iter()
+            .enumerate()
+            .map(|(idx, candidate)| {
+                let file = FileId(first_id + idx as u32);
+                let domain = candidate.solution.map(|s| domains[s].as_str());
+                cached(candidate, file, detail, cache, domain)
+                    .unwrap_or_else(|| load(candidate, file, detail, embedded.as_ref()))
+            })
+            .collect()
+    };
 
     let mut components = Vec::new();
     let mut relative_paths = Vec::new();
+    let mut cache_hits = 0;
+    let mut fresh = Vec::new();
     for (candidate, item) in candidates.iter().zip(loaded) {
-        let id = sources.add(item.source);
-        debug_assert_eq!(
-            Some(id),
-            item.component.as_ref().map(|c| c.file).or(Some(id))
-        );
+        sources.add(item.source);
         diagnostics.extend(item.diagnostics);
+        cache_hits += usize::from(item.cached);
         if let Some(component) = item.component {
+            if let Some(stamp) = item.fresh {
+                fresh.push((
+                    candidate.path.to_string_lossy().into_owned(),
+                    stamp,
+                    candidate.solution,
+                    components.len(),
+                ));
+            }
             components.push(component);
             relative_paths.push(candidate.relative.clone());
         }
+    }
+    if let Some(cache) = cache {
+        let present = candidates
+            .iter()
+            .map(|c| c.path.to_string_lossy().into_owned())
+            .collect();
+        cache.retain(&present);
+        let fresh: Vec<_> = fresh
+            .iter()
+            .map(|(path, stamp, solution, idx)| {
+                (
+                    path.clone(),
+                    *stamp,
+                    solution.map(|s| domains[s].as_str()),
+                    &components[*idx],
+                )
+            })
+            .filter(|(path, stamp, domain, component)| {
+                cache.wants(std::path::Path::new(path), *stamp, *domain, component)
+            })
+            .collect();
+        cache.save(&fresh);
     }
 
     let (resolution, checks) = check::check(&check::Workspace {
@@ -114,6 +160,7 @@ pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
         diagnostics,
         layouts,
         layout_sources,
+        cache_hits,
     };
     let diagnostics = std::mem::take(&mut analysis.diagnostics);
     load_texts_for(&mut analysis.sources, &diagnostics);
@@ -201,12 +248,57 @@ fn display_relative(
     ))
 }
 
+/// The cached analysis of a file, when it is still valid and enough for `detail`.
+fn cached(
+    candidate: &Candidate,
+    file: FileId,
+    detail: Detail<'_>,
+    cache: Option<&crate::cache::Cache>,
+    domain: Option<&str>,
+) -> Option<Loaded> {
+    let cache = cache?;
+    let stamp = crate::cache::Stamp::of(&candidate.path)?;
+    let entry = cache.get(&candidate.path, stamp, domain, candidate.folder_kind)?;
+    let mut component = entry.component.clone();
+    if let Detail::Content(known) = detail {
+        // Only a version published with the same content can do without its attributes.
+        let content = component.content.as_ref()?;
+        let key = (
+            candidate.solution?,
+            component.kind.flow().to_owned(),
+            component.key.clone()?,
+            component.version.clone()?,
+        );
+        if known.get(&key) != Some(&content.hash) {
+            return None;
+        }
+    }
+    component.file = file;
+    component.solution = candidate.solution;
+    Some(Loaded {
+        source: SourceFile::unloaded(
+            candidate.path.clone(),
+            candidate.name.clone(),
+            candidate.format,
+        ),
+        component: Some(component),
+        diagnostics: Vec::new(),
+        fresh: None,
+        cached: true,
+    })
+}
+
 fn load(
     candidate: &Candidate,
     file: FileId,
     detail: Detail<'_>,
     embedded: Option<&Embedded>,
 ) -> Loaded {
+    let stamp = if embedded.is_none() {
+        crate::cache::Stamp::of(&candidate.path)
+    } else {
+        None
+    };
     let source = |text: String| {
         SourceFile::new(
             candidate.path.clone(),
@@ -230,6 +322,8 @@ fn load(
                 source: source(text),
                 component: None,
                 diagnostics: vec![diagnostic],
+                fresh: None,
+                cached: false,
             };
         }
     };
@@ -240,6 +334,8 @@ fn load(
                 source: source(text),
                 component: None,
                 diagnostics: vec![workspace::parse_error_diagnostic(file, err)],
+                fresh: None,
+                cached: false,
             };
         }
     };
@@ -266,6 +362,8 @@ fn load(
             source: source(text),
             component: None,
             diagnostics,
+            fresh: None,
+            cached: false,
         };
     };
     diagnostics.extend(validate::validate_component(file, kind, &value));
@@ -276,7 +374,11 @@ fn load(
         folder_kind: candidate.folder_kind,
     };
     let component = extract::extract(origin, kind, &value, schema_valid, detail);
+    // Only clean files are cached: a cache hit must never hide a diagnostic.
+    let fresh = stamp.filter(|_| diagnostics.is_empty());
     Loaded {
+        fresh,
+        cached: false,
         // Keep the text only where there is already something to show.
         source: if diagnostics.is_empty() {
             unloaded()

@@ -19,7 +19,9 @@ pub mod workspace;
 /// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
 /// may own the system schemas.
 pub const PLATFORM_DOMAIN: &str = "platform";
+pub mod cache;
 pub mod diff;
+pub mod draw;
 pub mod front;
 pub mod graph;
 pub mod ids;

@@ -36,6 +36,8 @@ enum Command {
     Lint(LintArgs),
     /// Diff the definitions against generated/ and write the next migration.
     Plan(PlanArgs),
+    /// Draw the dependency graph: components, references, and the schemas they produce.
+    Graph(GraphArgs),
     /// JSON Schemas of the component formats, for editors.
     Schema {
         #[command(subcommand)]
@@ -70,6 +72,15 @@ struct WorkspaceArgs {
     /// Only this domain of a multi-domain workspace.
     #[arg(long)]
     domain: Option<String>,
+    /// Do not read or write .vnext-cache/ (the cache of analysed files).
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl WorkspaceArgs {
+    fn cache(&self) -> Option<PathBuf> {
+        (!self.no_cache).then(|| self.directory.join(vnext::cache::DIR))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +114,21 @@ struct PlanArgs {
     format: PlanFormat,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Args)]
+struct GraphArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// Mermaid (for Markdown, GitHub renders it) or Graphviz DOT.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    format: GraphFormat,
+}
+
 #[derive(Args)]
 struct LintArgs {
     #[command(flatten)]
@@ -122,6 +148,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint(args),
         Command::Plan(args) => plan(args),
+        Command::Graph(args) => graph(args),
         Command::Schema {
             action: SchemaAction::Export { dir },
         } => schema_export(&dir),
@@ -149,7 +176,13 @@ fn print(text: &str) {
 
 fn lint(args: LintArgs) -> ExitCode {
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let cache = if args.files.is_empty() {
+        args.workspace.cache()
+    } else {
+        None
+    };
     let output = pipeline::lint(&LintInput {
+        cache,
         root: args.workspace.directory,
         display_base,
         domain: args.workspace.domain,
@@ -186,6 +219,7 @@ fn plan(args: PlanArgs) -> ExitCode {
     use vnext::pipeline::{Outcome, PlanInput, PlanMode};
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let output = pipeline::plan(&PlanInput {
+        cache: args.workspace.cache(),
         root: args.workspace.directory,
         display_base: display_base.clone(),
         domain: args.workspace.domain,
@@ -294,6 +328,51 @@ fn plan(args: PlanArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn graph(args: GraphArgs) -> ExitCode {
+    let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let format = match args.format {
+        GraphFormat::Mermaid => vnext::draw::Format::Mermaid,
+        GraphFormat::Dot => vnext::draw::Format::Dot,
+    };
+    let output = pipeline::graph(
+        &args.workspace.directory,
+        &display_base,
+        args.workspace.domain.as_deref(),
+        format,
+    );
+    let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
+    if tally.errors > 0 {
+        let summary = Summary {
+            files: output.analysis.sources.len(),
+            components: output.analysis.components.len(),
+            api_dependencies: Vec::new(),
+        };
+        eprint!(
+            "{}",
+            report::render(
+                report::Format::Human,
+                Style::Plain,
+                &output.analysis.sources,
+                &output.diagnostics,
+                &summary
+            )
+        );
+        return ExitCode::from(1);
+    }
+    let several = output.drawings.len() > 1;
+    for (domain, drawing) in &output.drawings {
+        if several {
+            let comment = match format {
+                vnext::draw::Format::Mermaid => "%%",
+                vnext::draw::Format::Dot => "//",
+            };
+            print(&format!("{comment} domain {domain}\n"));
+        }
+        print(drawing);
+    }
+    ExitCode::SUCCESS
 }
 
 fn schema_export(dir: &std::path::Path) -> ExitCode {

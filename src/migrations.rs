@@ -14,18 +14,41 @@ pub const SUM_FILE: &str = "vnext.sum";
 pub const STATE_FILE: &str = "state.json";
 const SUM_HEADER: &str = "vnext-sum 1";
 
+/// Where a migration's text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// On disk; read again when needed (a migration can be tens of megabytes).
+    File(PathBuf),
+    /// In memory (the embedded platform migrations, and tests).
+    Memory(String),
+}
+
 /// One migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFile {
     pub number: u32,
     pub name: String,
-    pub text: String,
+    /// `sha256:<hex>` of the text with line endings normalized, taken when it was read.
+    pub checksum: String,
+    pub text: Text,
 }
 
 impl MigrationFile {
-    /// `sha256:<hex>` of the text with line endings normalized.
-    pub fn checksum(&self) -> String {
-        checksum(&self.text)
+    pub fn in_memory(number: u32, name: &str, text: &str) -> MigrationFile {
+        MigrationFile {
+            number,
+            name: name.to_owned(),
+            checksum: checksum(text),
+            text: Text::Memory(text.to_owned()),
+        }
+    }
+
+    /// The text, read from disk if it is not in memory.
+    pub fn read_text(&self) -> std::io::Result<String> {
+        match &self.text {
+            Text::Memory(text) => Ok(text.clone()),
+            Text::File(path) => std::fs::read_to_string(path),
+        }
     }
 }
 
@@ -93,9 +116,12 @@ pub fn read(dir: &Path) -> std::io::Result<Folder> {
         } else if name == SUM_FILE {
             folder.sum = Some(std::fs::read_to_string(&path)?);
         } else if let Some(number) = parse_name(&name) {
+            // Hash now, keep only the path: the text is read again only to apply it.
+            let text = std::fs::read_to_string(&path)?;
             folder.files.push(MigrationFile {
                 number,
-                text: std::fs::read_to_string(&path)?,
+                checksum: checksum(&text),
+                text: Text::File(path),
                 name,
             });
         } else if !name.starts_with('.') {
@@ -114,11 +140,9 @@ pub fn from_memory(files: &[(&str, &str)]) -> Folder {
         } else if *name == SUM_FILE {
             folder.sum = Some((*text).to_owned());
         } else if let Some(number) = parse_name(name) {
-            folder.files.push(MigrationFile {
-                number,
-                name: (*name).to_owned(),
-                text: (*text).to_owned(),
-            });
+            folder
+                .files
+                .push(MigrationFile::in_memory(number, name, text));
         }
     }
     folder.files.sort_by_key(|f| f.number);
@@ -129,7 +153,7 @@ pub fn from_memory(files: &[(&str, &str)]) -> Folder {
 pub fn sum(files: &[MigrationFile], state: &str) -> String {
     let entries: Vec<(String, String)> = files
         .iter()
-        .map(|f| (f.name.clone(), f.checksum()))
+        .map(|f| (f.name.clone(), f.checksum.clone()))
         .collect();
     sum_of(&entries, state)
 }
@@ -266,7 +290,7 @@ pub fn write<R>(
     let mut entries: Vec<(String, String)> = folder
         .files
         .iter()
-        .map(|f| (f.name.clone(), f.checksum()))
+        .map(|f| (f.name.clone(), f.checksum.clone()))
         .collect();
     entries.push((name.to_owned(), checksum));
     let sum_text = sum_of(&entries, state);
@@ -286,11 +310,7 @@ mod tests {
     use super::*;
 
     fn file(number: u32, text: &str) -> MigrationFile {
-        MigrationFile {
-            number,
-            name: format!("{number:04}_x.sql"),
-            text: text.to_owned(),
-        }
+        MigrationFile::in_memory(number, &format!("{number:04}_x.sql"), text)
     }
 
     #[test]
@@ -327,7 +347,7 @@ mod tests {
         };
         folder.sum = Some(sum(&folder.files, state));
         assert!(verify(&folder).is_empty());
-        folder.files[0].text = "edited".to_owned();
+        folder.files[0] = file(1, "edited");
         let problems = verify(&folder);
         assert_eq!(
             problems,

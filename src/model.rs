@@ -12,7 +12,9 @@ use std::fmt;
 use crate::source::FileId;
 
 /// The seven component types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     Workflow,
     Task,
@@ -114,7 +116,7 @@ impl fmt::Display for Kind {
 pub type ComponentId = usize;
 
 /// What a reference points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RefTarget {
     /// `{key, domain, version, flow}`.
     Explicit {
@@ -128,7 +130,7 @@ pub enum RefTarget {
 }
 
 /// One reference made by a component.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     /// JSON Pointer of the reference object in the component's file.
     pub pointer: String,
@@ -138,7 +140,7 @@ pub struct Reference {
 }
 
 /// A transition as far as checks need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
     pub pointer: String,
     pub key: Option<String>,
@@ -147,7 +149,7 @@ pub struct Transition {
 }
 
 /// The workflow a subflow state runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubFlow {
     /// `S` (blocking subflow) or `P` (subprocess).
     pub subflow_type: Option<String>,
@@ -156,7 +158,7 @@ pub struct SubFlow {
 }
 
 /// A state as far as checks need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub pointer: String,
     pub key: Option<String>,
@@ -173,7 +175,7 @@ pub struct State {
 }
 
 /// Where a shared transition is offered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Availability {
     /// Null, absent or empty `availableIn`: every state.
     Everywhere,
@@ -181,14 +183,16 @@ pub enum Availability {
     States(Vec<(String, String)>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SharedTransition {
     pub transition: Transition,
     pub available_in: Availability,
 }
 
 /// The four workflow types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum WorkflowType {
     Core,
     Flow,
@@ -218,7 +222,7 @@ impl WorkflowType {
 }
 
 /// The typed parts of a workflow.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Workflow {
     pub workflow_type: Option<WorkflowType>,
     pub history: Option<String>,
@@ -243,7 +247,9 @@ pub struct Workflow {
 }
 
 /// How an indexed attribute is stored and compared in PostgreSQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Storage {
     Text,
     Numeric,
@@ -261,7 +267,7 @@ impl Storage {
 }
 
 /// A field of a master schema marked `x-indexed: true`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexedField {
     /// Pointer of the field's schema node in the file.
     pub pointer: String,
@@ -275,14 +281,14 @@ pub struct IndexedField {
 }
 
 /// A field marked `x-indexed` where indexing is not possible, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IneligibleIndex {
     pub pointer: String,
     pub reason: String,
 }
 
 /// The typed parts of a schema component.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SchemaBody {
     pub schema_type: Option<String>,
     pub indexed: Vec<IndexedField>,
@@ -290,7 +296,7 @@ pub struct SchemaBody {
 }
 
 /// A task's call into a workflow (task types that start, trigger or read instances).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkflowCall {
     pub pointer: String,
     pub domain: String,
@@ -333,17 +339,17 @@ pub fn task_type_name(number: &str) -> Option<&'static str> {
 }
 
 /// The typed parts of a task.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskBody {
     /// The type number as written (`"6"`); see `TASK_TYPES`.
     pub task_type: Option<String>,
-    /// The type's settings as written.
-    pub config: Option<serde_json::Value>,
+    /// The type's settings, as canonical JSON.
+    pub config: Option<String>,
     pub calls: Vec<WorkflowCall>,
 }
 
 /// The typed parts of a view.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ViewBody {
     /// 1 JSON, 2 HTML, 3 Markdown, 4 deep link, 5 HTTP, 6 URN.
     pub view_type: Option<i64>,
@@ -351,7 +357,7 @@ pub struct ViewBody {
 }
 
 /// The typed parts of a function.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FunctionBody {
     /// `D` domain, `F` flow, `I` instance.
     pub scope: Option<String>,
@@ -360,7 +366,7 @@ pub struct FunctionBody {
 }
 
 /// The typed parts of an extension.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExtensionBody {
     /// 1 global, 2 global and requested, 3 defined flows, 4 defined flows and requested.
     pub extension_type: Option<i64>,
@@ -370,7 +376,7 @@ pub struct ExtensionBody {
 }
 
 /// The typed parts of a mapping.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MappingBody {
     pub name: Option<String>,
     /// `B64` or `NAT`.
@@ -378,7 +384,7 @@ pub struct MappingBody {
 }
 
 /// Kind-specific structure.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Body {
     Workflow(Box<Workflow>),
     Task(TaskBody),
@@ -390,10 +396,12 @@ pub enum Body {
 }
 
 /// What the database stores of a component version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Content {
     /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing. Shared
-    /// with the catalog and the renderer, never copied.
+    /// with the catalog and the renderer, never copied. Empty when not kept (a version that is
+    /// published already); never cached.
+    #[serde(skip)]
     pub attributes: std::sync::Arc<str>,
     /// The runtime's `"DataHash"` of the attributes (lowercase hex SHA-1).
     pub data_hash: String,
@@ -403,7 +411,7 @@ pub struct Content {
 }
 
 /// One component file, loaded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Component {
     pub file: FileId,
     /// Index of the solution (domain) the file was found under; `None` for loose files.

@@ -22,6 +22,8 @@ pub struct LintInput {
     pub domain: Option<String>,
     /// Lint only these files (with their workspaces as context); empty means the workspace.
     pub files: Vec<PathBuf>,
+    /// The cache folder (`.vnext-cache` at the workspace root), or none.
+    pub cache: Option<PathBuf>,
 }
 
 /// The outcome of `lint`.
@@ -42,7 +44,8 @@ pub fn lint(input: &LintInput) -> LintOutput {
     if input.files.is_empty() {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-        let analysis = front::analyze(discovery, Detail::Model);
+        let mut cache = input.cache.as_deref().map(crate::cache::Cache::open);
+        let analysis = front::analyze_cached(discovery, Detail::Model, cache.as_mut());
         let diagnostics = analysis.diagnostics.clone();
         return LintOutput {
             analysis,
@@ -128,6 +131,8 @@ pub struct PlanInput {
     /// `--allow-drop` patterns (`schema:loan_review`, `column:*.Instances.Stage`).
     pub allow_drop: Vec<String>,
     pub mode: PlanMode,
+    /// The cache folder (`.vnext-cache` at the workspace root), or none.
+    pub cache: Option<PathBuf>,
 }
 
 /// The outcome for one domain.
@@ -172,7 +177,15 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
     let known = published_versions(&discovery);
-    let mut analysis = front::analyze(discovery, Detail::Content(&known));
+    // With nothing published yet, every file must be read for its content: skip reading the cache.
+    let mut cache = input.cache.as_deref().map(|dir| {
+        if known.is_empty() {
+            crate::cache::Cache::fresh(dir)
+        } else {
+            crate::cache::Cache::open(dir)
+        }
+    });
+    let mut analysis = front::analyze_cached(discovery, Detail::Content(&known), cache.as_mut());
     let mut diagnostics = analysis.diagnostics.clone();
     let mut domains = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -536,4 +549,63 @@ pub fn component_references(
         }
     }
     references
+}
+
+/// The dependency graph of each domain of a workspace, drawn.
+#[derive(Debug)]
+pub struct GraphOutput {
+    pub analysis: Analysis,
+    pub diagnostics: Vec<Diagnostic>,
+    /// One drawing per domain, in domain order.
+    pub drawings: Vec<(String, String)>,
+}
+
+/// Draws the dependency graph of a workspace (`vnext graph`).
+pub fn graph(
+    root: &Path,
+    display_base: &Path,
+    domain: Option<&str>,
+    format: crate::draw::Format,
+) -> GraphOutput {
+    let namer = Namer::new(&absolute(display_base));
+    let discovery = workspace::discover(&[absolute(root)], domain, &namer);
+    let analysis = front::analyze(discovery, Detail::Model);
+    let mut diagnostics = analysis.diagnostics.clone();
+    let mut drawings = Vec::new();
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return GraphOutput {
+            analysis,
+            diagnostics,
+            drawings,
+        };
+    }
+    let platform = crate::platform::checked_analysis();
+    for (index, solution) in analysis.solutions.iter().enumerate() {
+        if domain.is_some_and(|d| d != solution.domain) {
+            continue;
+        }
+        let lowered = if solution.domain == crate::PLATFORM_DOMAIN {
+            crate::lower::lower_platform(&analysis, index)
+        } else {
+            match platform
+                .as_ref()
+                .ok()
+                .and_then(|p| p.layouts.get(crate::lower::INSTANCE_LAYOUT))
+            {
+                Some(instance) => crate::lower::lower_domain(&analysis, index, instance),
+                None => continue,
+            }
+        };
+        diagnostics.extend(lowered.diagnostics.iter().cloned());
+        let drawing = crate::draw::build(&analysis, index, &lowered.catalog);
+        drawings.push((
+            solution.domain.clone(),
+            crate::draw::render(&drawing, format),
+        ));
+    }
+    GraphOutput {
+        analysis,
+        diagnostics,
+        drawings,
+    }
 }

@@ -618,6 +618,8 @@ pub fn describe_object(change: &Change) -> String {
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
+    } else if let Some(stem) = word.strip_suffix("ex") {
+        format!("{n} {stem}exes")
     } else {
         format!("{n} {word}s")
     }
@@ -818,6 +820,11 @@ pub fn slug(changes: &[Change], first_migration: bool) -> String {
         .any(|c| matches!(c, Change::CreateAttributeIndex { .. }))
     {
         "add_attribute_indexes".to_owned()
+    } else if changes
+        .iter()
+        .all(|c| matches!(c, Change::UpdateComponent { .. }))
+    {
+        "update_tags".to_owned()
     } else {
         "update".to_owned()
     };

@@ -386,7 +386,9 @@ impl State {
                         "numeric" => Storage::Numeric,
                         "timestamptz" => Storage::Timestamptz,
                         other => {
-                            return Err(format!("index `{index}` has an unknown storage `{other}`"));
+                            return Err(format!(
+                                "index `{index}` has an unknown storage `{other}`"
+                            ));
                         }
                     };
                     let kind = match kind {

@@ -267,3 +267,143 @@ fn completions_are_printed() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("vnext"));
 }
+
+/// A temporary copy of a repository folder.
+fn copy_of(path: &str) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    crate::plan_fixtures::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(path),
+        temp.path(),
+    );
+    temp
+}
+
+#[test]
+fn plan_check_exits_zero_when_generated_is_in_sync() {
+    let ws = copy_of("examples/loans");
+    let output = vnext(&["plan", "--check"], ws.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("loans: up to date"));
+}
+
+#[test]
+fn plan_check_exits_two_and_writes_nothing_when_behind() {
+    let ws = copy_of("examples/loans");
+    let task = ws.path().join("loans/Tasks/score-applicant.yaml");
+    let newer = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("version: 1.0.0", "version: 1.1.0");
+    std::fs::write(
+        ws.path().join("loans/Tasks/score-applicant@1.1.0.yaml"),
+        newer,
+    )
+    .unwrap();
+    let before = std::fs::read_dir(ws.path().join("generated/loans"))
+        .unwrap()
+        .count();
+    let output = vnext(&["plan", "--check"], ws.path());
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("would write 0002_publish_score_applicant_1_1_0.sql"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read_dir(ws.path().join("generated/loans"))
+            .unwrap()
+            .count(),
+        before
+    );
+    // Without --check the migration is written, and then the folder is in sync again.
+    assert_eq!(vnext(&["plan"], ws.path()).status.code(), Some(0));
+    assert!(
+        ws.path()
+            .join("generated/loans/0002_publish_score_applicant_1_1_0.sql")
+            .exists()
+    );
+    assert_eq!(
+        vnext(&["plan", "--check"], ws.path()).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn plan_check_exits_two_when_a_migration_was_edited() {
+    let ws = copy_of("examples/loans");
+    let file = ws.path().join("generated/loans/0001_initial.sql");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("CREATE SCHEMA", "CREATE SCHEMA IF NOT EXISTS");
+    std::fs::write(&file, text).unwrap();
+    let output = vnext(&["plan", "--check"], ws.path());
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stdout(&output).contains("VN502"));
+    // CRLF line endings are not an edit.
+    let ws = copy_of("examples/loans");
+    let file = ws.path().join("generated/loans/0001_initial.sql");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace('\n', "\r\n");
+    std::fs::write(&file, text).unwrap();
+    assert_eq!(
+        vnext(&["plan", "--check"], ws.path()).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn plan_with_definition_errors_exits_one_and_writes_nothing() {
+    let ws = copy_of("examples/loans");
+    std::fs::write(ws.path().join("loans/Tasks/broken.yaml"), "key: [").unwrap();
+    let output = vnext(&["plan"], ws.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("VN107"));
+    assert!(!ws.path().join("generated/loans/0002_update.sql").exists());
+}
+
+#[test]
+fn plan_formats_json_and_markdown() {
+    let temp = tempfile::tempdir().unwrap();
+    crate::plan_fixtures::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan/new-domain/steps/1"),
+        temp.path(),
+    );
+    let output = vnext(&["plan", "--check", "--format", "json"], temp.path());
+    assert_eq!(output.status.code(), Some(2));
+    let document: Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    let domain = &document["domains"][0];
+    assert_eq!(domain["domain"], "loans");
+    assert_eq!(domain["outcome"], "stale");
+    assert_eq!(domain["migration"], "0001_initial.sql");
+    assert!(domain["steps"].as_array().unwrap().len() >= 3);
+    assert_eq!(
+        domain["steps"][0]["changes"][0]["action"],
+        "CreateExtension"
+    );
+
+    let output = vnext(&["plan", "--format", "markdown"], temp.path());
+    assert_eq!(output.status.code(), Some(0));
+    let markdown = stdout(&output);
+    assert!(markdown.starts_with("## vnext plan"));
+    assert!(
+        markdown.contains("| loans | new migration | `0001_initial.sql` |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```sql\n-- vnext migration 0001_initial.sql"));
+}
+
+#[test]
+fn plan_refuses_data_loss_unless_allowed() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan/retire-workflow-refused");
+    let temp = tempfile::tempdir().unwrap();
+    crate::plan_fixtures::switch_to(temp.path(), &fixture.join("steps/1"));
+    assert_eq!(vnext(&["plan"], temp.path()).status.code(), Some(0));
+    crate::plan_fixtures::switch_to(temp.path(), &fixture.join("steps/2"));
+    let refused = vnext(&["plan"], temp.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).contains("--allow-drop schema:loan_review"));
+    let allowed = vnext(&["plan", "--allow-drop", "schema:loan_review"], temp.path());
+    assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
+    assert!(stdout(&allowed).contains("hazard: data loss schema:loan_review"));
+}

@@ -251,6 +251,7 @@ fn lint_and_render(workspace: &Workspace, ext: &str, bytes: &[u8]) {
         display_base: workspace.root.clone(),
         domain: None,
         files: Vec::new(),
+        cache: None,
     });
     let sources = &output.analysis.sources;
     for resolved in report::resolve(sources, &output.diagnostics) {

@@ -49,6 +49,7 @@ pub fn lint_fixture(dir: &Path) -> String {
         display_base: dir.to_path_buf(),
         domain: None,
         files,
+        cache: None,
     });
     let summary = Summary {
         files: output.analysis.sources.len(),

@@ -5,7 +5,13 @@
 
 mod support;
 
+mod cache;
 mod cli;
+mod database;
 mod docs;
+mod generated;
+mod graph;
 mod hostile_input;
 mod lint_fixtures;
+mod plan_fixtures;
+mod scale;

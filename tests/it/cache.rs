@@ -1,0 +1,119 @@
+//! The analysis cache saves work and never changes a result.
+
+use std::path::Path;
+
+use vnext::pipeline::{self, LintInput, PlanInput, PlanMode};
+
+fn lint(root: &Path, cache: bool) -> pipeline::LintOutput {
+    pipeline::lint(&LintInput {
+        root: root.to_path_buf(),
+        display_base: root.to_path_buf(),
+        domain: None,
+        files: Vec::new(),
+        cache: cache.then(|| root.join(vnext::cache::DIR)),
+    })
+}
+
+fn copy_of_loans() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    crate::plan_fixtures::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/loans"),
+        temp.path(),
+    );
+    temp
+}
+
+#[test]
+fn a_second_run_reads_unchanged_files_from_the_cache() {
+    let ws = copy_of_loans();
+    let first = lint(ws.path(), true);
+    assert_eq!(first.analysis.cache_hits, 0);
+    let second = lint(ws.path(), true);
+    assert_eq!(second.analysis.cache_hits, second.analysis.components.len());
+    assert_eq!(first.diagnostics, second.diagnostics);
+    let ignore = std::fs::read_to_string(ws.path().join(".vnext-cache/.gitignore")).unwrap();
+    assert!(
+        ignore.lines().any(|line| line == "*"),
+        "the cache ignores itself in git"
+    );
+}
+
+#[test]
+fn an_edited_file_is_read_again_and_its_problems_reported() {
+    let ws = copy_of_loans();
+    lint(ws.path(), true);
+    let task = ws.path().join("loans/Tasks/score-applicant.yaml");
+    let text = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("method: POST", "method: POSTT");
+    std::fs::write(&task, text).unwrap();
+    let output = lint(ws.path(), true);
+    assert_eq!(
+        output.analysis.cache_hits,
+        output.analysis.components.len() - 1
+    );
+    assert!(
+        output
+            .diagnostics
+            .iter()
+            .any(|d| d.code == vnext::diagnostics::Code::InvalidValue)
+    );
+    // A file with a problem is not cached: the next run reports it again.
+    let again = lint(ws.path(), true);
+    assert_eq!(again.diagnostics, output.diagnostics);
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored() {
+    let ws = copy_of_loans();
+    lint(ws.path(), true);
+    std::fs::write(
+        ws.path().join(".vnext-cache/analysis.bin"),
+        b"\xff\x00garbage",
+    )
+    .unwrap();
+    let output = lint(ws.path(), true);
+    assert_eq!(output.analysis.cache_hits, 0);
+    assert!(output.diagnostics.is_empty());
+}
+
+#[test]
+fn plans_with_and_without_the_cache_are_identical() {
+    let plan = |root: &Path, cache: bool| {
+        pipeline::plan(&PlanInput {
+            root: root.to_path_buf(),
+            display_base: root.to_path_buf(),
+            domain: None,
+            allow_drop: Vec::new(),
+            mode: PlanMode::Write,
+            cache: cache.then(|| root.join(vnext::cache::DIR)),
+        })
+    };
+    let with_cache = copy_of_loans();
+    let without = copy_of_loans();
+    // Warm the cache, then publish a new version in both copies.
+    assert!(plan(with_cache.path(), true).diagnostics.is_empty());
+    for ws in [&with_cache, &without] {
+        let task = ws.path().join("loans/Tasks/score-applicant.yaml");
+        let newer = std::fs::read_to_string(&task)
+            .unwrap()
+            .replace("version: 1.0.0", "version: 1.1.0");
+        std::fs::write(
+            ws.path().join("loans/Tasks/score-applicant@1.1.0.yaml"),
+            newer,
+        )
+        .unwrap();
+    }
+    let cached = plan(with_cache.path(), true);
+    assert!(cached.analysis.cache_hits > 0);
+    let fresh = plan(without.path(), false);
+    let read = |ws: &tempfile::TempDir| {
+        std::fs::read_to_string(
+            ws.path()
+                .join("generated/loans/0002_publish_score_applicant_1_1_0.sql"),
+        )
+        .unwrap()
+    };
+    assert_eq!(read(&with_cache), read(&without));
+    assert_eq!(cached.diagnostics, fresh.diagnostics);
+}

@@ -1,0 +1,127 @@
+//! The committed `generated/` folders: in sync with their definitions, and runnable, in order,
+//! on a fresh PostgreSQL database.
+
+use std::path::{Path, PathBuf};
+
+use vnext::pipeline::{self, Outcome, PlanInput, PlanMode};
+
+use crate::database::{TestDb, migration_files};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn check(workspace: &str) -> Vec<(String, Outcome)> {
+    let output = pipeline::plan(&PlanInput {
+        root: repo(workspace),
+        display_base: repo(""),
+        domain: None,
+        allow_drop: Vec::new(),
+        mode: PlanMode::Check,
+        cache: None,
+    });
+    assert!(
+        output.diagnostics.is_empty(),
+        "{workspace}: {:#?}",
+        output.diagnostics
+    );
+    output
+        .domains
+        .into_iter()
+        .map(|d| (d.domain, d.outcome))
+        .collect()
+}
+
+#[test]
+fn generated_platform_matches_definitions() {
+    assert_eq!(
+        check("definitions"),
+        vec![("platform".to_owned(), Outcome::UpToDate)]
+    );
+}
+
+#[test]
+fn examples_are_compiled_and_committed() {
+    assert_eq!(
+        check("examples/loans"),
+        vec![("loans".to_owned(), Outcome::UpToDate)]
+    );
+    assert_eq!(
+        check("examples/payments"),
+        vec![
+            ("cards".to_owned(), Outcome::UpToDate),
+            ("payments".to_owned(), Outcome::UpToDate)
+        ]
+    );
+}
+
+#[test]
+fn the_embedded_platform_is_the_committed_one() {
+    let embedded = vnext::platform::generated_files();
+    for (name, text) in embedded {
+        let on_disk = std::fs::read_to_string(repo("generated/platform").join(name)).unwrap();
+        assert_eq!(&on_disk, text, "{name}");
+    }
+    assert_eq!(
+        embedded.len(),
+        std::fs::read_dir(repo("generated/platform"))
+            .unwrap()
+            .count()
+    );
+    assert!(vnext::platform::checked_analysis().is_ok());
+}
+
+/// Applies the platform, then a domain's migrations, in order.
+pub fn apply_with_psql(db: &TestDb, domain_dir: &Path) {
+    for file in migration_files(&repo("generated/platform")) {
+        db.run_file(&file);
+    }
+    for file in migration_files(domain_dir) {
+        db.run_file(&file);
+    }
+}
+
+#[test]
+fn committed_migrations_run_on_a_fresh_database() {
+    for domain_dir in [
+        "examples/loans/generated/loans",
+        "examples/payments/generated/payments",
+        "examples/payments/generated/cards",
+    ] {
+        let db = TestDb::create("examples");
+        apply_with_psql(&db, &repo(domain_dir));
+        let schemas = db.query("SELECT \"Name\" FROM sys_schemas.\"ManagedSchemas\" WHERE \"Kind\" = 'flow' ORDER BY 1");
+        assert!(
+            !schemas.is_empty(),
+            "{domain_dir}: no flow schema registered"
+        );
+        let latest =
+            db.query("SELECT count(*) FROM sys_flows.\"InstancesData\" WHERE \"IsLatest\"");
+        assert_ne!(latest, vec!["0"], "{domain_dir}");
+    }
+}
+
+#[test]
+fn plan_fixture_migrations_run_on_a_fresh_database() {
+    for fixture in crate::support::fixture_dirs("plan") {
+        let temp = tempfile::tempdir().unwrap();
+        crate::plan_fixtures::run_fixture(&fixture, temp.path());
+        let dir = temp.path().join("generated/loans");
+        if !dir.exists() {
+            continue;
+        }
+        let db = TestDb::create("fixture");
+        apply_with_psql(&db, &dir);
+        // Exactly one latest version per component, whatever the fixture did.
+        for schema in ["sys_flows", "sys_tasks", "sys_schemas"] {
+            let doubles = db.query(&format!(
+                "SELECT \"InstanceId\" FROM {schema}.\"InstancesData\" WHERE \"IsLatest\" GROUP BY 1 HAVING count(*) > 1"
+            ));
+            assert!(
+                doubles.is_empty(),
+                "{}: {schema} has two latest versions",
+                fixture.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `vnext plan` behaviour, one fixture folder per behaviour under `tests/fixtures/plan/`.
+//!
+//! A fixture has `steps/1/`, `steps/2/`, ...: the workspace at each point in time. The harness
+//! plans each step in one temporary workspace whose `generated/` carries over, and compares
+//! what it reports and the migration it writes with `expected.txt`. An `args` file holds extra
+//! `--allow-drop` patterns; a `tamper` file edits the first migration before the last step.
+
+use std::path::{Path, PathBuf};
+
+use vnext::pipeline::{self, Outcome, PlanInput, PlanMode};
+use vnext::report::{self, Style, Summary};
+
+use crate::support;
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Replaces everything but `generated/` in `workspace` with the files of `step`.
+pub fn switch_to(workspace: &Path, step: &Path) {
+    for entry in std::fs::read_dir(workspace).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n == "generated") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    copy_dir(step, workspace);
+}
+
+pub fn steps(fixture: &Path) -> Vec<PathBuf> {
+    let mut steps: Vec<PathBuf> = std::fs::read_dir(fixture.join("steps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    steps.sort();
+    steps
+}
+
+/// Runs every step of a plan fixture in `workspace`; returns the report of each step.
+pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
+    let allow_drop: Vec<String> = std::fs::read_to_string(fixture.join("args"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .filter(|pair| pair.len() == 2 && pair[0] == "--allow-drop")
+        .map(|pair| pair[1].to_owned())
+        .collect();
+    let steps = steps(fixture);
+    let mut report = String::new();
+    for (idx, step) in steps.iter().enumerate() {
+        switch_to(workspace, step);
+        if idx + 1 == steps.len() && idx > 0 && fixture.join("tamper").exists() {
+            let dir = workspace.join("generated/loans");
+            let first = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with("0001_")
+                })
+                .unwrap();
+            let mut text = std::fs::read_to_string(&first).unwrap();
+            text.push_str("-- edited by hand\n");
+            std::fs::write(&first, text).unwrap();
+        }
+        let output = pipeline::plan(&PlanInput {
+            root: workspace.to_path_buf(),
+            display_base: workspace.to_path_buf(),
+            domain: None,
+            allow_drop: allow_drop.clone(),
+            mode: PlanMode::Write,
+            cache: None,
+        });
+        report.push_str(&format!("== step {} ==\n", idx + 1));
+        if !output.diagnostics.is_empty() {
+            let summary = Summary {
+                files: output.analysis.sources.len(),
+                components: output.analysis.components.len(),
+                api_dependencies: Vec::new(),
+            };
+            report.push_str(&report::render(
+                report::Format::Human,
+                Style::Plain,
+                &output.analysis.sources,
+                &output.diagnostics,
+                &summary,
+            ));
+        }
+        for domain in &output.domains {
+            let name = domain
+                .migration
+                .as_ref()
+                .map(|(n, _)| n.as_str())
+                .unwrap_or("");
+            let outcome = match domain.outcome {
+                Outcome::UpToDate => "up to date".to_owned(),
+                Outcome::Written => format!("wrote {name}"),
+                Outcome::Stale => format!("would write {name}"),
+                Outcome::Tampered => "generated/ tampered with".to_owned(),
+                Outcome::Failed => "failed".to_owned(),
+            };
+            report.push_str(&format!("{}: {outcome}\n", domain.domain));
+            if let Some(path) = &domain.written {
+                report.push_str(&format!("--- {name}\n"));
+                report.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    report
+}
+
+#[test]
+fn every_plan_fixture_plans_as_expected() {
+    let mut failures = Vec::new();
+    for fixture in support::fixture_dirs("plan") {
+        let temp = tempfile::tempdir().unwrap();
+        let actual = run_fixture(&fixture, temp.path());
+        if let Err(failure) = support::check_expected(&fixture.join("expected.txt"), &actual) {
+            failures.push(failure);
+        }
+    }
+    support::report_failures(failures);
+}
+
+#[test]
+fn planning_is_deterministic_to_the_byte() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan/new-domain");
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    // The same definitions, copied to two places, in a different file order.
+    let first = run_fixture(&fixture, a.path());
+    let second = run_fixture(&fixture, b.path());
+    assert_eq!(first, second);
+    for name in ["0001_initial.sql", "state.json", "vnext.sum"] {
+        let x = std::fs::read(a.path().join("generated/loans").join(name)).unwrap();
+        let y = std::fs::read(b.path().join("generated/loans").join(name)).unwrap();
+        assert_eq!(x, y, "{name} differs between two runs");
+    }
+}
