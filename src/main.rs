@@ -112,6 +112,10 @@ struct PlanArgs {
     /// Output format: human, markdown (the pull-request comment) or json (the typed plan).
     #[arg(long, value_enum, default_value = "human")]
     format: PlanFormat,
+    /// Use this platform workspace (a copy of definitions/) instead of the built-in platform:
+    /// for developing table layouts against real domains.
+    #[arg(long, value_name = "DIR", hide = true)]
+    platform: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -219,6 +223,7 @@ fn plan(args: PlanArgs) -> ExitCode {
     use vnext::pipeline::{Outcome, PlanInput, PlanMode};
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let output = pipeline::plan(&PlanInput {
+        platform: args.platform,
         cache: args.workspace.cache(),
         root: args.workspace.directory,
         display_base: display_base.clone(),

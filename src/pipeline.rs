@@ -133,6 +133,8 @@ pub struct PlanInput {
     pub mode: PlanMode,
     /// The cache folder (`.vnext-cache` at the workspace root), or none.
     pub cache: Option<PathBuf>,
+    /// A platform workspace to use instead of the built-in one.
+    pub platform: Option<PathBuf>,
 }
 
 /// The outcome for one domain.
@@ -326,7 +328,11 @@ fn plan_domain(
             analysis.layout_sources.clone(),
         )
     } else {
-        platform_analysis = match crate::platform::checked_analysis() {
+        let platform = match &input.platform {
+            Some(dir) => crate::platform::analysis_from(&absolute(dir)),
+            None => crate::platform::checked_analysis(),
+        };
+        platform_analysis = match platform {
             Ok(platform) => platform,
             Err(problems) => {
                 // Their labels point into the embedded files, which this run's sources lack.

@@ -30,7 +30,21 @@ pub fn analysis() -> Analysis {
 
 /// The embedded analysis, or its errors (which a test proves never happen).
 pub fn checked_analysis() -> Result<Analysis, Vec<Diagnostic>> {
-    let analysis = analysis();
+    check(analysis())
+}
+
+/// A platform workspace on disk used instead of the embedded one (`--platform DIR`): for
+/// developing the platform's layouts against real domains.
+pub fn analysis_from(dir: &std::path::Path) -> Result<Analysis, Vec<Diagnostic>> {
+    let namer = workspace::Namer::new(dir);
+    let discovery = workspace::discover(&[dir.to_path_buf()], Some(crate::PLATFORM_DOMAIN), &namer);
+    check(front::analyze(
+        discovery,
+        Detail::Content(&Default::default()),
+    ))
+}
+
+fn check(analysis: Analysis) -> Result<Analysis, Vec<Diagnostic>> {
     if analysis.diagnostics.iter().any(Diagnostic::is_error) || analysis.solutions.is_empty() {
         return Err(analysis.diagnostics);
     }

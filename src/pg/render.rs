@@ -951,20 +951,26 @@ fn change_sql(domain: &str, change: &Change, out: &mut String) {
             schema,
             table,
             column,
+            from,
             to,
-            ..
-        } => statement(
-            out,
-            &format!("Change the type of {table}.{column} to {}", to.0),
-            &format!(
-                "ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}",
-                qualified(schema, table),
-                ident(column),
-                to.0,
-                ident(column),
-                to.0
-            ),
-        ),
+        } => {
+            // A binary-coercible change needs no USING (which would force a rewrite).
+            let using = if super::types::is_binary_coercible(from, to) {
+                String::new()
+            } else {
+                format!(" USING {}::{}", ident(column), to.0)
+            };
+            statement(
+                out,
+                &format!("Change the type of {table}.{column} to {}", to.0),
+                &format!(
+                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}{using}",
+                    qualified(schema, table),
+                    ident(column),
+                    to.0,
+                ),
+            )
+        }
         Change::SetNotNull {
             schema,
             table,
@@ -1132,8 +1138,9 @@ fn change_sql(domain: &str, change: &Change, out: &mut String) {
         } => statement(
             out,
             &format!(
-                "Record {} new EF Core migrations as applied",
-                migrations.len()
+                "Record {} new EF Core migration{} as applied",
+                migrations.len(),
+                if migrations.len() == 1 { "" } else { "s" }
             ),
             &ef_history_sql(schema, table, product_version, migrations),
         ),

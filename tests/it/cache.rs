@@ -87,6 +87,7 @@ fn plans_with_and_without_the_cache_are_identical() {
             allow_drop: Vec::new(),
             mode: PlanMode::Write,
             cache: cache.then(|| root.join(vnext::cache::DIR)),
+            platform: None,
         })
     };
     let with_cache = copy_of_loans();

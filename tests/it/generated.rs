@@ -19,6 +19,7 @@ fn check(workspace: &str) -> Vec<(String, Outcome)> {
         allow_drop: Vec::new(),
         mode: PlanMode::Check,
         cache: None,
+        platform: None,
     });
     assert!(
         output.diagnostics.is_empty(),

@@ -12,6 +12,7 @@ mod docs;
 mod generated;
 mod graph;
 mod hostile_input;
+mod layout_upgrade;
 mod lint_fixtures;
 mod plan_fixtures;
 mod scale;

@@ -87,6 +87,7 @@ pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
             allow_drop: allow_drop.clone(),
             mode: PlanMode::Write,
             cache: None,
+            platform: None,
         });
         report.push_str(&format!("== step {} ==\n", idx + 1));
         if !output.diagnostics.is_empty() {

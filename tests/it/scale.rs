@@ -37,6 +37,7 @@ fn a_large_new_domain_applies_with_the_default_lock_table() {
         allow_drop: Vec::new(),
         mode: PlanMode::Write,
         cache: None,
+        platform: None,
     });
     assert!(output.diagnostics.is_empty(), "{:#?}", output.diagnostics);
     assert_eq!(output.domains[0].outcome, Outcome::Written);
