@@ -34,4 +34,5 @@ pub mod plan;
 pub mod platform;
 pub mod report;
 pub mod schema_export;
+pub mod script;
 pub mod state;

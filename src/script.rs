@@ -1,0 +1,336 @@
+//! A migration file as `apply` runs it: statements, grouped into steps.
+//!
+//! The splitter understands what psql understands about where a statement ends: `;` outside
+//! single-quoted strings (with `''` and `E'\''` escapes), double-quoted identifiers,
+//! dollar-quoted bodies and comments. `BEGIN;` ... `COMMIT;` delimit a transactional step; a
+//! statement whose leading comments hold the `-- vnext:no-transaction` marker is a step of its
+//! own that runs outside any transaction; `SET lock_timeout` and `SET statement_timeout` are
+//! left to `apply`, which always sets its own. Anything else outside a block is a step of one
+//! statement in its own transaction.
+
+use crate::pg::render::NO_TRANSACTION;
+
+/// One SQL statement of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement without its leading comments and final `;`.
+    pub sql: String,
+    /// The first comment line before it (what it does), without `-- `.
+    pub comment: Option<String>,
+    /// 1-based line of the statement's first character.
+    pub line: usize,
+    no_transaction: bool,
+}
+
+/// A group of statements that apply runs as a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Runs in one transaction; otherwise the step is a single statement run alone.
+    pub transactional: bool,
+    pub statements: Vec<Statement>,
+}
+
+/// A parsed migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub steps: Vec<Step>,
+}
+
+impl Script {
+    /// The number of statements that count towards progress.
+    pub fn statement_count(&self) -> usize {
+        self.steps.iter().map(|s| s.statements.len()).sum()
+    }
+}
+
+/// Why a file cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Splits SQL text into statements (with their leading comments).
+pub fn split(text: &str) -> Result<Vec<Statement>, ScriptError> {
+    let bytes = text.as_bytes();
+    let mut statements = Vec::new();
+    let mut idx = 0;
+    let mut line = 1;
+    let mut start: Option<(usize, usize)> = None;
+    let mut comments: Vec<String> = Vec::new();
+    while idx < bytes.len() {
+        let byte = bytes[idx];
+        match byte {
+            b'\n' => {
+                line += 1;
+                idx += 1;
+            }
+            b' ' | b'\t' | b'\r' => idx += 1,
+            b'-' if bytes.get(idx + 1) == Some(&b'-') => {
+                let end = text[idx..].find('\n').map_or(bytes.len(), |n| idx + n);
+                if start.is_none() {
+                    comments.push(text[idx..end].to_owned());
+                }
+                idx = end;
+            }
+            b'/' if bytes.get(idx + 1) == Some(&b'*') => {
+                let mut depth = 0;
+                let open_line = line;
+                loop {
+                    if idx + 1 >= bytes.len() {
+                        return Err(ScriptError {
+                            line: open_line,
+                            message: "unterminated /* comment".into(),
+                        });
+                    }
+                    match (bytes[idx], bytes[idx + 1]) {
+                        (b'/', b'*') => {
+                            depth += 1;
+                            idx += 2;
+                        }
+                        (b'*', b'/') => {
+                            depth -= 1;
+                            idx += 2;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        (b'\n', _) => {
+                            line += 1;
+                            idx += 1;
+                        }
+                        _ => idx += 1,
+                    }
+                }
+            }
+            b';' => {
+                if let Some((begin, begin_line)) = start.take() {
+                    let comment = comments
+                        .iter()
+                        .rev()
+                        .find(|c| !c.starts_with(NO_TRANSACTION))
+                        .map(|c| c.trim_start_matches('-').trim().to_owned());
+                    statements.push(Statement {
+                        sql: text[begin..idx].trim_end().to_owned(),
+                        comment,
+                        line: begin_line,
+                        no_transaction: comments.iter().any(|c| c.trim() == NO_TRANSACTION),
+                    });
+                }
+                comments.clear();
+                idx += 1;
+            }
+            _ => {
+                if start.is_none() {
+                    start = Some((idx, line));
+                }
+                match byte {
+                    b'\'' => {
+                        let escapes = idx > 0 && matches!(bytes[idx - 1], b'E' | b'e');
+                        idx = skip_quoted(bytes, idx, b'\'', escapes, &mut line).ok_or_else(
+                            || ScriptError {
+                                line,
+                                message: "unterminated string literal".into(),
+                            },
+                        )?;
+                    }
+                    b'"' => {
+                        idx = skip_quoted(bytes, idx, b'"', false, &mut line).ok_or_else(|| {
+                            ScriptError {
+                                line,
+                                message: "unterminated quoted identifier".into(),
+                            }
+                        })?;
+                    }
+                    b'$' => match dollar_tag(text, idx) {
+                        Some(tag) => {
+                            let body_start = idx + tag.len();
+                            let close =
+                                text[body_start..].find(tag).ok_or_else(|| ScriptError {
+                                    line,
+                                    message: format!("unterminated dollar-quoted string {tag}"),
+                                })?;
+                            let end = body_start + close + tag.len();
+                            line += text[idx..end].matches('\n').count();
+                            idx = end;
+                        }
+                        None => idx += 1,
+                    },
+                    _ => idx += 1,
+                }
+            }
+        }
+    }
+    if let Some((_, begin_line)) = start {
+        return Err(ScriptError {
+            line: begin_line,
+            message: "the last statement has no terminating `;`".into(),
+        });
+    }
+    Ok(statements)
+}
+
+/// Returns the index just past a quoted token starting at `idx`.
+fn skip_quoted(
+    bytes: &[u8],
+    idx: usize,
+    quote: u8,
+    backslash_escapes: bool,
+    line: &mut usize,
+) -> Option<usize> {
+    let mut pos = idx + 1;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'\\' if backslash_escapes => pos += 2,
+            b'\n' => {
+                *line += 1;
+                pos += 1;
+            }
+            b if b == quote => {
+                if bytes.get(pos + 1) == Some(&quote) {
+                    pos += 2;
+                } else {
+                    return Some(pos + 1);
+                }
+            }
+            _ => pos += 1,
+        }
+    }
+    None
+}
+
+/// The dollar-quote tag (`$tag$` or `$$`) starting at `idx`, if one does.
+fn dollar_tag(text: &str, idx: usize) -> Option<&str> {
+    let rest = &text[idx + 1..];
+    let end = rest.find('$')?;
+    let tag = &rest[..end];
+    if tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !tag.starts_with(|c: char| c.is_ascii_digit())
+    {
+        Some(&text[idx..idx + end + 2])
+    } else {
+        None
+    }
+}
+
+fn keyword(sql: &str) -> String {
+    sql.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase()
+}
+
+/// Parses a migration file into steps.
+pub fn parse(text: &str) -> Result<Script, ScriptError> {
+    let mut steps = Vec::new();
+    let mut open: Option<(usize, Vec<Statement>)> = None;
+    for statement in split(text)? {
+        let word = keyword(&statement.sql);
+        match word.as_str() {
+            "BEGIN" | "BEGIN TRANSACTION" | "START TRANSACTION" => {
+                if open.is_some() {
+                    return Err(ScriptError {
+                        line: statement.line,
+                        message: "BEGIN inside a transaction that is already open".into(),
+                    });
+                }
+                open = Some((statement.line, Vec::new()));
+            }
+            "COMMIT" | "END" | "COMMIT TRANSACTION" => match open.take() {
+                Some((_, statements)) => steps.push(Step {
+                    transactional: true,
+                    statements,
+                }),
+                None => {
+                    return Err(ScriptError {
+                        line: statement.line,
+                        message: "COMMIT without BEGIN".into(),
+                    });
+                }
+            },
+            w if w.starts_with("ROLLBACK") => {
+                return Err(ScriptError {
+                    line: statement.line,
+                    message: "a migration may not ROLLBACK".into(),
+                });
+            }
+            w if w.starts_with("SET LOCK_TIMEOUT") || w.starts_with("SET STATEMENT_TIMEOUT") => {}
+            _ => {
+                match &mut open {
+                    Some((_, statements)) => {
+                        if statement.no_transaction {
+                            return Err(ScriptError {
+                            line: statement.line,
+                            message: "a statement marked vnext:no-transaction sits inside BEGIN/COMMIT".into(),
+                        });
+                        }
+                        statements.push(statement);
+                    }
+                    None => steps.push(Step {
+                        transactional: !statement.no_transaction,
+                        statements: vec![statement],
+                    }),
+                }
+            }
+        }
+    }
+    if let Some((line, _)) = open {
+        return Err(ScriptError {
+            line,
+            message: "BEGIN without COMMIT".into(),
+        });
+    }
+    Ok(Script { steps })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_around_strings_identifiers_bodies_and_comments() {
+        let text = "-- first\nINSERT INTO \"a;b\" VALUES ('x;''y', E'\\';z');\n/* c; */ CREATE FUNCTION f() AS $vnext$ BEGIN; END; $vnext$;\nSELECT 1 -- trailing; comment\n;";
+        let statements = split(text).unwrap();
+        assert_eq!(statements.len(), 3);
+        assert_eq!(
+            statements[0].sql,
+            "INSERT INTO \"a;b\" VALUES ('x;''y', E'\\';z')"
+        );
+        assert_eq!(statements[0].comment.as_deref(), Some("first"));
+        assert!(statements[1].sql.ends_with("$vnext$ BEGIN; END; $vnext$"));
+        assert_eq!(statements[1].line, 3);
+        assert_eq!(statements[2].sql, "SELECT 1 -- trailing; comment");
+    }
+
+    #[test]
+    fn groups_steps_and_markers() {
+        let text = "SET lock_timeout = '10s';\nBEGIN;\n-- a\nCREATE SCHEMA s;\n-- b\nCREATE TABLE s.t (x int);\nCOMMIT;\n\n-- Step 2\n-- vnext:no-transaction\n-- build it\nCREATE INDEX CONCURRENTLY i ON s.t (x);\n";
+        let script = parse(text).unwrap();
+        assert_eq!(script.steps.len(), 2);
+        assert!(script.steps[0].transactional);
+        assert_eq!(script.steps[0].statements.len(), 2);
+        assert!(!script.steps[1].transactional);
+        assert_eq!(
+            script.steps[1].statements[0].comment.as_deref(),
+            Some("build it")
+        );
+        assert_eq!(script.statement_count(), 3);
+    }
+
+    #[test]
+    fn malformed_files_are_errors_with_a_line() {
+        assert_eq!(parse("BEGIN;\nSELECT 1;\n").unwrap_err().line, 1);
+        assert_eq!(
+            parse("SELECT 'open;\n").unwrap_err().message,
+            "unterminated string literal"
+        );
+        assert_eq!(
+            parse("COMMIT;").unwrap_err().message,
+            "COMMIT without BEGIN"
+        );
+        assert_eq!(
+            parse("SELECT 1").unwrap_err().message,
+            "the last statement has no terminating `;`"
+        );
+    }
+}
