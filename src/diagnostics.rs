@@ -138,6 +138,20 @@ codes! {
     InvalidState = ("VN504", "invalid-state", Error, "generated/<domain>/state.json cannot be read"),
     ComponentRemoved = ("VN505", "component-removed", Warning, "A published component was removed from the definitions"),
     UnstorableContent = ("VN506", "unstorable-content", Error, "A component holds a value PostgreSQL cannot store"),
+
+    // Applying to a database: VN6xx.
+    ConnectionFailed = ("VN600", "connection-failed", Error, "vnext could not connect to the database"),
+    MigrationLockBusy = ("VN601", "migration-lock-busy", Error, "Another apply held the database's migration lock for longer than --lock-wait"),
+    HistoryMismatch = ("VN602", "history-mismatch", Error, "An applied migration differs from its file, or the history is inconsistent"),
+    UnknownMigration = ("VN603", "unknown-migration", Error, "The database has applied a migration the workspace does not have"),
+    DriftBlocksApply = ("VN604", "drift-blocks-apply", Error, "The live database differs from its recorded state, so apply refuses to run"),
+    StatementFailed = ("VN605", "statement-failed", Error, "A migration statement failed; its transaction was rolled back"),
+    ConnectionLost = ("VN606", "connection-lost", Error, "The connection to the database broke during apply"),
+    LockTimeoutExhausted = ("VN607", "lock-timeout-exhausted", Error, "A step could not get its locks within lock_timeout, after every retry"),
+    UnreadableMigration = ("VN608", "unreadable-migration", Error, "A migration file cannot be read or split into statements"),
+    DirectDatabase = ("VN609", "direct-database", Error, "The database was changed with apply --direct, so generated/ files cannot be applied"),
+    DomainRequired = ("VN611", "domain-required", Error, "The workspace has several domains and the command works on one database"),
+    DatabaseError = ("VN610", "database-error", Error, "A query vnext needs for its own bookkeeping failed"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -20,8 +20,10 @@ pub mod workspace;
 /// may own the system schemas.
 pub const PLATFORM_DOMAIN: &str = "platform";
 pub mod cache;
+pub mod deploy;
 pub mod diff;
 pub mod draw;
+pub mod drift;
 pub mod front;
 pub mod graph;
 pub mod ids;
@@ -34,5 +36,4 @@ pub mod plan;
 pub mod platform;
 pub mod report;
 pub mod schema_export;
-pub mod script;
 pub mod state;

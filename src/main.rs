@@ -36,6 +36,12 @@ enum Command {
     Lint(LintArgs),
     /// Diff the definitions against generated/ and write the next migration.
     Plan(PlanArgs),
+    /// Run the pending migrations of generated/<domain>/ against the domain's database.
+    Apply(ApplyArgs),
+    /// List applied, failed and pending migrations of a database.
+    Status(StatusArgs),
+    /// Compare the live database with the state its migrations recorded (exit 2 on drift).
+    Drift(DriftArgs),
     /// Draw the dependency graph: components, references, and the schemas they produce.
     Graph(GraphArgs),
     /// JSON Schemas of the component formats, for editors.
@@ -118,6 +124,78 @@ struct PlanArgs {
     platform: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct DatabaseArgs {
+    /// postgres://user:password@host:port/database?sslmode=... (the password is never printed).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    database_url: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Print what would run; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// human, or json (one event per line).
+    #[arg(long, value_enum, default_value = "human")]
+    format: EventFormat,
+    /// How long to wait for another apply to finish, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    lock_wait: f64,
+    /// lock_timeout of every statement, in seconds: how long production queries may queue
+    /// behind a migration that waits for a lock.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    lock_timeout: f64,
+    /// statement_timeout of every statement, in seconds (0: none).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800.0)]
+    statement_timeout: f64,
+    /// How often a step that ran into lock_timeout is tried again.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    lock_retries: u32,
+    /// Apply even when the database differs from its recorded state.
+    #[arg(long)]
+    ignore_drift: bool,
+    /// Plan the definitions against the database's own recorded state and apply at once,
+    /// without generated/ (for development databases).
+    #[arg(long)]
+    direct: bool,
+    /// With --direct: allow this data-loss change (as for plan).
+    #[arg(long, value_name = "OBJECT", requires = "direct")]
+    allow_drop: Vec<String>,
+    #[arg(long, value_name = "DIR", hide = true)]
+    platform: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    format: EventFormat,
+    #[arg(long, value_name = "DIR", hide = true)]
+    platform: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DriftArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    format: EventFormat,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
     Mermaid,
@@ -152,6 +230,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint(args),
         Command::Plan(args) => plan(args),
+        Command::Apply(args) => apply(args),
+        Command::Status(args) => status(args),
+        Command::Drift(args) => drift(args),
         Command::Graph(args) => graph(args),
         Command::Schema {
             action: SchemaAction::Export { dir },
@@ -390,6 +471,410 @@ fn schema_export(dir: &std::path::Path) -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime starts")
+}
+
+fn seconds(value: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(value.max(0.0))
+}
+
+/// Who runs apply, for the history: the OS user and the host.
+fn applied_by() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+/// Diagnostics without source files (database problems), on stderr.
+fn report_problems(files: &vnext::source::SourceSet, problems: &[vnext::diagnostics::Diagnostic]) {
+    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Style::Color
+    } else {
+        Style::Plain
+    };
+    let text = report::render(
+        report::Format::Human,
+        style,
+        files,
+        problems,
+        &Summary {
+            files: 0,
+            components: 0,
+            api_dependencies: Vec::new(),
+        },
+    );
+    eprint!("{text}");
+}
+
+fn parse_target(url: &str) -> Result<vnext::pg::conn::Target, ExitCode> {
+    vnext::pg::conn::Target::parse(url).map_err(|message| {
+        report_problems(
+            &vnext::source::SourceSet::new(),
+            &[vnext::diagnostics::Diagnostic::new(
+                vnext::diagnostics::Code::ConnectionFailed,
+                message,
+            )],
+        );
+        ExitCode::from(1)
+    })
+}
+
+/// Prints apply events: a line per file (or per event with --format json), and a progress bar
+/// on a terminal.
+struct EventPrinter {
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+    done_before: u64,
+}
+
+impl EventPrinter {
+    fn new(json: bool) -> EventPrinter {
+        EventPrinter {
+            json,
+            bar: None,
+            done_before: 0,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn event(&mut self, event: vnext::pg::apply::Event) {
+        use vnext::pg::apply::Event;
+        if self.json {
+            print(&format!(
+                "{}\n",
+                serde_json::to_string(&event).expect("events serialize")
+            ));
+            return;
+        }
+        match event {
+            Event::Connected { server, version } => {
+                self.line(&format!("connected to {server} (PostgreSQL {version})"))
+            }
+            Event::LockWaiting { holder } => self.line(&format!(
+                "waiting for the migration lock, held by {holder}"
+            )),
+            Event::LockAcquired { waited_ms } => self.line(&format!(
+                "got the migration lock after {:.1} s",
+                waited_ms as f64 / 1000.0
+            )),
+            Event::UpToDate => self.line("up to date: nothing to apply"),
+            Event::Pending { files } => {
+                let total: usize = files.iter().map(|f| f.statements - f.resume_at).sum();
+                self.line(&format!(
+                    "{} file{} to apply ({total} statements)",
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" }
+                ));
+                if std::io::stderr().is_terminal() && total > 0 {
+                    let bar = indicatif::ProgressBar::new(total as u64);
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} statements, {elapsed} {msg}",
+                        )
+                        .expect("the template is valid"),
+                    );
+                    self.bar = Some(bar);
+                }
+            }
+            Event::DriftChecked { differences } => {
+                if differences == 0 {
+                    self.line("no drift: the database matches its recorded state");
+                }
+            }
+            Event::DriftSkipped { reason } => {
+                self.line(&format!("drift check skipped: {reason}"))
+            }
+            Event::FileStarted {
+                file, resume_at, statements, ..
+            } => {
+                if resume_at > 0 {
+                    self.line(&format!(
+                        "resuming {file} after statement {resume_at} of {statements}"
+                    ));
+                }
+                if let Some(bar) = &self.bar {
+                    bar.set_message(file);
+                }
+            }
+            Event::StepFinished { statements_done, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.done_before + statements_done as u64);
+                }
+            }
+            Event::Retrying {
+                file,
+                step,
+                attempt,
+                attempts,
+                wait_ms,
+                reason,
+            } => self.line(&format!(
+                "{file} step {step}: {reason}; trying again in {:.1} s (attempt {attempt} of {attempts})",
+                wait_ms as f64 / 1000.0
+            )),
+            Event::InvalidIndexDropped { file, index } => self.line(&format!(
+                "{file}: dropped index {index}, left invalid by an interrupted build; building it again"
+            )),
+            Event::FileFinished { file, elapsed_ms } => {
+                self.line(&format!(
+                    "applied {file} ({:.1} s)",
+                    elapsed_ms as f64 / 1000.0
+                ));
+                if let Some(bar) = &self.bar {
+                    self.done_before = bar.position();
+                }
+            }
+            Event::StateRecorded { .. } => {}
+            Event::Finished { .. } => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn apply(args: ApplyArgs) -> ExitCode {
+    let target = match parse_target(&args.database.database_url) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let input = pipeline::DeployInput {
+        root: args.workspace.directory.clone(),
+        display_base,
+        domain: args.workspace.domain.clone(),
+        platform: args.platform.clone(),
+    };
+    let options = vnext::pg::apply::Options {
+        lock_wait: seconds(args.lock_wait),
+        lock_timeout: seconds(args.lock_timeout),
+        statement_timeout: seconds(args.statement_timeout),
+        lock_retries: args.lock_retries,
+        retry_pause: std::time::Duration::from_secs(1),
+        applied_by: applied_by(),
+        dry_run: args.dry_run,
+        check_drift: !args.ignore_drift,
+    };
+    let runtime = runtime();
+    let sources = if args.direct {
+        let base = runtime.block_on(vnext::pg::apply::direct_base(&target));
+        let (recorded, number) = match base {
+            Ok(base) => base,
+            Err(problems) => {
+                report_problems(&vnext::source::SourceSet::new(), &problems);
+                return ExitCode::from(1);
+            }
+        };
+        let (output, sources) =
+            pipeline::direct_sources(&input, &args.allow_drop, recorded, number);
+        if !output.diagnostics.is_empty() {
+            report_problems(&output.analysis.sources, &output.diagnostics);
+        }
+        match sources {
+            Some(sources) => sources,
+            None => return ExitCode::from(1),
+        }
+    } else {
+        let found = pipeline::deploy_sources(&input);
+        if !found.diagnostics.is_empty() {
+            report_problems(&found.files, &found.diagnostics);
+        }
+        if found.sources.is_empty() {
+            return ExitCode::from(1);
+        }
+        found.sources
+    };
+    let mut printer = EventPrinter::new(matches!(args.format, EventFormat::Json));
+    let result = runtime.block_on(vnext::pg::apply::apply(
+        &target,
+        &sources,
+        &options,
+        &mut |event| printer.event(event),
+    ));
+    printer.finish();
+    match result {
+        Ok(summary) => {
+            if args.dry_run {
+                if matches!(args.format, EventFormat::Human) {
+                    print(&dry_run_text(&summary));
+                }
+            } else if summary.applied_files > 0 {
+                printer.event(vnext::pg::apply::Event::Finished {
+                    files: summary.applied_files,
+                    statements: summary.applied_statements,
+                    elapsed_ms: summary.elapsed_ms,
+                });
+                if matches!(args.format, EventFormat::Human) {
+                    eprintln!(
+                        "done: {} file{}, {} statements in {:.1} s",
+                        summary.applied_files,
+                        if summary.applied_files == 1 { "" } else { "s" },
+                        summary.applied_statements,
+                        summary.elapsed_ms as f64 / 1000.0
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            report_problems(&vnext::source::SourceSet::new(), &problems);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dry_run_text(summary: &vnext::pg::apply::Summary) -> String {
+    let mut out = String::new();
+    if summary.pending.is_empty() {
+        out.push_str("nothing would run\n");
+    }
+    for file in &summary.pending {
+        out.push_str(&format!(
+            "would apply {} ({} statements{})\n",
+            file.file,
+            file.statements,
+            if file.resume_at > 0 {
+                format!(", resuming after {}", file.resume_at)
+            } else {
+                String::new()
+            }
+        ));
+        for step in file.steps.iter().filter(|s| !s.done) {
+            out.push_str(&format!(
+                "  step {} (line {}): {} [{}]\n",
+                step.number,
+                step.line,
+                step.title.as_deref().unwrap_or("-"),
+                if step.transactional {
+                    format!(
+                        "one transaction, {} statement{}",
+                        step.statements,
+                        if step.statements == 1 { "" } else { "s" }
+                    )
+                } else {
+                    "alone, outside a transaction".to_owned()
+                }
+            ));
+        }
+    }
+    out
+}
+
+fn status(args: StatusArgs) -> ExitCode {
+    let target = match parse_target(&args.database.database_url) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let found = pipeline::deploy_sources(&pipeline::DeployInput {
+        root: args.workspace.directory.clone(),
+        display_base,
+        domain: args.workspace.domain.clone(),
+        platform: args.platform.clone(),
+    });
+    if !found.diagnostics.is_empty() {
+        report_problems(&found.files, &found.diagnostics);
+        if found.sources.is_empty() {
+            return ExitCode::from(1);
+        }
+    }
+    let result = runtime().block_on(vnext::pg::apply::status(&target, &found.sources));
+    match result {
+        Ok(entries) => {
+            match args.format {
+                EventFormat::Json => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&entries).expect("status serializes")
+                )),
+                EventFormat::Human => {
+                    let mut out = format!("{}\n", target.display());
+                    let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
+                    for entry in &entries {
+                        out.push_str(&format!("  {:<width$}  {}\n", entry.file, entry.describe()));
+                    }
+                    print(&out);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            report_problems(&vnext::source::SourceSet::new(), &problems);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn drift(args: DriftArgs) -> ExitCode {
+    let target = match parse_target(&args.database.database_url) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let result = runtime().block_on(vnext::pg::apply::drift(&target));
+    match result {
+        Ok(differences) => {
+            match args.format {
+                EventFormat::Json => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&differences).expect("drift serializes")
+                )),
+                EventFormat::Human => {
+                    if differences.is_empty() {
+                        print(&format!(
+                            "no drift: {} matches its recorded state\n",
+                            target.display()
+                        ));
+                    } else {
+                        let mut out = format!(
+                            "{} differs from its recorded state in {} place{}:\n",
+                            target.display(),
+                            differences.len(),
+                            if differences.len() == 1 { "" } else { "s" }
+                        );
+                        for difference in &differences {
+                            out.push_str(&format!(
+                                "  {}\n    expected: {}\n    actual:   {}\n",
+                                difference.object, difference.expected, difference.actual
+                            ));
+                        }
+                        print(&out);
+                    }
+                }
+            }
+            if differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Err(problems) => {
+            report_problems(&vnext::source::SourceSet::new(), &problems);
             ExitCode::from(1)
         }
     }

@@ -114,12 +114,15 @@ pub fn lint(input: &LintInput) -> LintOutput {
 }
 
 /// How `plan` treats `generated/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanMode {
     /// Write the next migration when there are changes.
     Write,
     /// Write nothing; report whether `generated/` is behind or tampered with.
     Check,
+    /// Plan against a state a database recorded (`apply --direct`) instead of `generated/`,
+    /// and keep the migration in memory as migration `number` (`DomainPlan::direct`).
+    Direct { state: Option<String>, number: u32 },
 }
 
 /// What `vnext plan` is asked to do.
@@ -164,6 +167,8 @@ pub struct DomainPlan {
     pub migration: Option<(String, crate::pg::render::Rendered)>,
     /// Where it was written.
     pub written: Option<PathBuf>,
+    /// In direct mode: the migration's name, its text and the state after it.
+    pub direct: Option<(String, String, String)>,
 }
 
 #[derive(Debug)]
@@ -251,6 +256,7 @@ fn failed(domain: &str, dir: &Path) -> DomainPlan {
         plan: None,
         migration: None,
         written: None,
+        direct: None,
     }
 }
 
@@ -297,7 +303,25 @@ fn plan_domain(
     let dir = solution.generated_root.join(&domain);
     let mut out = Vec::new();
 
-    let folder = match crate::migrations::read(&dir) {
+    let folder = match &input.mode {
+        PlanMode::Direct { state, number } => Ok(crate::migrations::Folder {
+            dir: dir.clone(),
+            // Numbers only: the files of earlier direct applies are not needed to plan.
+            files: (1..*number)
+                .map(|n| {
+                    crate::migrations::MigrationFile::in_memory(
+                        n,
+                        &format!("{n:04}_direct.sql"),
+                        "",
+                    )
+                })
+                .collect(),
+            state: state.clone(),
+            ..crate::migrations::Folder::default()
+        }),
+        _ => crate::migrations::read(&dir),
+    };
+    let folder = match folder {
         Ok(folder) => folder,
         Err(err) => {
             out.push(Diagnostic::new(
@@ -307,7 +331,11 @@ fn plan_domain(
             return (failed(&domain, &dir), out);
         }
     };
-    let problems = crate::migrations::verify(&folder);
+    let problems = if matches!(input.mode, PlanMode::Direct { .. }) {
+        Vec::new()
+    } else {
+        crate::migrations::verify(&folder)
+    };
     if !problems.is_empty() {
         for problem in problems {
             out.push(
@@ -360,7 +388,7 @@ fn plan_domain(
     out.extend(lowered.diagnostics.iter().cloned());
 
     // The recorded catalog.
-    let first = folder.files.is_empty();
+    let first = folder.files.is_empty() && folder.state.is_none();
     let before = match &folder.state {
         None => crate::state::State::empty(&domain),
         Some(text) => match crate::state::State::parse(text) {
@@ -500,8 +528,9 @@ fn plan_domain(
         plan: None,
         migration: None,
         written: None,
+        direct: None,
     };
-    let rendered = match input.mode {
+    let rendered = match &input.mode {
         PlanMode::Write => {
             let written = crate::migrations::write(&folder, &name, &state_text, |sink| {
                 let rendered = crate::pg::render::render(&plan, &header, sink)?;
@@ -525,6 +554,17 @@ fn plan_domain(
             }
         }
         PlanMode::Check => crate::pg::render::render(&plan, &header, &mut std::io::sink()).ok(),
+        PlanMode::Direct { .. } => {
+            let mut text = Vec::new();
+            let rendered = crate::pg::render::render(&plan, &header, &mut text).ok();
+            result.outcome = Outcome::Stale;
+            result.direct = Some((
+                name.clone(),
+                String::from_utf8(text).expect("the renderer writes UTF-8"),
+                state_text.clone(),
+            ));
+            rendered
+        }
     };
     result.migration = rendered.map(|rendered| (name.clone(), rendered));
     result.plan = Some(plan);
@@ -614,4 +654,201 @@ pub fn graph(
         diagnostics,
         drawings,
     }
+}
+
+/// What `apply`, `status` and `drift` are asked to work on.
+#[derive(Debug, Clone)]
+pub struct DeployInput {
+    pub root: PathBuf,
+    pub display_base: PathBuf,
+    pub domain: Option<String>,
+    /// A platform workspace to use instead of the built-in one.
+    pub platform: Option<PathBuf>,
+}
+
+/// The migration sources of one domain's database.
+#[derive(Debug)]
+pub struct DeploySources {
+    /// The solution files read, for rendering diagnostics.
+    pub files: crate::source::SourceSet,
+    pub diagnostics: Vec<Diagnostic>,
+    pub domain: Option<String>,
+    /// The platform first, then the domain; empty when there are errors.
+    pub sources: Vec<crate::deploy::Source>,
+}
+
+/// The platform's migrations: built in, or those of `--platform DIR`.
+fn platform_source(platform: Option<&Path>) -> Result<crate::deploy::Source, Diagnostic> {
+    use crate::diagnostics::Code;
+    let folder = match platform {
+        None => crate::migrations::from_memory(crate::platform::generated_files()),
+        Some(dir) => {
+            let dir = absolute(dir).join("generated").join(crate::PLATFORM_DOMAIN);
+            let folder = crate::migrations::read(&dir).map_err(|err| {
+                Diagnostic::new(
+                    Code::IoError,
+                    format!("cannot read {}: {err}", dir.display()),
+                )
+            })?;
+            if let Some(problem) = crate::migrations::verify(&folder).into_iter().next() {
+                return Err(Diagnostic::new(
+                    Code::GeneratedTampered,
+                    format!("{}: {problem}", dir.display()),
+                ));
+            }
+            folder
+        }
+    };
+    Ok(crate::deploy::Source {
+        kind: crate::deploy::SourceKind::Platform,
+        label: "platform (built in)".to_owned(),
+        folder,
+    })
+}
+
+/// Finds the domain's `generated/` folder and checks it against its `vnext.sum`; reads no
+/// definitions (apply runs the committed files, not the definitions).
+pub fn deploy_sources(input: &DeployInput) -> DeploySources {
+    use crate::diagnostics::Code;
+    let namer = Namer::new(&absolute(&input.display_base));
+    let root = absolute(&input.root);
+    let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+    let solutions = discovery.solutions;
+    let mut out = DeploySources {
+        files: discovery.sources,
+        diagnostics: discovery.diagnostics,
+        domain: None,
+        sources: Vec::new(),
+    };
+    if out.diagnostics.iter().any(Diagnostic::is_error) {
+        return out;
+    }
+    let solutions: Vec<&workspace::Solution> = solutions
+        .iter()
+        .filter(|s| input.domain.as_deref().is_none_or(|d| d == s.domain))
+        .collect();
+    let solution = match solutions.as_slice() {
+        [one] => *one,
+        [] => return out,
+        several => {
+            let names: Vec<&str> = several.iter().map(|s| s.domain.as_str()).collect();
+            out.diagnostics.push(
+                Diagnostic::new(
+                    Code::DomainRequired,
+                    format!(
+                        "the workspace has {} domains ({}); each has a database of its own",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                )
+                .with_help(format!(
+                    "name the one to apply with --domain, e.g. --domain {}",
+                    names[0]
+                )),
+            );
+            return out;
+        }
+    };
+    let domain = solution.domain.clone();
+    out.domain = Some(domain.clone());
+    let dir = solution.generated_root.join(&domain);
+    let shown = namer.name(&dir);
+    let folder = match crate::migrations::read(&dir) {
+        Ok(folder) => folder,
+        Err(err) => {
+            out.diagnostics.push(Diagnostic::new(
+                Code::IoError,
+                format!("cannot read {shown}: {err}"),
+            ));
+            return out;
+        }
+    };
+    for problem in crate::migrations::verify(&folder) {
+        out.diagnostics.push(
+            Diagnostic::new(Code::GeneratedTampered, format!("{shown}: {problem}"))
+                .with_help("apply runs generated/ exactly as committed: restore the folder from version control"),
+        );
+    }
+    if folder.files.is_empty() {
+        out.diagnostics.push(
+            Diagnostic::new(
+                Code::GeneratedStale,
+                format!("{shown} has no migrations yet"),
+            )
+            .with_help("run vnext plan to write the first migration, and commit it"),
+        );
+    }
+    if out.diagnostics.iter().any(Diagnostic::is_error) {
+        return out;
+    }
+    let platform = match platform_source(input.platform.as_deref()) {
+        Ok(platform) => platform,
+        Err(problem) => {
+            out.diagnostics.push(problem);
+            return out;
+        }
+    };
+    if domain == crate::PLATFORM_DOMAIN {
+        // The platform's own workspace: its generated/ is the platform source.
+        out.sources
+            .push(crate::deploy::Source { folder, ..platform });
+    } else {
+        out.sources.push(platform);
+        out.sources.push(crate::deploy::Source {
+            kind: crate::deploy::SourceKind::Domain,
+            label: shown,
+            folder,
+        });
+    }
+    out
+}
+
+/// The sources for `apply --direct`: the platform, and a plan of the definitions against the
+/// state the database recorded, held in memory as direct migration `number`.
+pub fn direct_sources(
+    input: &DeployInput,
+    allow_drop: &[String],
+    recorded: Option<String>,
+    number: u32,
+) -> (PlanOutput, Option<Vec<crate::deploy::Source>>) {
+    let output = plan(&PlanInput {
+        root: input.root.clone(),
+        display_base: input.display_base.clone(),
+        domain: input.domain.clone(),
+        allow_drop: allow_drop.to_vec(),
+        mode: PlanMode::Direct {
+            state: recorded,
+            number,
+        },
+        cache: None,
+        platform: input.platform.clone(),
+    });
+    if output.diagnostics.iter().any(Diagnostic::is_error) {
+        return (output, None);
+    }
+    let platform = match platform_source(input.platform.as_deref()) {
+        Ok(platform) => platform,
+        Err(problem) => {
+            let mut output = output;
+            output.diagnostics.push(problem);
+            return (output, None);
+        }
+    };
+    let mut sources = vec![platform];
+    if let Some(domain) = output.domains.first()
+        && let Some((name, text, state)) = &domain.direct
+    {
+        let mut file = crate::migrations::MigrationFile::in_memory(number, name, text);
+        file.name = name.clone();
+        sources.push(crate::deploy::Source {
+            kind: crate::deploy::SourceKind::Direct,
+            label: "apply --direct".to_owned(),
+            folder: crate::migrations::Folder {
+                files: vec![file],
+                state: Some(state.clone()),
+                ..crate::migrations::Folder::default()
+            },
+        });
+    }
+    (output, Some(sources))
 }

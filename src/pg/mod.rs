@@ -1,8 +1,13 @@
 //! Everything PostgreSQL: identifier and literal quoting, canonical type names, rendering typed
-//! changes into SQL, and (for apply, status and drift) connecting, introspecting and executing.
+//! changes into SQL, and (for apply, status and drift) connecting, splitting migration files,
+//! executing them and introspecting the catalog.
 //!
 //! No other module writes SQL text or names a catalog table.
 
+pub mod apply;
+pub mod conn;
+pub mod introspect;
 pub mod quote;
 pub mod render;
+pub mod script;
 pub mod types;

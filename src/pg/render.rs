@@ -637,6 +637,40 @@ fn create_tables_sql(schema: &str, tables: &[&Table], out: &mut String) {
     }
 }
 
+/// The DDL of a schema's objects under another name, for `drift`: built inside a transaction
+/// that is rolled back, it lets PostgreSQL itself say how the expected objects read in its
+/// catalog (`pg_get_indexdef`, `pg_get_constraintdef`, ...), so expected and live definitions
+/// compare as PostgreSQL's own text. No registry rows; `indexes` go on `"InstancesData"`.
+pub fn shadow_schema_sql(name: &str, schema: &Schema, indexes: &[&AttributeIndex]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "CREATE SCHEMA {};", ident(name));
+    for function in schema.functions() {
+        let _ = writeln!(out, "{};", function_sql(name, function, false));
+        if let Some(comment) = &function.comment {
+            let _ = writeln!(
+                out,
+                "{};",
+                comment_sql(
+                    &format!("FUNCTION {}", function_signature(name, function)),
+                    Some(comment)
+                )
+            );
+        }
+    }
+    let tables: Vec<&Table> = schema.tables().collect();
+    let mut ddl = String::new();
+    create_tables_sql(name, &tables, &mut ddl);
+    out.push_str(&ddl);
+    for index in indexes {
+        let _ = writeln!(
+            out,
+            "{};",
+            create_index_sql(name, "InstancesData", &index.index, false)
+        );
+    }
+    out
+}
+
 fn registry(table: &str) -> String {
     qualified(REGISTRY_SCHEMA, table)
 }

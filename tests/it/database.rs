@@ -51,19 +51,49 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
     pub fn create(purpose: &str) -> TestDb {
+        let db = TestDb::named(purpose);
+        let server = server_url();
+        let output = psql(
+            &server,
+            &["-c", &format!("CREATE DATABASE \"{}\"", db.name)],
+        );
+        assert!(
+            output.status.success(),
+            "cannot create a test database on {server} (is PostgreSQL running? scripts/test starts it): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        db
+    }
+
+    /// A copy of this database (`CREATE DATABASE ... TEMPLATE`: a file copy, far faster than
+    /// a dump and restore). Nobody may be connected to this one meanwhile.
+    pub fn copy(&self, purpose: &str) -> TestDb {
+        let copy = TestDb::named(purpose);
+        let output = psql(
+            &server_url(),
+            &[
+                "-c",
+                &format!(
+                    "CREATE DATABASE \"{}\" TEMPLATE \"{}\"",
+                    copy.name, self.name
+                ),
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        copy
+    }
+
+    fn named(purpose: &str) -> TestDb {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
         let name = format!("vnext_test_{purpose}_{}_{n}_{nanos}", std::process::id());
-        let server = server_url();
-        let output = psql(&server, &["-c", &format!("CREATE DATABASE \"{name}\"")]);
-        assert!(
-            output.status.success(),
-            "cannot create a test database on {server} (is PostgreSQL running? scripts/test starts it): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
         TestDb {
             url: url_for(&name),
             name,

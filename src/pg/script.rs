@@ -27,6 +27,9 @@ pub struct Statement {
 pub struct Step {
     /// Runs in one transaction; otherwise the step is a single statement run alone.
     pub transactional: bool,
+    /// What the step does: the comment above its `BEGIN` (`Step 2 of 12: ...`), or above
+    /// its statement.
+    pub title: Option<String>,
     pub statements: Vec<Statement>,
 }
 
@@ -223,7 +226,7 @@ fn keyword(sql: &str) -> String {
 /// Parses a migration file into steps.
 pub fn parse(text: &str) -> Result<Script, ScriptError> {
     let mut steps = Vec::new();
-    let mut open: Option<(usize, Vec<Statement>)> = None;
+    let mut open: Option<(usize, Option<String>, Vec<Statement>)> = None;
     for statement in split(text)? {
         let word = keyword(&statement.sql);
         match word.as_str() {
@@ -234,11 +237,12 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
                         message: "BEGIN inside a transaction that is already open".into(),
                     });
                 }
-                open = Some((statement.line, Vec::new()));
+                open = Some((statement.line, statement.comment.clone(), Vec::new()));
             }
             "COMMIT" | "END" | "COMMIT TRANSACTION" => match open.take() {
-                Some((_, statements)) => steps.push(Step {
+                Some((_, title, statements)) => steps.push(Step {
                     transactional: true,
+                    title,
                     statements,
                 }),
                 None => {
@@ -257,7 +261,7 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
             w if w.starts_with("SET LOCK_TIMEOUT") || w.starts_with("SET STATEMENT_TIMEOUT") => {}
             _ => {
                 match &mut open {
-                    Some((_, statements)) => {
+                    Some((_, _, statements)) => {
                         if statement.no_transaction {
                             return Err(ScriptError {
                             line: statement.line,
@@ -268,13 +272,14 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
                     }
                     None => steps.push(Step {
                         transactional: !statement.no_transaction,
+                        title: statement.comment.clone(),
                         statements: vec![statement],
                     }),
                 }
             }
         }
     }
-    if let Some((line, _)) = open {
+    if let Some((line, _, _)) = open {
         return Err(ScriptError {
             line,
             message: "BEGIN without COMMIT".into(),
@@ -309,6 +314,7 @@ mod tests {
         assert_eq!(script.steps.len(), 2);
         assert!(script.steps[0].transactional);
         assert_eq!(script.steps[0].statements.len(), 2);
+        assert_eq!(script.steps[0].title, None);
         assert!(!script.steps[1].transactional);
         assert_eq!(
             script.steps[1].statements[0].comment.as_deref(),

@@ -1,0 +1,290 @@
+//! Connecting to PostgreSQL, and turning sqlx errors into one-line messages.
+//!
+//! Every message about a connection names the server as `user@host:port/database` and never
+//! the password: the URL a user passes is parsed once here and only its redacted form is ever
+//! formatted. `sslmode` works as in libpq (`disable`, `allow`, `prefer`, `require`,
+//! `verify-ca`, `verify-full`), through rustls; like libpq, `PG*` variables fill in what the
+//! URL leaves out (sqlx reads them, not us).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+
+/// Where to connect, parsed from a URL.
+#[derive(Debug, Clone)]
+pub struct Target {
+    options: PgConnectOptions,
+}
+
+impl Target {
+    /// Parses a `postgres://` URL. The error never contains the password.
+    pub fn parse(url: &str) -> Result<Target, String> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(format!(
+                "the database URL must start with postgres:// or postgresql://, got `{}`",
+                redact_url(url)
+            ));
+        }
+        let options = PgConnectOptions::from_str(url).map_err(|err| {
+            format!(
+                "the database URL `{}` is not valid: {}",
+                redact_url(url),
+                one_line(&err.to_string().replace(url, &redact_url(url)))
+            )
+        })?;
+        // Statement logging would go through `log`/`tracing` to nobody; switch it off so an
+        // index build that takes minutes is not a warning somewhere.
+        let options = options
+            .application_name("vnext")
+            .disable_statement_logging();
+        Ok(Target { options })
+    }
+
+    /// `user@host:port/database`, for messages.
+    pub fn display(&self) -> String {
+        let host = match self.options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => format!("{}:{}", self.options.get_host(), self.options.get_port()),
+        };
+        format!(
+            "{}@{host}/{}",
+            self.options.get_username(),
+            self.options.get_database().unwrap_or("")
+        )
+    }
+
+    pub fn database(&self) -> &str {
+        self.options
+            .get_database()
+            .unwrap_or_else(|| self.options.get_username())
+    }
+
+    /// Opens a connection, with a bounded wait for the server.
+    pub async fn connect(&self) -> Result<PgConnection, String> {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(30),
+            PgConnection::connect_with(&self.options),
+        )
+        .await;
+        match attempt {
+            Err(_) => Err(format!(
+                "cannot connect to {}: no answer within 30 s",
+                self.display()
+            )),
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(err)) => Err(self.connect_error(&err)),
+        }
+    }
+
+    fn connect_error(&self, err: &sqlx::Error) -> String {
+        let target = self.display();
+        if let Some(db) = err.as_database_error() {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let message = one_line(db.message());
+            return match code.as_str() {
+                "28P01" | "28000" => format!(
+                    "cannot connect to {target}: authentication failed for user `{}` ({message})",
+                    self.options.get_username()
+                ),
+                "3D000" => format!(
+                    "cannot connect to {target}: database `{}` does not exist",
+                    self.database()
+                ),
+                "53300" => {
+                    format!("cannot connect to {target}: the server has too many connections")
+                }
+                "57P03" => format!(
+                    "cannot connect to {target}: the server is starting up or shutting down"
+                ),
+                _ => format!("cannot connect to {target}: {message} (SQLSTATE {code})"),
+            };
+        }
+        match err {
+            sqlx::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => format!(
+                    "cannot connect to {target}: connection refused (is PostgreSQL running and listening there?)"
+                ),
+                std::io::ErrorKind::NotFound => {
+                    format!("cannot connect to {target}: no such host or socket")
+                }
+                _ => format!("cannot connect to {target}: {}", one_line(&io.to_string())),
+            },
+            sqlx::Error::Tls(tls) => format!(
+                "cannot connect to {target}: TLS failed: {}",
+                one_line(&tls.to_string())
+            ),
+            other => format!(
+                "cannot connect to {target}: {}",
+                one_line(&other.to_string())
+            ),
+        }
+    }
+}
+
+/// The URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    // scheme://user:password@host... : hide between the first ':' after the scheme and the
+    // last '@' before the path.
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return redact_query(url);
+    };
+    let userinfo = &authority[..at];
+    let redacted_userinfo = match userinfo.find(':') {
+        Some(colon) => format!("{}:***", &userinfo[..colon]),
+        None => userinfo.to_owned(),
+    };
+    redact_query(&format!(
+        "{}{}{}",
+        &url[..scheme_end + 3],
+        redacted_userinfo,
+        &rest[at..]
+    ))
+}
+
+/// Hides a `password=` query parameter.
+fn redact_query(url: &str) -> String {
+    let Some(q) = url.find('?') else {
+        return url.to_owned();
+    };
+    let params: Vec<String> = url[q + 1..]
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{}?{}", &url[..q], params.join("&"))
+}
+
+/// A message on one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What a failed statement said, without sqlx's additions (the C source line of the server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position in the statement.
+    pub position: Option<usize>,
+}
+
+/// How a statement failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server rejected it.
+    Server(ServerError),
+    /// The connection broke: the server went away, or the network.
+    Connection(String),
+    Other(String),
+}
+
+impl Failure {
+    pub fn from_sqlx(err: &sqlx::Error) -> Failure {
+        if let Some(db) = err.as_database_error() {
+            if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+                let position = match pg.position() {
+                    Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p),
+                    _ => None,
+                };
+                return Failure::Server(ServerError {
+                    code: pg.code().to_owned(),
+                    message: one_line(pg.message()),
+                    detail: pg.detail().map(one_line),
+                    hint: pg.hint().map(one_line),
+                    position,
+                });
+            }
+            return Failure::Server(ServerError {
+                code: db.code().map(|c| c.into_owned()).unwrap_or_default(),
+                message: one_line(db.message()),
+                detail: None,
+                hint: None,
+                position: None,
+            });
+        }
+        match err {
+            sqlx::Error::Io(io) => Failure::Connection(one_line(&io.to_string())),
+            sqlx::Error::Protocol(text) => Failure::Connection(one_line(text)),
+            sqlx::Error::WorkerCrashed => {
+                Failure::Connection("the connection worker stopped".into())
+            }
+            other => Failure::Other(one_line(&other.to_string())),
+        }
+    }
+
+    /// SQLSTATE 55P03: `lock_timeout` ran out.
+    pub fn is_lock_timeout(&self) -> bool {
+        matches!(self, Failure::Server(e) if e.code == "55P03")
+    }
+
+    /// 40001/40P01: serialization failure or deadlock; worth a retry.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Failure::Server(e) if e.code == "40001" || e.code == "40P01")
+    }
+
+    /// The server ended the session (admin shutdown, crash) or the network broke.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Failure::Connection(_) => true,
+            Failure::Server(e) => matches!(
+                e.code.as_str(),
+                "57P01" | "57P02" | "57P03" | "08006" | "08003"
+            ),
+            Failure::Other(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Server(e) => {
+                write!(f, "{} (SQLSTATE {})", e.message, e.code)?;
+                if let Some(detail) = &e.detail {
+                    write!(f, "; {detail}")?;
+                }
+                if let Some(hint) = &e.hint {
+                    write!(f, "; hint: {hint}")?;
+                }
+                Ok(())
+            }
+            Failure::Connection(text) => write!(f, "the connection to the server was lost: {text}"),
+            Failure::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/loans"),
+            "postgres://app:***@db:5432/loans"
+        );
+        assert_eq!(
+            redact_url("postgres://app:p@ss@db/loans?sslmode=require&password=x"),
+            "postgres://app:***@db/loans?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://db/loans"), "postgres://db/loans");
+        let err = Target::parse("postgres://app:s3cret@db:notaport/x").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        let target = Target::parse("postgres://app:s3cret@db:6543/loans?sslmode=require").unwrap();
+        assert_eq!(target.display(), "app@db:6543/loans");
+    }
+}
