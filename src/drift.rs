@@ -40,10 +40,18 @@ pub struct DescribedTable {
     /// Column name → `type [NOT NULL] [DEFAULT expr] [GENERATED ...]`.
     pub columns: BTreeMap<String, String>,
     pub column_comments: BTreeMap<String, String>,
-    /// Constraint name → definition.
+    /// Constraint name → what identifies its definition (kind, columns, referenced table and
+    /// columns, actions, expression tree without parse positions), like `indexes`.
     pub constraints: BTreeMap<String, String>,
-    /// Index name → definition (with ` -- INVALID` when a build did not finish).
+    /// Constraint name → `pg_get_constraintdef` (shadow schemas), or `con:N` until needed.
+    pub constraint_text: BTreeMap<String, String>,
+    /// Index name → what identifies its definition: access method, keys, operator classes,
+    /// options, collations, expression and predicate trees (without parse positions), validity.
+    /// Structural, because printing 50,000 definitions with `pg_get_indexdef` takes seconds.
     pub indexes: BTreeMap<String, String>,
+    /// Index name → its definition for people: the text of `pg_get_indexdef` (shadow schemas),
+    /// or `oid:N` until a difference needs it printed (`resolve` then fetches it).
+    pub index_text: BTreeMap<String, String>,
     /// Column name → default expression alone (not compared: `columns` holds it too), for
     /// rebuilding the table from text.
     pub defaults: BTreeMap<String, String>,
@@ -70,6 +78,36 @@ pub struct LiveVersion {
     pub is_latest: bool,
     /// Hash of the canonical JSON of `"Data"`, as the state records it.
     pub hash: String,
+}
+
+/// A node tree (`pg_node_tree` text) without the fields that only say how the expression was
+/// written: `:location` (where in the statement text it stood) and the display formats of casts
+/// and calls (`x::text` printed explicitly parses back as an explicit cast where the original was
+/// implicit, so a dump and restore changes them without changing what the expression means).
+pub fn strip_locations(tree: &str) -> String {
+    const PRESENTATION: [&str; 5] = [
+        ":location ",
+        ":relabelformat ",
+        ":coerceformat ",
+        ":funcformat ",
+        ":convertformat ",
+    ];
+    let mut out = String::with_capacity(tree.len());
+    let mut rest = tree;
+    while let Some((pos, field)) = PRESENTATION
+        .iter()
+        .filter_map(|field| rest.find(field).map(|pos| (pos, field)))
+        .min()
+    {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + field.len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces the schema prefix `schema.` (as `quote_ident` prints it) by `@.` wherever it
@@ -135,6 +173,32 @@ fn compare_maps(
     }
 }
 
+type Defined<'a> = (&'a BTreeMap<String, String>, &'a BTreeMap<String, String>);
+
+/// Compares objects by their fingerprints and shows them by their text.
+fn compare_defined(
+    object: &str,
+    (expected, expected_text): Defined<'_>,
+    also: Option<&BTreeMap<String, String>>,
+    (actual, actual_text): Defined<'_>,
+    out: &mut Vec<Difference>,
+) {
+    for name in expected
+        .keys()
+        .chain(actual.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let (want, have) = (expected.get(name), actual.get(name));
+        if want != have && also.is_none_or(|also| also.get(name) != have) {
+            out.push(Difference {
+                object: format!("{object}{}", crate::pg::quote::ident(name)),
+                expected: show(want.and(expected_text.get(name))),
+                actual: show(have.and(actual_text.get(name))),
+            });
+        }
+    }
+}
+
 /// Compares one schema; `schema` names it in the differences. `also` is the expected schema
 /// rebuilt from PostgreSQL's own text of it, as a dump and restore would: a definition may read
 /// either way (PostgreSQL does not always print back what it parses the same way, e.g. `IN`
@@ -194,20 +258,18 @@ pub fn compare_schema(
                     &a.column_comments,
                     out,
                 );
-                compare_maps(
-                    "constraint",
-                    &format!("{object} "),
-                    &e.constraints,
+                compare_defined(
+                    &format!("constraint {object} "),
+                    (&e.constraints, &e.constraint_text),
                     alt.map(|t| &t.constraints),
-                    &a.constraints,
+                    (&a.constraints, &a.constraint_text),
                     out,
                 );
-                compare_maps(
-                    "index",
-                    &format!("{schema_ident}."),
-                    &e.indexes,
+                compare_defined(
+                    &format!("index {schema_ident}."),
+                    (&e.indexes, &e.index_text),
                     alt.map(|t| &t.indexes),
-                    &a.indexes,
+                    (&a.indexes, &a.index_text),
                     out,
                 );
             }
@@ -321,7 +383,7 @@ pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Describ
             ));
         }
         // Primary keys and unique constraints first: foreign keys need them.
-        let mut constraints: Vec<(&String, &String)> = table.constraints.iter().collect();
+        let mut constraints: Vec<(&String, &String)> = table.constraint_text.iter().collect();
         constraints
             .sort_by_key(|(_, def)| !(def.starts_with("PRIMARY KEY") || def.starts_with("UNIQUE")));
         for (constraint, def) in constraints {
@@ -337,7 +399,7 @@ pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Describ
     }
     for (name, table) in &described.tables {
         let qualified = format!("{target_quoted}.{}", crate::pg::quote::ident(name));
-        for (constraint, def) in &table.constraints {
+        for (constraint, def) in &table.constraint_text {
             if def.starts_with("FOREIGN KEY") {
                 out.push_str(&format!(
                     "ALTER TABLE {qualified} ADD CONSTRAINT {} {};\n",
@@ -346,7 +408,7 @@ pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Describ
                 ));
             }
         }
-        for (index, def) in &table.indexes {
+        for (index, def) in &table.index_text {
             if table.constraints.contains_key(index)
                 || def.ends_with(" -- INVALID (an interrupted concurrent build)")
             {
@@ -364,6 +426,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parse_positions_are_not_part_of_a_definition() {
+        assert_eq!(
+            strip_locations(
+                "({FUNCEXPR :funcid 3 :funcformat 2 :args ({RELABELTYPE :arg {VAR :varno 1 :location 41} :relabelformat 1 :location 7}) :location -1})"
+            ),
+            "({FUNCEXPR :funcid 3  :args ({RELABELTYPE :arg {VAR :varno 1 }  }) })"
+        );
+    }
+
+    #[test]
     fn schema_names_are_replaced_only_as_whole_qualifiers() {
         assert_eq!(
             normalize(
@@ -379,12 +451,44 @@ mod tests {
     }
 
     #[test]
+    fn a_rebuild_uses_the_printed_definitions_not_the_fingerprints() {
+        let mut described = Described::default();
+        let mut table = DescribedTable::default();
+        table
+            .indexes
+            .insert("ix".into(), "btree|fingerprint".into());
+        table
+            .index_text
+            .insert("ix".into(), "CREATE INDEX ix ON @.t USING btree (a)".into());
+        table
+            .constraints
+            .insert("pk".into(), "p|fingerprint".into());
+        table
+            .constraint_text
+            .insert("pk".into(), "PRIMARY KEY (a)".into());
+        described.tables.insert("t".into(), table);
+        let sql = rebuild_sql("\"s\"", "\"r\"", &described);
+        assert!(!sql.contains("fingerprint"), "{sql}");
+        assert!(
+            sql.contains("CREATE INDEX ix ON \"r\".t USING btree (a);"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ADD CONSTRAINT \"pk\" PRIMARY KEY (a);"),
+            "{sql}"
+        );
+    }
+
+    #[test]
     fn differences_name_object_expected_and_actual() {
         let mut expected = Described::default();
         let mut table = DescribedTable::default();
         table.columns.insert("Id".into(), "uuid NOT NULL".into());
         table
             .indexes
+            .insert("ix".into(), "btree (a) fingerprint".into());
+        table
+            .index_text
             .insert("ix".into(), "CREATE INDEX ix ON @.t USING btree (a)".into());
         expected.tables.insert("t".into(), table.clone());
         let mut actual = expected.clone();
@@ -392,6 +496,7 @@ mod tests {
         t.columns.insert("Id".into(), "uuid".into());
         t.columns.insert("Extra".into(), "text".into());
         t.indexes.clear();
+        t.index_text.clear();
         actual.others.insert("v".into(), "view".into());
         let mut out = Vec::new();
         compare_schema("s", &expected, None, &actual, &mut out);

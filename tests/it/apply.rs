@@ -931,3 +931,28 @@ fn a_failing_statement_names_file_step_and_what_was_applied() {
     ok(vnext(&["apply"], ws.path(), &db.url));
     assert_settled(ws.path(), &db, None);
 }
+
+#[test]
+fn a_held_migration_lock_names_its_holder() {
+    let ws = workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("lock_busy");
+    // Another apply, as far as the lock is concerned: the same advisory lock keys.
+    let holder = Session::open(&db, "BEGIN; SELECT pg_advisory_lock(1447974996, 1);");
+    let output = vnext(&["apply", "--lock-wait", "1"], ws.path(), &db.url);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("waiting for the migration lock, held by pid"),
+        "{message}"
+    );
+    assert!(
+        message.contains("VN601") && message.contains("test-holder, user postgres"),
+        "{message}"
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sys_%'"),
+        vec!["0"]
+    );
+    holder.close("COMMIT; SELECT pg_advisory_unlock(1447974996, 1);");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+}
