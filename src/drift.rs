@@ -92,19 +92,28 @@ pub fn strip_locations(tree: &str) -> String {
         ":funcformat ",
         ":convertformat ",
     ];
+    // One pass: every field starts with ':', so only those positions are tried.
     let mut out = String::with_capacity(tree.len());
     let mut rest = tree;
-    while let Some((pos, field)) = PRESENTATION
-        .iter()
-        .filter_map(|field| rest.find(field).map(|pos| (pos, field)))
-        .min()
-    {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + field.len()..];
-        let end = after
-            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-            .unwrap_or(after.len());
-        rest = &after[end..];
+    while let Some(colon) = rest.find(':') {
+        let candidate = &rest[colon..];
+        match PRESENTATION
+            .iter()
+            .find(|field| candidate.starts_with(*field))
+        {
+            Some(field) => {
+                out.push_str(&rest[..colon]);
+                let after = &candidate[field.len()..];
+                let end = after
+                    .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+                    .unwrap_or(after.len());
+                rest = &after[end..];
+            }
+            None => {
+                out.push_str(&rest[..=colon]);
+                rest = &rest[colon + 1..];
+            }
+        }
     }
     out.push_str(rest);
     out

@@ -545,7 +545,7 @@ pub async fn apply(
         let loaded = load(sources, &work)?;
         let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
         if options.check_drift && !pending.is_empty() {
-            check_drift(&mut conn, &history, &states, &work, events).await?;
+            check_drift(&mut conn, target, &history, &states, &work, events).await?;
         }
         events(Event::Pending {
             files: pending.clone(),
@@ -559,7 +559,7 @@ pub async fn apply(
     }
 
     let waited = lock(&mut conn, target, options.lock_wait, events).await?;
-    let result = apply_locked(&mut conn, sources, options, events).await;
+    let result = apply_locked(&mut conn, target, sources, options, events).await;
     unlock(&mut conn).await;
     let _ = conn.close().await;
     let mut summary = result?;
@@ -605,6 +605,7 @@ fn stale_states(sources: &[Source], history: &[HistoryRow], states: &[StoredStat
 
 async fn apply_locked(
     conn: &mut PgConnection,
+    target: &Target,
     sources: &[Source],
     options: &Options,
     events: &mut dyn FnMut(Event),
@@ -643,7 +644,7 @@ async fn apply_locked(
     let loaded = load(sources, &work)?;
     let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
     if options.check_drift {
-        check_drift(conn, &history, &states, &work, events).await?;
+        check_drift(conn, target, &history, &states, &work, events).await?;
     }
     events(Event::Pending {
         files: pending.clone(),
@@ -669,6 +670,7 @@ async fn apply_locked(
 /// Drift before applying: only meaningful when the database sits exactly at a recorded state.
 async fn check_drift(
     conn: &mut PgConnection,
+    target: &Target,
     history: &[HistoryRow],
     states: &[StoredState],
     work: &[Work],
@@ -706,7 +708,7 @@ async fn check_drift(
             return Ok(());
         }
     }
-    let differences = super::introspect::drift(conn, states)
+    let differences = super::introspect::drift(conn, target, states)
         .await
         .map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))?;
     events(Event::DriftChecked {
@@ -1460,7 +1462,7 @@ pub async fn drift(target: &Target) -> Result<Vec<crate::drift::Difference>, Vec
         .await
         .map_err(|message| error(Code::ConnectionFailed, message))?;
     let states = read_states(&mut conn).await?;
-    let result = super::introspect::drift(&mut conn, &states).await;
+    let result = super::introspect::drift(&mut conn, target, &states).await;
     let _ = conn.close().await;
     result.map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))
 }

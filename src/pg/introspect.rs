@@ -9,10 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
+use sqlx::{AssertSqlSafe, Connection};
 
 use super::apply::StoredState;
+use super::conn::Target;
 use super::quote::{ident, literal};
 use crate::drift::{self, Described, Difference, LiveVersion};
 use crate::ir::{AttributeIndex, Catalog};
@@ -50,6 +51,7 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
 /// Compares the live database with the recorded states.
 pub async fn drift(
     conn: &mut PgConnection,
+    target: &Target,
     states: &[StoredState],
 ) -> Result<Vec<Difference>, String> {
     if states.is_empty() {
@@ -100,57 +102,28 @@ pub async fn drift(
     let registry = registry_rows(conn).await?;
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
-    names.extend(shadows.values().cloned());
     let names: Vec<String> = names.into_iter().collect();
+    let shadow_names: Vec<String> = shadows.values().cloned().collect();
 
-    // Bulk catalog reads: hash joins, never the nested loops the planner picks from pg_catalog's
-    // tiny row estimates (pg_description is estimated at a handful of rows: 4 s instead of
-    // 50 ms at 1,000 schemas), and no JIT compiling for one run.
-    sqlx::raw_sql("BEGIN; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL enable_nestloop = off; SET LOCAL jit = off;")
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let described = async {
-        if !ddl.is_empty() {
-            sqlx::raw_sql(AssertSqlSafe(ddl.as_str()))
-                .execute(&mut *conn)
-                .await
-                .map_err(|err| {
-                    format!(
-                        "cannot build the expected objects from the recorded state: {}",
-                        db(err)
-                    )
-                })?;
-        }
-        let (described, live) = describe(conn, &names).await?;
-        // Each shadow once more, rebuilt from its printed definitions (as by a dump and restore).
-        let mut rebuild = String::new();
-        let mut rebuilt_names = Vec::new();
-        for shadow in shadows.values() {
-            let target = format!("{shadow}_rt");
-            rebuild.push_str(&format!("CREATE SCHEMA {};\n", ident(&target)));
-            if let Some(d) = described.get(shadow) {
-                rebuild.push_str(&drift::rebuild_sql(&ident(shadow), &ident(&target), d));
-            }
-            rebuilt_names.push(target);
-        }
-        let rebuilt = if rebuild.is_empty() {
-            BTreeMap::new()
-        } else {
-            match sqlx::raw_sql(AssertSqlSafe(rebuild.as_str()))
-                .execute(&mut *conn)
-                .await
-            {
-                Ok(_) => describe(conn, &rebuilt_names).await?.0,
-                // Not every definition prints as text that parses back; then compare as built.
-                Err(_) => BTreeMap::new(),
-            }
+    // The live schemas are described on two more sessions while this one builds and describes
+    // the shadows: the server works on both cores and this process reads rows meanwhile.
+    let half = names.len().div_ceil(2);
+    let (first, second) = names.split_at(half.min(names.len()));
+    let (expected_side, first_half, second_half) = tokio::join!(
+        describe_shadows(conn, &ddl, &shadow_names),
+        describe_elsewhere(target, first),
+        describe_elsewhere(target, second),
+    );
+    let (mut described, mut live_schemas, rebuilt) = expected_side?;
+    for (part, part_names) in [(first_half, first), (second_half, second)] {
+        let (mut part, part_live) = match part {
+            Some(part) => part?,
+            // No second session (the server may be at its connection limit): use this one.
+            None => describe_bulk(conn, part_names).await?,
         };
-        Ok::<_, String>((described, live, rebuilt))
+        described.append(&mut part);
+        live_schemas.extend(part_live);
     }
-    .await;
-    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-    let (mut described, live_schemas, rebuilt) = described?;
 
     let attribute_names: BTreeSet<&str> = attribute_indexes.keys().copied().collect();
     for schema in expected.schemas.values() {
@@ -381,6 +354,98 @@ async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, String> {
         schemas: schemas.into_iter().map(|(n, l, s)| (n, (l, s))).collect(),
         indexes: indexes.into_iter().map(|(s, i, r)| ((s, i), r)).collect(),
     })
+}
+
+/// Builds the shadows and their rebuilt-from-text copies in a transaction on `conn`, describes
+/// them and rolls back: (shadows described, shadows present, rebuilt shadows described).
+async fn describe_shadows(
+    conn: &mut PgConnection,
+    ddl: &str,
+    shadow_names: &[String],
+) -> Result<
+    (
+        BTreeMap<String, Described>,
+        BTreeSet<String>,
+        BTreeMap<String, Described>,
+    ),
+    String,
+> {
+    if shadow_names.is_empty() {
+        return Ok(Default::default());
+    }
+    sqlx::raw_sql(
+        "BEGIN; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL jit = off;",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let described = async {
+        sqlx::raw_sql(AssertSqlSafe(ddl))
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| {
+                format!(
+                    "cannot build the expected objects from the recorded state: {}",
+                    db(err)
+                )
+            })?;
+        // A handful of schemas: the default plans (index lookups) suit them.
+        let (described, live) = describe(conn, shadow_names).await?;
+        // Each shadow once more, rebuilt from its printed definitions (as by a dump and restore).
+        let mut rebuild = String::new();
+        let mut rebuilt_names = Vec::new();
+        for shadow in shadow_names {
+            let target = format!("{shadow}_rt");
+            rebuild.push_str(&format!("CREATE SCHEMA {};\n", ident(&target)));
+            if let Some(d) = described.get(shadow) {
+                rebuild.push_str(&drift::rebuild_sql(&ident(shadow), &ident(&target), d));
+            }
+            rebuilt_names.push(target);
+        }
+        let rebuilt = match sqlx::raw_sql(AssertSqlSafe(rebuild.as_str()))
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(_) => describe(conn, &rebuilt_names).await?.0,
+            // Not every definition prints as text that parses back; then compare as built.
+            Err(_) => BTreeMap::new(),
+        };
+        Ok::<_, String>((described, live, rebuilt))
+    }
+    .await;
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    described
+}
+
+/// Describes many schemas in a read-only transaction on `conn`. Bulk catalog reads use hash
+/// joins, never the nested loops the planner picks from pg_catalog's tiny row estimates
+/// (pg_description is estimated at a handful of rows: 4 s instead of 50 ms at 1,000 schemas),
+/// and no JIT compiling for one run.
+async fn describe_bulk(conn: &mut PgConnection, names: &[String]) -> Result<Described2, String> {
+    if names.is_empty() {
+        return Ok(Default::default());
+    }
+    sqlx::raw_sql("BEGIN READ ONLY; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL enable_nestloop = off; SET LOCAL jit = off;")
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let described = describe(conn, names).await;
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    described
+}
+
+/// [`describe_bulk`] on a session of its own; `None` when no session could be had.
+async fn describe_elsewhere(
+    target: &Target,
+    names: &[String],
+) -> Option<Result<Described2, String>> {
+    if names.is_empty() {
+        return Some(Ok(Default::default()));
+    }
+    let mut conn = target.connect().await.ok()?;
+    let described = describe_bulk(&mut conn, names).await;
+    let _ = conn.close().await;
+    Some(described)
 }
 
 type Described2 = (BTreeMap<String, Described>, BTreeSet<String>);
@@ -660,8 +725,11 @@ async fn components(
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
+    // Parsing and hashing 5,000 documents is the client's share of drift: spread it over the
+    // cores.
+    use rayon::prelude::*;
     Ok(rows
-        .into_iter()
+        .into_par_iter()
         .map(|(schema, key, version, latest, data)| {
             let hash = data
                 .as_deref()

@@ -956,3 +956,44 @@ fn a_held_migration_lock_names_its_holder() {
     holder.close("COMMIT; SELECT pg_advisory_unlock(1447974996, 1);");
     ok(vnext(&["apply"], ws.path(), &db.url));
 }
+
+#[test]
+fn sslmode_works_as_in_libpq() {
+    let ws = workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("tls");
+    let with = |params: &str| {
+        let separator = if db.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}{params}", db.url)
+    };
+    let output = vnext(&["apply"], ws.path(), &with("sslmode=disable"));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+
+    if db.query("SHOW ssl")[0] != "on" {
+        // A server without TLS: `require` must refuse rather than fall back to plain text.
+        let output = vnext(&["status"], ws.path(), &with("sslmode=require"));
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        assert!(flat(&text(&output)).contains("VN600"), "{}", text(&output));
+        return;
+    }
+    for mode in ["prefer", "require"] {
+        let output = vnext(&["status"], ws.path(), &with(&format!("sslmode={mode}")));
+        assert_eq!(output.status.code(), Some(0), "{mode}: {}", text(&output));
+    }
+    // The server's certificate is self-signed: verifying it without that root must fail, which
+    // also shows a TLS handshake took place.
+    for mode in ["verify-ca", "verify-full"] {
+        let output = vnext(&["status"], ws.path(), &with(&format!("sslmode={mode}")));
+        let all = flat(&text(&output));
+        assert_eq!(output.status.code(), Some(1), "{mode}: {all}");
+        assert!(all.contains("invalid peer certificate"), "{mode}: {all}");
+    }
+    let certificate = db.query("SHOW ssl_cert_file")[0].clone();
+    if std::fs::File::open(&certificate).is_ok() {
+        let output = vnext(
+            &["status"],
+            ws.path(),
+            &with(&format!("sslmode=verify-ca&sslrootcert={certificate}")),
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    }
+}
