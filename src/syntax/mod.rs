@@ -217,15 +217,21 @@ pub fn split_pointer(pointer: &str) -> Option<Vec<String>> {
 }
 
 /// The byte range a label target covers in a file. A pointer that does not resolve falls back
-/// to its nearest ancestor that does, and finally to the start of the file.
+/// to its nearest ancestor that does, and finally to the start of the file. The range always
+/// lies on char boundaries inside the text, whatever the parser reported (granit-parser's byte
+/// offsets can land inside a multi-byte character, e.g. after a leading U+2028).
 pub fn resolve_target(file: &SourceFile, target: &Target) -> Range<usize> {
     let text: &str = &file.text;
+    let range = unclamped_target(file, target);
+    let start = clamp_to_char_boundary(text, range.start);
+    let end = clamp_to_char_boundary(text, range.end.max(start));
+    start..end
+}
+
+fn unclamped_target(file: &SourceFile, target: &Target) -> Range<usize> {
+    let text: &str = &file.text;
     let (pointer, want_key) = match target {
-        Target::Range(range) => {
-            let start = clamp_to_char_boundary(text, range.start);
-            let end = clamp_to_char_boundary(text, range.end.max(start));
-            return start..end;
-        }
+        Target::Range(range) => return range.clone(),
         Target::FileStart => return 0..0,
         Target::Key(pointer) => (pointer.as_str(), true),
         Target::Value(pointer) => (pointer.as_str(), false),
@@ -327,6 +333,32 @@ mod tests {
         let err = yaml("a: [1, 2\nb: 3\n").unwrap_err();
         assert_eq!(err.code, Code::SyntaxError);
         assert!(err.offset.is_some());
+    }
+
+    #[test]
+    fn targets_resolve_to_char_boundaries_even_when_the_parser_is_off() {
+        // Found by the byte-damage property test: the YAML parser reports the root at byte 1,
+        // inside the three bytes of a leading U+2028.
+        let text = "\u{2028}!!binary key: score-applicant\nversion: 1.0.0\n";
+        let file = SourceFile::new(
+            "w.yaml".into(),
+            "w.yaml".into(),
+            Format::Yaml,
+            std::sync::Arc::from(text),
+        );
+        for target in [
+            Target::Key(String::new()),
+            Target::Value(String::new()),
+            Target::Key("/key".into()),
+            Target::Range(1..2),
+        ] {
+            let range = resolve_target(&file, &target);
+            assert!(range.end <= text.len(), "{target:?}: {range:?}");
+            assert!(
+                text.is_char_boundary(range.start) && text.is_char_boundary(range.end),
+                "{target:?}: {range:?}"
+            );
+        }
     }
 
     #[test]
