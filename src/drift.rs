@@ -418,9 +418,8 @@ pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Describ
             }
         }
         for (index, def) in &table.index_text {
-            if table.constraints.contains_key(index)
-                || def.ends_with(" -- INVALID (an interrupted concurrent build)")
-            {
+            // A primary key's or unique constraint's index comes with its constraint.
+            if table.constraints.contains_key(index) {
                 continue;
             }
             out.push_str(&rename(def));

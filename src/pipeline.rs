@@ -140,6 +140,22 @@ pub struct PlanInput {
     pub platform: Option<PathBuf>,
 }
 
+impl PlanInput {
+    /// Planning the workspace at `root` with no options: paths shown relative to it, every
+    /// domain, no drops allowed, no cache, the built-in platform.
+    pub fn new(root: &Path, mode: PlanMode) -> Self {
+        PlanInput {
+            root: root.to_path_buf(),
+            display_base: root.to_path_buf(),
+            domain: None,
+            allow_drop: Vec::new(),
+            mode,
+            cache: None,
+            platform: None,
+        }
+    }
+}
+
 /// The outcome for one domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -356,6 +356,35 @@ async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, String> {
     })
 }
 
+/// Files constraint or index rows under their tables: the fingerprint (without parse positions)
+/// to compare, and the printed definition, or `<placeholder><oid>` for `resolve_text` to fill in
+/// should the object differ.
+fn record_defined(
+    out: &mut BTreeMap<String, Described>,
+    rows: Vec<DefinedRow>,
+    placeholder: &str,
+    norm: &dyn Fn(&str, &str) -> String,
+    maps: impl Fn(
+        &mut drift::DescribedTable,
+    ) -> (&mut BTreeMap<String, String>, &mut BTreeMap<String, String>),
+) {
+    for (schema, table, name, oid, fingerprint, def) in rows {
+        let text = match def {
+            Some(def) => norm(&schema, &def),
+            None => format!("{placeholder}{oid}"),
+        };
+        let entry = out
+            .entry(schema)
+            .or_default()
+            .tables
+            .entry(table)
+            .or_default();
+        let (fingerprints, texts) = maps(entry);
+        fingerprints.insert(name.clone(), drift::strip_locations(&fingerprint));
+        texts.insert(name, text);
+    }
+}
+
 /// Builds the shadows and their rebuilt-from-text copies in a transaction on `conn`, describes
 /// them and rolls back: (shadows described, shadows present, rebuilt shadows described).
 async fn describe_shadows(
@@ -462,8 +491,8 @@ type ColumnRow = (
     String,
     Option<String>,
 );
-/// schema, table, index, oid, fingerprint, definition (shadows only)
-type IndexRow = (String, String, String, i64, String, Option<String>);
+/// schema, table, constraint or index, oid, fingerprint, definition (shadows only)
+type DefinedRow = (String, String, String, i64, String, Option<String>);
 /// schema, signature, kind, definition, comment
 type FunctionRow = (String, String, String, Option<String>, Option<String>);
 /// schema, key, version, is latest, data
@@ -578,7 +607,7 @@ async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Described
 
     // Constraints (foreign keys name their referenced table without its schema: a layout's
     // foreign keys stay inside the schema).
-    let rows: Vec<IndexRow> = sqlx::query_as(
+    let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, con.conname::text, con.oid::int8, \
          concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, con.conkey::text, fr.relname, con.confkey::text, con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
          CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_constraintdef(con.oid) END \
@@ -589,24 +618,11 @@ async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Described
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (schema, table, name, oid, fingerprint, def) in rows {
-        let text = match def {
-            Some(def) => norm(&schema, &def),
-            None => format!("con:{oid}"),
-        };
-        let entry = out
-            .entry(schema)
-            .or_default()
-            .tables
-            .entry(table)
-            .or_default();
-        entry
-            .constraints
-            .insert(name.clone(), drift::strip_locations(&fingerprint));
-        entry.constraint_text.insert(name, text);
-    }
+    record_defined(&mut out, rows, "con:", &norm, |table| {
+        (&mut table.constraints, &mut table.constraint_text)
+    });
 
-    let rows: Vec<IndexRow> = sqlx::query_as(
+    let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, t.relname::text, i.relname::text, i.oid::int8, \
          concat_ws('|', am.amname, x.indisunique, x.indnkeyatts, x.indkey::text, x.indclass::text, x.indoption::text, x.indcollation::text, x.indexprs::text, x.indpred::text, x.indisvalid), \
          CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_indexdef(i.oid) END \
@@ -617,22 +633,9 @@ async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Described
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (schema, table, name, oid, fingerprint, def) in rows {
-        let text = match def {
-            Some(def) => norm(&schema, &def),
-            None => format!("oid:{oid}"),
-        };
-        let entry = out
-            .entry(schema)
-            .or_default()
-            .tables
-            .entry(table)
-            .or_default();
-        entry
-            .indexes
-            .insert(name.clone(), drift::strip_locations(&fingerprint));
-        entry.index_text.insert(name, text);
-    }
+    record_defined(&mut out, rows, "oid:", &norm, |table| {
+        (&mut table.indexes, &mut table.index_text)
+    });
 
     let rows: Vec<FunctionRow> = sqlx::query_as(
         "SELECT n.nspname::text, p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind::text, CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END, obj_description(p.oid, 'pg_proc') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)",

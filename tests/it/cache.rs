@@ -81,13 +81,8 @@ fn a_corrupt_cache_is_ignored() {
 fn plans_with_and_without_the_cache_are_identical() {
     let plan = |root: &Path, cache: bool| {
         pipeline::plan(&PlanInput {
-            root: root.to_path_buf(),
-            display_base: root.to_path_buf(),
-            domain: None,
-            allow_drop: Vec::new(),
-            mode: PlanMode::Write,
             cache: cache.then(|| root.join(vnext::cache::DIR)),
-            platform: None,
+            ..PlanInput::new(root, PlanMode::Write)
         })
     };
     let with_cache = copy_of_loans();
@@ -95,15 +90,7 @@ fn plans_with_and_without_the_cache_are_identical() {
     // Warm the cache, then publish a new version in both copies.
     assert!(plan(with_cache.path(), true).diagnostics.is_empty());
     for ws in [&with_cache, &without] {
-        let task = ws.path().join("loans/Tasks/score-applicant.yaml");
-        let newer = std::fs::read_to_string(&task)
-            .unwrap()
-            .replace("version: 1.0.0", "version: 1.1.0");
-        std::fs::write(
-            ws.path().join("loans/Tasks/score-applicant@1.1.0.yaml"),
-            newer,
-        )
-        .unwrap();
+        crate::support::publish_new_task_version(ws.path());
     }
     let cached = plan(with_cache.path(), true);
     assert!(cached.analysis.cache_hits > 0);

@@ -289,15 +289,7 @@ fn plan_check_exits_zero_when_generated_is_in_sync() {
 #[test]
 fn plan_check_exits_two_and_writes_nothing_when_behind() {
     let ws = copy_of("examples/loans");
-    let task = ws.path().join("loans/Tasks/score-applicant.yaml");
-    let newer = std::fs::read_to_string(&task)
-        .unwrap()
-        .replace("version: 1.0.0", "version: 1.1.0");
-    std::fs::write(
-        ws.path().join("loans/Tasks/score-applicant@1.1.0.yaml"),
-        newer,
-    )
-    .unwrap();
+    crate::support::publish_new_task_version(ws.path());
     let before = std::fs::read_dir(ws.path().join("generated/loans"))
         .unwrap()
         .count();

@@ -13,13 +13,8 @@ fn repo(path: &str) -> PathBuf {
 
 fn check(workspace: &str) -> Vec<(String, Outcome)> {
     let output = pipeline::plan(&PlanInput {
-        root: repo(workspace),
         display_base: repo(""),
-        domain: None,
-        allow_drop: Vec::new(),
-        mode: PlanMode::Check,
-        cache: None,
-        platform: None,
+        ..PlanInput::new(&repo(workspace), PlanMode::Check)
     });
     assert!(
         output.diagnostics.is_empty(),

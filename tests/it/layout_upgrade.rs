@@ -10,13 +10,8 @@ use crate::database::{TestDb, migration_files};
 
 fn plan(root: &Path, platform: Option<&Path>) -> pipeline::PlanOutput {
     pipeline::plan(&PlanInput {
-        root: root.to_path_buf(),
-        display_base: root.to_path_buf(),
-        domain: None,
-        allow_drop: Vec::new(),
-        mode: PlanMode::Write,
-        cache: None,
         platform: platform.map(Path::to_path_buf),
+        ..PlanInput::new(root, PlanMode::Write)
     })
 }
 
@@ -131,13 +126,8 @@ fn a_layout_change_upgrades_every_schema() {
 
 fn plan_check(root: &Path, platform: &Path) -> Outcome {
     let output = pipeline::plan(&PlanInput {
-        root: root.to_path_buf(),
-        display_base: root.to_path_buf(),
-        domain: None,
-        allow_drop: Vec::new(),
-        mode: PlanMode::Check,
-        cache: None,
         platform: Some(platform.to_path_buf()),
+        ..PlanInput::new(root, PlanMode::Check)
     });
     output.domains[0].outcome.clone()
 }

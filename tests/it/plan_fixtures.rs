@@ -81,13 +81,8 @@ pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
             std::fs::write(&first, text).unwrap();
         }
         let output = pipeline::plan(&PlanInput {
-            root: workspace.to_path_buf(),
-            display_base: workspace.to_path_buf(),
-            domain: None,
             allow_drop: allow_drop.clone(),
-            mode: PlanMode::Write,
-            cache: None,
-            platform: None,
+            ..PlanInput::new(workspace, PlanMode::Write)
         });
         report.push_str(&format!("== step {} ==\n", idx + 1));
         if !output.diagnostics.is_empty() {

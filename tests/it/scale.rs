@@ -30,15 +30,7 @@ fn a_large_new_domain_applies_with_the_default_lock_table() {
         let key = format!("flow-{n:04}");
         std::fs::write(dir.join(format!("{key}.yaml")), workflow(&key)).unwrap();
     }
-    let output = pipeline::plan(&PlanInput {
-        root: root.to_path_buf(),
-        display_base: root.to_path_buf(),
-        domain: None,
-        allow_drop: Vec::new(),
-        mode: PlanMode::Write,
-        cache: None,
-        platform: None,
-    });
+    let output = pipeline::plan(&PlanInput::new(root, PlanMode::Write));
     assert!(output.diagnostics.is_empty(), "{:#?}", output.diagnostics);
     assert_eq!(output.domains[0].outcome, Outcome::Written);
 

@@ -1,4 +1,4 @@
-//! Shared helpers: fixture discovery and expected-output comparison.
+//! Shared helpers: fixture discovery, expected-output comparison, and workspace edits.
 
 use std::path::{Path, PathBuf};
 
@@ -57,4 +57,18 @@ pub fn report_failures(failures: Vec<String>) {
             failures.join("\n\n")
         );
     }
+}
+
+/// Publishes version 1.1.0 of the loans example's `score-applicant` task beside 1.0.0: the
+/// smallest change that makes a new migration.
+pub fn publish_new_task_version(workspace: &Path) {
+    let task = workspace.join("loans/Tasks/score-applicant.yaml");
+    let newer = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("version: 1.0.0", "version: 1.1.0");
+    std::fs::write(
+        workspace.join("loans/Tasks/score-applicant@1.1.0.yaml"),
+        newer,
+    )
+    .unwrap();
 }
