@@ -957,6 +957,48 @@ fn a_held_migration_lock_names_its_holder() {
     ok(vnext(&["apply"], ws.path(), &db.url));
 }
 
+/// Every connection vnext opens turns Nagle's algorithm off, as libpq does. With it on, each
+/// migration step larger than one TLS record waited ~40 ms for the server's delayed ACK, which
+/// made an initial apply of 1,000 workflows twice as slow as `psql -f` (see
+/// vendor/sqlx-core/VNEXT-PATCH.md).
+#[cfg(target_os = "linux")]
+#[test]
+fn connections_turn_nagles_algorithm_off() {
+    use std::os::fd::BorrowedFd;
+    let db = TestDb::create("nodelay");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let target = vnext::pg::conn::Target::parse(&db.url).expect("a valid URL");
+        let mut conn = target.connect().await.expect("connects");
+        let port: Option<i32> = sqlx::query_scalar("SELECT inet_client_port()")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the client port");
+        let Some(port) = port else {
+            return; // a Unix socket: there is no Nagle's algorithm to turn off
+        };
+        let mut checked = 0;
+        for entry in std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd") {
+            let Ok(fd) = entry.expect("an fd").file_name().to_string_lossy().parse() else {
+                continue;
+            };
+            // SAFETY: the descriptor is only queried, never closed; `conn` keeps its own socket
+            // open meanwhile, and any other descriptor just fails or answers the query.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            let socket = socket2::SockRef::from(&fd);
+            let local = socket.local_addr().ok().and_then(|addr| addr.as_socket());
+            if local.map(|addr| i32::from(addr.port())) == Some(port) {
+                assert!(socket.tcp_nodelay().expect("TCP_NODELAY"), "Nagle is on");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 1, "the connection's socket was not found");
+    });
+}
+
 #[test]
 fn sslmode_works_as_in_libpq() {
     let ws = workspace_copy(&root().join("examples/loans"));
