@@ -494,21 +494,6 @@ fn plan_domain(
         return (done, out);
     }
 
-    // What the database will hold afterwards: the desired catalog, plus published components
-    // that left the definitions (they stay).
-    let mut after = lowered.catalog.clone();
-    for (key, record) in &recorded.components {
-        let entry = after
-            .components
-            .entry(key.clone())
-            .or_insert_with(|| record.clone());
-        for (version, content) in &record.versions {
-            entry
-                .versions
-                .entry(version.clone())
-                .or_insert_with(|| content.clone());
-        }
-    }
     let references = component_references(analysis, index);
     let plan = match crate::plan::build(&lowered.catalog, diff.changes, &references, first) {
         Ok(plan) => plan,
@@ -524,7 +509,13 @@ fn plan_domain(
     };
     let (number, name) = crate::migrations::next_name(&folder, &plan.slug);
     let definitions = definitions_hash(&lowered.catalog);
-    let state_after = crate::state::State::record(&after, &layout_sources, number, &definitions);
+    let state_after = crate::state::State::record(
+        &lowered.catalog,
+        &recorded,
+        &layout_sources,
+        number,
+        &definitions,
+    );
     let state_text = state_after.to_text();
     let state_before = match &folder.state {
         Some(text) if !first => crate::state::hash_text(text),

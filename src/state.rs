@@ -260,8 +260,12 @@ impl State {
 
     /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout
     /// files as JSON, by layout name.
+    ///
+    /// `published` is the catalog recorded before: its components stay in the database even
+    /// when they left the definitions, so the state keeps every version it lists.
     pub fn record(
         catalog: &Catalog,
+        published: &Catalog,
         layout_sources: &BTreeMap<String, Value>,
         migration: u32,
         definitions_hash: &str,
@@ -322,6 +326,22 @@ impl State {
                             .collect(),
                     },
                 );
+        }
+        for record in published.components.values() {
+            let kept = components
+                .entry(record.kind.flow().to_owned())
+                .or_default()
+                .entry(record.key.clone())
+                .or_insert_with(|| ComponentState {
+                    flow_version: record.flow_version.clone(),
+                    tags: record.tags.clone(),
+                    versions: BTreeMap::new(),
+                });
+            for version in record.versions.values() {
+                kept.versions
+                    .entry(version.version.clone())
+                    .or_insert_with(|| version.hash.clone());
+            }
         }
         State {
             format: FORMAT,
