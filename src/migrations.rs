@@ -57,6 +57,57 @@ pub fn checksum(text: &str) -> String {
     format!("sha256:{}", sha256_hex(normalize(text).as_bytes()))
 }
 
+/// `checksum` of a file, read in pieces: a migration can be tens of megabytes and only its
+/// hash is kept. Bytes are hashed as they are, so a file that is not UTF-8 gets a checksum
+/// (which then fails to match) rather than an error.
+pub fn checksum_file(path: &Path) -> std::io::Result<String> {
+    checksum_reader(std::fs::File::open(path)?, 1 << 16)
+}
+
+fn checksum_reader(mut reader: impl std::io::Read, piece: usize) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; piece];
+    // A CR at the end of one piece is held back until the next shows whether an LF follows.
+    let mut held_cr = false;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let chunk = &buf[..n];
+        if held_cr && chunk[0] != b'\n' {
+            hasher.update(b"\r");
+        }
+        held_cr = false;
+        let mut start = 0;
+        for (at, _) in chunk.iter().enumerate().filter(|(_, byte)| **byte == b'\r') {
+            match chunk.get(at + 1) {
+                Some(b'\n') => {
+                    hasher.update(&chunk[start..at]);
+                    start = at + 1;
+                }
+                Some(_) => {}
+                None => {
+                    hasher.update(&chunk[start..at]);
+                    start = n;
+                    held_cr = true;
+                }
+            }
+        }
+        hasher.update(&chunk[start..]);
+    }
+    if held_cr {
+        hasher.update(b"\r");
+    }
+    Ok(format!(
+        "sha256:{}",
+        crate::extract::hex(&hasher.finalize())
+    ))
+}
+
 fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains("\r\n") {
         std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
@@ -117,10 +168,9 @@ pub fn read(dir: &Path) -> std::io::Result<Folder> {
             folder.sum = Some(std::fs::read_to_string(&path)?);
         } else if let Some(number) = parse_name(&name) {
             // Hash now, keep only the path: the text is read again only to apply it.
-            let text = std::fs::read_to_string(&path)?;
             folder.files.push(MigrationFile {
                 number,
-                checksum: checksum(&text),
+                checksum: checksum_file(&path)?,
                 text: Text::File(path),
                 name,
             });
@@ -330,6 +380,25 @@ mod tests {
         assert_ne!(lines_a[3], lines_b[3]);
         assert_ne!(lines_a[5], lines_b[5]);
         assert_ne!(lines_a[1], lines_b[1]);
+    }
+
+    #[test]
+    fn a_file_hashes_as_its_text_whatever_the_pieces() {
+        let texts = [
+            "",
+            "\r",
+            "\r\n",
+            "\r\r\n\n",
+            "BEGIN;\r\nSELECT 1;\r\nCOMMIT;\r\n",
+            "a lone \r stays\r, a pair\r\n goes\r",
+            "ünï\r\ncødé\r\n\r\n",
+        ];
+        for text in texts {
+            for piece in 1..=6 {
+                let streamed = checksum_reader(text.as_bytes(), piece).unwrap();
+                assert_eq!(streamed, checksum(text), "{text:?} in pieces of {piece}");
+            }
+        }
     }
 
     #[test]
