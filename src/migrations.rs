@@ -401,6 +401,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+        /// Any text of CRs, LFs and a few other characters, in any piece size.
+        #[test]
+        fn a_file_hashes_as_its_text_for_any_text(text in "[\r\na\u{e9};]{0,40}", piece in 1usize..9) {
+            proptest::prop_assert_eq!(checksum_reader(text.as_bytes(), piece).unwrap(), checksum(&text));
+        }
+    }
+
     #[test]
     fn line_endings_do_not_count() {
         assert_eq!(checksum("a\r\nb\r\n"), checksum("a\nb\n"));
