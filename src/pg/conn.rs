@@ -4,7 +4,9 @@
 //! the password: the URL a user passes is parsed once here and only its redacted form is ever
 //! formatted. `sslmode` works as in libpq (`disable`, `allow`, `prefer`, `require`,
 //! `verify-ca`, `verify-full`), through rustls; like libpq, `PG*` variables fill in what the
-//! URL leaves out (sqlx reads them, not us).
+//! URL leaves out (sqlx reads them, not us). TCP connections have Nagle's algorithm off, as
+//! libpq's do; sqlx 0.9.0 lost that, and `vendor/sqlx-core` puts it back (a step's batch spans
+//! several TLS records, and each one after the first would wait 40 ms for a delayed ACK).
 
 use std::str::FromStr;
 use std::time::Duration;
