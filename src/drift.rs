@@ -161,6 +161,7 @@ fn one_line(text: &str) -> String {
     }
 }
 
+/// Compares objects shown as they are compared (columns, comments, functions).
 fn compare_maps(
     what: &str,
     owner: &str,
@@ -169,17 +170,13 @@ fn compare_maps(
     actual: &BTreeMap<String, String>,
     out: &mut Vec<Difference>,
 ) {
-    let names: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
-    for name in names {
-        let (e, a) = (expected.get(name), actual.get(name));
-        if e != a && also.is_none_or(|also| also.get(name) != a) {
-            out.push(Difference {
-                object: format!("{what} {owner}{}", crate::pg::quote::ident(name)),
-                expected: show(e),
-                actual: show(a),
-            });
-        }
-    }
+    compare_defined(
+        &format!("{what} {owner}"),
+        (expected, expected),
+        also,
+        (actual, actual),
+        out,
+    );
 }
 
 type Defined<'a> = (&'a BTreeMap<String, String>, &'a BTreeMap<String, String>);

@@ -309,25 +309,14 @@ impl State {
                 )
             })
             .collect();
+        // Desired components first: their tags and flow version win; a published component
+        // adds only what the definitions no longer have.
         let mut components: BTreeMap<String, BTreeMap<String, ComponentState>> = BTreeMap::new();
-        for record in catalog.components.values() {
-            components
-                .entry(record.kind.flow().to_owned())
-                .or_default()
-                .insert(
-                    record.key.clone(),
-                    ComponentState {
-                        flow_version: record.flow_version.clone(),
-                        tags: record.tags.clone(),
-                        versions: record
-                            .versions
-                            .values()
-                            .map(|v| (v.version.clone(), v.hash.clone()))
-                            .collect(),
-                    },
-                );
-        }
-        for record in published.components.values() {
+        for record in catalog
+            .components
+            .values()
+            .chain(published.components.values())
+        {
             let kept = components
                 .entry(record.kind.flow().to_owned())
                 .or_default()
