@@ -9,14 +9,14 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use vnext::pipeline::{self, LintInput};
+use vnext::command::pipeline::{self, LintInput};
 
 // mimalloc instead of the system allocator: parsing and rendering allocate millions of small
 // strings, and glibc's per-thread arenas both spend a quarter of the time and keep freed
 // memory fragmented (measured in BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use vnext::report::{self, Style, Summary};
+use vnext::command::report::{self, Style, Summary};
 
 #[derive(Parser)]
 #[command(
@@ -85,7 +85,7 @@ struct WorkspaceArgs {
 
 impl WorkspaceArgs {
     fn cache(&self) -> Option<PathBuf> {
-        (!self.no_cache).then(|| self.directory.join(vnext::cache::DIR))
+        (!self.no_cache).then(|| self.directory.join(vnext::front::cache::DIR))
     }
 }
 
@@ -292,7 +292,7 @@ fn lint(args: LintArgs) -> ExitCode {
         &summary,
     );
     print(&text);
-    let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
+    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     if tally.errors > 0 || (args.deny_warnings && tally.warnings > 0) {
         ExitCode::from(1)
     } else {
@@ -301,7 +301,7 @@ fn lint(args: LintArgs) -> ExitCode {
 }
 
 fn plan(args: PlanArgs) -> ExitCode {
-    use vnext::pipeline::{Outcome, PlanInput, PlanMode};
+    use vnext::command::pipeline::{Outcome, PlanInput, PlanMode};
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let output = pipeline::plan(&PlanInput {
         platform: args.platform,
@@ -402,7 +402,7 @@ fn plan(args: PlanArgs) -> ExitCode {
             print(&text);
         }
     }
-    let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
+    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     let behind = output
         .domains
         .iter()
@@ -419,8 +419,8 @@ fn plan(args: PlanArgs) -> ExitCode {
 fn graph(args: GraphArgs) -> ExitCode {
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let format = match args.format {
-        GraphFormat::Mermaid => vnext::draw::Format::Mermaid,
-        GraphFormat::Dot => vnext::draw::Format::Dot,
+        GraphFormat::Mermaid => vnext::command::draw::Format::Mermaid,
+        GraphFormat::Dot => vnext::command::draw::Format::Dot,
     };
     let output = pipeline::graph(
         &args.workspace.directory,
@@ -428,7 +428,7 @@ fn graph(args: GraphArgs) -> ExitCode {
         args.workspace.domain.as_deref(),
         format,
     );
-    let tally = vnext::diagnostics::Tally::of(&output.diagnostics);
+    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     if tally.errors > 0 {
         let summary = Summary {
             files: output.analysis.sources.len(),
@@ -451,8 +451,8 @@ fn graph(args: GraphArgs) -> ExitCode {
     for (domain, drawing) in &output.drawings {
         if several {
             let comment = match format {
-                vnext::draw::Format::Mermaid => "%%",
-                vnext::draw::Format::Dot => "//",
+                vnext::command::draw::Format::Mermaid => "%%",
+                vnext::command::draw::Format::Dot => "//",
             };
             print(&format!("{comment} domain {domain}\n"));
         }
@@ -462,7 +462,7 @@ fn graph(args: GraphArgs) -> ExitCode {
 }
 
 fn schema_export(dir: &std::path::Path) -> ExitCode {
-    match vnext::schema_export::export(dir) {
+    match vnext::command::schema_export::export(dir) {
         Ok(written) => {
             for path in written {
                 println!("wrote {}", path.display());
@@ -504,7 +504,10 @@ fn applied_by() -> String {
 }
 
 /// Diagnostics without source files (database problems), on stderr.
-fn report_problems(files: &vnext::source::SourceSet, problems: &[vnext::diagnostics::Diagnostic]) {
+fn report_problems(
+    files: &vnext::base::source::SourceSet,
+    problems: &[vnext::base::diagnostics::Diagnostic],
+) {
     let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         Style::Color
     } else {
@@ -527,9 +530,9 @@ fn report_problems(files: &vnext::source::SourceSet, problems: &[vnext::diagnost
 fn parse_target(url: &str) -> Result<vnext::pg::conn::Target, ExitCode> {
     vnext::pg::conn::Target::parse(url).map_err(|message| {
         report_problems(
-            &vnext::source::SourceSet::new(),
-            &[vnext::diagnostics::Diagnostic::new(
-                vnext::diagnostics::Code::ConnectionFailed,
+            &vnext::base::source::SourceSet::new(),
+            &[vnext::base::diagnostics::Diagnostic::new(
+                vnext::base::diagnostics::Code::ConnectionFailed,
                 message,
             )],
         );
@@ -688,7 +691,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
         let (recorded, number) = match base {
             Ok(base) => base,
             Err(problems) => {
-                report_problems(&vnext::source::SourceSet::new(), &problems);
+                report_problems(&vnext::base::source::SourceSet::new(), &problems);
                 return ExitCode::from(1);
             }
         };
@@ -744,7 +747,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(problems) => {
-            report_problems(&vnext::source::SourceSet::new(), &problems);
+            report_problems(&vnext::base::source::SourceSet::new(), &problems);
             ExitCode::from(1)
         }
     }
@@ -825,7 +828,7 @@ fn status(args: StatusArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(problems) => {
-            report_problems(&vnext::source::SourceSet::new(), &problems);
+            report_problems(&vnext::base::source::SourceSet::new(), &problems);
             ExitCode::from(1)
         }
     }
@@ -874,7 +877,7 @@ fn drift(args: DriftArgs) -> ExitCode {
             }
         }
         Err(problems) => {
-            report_problems(&vnext::source::SourceSet::new(), &problems);
+            report_problems(&vnext::base::source::SourceSet::new(), &problems);
             ExitCode::from(1)
         }
     }

@@ -27,8 +27,8 @@ use sqlx::{AssertSqlSafe, Connection};
 use super::conn::{Failure, Target, one_line};
 use super::quote::literal;
 use super::script::{self, Script, Step};
-use crate::deploy::{self, HistoryRow, Source, SourceKind, Work};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::{self, HistoryRow, Source, SourceKind, Work};
 
 /// The two keys of the advisory lock (`pg_try_advisory_lock(int, int)`): "VNXT", and 1 for apply.
 const LOCK_CLASS: i32 = 0x564E_5854;
@@ -439,7 +439,7 @@ fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic
                 continue;
             }
         };
-        if crate::migrations::checksum(&text) != file.checksum {
+        if crate::deploy::migrations::checksum(&text) != file.checksum {
             problems.push(Diagnostic::new(
                 Code::UnreadableMigration,
                 format!("{label} changed while apply was reading it"),
@@ -456,7 +456,7 @@ fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic
                 continue;
             }
         };
-        let (state_before, state_after) = deploy::header_state_hashes(&text);
+        let (state_before, state_after) = reconcile::header_state_hashes(&text);
         let newest = item.file + 1 == source.folder.files.len();
         loaded.push(Loaded {
             work: item.clone(),
@@ -530,7 +530,7 @@ pub async fn apply(
 
     // First look without the lock: an up-to-date database costs one query and never waits.
     let history = read_history(&mut conn).await?;
-    let work = deploy::reconcile(sources, &history)?;
+    let work = reconcile::reconcile(sources, &history)?;
     let states = read_states(&mut conn).await?;
     let stale_state = stale_states(sources, &history, &states);
     if work.is_empty() && stale_state.is_empty() {
@@ -594,7 +594,7 @@ fn stale_states(sources: &[Source], history: &[HistoryRow], states: &[StoredStat
                             .folder
                             .state
                             .as_ref()
-                            .map(|t| crate::state::hash_text(t))
+                            .map(|t| crate::compile::state::hash_text(t))
                             .as_ref()
             });
             finished && !recorded
@@ -612,7 +612,7 @@ async fn apply_locked(
 ) -> Result<Summary, Vec<Diagnostic>> {
     // Read again under the lock: another apply may have run everything meanwhile.
     let history = read_history(conn).await?;
-    let work = deploy::reconcile(sources, &history)?;
+    let work = reconcile::reconcile(sources, &history)?;
     let states = read_states(conn).await?;
     for idx in stale_states(sources, &history, &states) {
         let source = &sources[idx];
@@ -1211,7 +1211,7 @@ fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
     format!(
         "INSERT INTO {STATES} (\"Source\", \"Version\", \"Hash\", \"State\") VALUES ({}, {version}, {}, {}) ON CONFLICT (\"Source\") DO UPDATE SET \"Version\" = EXCLUDED.\"Version\", \"Hash\" = EXCLUDED.\"Hash\", \"State\" = EXCLUDED.\"State\", \"UpdatedAt\" = now();",
         literal(kind.state_source().as_str()),
-        literal(&crate::state::hash_text(state)),
+        literal(&crate::compile::state::hash_text(state)),
         literal(state)
     )
 }
@@ -1456,7 +1456,9 @@ pub async fn status(
 }
 
 /// `vnext drift`: the live catalog against the recorded states.
-pub async fn drift(target: &Target) -> Result<Vec<crate::drift::Difference>, Vec<Diagnostic>> {
+pub async fn drift(
+    target: &Target,
+) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
     let mut conn = target
         .connect()
         .await

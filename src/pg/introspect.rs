@@ -15,8 +15,8 @@ use sqlx::{AssertSqlSafe, Connection};
 use super::apply::StoredState;
 use super::conn::Target;
 use super::quote::{ident, literal};
-use crate::drift::{self, Described, Difference, LiveVersion};
-use crate::ir::{AttributeIndex, Catalog};
+use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::deploy::drift::{self, Described, Difference, LiveVersion};
 
 fn db(err: sqlx::Error) -> String {
     super::conn::Failure::from_sqlx(&err).to_string()
@@ -26,7 +26,7 @@ fn db(err: sqlx::Error) -> String {
 pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
     let mut merged = Catalog::default();
     for stored in states {
-        let state = crate::state::State::parse(&stored.state).map_err(|err| {
+        let state = crate::compile::state::State::parse(&stored.state).map_err(|err| {
             format!(
                 "the recorded {} state cannot be read: {err}",
                 stored.source.as_str()
@@ -38,7 +38,8 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
                 stored.source.as_str()
             )
         })?;
-        if stored.source == crate::deploy::SourceKind::Domain || merged.domain.is_empty() {
+        if stored.source == crate::deploy::reconcile::SourceKind::Domain || merged.domain.is_empty()
+        {
             merged.domain = catalog.domain.clone();
         }
         merged.extensions.extend(catalog.extensions);
@@ -699,7 +700,8 @@ async fn components(
         .schemas
         .values()
         .filter(|s| {
-            s.kind == crate::ir::SchemaKind::System && s.tables().any(|t| t.name == "InstancesData")
+            s.kind == crate::compile::ir::SchemaKind::System
+                && s.tables().any(|t| t.name == "InstancesData")
         })
         .map(|s| s.name.as_str())
         .collect();
@@ -742,8 +744,8 @@ async fn components(
                 .as_deref()
                 .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
                 .map(|value| {
-                    let mut hash = crate::extract::sha256_hex(
-                        crate::extract::canonical_json(&value).as_bytes(),
+                    let mut hash = crate::front::extract::sha256_hex(
+                        crate::front::extract::canonical_json(&value).as_bytes(),
                     );
                     hash.truncate(32);
                     hash

@@ -4,7 +4,7 @@
 //! (`character varying(100)`, `timestamp with time zone`), so a desired type and an
 //! introspected one compare as plain strings.
 
-use crate::ir::SqlType;
+use crate::compile::ir::SqlType;
 
 /// The canonical spelling of a type, or `None` for a type the layouts may not use.
 pub fn canonical(written: &str) -> Option<SqlType> {

@@ -578,8 +578,8 @@ fn an_edited_applied_migration_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("VN502"), "{}", text(&output));
     // Someone also rewrote vnext.sum: the checksum the database recorded still catches it.
-    let folder = vnext::migrations::read(&ws.path().join("generated/loans")).unwrap();
-    let sum = vnext::migrations::sum(&folder.files, folder.state.as_deref().unwrap());
+    let folder = vnext::deploy::migrations::read(&ws.path().join("generated/loans")).unwrap();
+    let sum = vnext::deploy::migrations::sum(&folder.files, folder.state.as_deref().unwrap());
     std::fs::write(ws.path().join("generated/loans/vnext.sum"), sum).unwrap();
     let output = vnext(&["apply"], ws.path(), &db.url);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use vnext::pipeline::{self, LintInput, PlanInput, PlanMode};
+use vnext::command::pipeline::{self, LintInput, PlanInput, PlanMode};
 
 fn lint(root: &Path, cache: bool) -> pipeline::LintOutput {
     pipeline::lint(&LintInput {
@@ -10,7 +10,7 @@ fn lint(root: &Path, cache: bool) -> pipeline::LintOutput {
         display_base: root.to_path_buf(),
         domain: None,
         files: Vec::new(),
-        cache: cache.then(|| root.join(vnext::cache::DIR)),
+        cache: cache.then(|| root.join(vnext::front::cache::DIR)),
     })
 }
 
@@ -56,7 +56,7 @@ fn an_edited_file_is_read_again_and_its_problems_reported() {
         output
             .diagnostics
             .iter()
-            .any(|d| d.code == vnext::diagnostics::Code::InvalidValue)
+            .any(|d| d.code == vnext::base::diagnostics::Code::InvalidValue)
     );
     // A file with a problem is not cached: the next run reports it again.
     let again = lint(ws.path(), true);
@@ -81,7 +81,7 @@ fn a_corrupt_cache_is_ignored() {
 fn plans_with_and_without_the_cache_are_identical() {
     let plan = |root: &Path, cache: bool| {
         pipeline::plan(&PlanInput {
-            cache: cache.then(|| root.join(vnext::cache::DIR)),
+            cache: cache.then(|| root.join(vnext::front::cache::DIR)),
             ..PlanInput::new(root, PlanMode::Write)
         })
     };

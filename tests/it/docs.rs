@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use vnext::diagnostics::Code;
+use vnext::base::diagnostics::Code;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()

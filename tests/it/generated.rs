@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vnext::pipeline::{self, Outcome, PlanInput, PlanMode};
+use vnext::command::pipeline::{self, Outcome, PlanInput, PlanMode};
 
 use crate::database::{TestDb, migration_files};
 
@@ -53,7 +53,7 @@ fn examples_are_compiled_and_committed() {
 
 #[test]
 fn the_embedded_platform_is_the_committed_one() {
-    let embedded = vnext::platform::generated_files();
+    let embedded = vnext::compile::platform::generated_files();
     for (name, text) in embedded {
         let on_disk = std::fs::read_to_string(repo("generated/platform").join(name)).unwrap();
         assert_eq!(&on_disk, text, "{name}");
@@ -64,7 +64,7 @@ fn the_embedded_platform_is_the_committed_one() {
             .unwrap()
             .count()
     );
-    assert!(vnext::platform::checked_analysis().is_ok());
+    assert!(vnext::compile::platform::checked_analysis().is_ok());
 }
 
 /// Applies the platform, then a domain's migrations, in order.

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use vnext::draw::Format;
-use vnext::pipeline;
+use vnext::command::draw::Format;
+use vnext::command::pipeline;
 
 #[test]
 fn examples_draw_as_expected() {

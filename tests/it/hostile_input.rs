@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use vnext::pipeline::{self, LintInput};
-use vnext::report::{self, Style, Summary};
+use vnext::command::pipeline::{self, LintInput};
+use vnext::command::report::{self, Style, Summary};
 
 /// Real-looking inputs: every component file of the ok- fixtures.
 fn seeds() -> Vec<(String, Vec<u8>)> {
@@ -295,9 +295,9 @@ proptest! {
         thread_local! { static WS: Workspace = workspace(); }
         let seeds = SEEDS.with(|s| s.clone());
         let (ext, original) = &seeds[seed % seeds.len()];
-        let format = if ext == "json" { vnext::source::Format::Json } else { vnext::source::Format::Yaml };
+        let format = if ext == "json" { vnext::base::source::Format::Json } else { vnext::base::source::Format::Yaml };
         let text = String::from_utf8_lossy(original).trim_start_matches('\u{feff}').to_owned();
-        let Ok(mut value) = vnext::syntax::parse(&text, format) else { return Ok(()); };
+        let Ok(mut value) = vnext::front::syntax::parse(&text, format) else { return Ok(()); };
         for e in &edits {
             apply_edit(&mut value, e);
         }

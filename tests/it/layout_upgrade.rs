@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use vnext::pipeline::{self, Outcome, PlanInput, PlanMode};
+use vnext::command::pipeline::{self, Outcome, PlanInput, PlanMode};
 
 use crate::database::{TestDb, migration_files};
 

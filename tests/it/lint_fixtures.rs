@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use vnext::pipeline::{self, LintInput};
-use vnext::report::{self, Style, Summary};
-use vnext::workspace;
+use vnext::command::pipeline::{self, LintInput};
+use vnext::command::report::{self, Style, Summary};
+use vnext::front::workspace;
 
 use crate::support;
 

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use vnext::pipeline::{self, Outcome, PlanInput, PlanMode};
-use vnext::report::{self, Style, Summary};
+use vnext::command::pipeline::{self, Outcome, PlanInput, PlanMode};
+use vnext::command::report::{self, Style, Summary};
 
 use crate::support;
 

@@ -1,0 +1,343 @@
+//! Diagnostics as data: the code registry, severities, and labels that point into sources.
+//!
+//! Every problem a user can fix is a `Diagnostic` with a stable `Code` from the one table in
+//! this file. Stages push diagnostics into a `Vec` and keep going; nothing here prints.
+//! Labels name a place by JSON Pointer (key or value) so that the front end can report
+//! without knowing byte positions; `crate::front::syntax::locate` turns pointers into byte ranges
+//! only for the diagnostics that are actually rendered. `docs/codes.md` documents every code,
+//! and a test keeps the two in step.
+
+use std::ops::Range;
+
+use crate::base::source::FileId;
+
+/// How serious a diagnostic is. Errors fail `lint` and block `plan`; warnings fail only with
+/// `--deny-warnings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $name:literal, $severity:ident, $title:literal), )*) => {
+        /// The registry of diagnostic codes. A code is never reused or renumbered.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in registry order.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The stable identifier, e.g. `VN304`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+
+            /// The kebab-case name, e.g. `unresolved-reference`.
+            pub fn name(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+
+            /// The severity a diagnostic with this code has unless a check says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$severity, )* }
+            }
+
+            /// A one-line description, used as the SARIF rule description.
+            pub fn title(self) -> &'static str {
+                match self { $( Code::$variant => $title, )* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Workspace and syntax: VN1xx.
+    NoSolutionFile = ("VN100", "no-solution-file", Error, "The workspace has no vnext.config.json or vnext.<domain>.config.json"),
+    InvalidSolutionFile = ("VN101", "invalid-solution-file", Error, "A solution file is malformed or misses a required setting"),
+    DuplicateDomain = ("VN102", "duplicate-domain", Error, "Two solution files declare the same domain"),
+    UnknownDomain = ("VN103", "unknown-domain", Error, "--domain names a domain no solution file declares"),
+    IoError = ("VN104", "io-error", Error, "A file or folder could not be read"),
+    FileTooLarge = ("VN105", "file-too-large", Error, "A definition file is larger than the size limit"),
+    NotUtf8 = ("VN106", "not-utf8", Error, "A definition file is not valid UTF-8 text"),
+    SyntaxError = ("VN107", "syntax-error", Error, "A definition file is not well-formed JSON or YAML"),
+    DuplicateKey = ("VN108", "duplicate-key", Error, "A mapping has the same key twice"),
+    InputLimit = ("VN109", "input-limit", Error, "A file nests too deeply or expands too many aliases"),
+    EmptyFile = ("VN110", "empty-file", Error, "A definition file holds no document"),
+    MissingFolder = ("VN111", "missing-folder", Error, "A folder named by a solution file does not exist"),
+    InvalidDomainName = ("VN112", "invalid-domain-name", Error, "A domain name is not accepted by the runtime"),
+    InvalidLayout = ("VN113", "invalid-layout", Error, "A platform table layout refers to something it does not declare"),
+
+    // Schema validation: VN2xx.
+    UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),
+    MissingKey = ("VN201", "missing-key", Error, "A required key is missing"),
+    WrongType = ("VN202", "wrong-type", Error, "A value has the wrong JSON type"),
+    InvalidValue = ("VN203", "invalid-value", Error, "A value is outside the allowed set, range or pattern"),
+    SchemaViolation = ("VN204", "schema-violation", Error, "A component breaks a rule of its JSON Schema"),
+    InvalidComponentKey = ("VN205", "invalid-component-key", Error, "A component key is not lowercase kebab-case"),
+    InvalidVersion = ("VN206", "invalid-version", Error, "A version is not semantic (MAJOR.MINOR.PATCH)"),
+    UnknownComponentType = ("VN207", "unknown-component-type", Error, "The component's type cannot be told from its flow or folder"),
+
+    // Components and references: VN30x.
+    DomainMismatch = ("VN300", "domain-mismatch", Error, "A component's domain differs from its solution file's"),
+    FlowFolderMismatch = ("VN301", "flow-folder-mismatch", Error, "A component's flow does not match the folder it is in"),
+    FileNameMismatch = ("VN302", "file-name-mismatch", Warning, "A component's file name differs from its key"),
+    DuplicateComponent = ("VN303", "duplicate-component", Error, "Two files define the same component key and version"),
+    UnresolvedReference = ("VN304", "unresolved-reference", Error, "A reference names a component that does not exist"),
+    ReferenceTypeMismatch = ("VN305", "reference-type-mismatch", Error, "A reference points at a component of the wrong type"),
+    UnresolvedVersion = ("VN306", "unresolved-version", Error, "A referenced component exists but not in the referenced version"),
+    UnresolvedRefPath = ("VN307", "unresolved-ref-path", Error, "A {ref} path names no component file"),
+
+    // Workflows: VN32x.
+    UnknownTargetState = ("VN320", "unknown-target-state", Error, "A transition targets a state the workflow does not declare"),
+    DuplicateState = ("VN321", "duplicate-state", Error, "Two states of a workflow share a key"),
+    DuplicateTransition = ("VN322", "duplicate-transition", Error, "Two transitions available in one state share a key"),
+    UnreachableState = ("VN323", "unreachable-state", Warning, "No transition leads to a state"),
+    MissingFinalState = ("VN324", "missing-final-state", Error, "A workflow that must finish has no final state"),
+    MultipleInitialStates = ("VN325", "multiple-initial-states", Error, "A workflow declares more than one initial state"),
+    StateSubProcessUnsupported = ("VN326", "state-subprocess-unsupported", Error, "A subFlow state of type P, which the runtime rejects"),
+    UnknownTransition = ("VN327", "unknown-transition", Error, "An error boundary names a transition the workflow does not declare"),
+    HistoryNoneViolation = ("VN328", "history-none-violation", Error, "A workflow with history none breaks one of its publish rules"),
+
+    // Schema names: VN33x.
+    InvalidSchemaName = ("VN330", "invalid-schema-name", Error, "A workflow key does not map to a usable PostgreSQL schema name"),
+    SchemaNameCollision = ("VN331", "schema-name-collision", Error, "Two workflows map to the same PostgreSQL schema"),
+    SchemaNameTooLong = ("VN332", "schema-name-too-long", Error, "A workflow's schema name exceeds 63 bytes"),
+    ReservedSchemaName = ("VN333", "reserved-schema-name", Error, "A workflow's schema name is reserved by the platform or PostgreSQL"),
+
+    // Attribute indexes: VN34x.
+    IndexedOnNonMaster = ("VN340", "indexed-on-non-master", Error, "x-indexed on a schema whose type is not master"),
+    IndexedFieldIneligible = ("VN341", "indexed-field-ineligible", Error, "x-indexed on a field that cannot be indexed"),
+    IndexedTypeConflict = ("VN342", "indexed-type-conflict", Error, "Versions of a master schema index one field with different types"),
+
+    // Tasks: VN35x.
+    DeprecatedTaskType = ("VN350", "deprecated-task-type", Warning, "A task uses a deprecated task type"),
+    ExperimentalTaskType = ("VN351", "experimental-task-type", Warning, "A task uses an experimental task type"),
+    UnresolvedWorkflowCall = ("VN352", "unresolved-workflow-call", Warning, "A task calls a workflow of its own domain that does not exist"),
+
+    // Graph: VN4xx.
+    DependencyCycle = ("VN400", "dependency-cycle", Error, "Database objects depend on each other in a cycle"),
+
+    // Planning: VN5xx.
+    PublishedVersionChanged = ("VN500", "published-version-changed", Error, "A published component version changed its content"),
+    DataLossRefused = ("VN501", "data-loss-refused", Error, "The plan drops data and the drop was not allowed"),
+    GeneratedTampered = ("VN502", "generated-tampered", Error, "generated/ does not match its vnext.sum"),
+    GeneratedStale = ("VN503", "generated-stale", Error, "generated/ is behind the definitions"),
+    InvalidState = ("VN504", "invalid-state", Error, "generated/<domain>/state.json cannot be read"),
+    ComponentRemoved = ("VN505", "component-removed", Warning, "A published component was removed from the definitions"),
+    UnstorableContent = ("VN506", "unstorable-content", Error, "A component holds a value PostgreSQL cannot store"),
+
+    // Applying to a database: VN6xx.
+    ConnectionFailed = ("VN600", "connection-failed", Error, "vnext could not connect to the database"),
+    MigrationLockBusy = ("VN601", "migration-lock-busy", Error, "Another apply held the database's migration lock for longer than --lock-wait"),
+    HistoryMismatch = ("VN602", "history-mismatch", Error, "An applied migration differs from its file, or the history is inconsistent"),
+    UnknownMigration = ("VN603", "unknown-migration", Error, "The database has applied a migration the workspace does not have"),
+    DriftBlocksApply = ("VN604", "drift-blocks-apply", Error, "The live database differs from its recorded state, so apply refuses to run"),
+    StatementFailed = ("VN605", "statement-failed", Error, "A migration statement failed; its transaction was rolled back"),
+    ConnectionLost = ("VN606", "connection-lost", Error, "The connection to the database broke during apply"),
+    LockTimeoutExhausted = ("VN607", "lock-timeout-exhausted", Error, "A step could not get its locks within lock_timeout, after every retry"),
+    UnreadableMigration = ("VN608", "unreadable-migration", Error, "A migration file cannot be read or split into statements"),
+    DirectDatabase = ("VN609", "direct-database", Error, "The database was changed with apply --direct, so generated/ files cannot be applied"),
+    DomainRequired = ("VN611", "domain-required", Error, "The workspace has several domains and the command works on one database"),
+    DatabaseError = ("VN610", "database-error", Error, "A query vnext needs for its own bookkeeping failed"),
+}
+
+/// Which part of a JSON node a label points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The key of the member at this JSON Pointer (falls back to its value for array items).
+    Key(String),
+    /// The value at this JSON Pointer; for an object or array, its first token.
+    Value(String),
+    /// A byte range already known.
+    Range(Range<usize>),
+    /// The start of the file, for problems with the file as a whole.
+    FileStart,
+}
+
+impl Target {
+    /// A sort key that orders targets by where they are written, as far as it is known
+    /// without the text: pointers sort by their path, ranges by their start.
+    fn sort_key(&self) -> (u8, &str, usize) {
+        match self {
+            Target::FileStart => (0, "", 0),
+            Target::Range(range) => (1, "", range.start),
+            Target::Key(pointer) | Target::Value(pointer) => (2, pointer.as_str(), 0),
+        }
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Target) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Target) -> std::cmp::Ordering {
+        self.sort_key()
+            .cmp(&other.sort_key())
+            .then_with(|| matches!(self, Target::Value(_)).cmp(&matches!(other, Target::Value(_))))
+    }
+}
+
+/// A labelled place in a source file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label {
+    pub file: FileId,
+    pub target: Target,
+    pub text: Option<String>,
+}
+
+impl Label {
+    pub fn key(file: FileId, pointer: impl Into<String>) -> Label {
+        Label {
+            file,
+            target: Target::Key(pointer.into()),
+            text: None,
+        }
+    }
+
+    pub fn value(file: FileId, pointer: impl Into<String>) -> Label {
+        Label {
+            file,
+            target: Target::Value(pointer.into()),
+            text: None,
+        }
+    }
+
+    pub fn range(file: FileId, range: Range<usize>) -> Label {
+        Label {
+            file,
+            target: Target::Range(range),
+            text: None,
+        }
+    }
+
+    pub fn file(file: FileId) -> Label {
+        Label {
+            file,
+            target: Target::FileStart,
+            text: None,
+        }
+    }
+
+    pub fn with_text(mut self, text: impl Into<String>) -> Label {
+        self.text = Some(text.into());
+        self
+    }
+}
+
+/// One problem found in the user's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// The first label is the primary location; the others add context.
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: Label) -> Diagnostic {
+        self.labels.push(label);
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Diagnostic {
+        self.severity = severity;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The file of the primary label, if any.
+    pub fn file(&self) -> Option<FileId> {
+        self.labels.first().map(|label| label.file)
+    }
+}
+
+/// Counts of diagnostics by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Tally {
+    pub fn of(diagnostics: &[Diagnostic]) -> Tally {
+        let mut tally = Tally::default();
+        for diagnostic in diagnostics {
+            match diagnostic.severity {
+                Severity::Error => tally.errors += 1,
+                Severity::Warning => tally.warnings += 1,
+            }
+        }
+        tally
+    }
+}
+
+/// Escapes one reference token of a JSON Pointer (RFC 6901).
+pub fn escape_pointer_token(token: &str) -> String {
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1")
+    } else {
+        token.to_owned()
+    }
+}
+
+/// Appends one token to a JSON Pointer.
+pub fn pointer_join(base: &str, token: impl std::fmt::Display) -> String {
+    let token = token.to_string();
+    format!("{base}/{}", escape_pointer_token(&token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let codes: BTreeSet<_> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        let names: BTreeSet<_> = Code::ALL.iter().map(|code| code.name()).collect();
+        assert_eq!(codes.len(), Code::ALL.len());
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+
+    #[test]
+    fn pointer_tokens_are_escaped() {
+        assert_eq!(pointer_join("/a", "b/c~d"), "/a/b~1c~0d");
+        assert_eq!(pointer_join("", 3), "/3");
+    }
+}

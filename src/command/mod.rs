@@ -1,0 +1,8 @@
+//! The commands: `pipeline` runs the stages in order for each command of the binary, and
+//! `report` turns what they found into text for people and machines. `draw` is `vnext graph`,
+//! `schema_export` is `vnext schema export`.
+
+pub mod draw;
+pub mod pipeline;
+pub mod report;
+pub mod schema_export;

@@ -1,0 +1,600 @@
+//! Desired against recorded catalog, into typed changes.
+//!
+//! `diff` compares two `ir::Catalog`s and lists what must change, as data: no SQL here. Schemas
+//! that share a layout compare by pointer; everything else compares by name and then by value.
+//! A published component version whose content differs is not a change but a `Conflict`, and a
+//! recorded component that is gone from the definitions is a `Removed` finding: published
+//! versions are immutable and are never deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::compile::ir::{
+    AttributeIndex, Catalog, Check, Column, ComponentRecord, ComponentVersion, Expr, ForeignKey,
+    Function, Index, Schema, SchemaKind, SqlType, Table,
+};
+use crate::front::model::Kind;
+
+/// What a comment is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentTarget {
+    Schema(String),
+    Table {
+        schema: String,
+        table: String,
+    },
+    Column {
+        schema: String,
+        table: String,
+        column: String,
+    },
+}
+
+/// One typed change to the database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    CreateExtension {
+        name: String,
+    },
+    CreateFunction {
+        schema: String,
+        function: Function,
+    },
+    ReplaceFunction {
+        schema: String,
+        function: Function,
+    },
+    /// A whole new schema: its tables, indexes, functions, attribute indexes and registry row.
+    CreateSchema {
+        schema: Box<Schema>,
+    },
+    /// Drops a schema and everything in it (a retired workflow).
+    RetireSchema {
+        name: String,
+        kind: SchemaKind,
+    },
+    /// Records a schema's new layout version in the registry.
+    UpdateLayoutVersion {
+        schema: String,
+        layout_version: String,
+    },
+    CreateTable {
+        schema: String,
+        table: Box<Table>,
+    },
+    DropTable {
+        schema: String,
+        table: String,
+    },
+    AddColumn {
+        schema: String,
+        table: String,
+        column: Column,
+    },
+    DropColumn {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    AlterColumnType {
+        schema: String,
+        table: String,
+        column: String,
+        from: SqlType,
+        to: SqlType,
+    },
+    SetNotNull {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    DropNotNull {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    SetDefault {
+        schema: String,
+        table: String,
+        column: String,
+        default: Expr,
+    },
+    DropDefault {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    AddForeignKey {
+        schema: String,
+        table: String,
+        foreign_key: ForeignKey,
+    },
+    AddCheck {
+        schema: String,
+        table: String,
+        check: Check,
+    },
+    DropConstraint {
+        schema: String,
+        table: String,
+        name: String,
+    },
+    /// `online` builds or drops the index concurrently (on a table that already exists).
+    CreateIndex {
+        schema: String,
+        table: String,
+        index: Index,
+        online: bool,
+    },
+    DropIndex {
+        schema: String,
+        index: String,
+        online: bool,
+    },
+    SetComment {
+        target: CommentTarget,
+        comment: Option<String>,
+    },
+    AddEfHistory {
+        schema: String,
+        table: String,
+        product_version: String,
+        migrations: Vec<String>,
+    },
+    CreateAttributeIndex {
+        schema: String,
+        index: AttributeIndex,
+        online: bool,
+    },
+    DropAttributeIndex {
+        schema: String,
+        index: String,
+    },
+    /// A new component key: its `"Instances"` row and every version.
+    PublishComponent {
+        record: ComponentRecord,
+    },
+    /// A new version of a known component. When it `becomes_latest`, `previous_latest` (if
+    /// any) stops being the latest.
+    PublishVersion {
+        kind: Kind,
+        key: String,
+        version: ComponentVersion,
+        becomes_latest: bool,
+        previous_latest: Option<String>,
+    },
+    /// New tags or flow version for a known component (they follow its latest version).
+    UpdateComponent {
+        kind: Kind,
+        key: String,
+        tags: Vec<String>,
+        flow_version: String,
+    },
+}
+
+/// A published version whose content changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub kind: Kind,
+    pub key: String,
+    pub version: String,
+}
+
+/// A recorded component (or version) that the definitions no longer have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub kind: Kind,
+    pub key: String,
+    pub versions: Vec<String>,
+}
+
+/// The outcome of a diff.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+    pub removed: Vec<Removed>,
+}
+
+/// Compares the desired catalog with the recorded one.
+pub fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
+    let mut out = Diff::default();
+    for name in desired.extensions.difference(&recorded.extensions) {
+        out.changes
+            .push(Change::CreateExtension { name: name.clone() });
+    }
+    for (name, schema) in &desired.schemas {
+        match recorded.schemas.get(name) {
+            None => out.changes.push(Change::CreateSchema {
+                schema: Box::new(schema.clone()),
+            }),
+            Some(old) => diff_schema(schema, old, &mut out.changes),
+        }
+    }
+    for (name, schema) in &recorded.schemas {
+        if !desired.schemas.contains_key(name) {
+            out.changes.push(Change::RetireSchema {
+                name: name.clone(),
+                kind: schema.kind.clone(),
+            });
+        }
+    }
+    diff_components(desired, recorded, &mut out);
+    out
+}
+
+fn same_layouts(a: &Schema, b: &Schema) -> bool {
+    a.layouts.len() == b.layouts.len()
+        && a.layouts
+            .iter()
+            .zip(&b.layouts)
+            .all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
+}
+
+fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
+    let schema = &desired.name;
+    if !same_layouts(desired, recorded) {
+        let old_functions: BTreeMap<&str, &Function> =
+            recorded.functions().map(|f| (f.name.as_str(), f)).collect();
+        for function in desired.functions() {
+            match old_functions.get(function.name.as_str()) {
+                None => out.push(Change::CreateFunction {
+                    schema: schema.clone(),
+                    function: function.clone(),
+                }),
+                Some(old) if *old != function => out.push(Change::ReplaceFunction {
+                    schema: schema.clone(),
+                    function: function.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        let old_tables: BTreeMap<&str, &Table> =
+            recorded.tables().map(|t| (t.name.as_str(), t)).collect();
+        let new_tables: BTreeSet<&str> = desired.tables().map(|t| t.name.as_str()).collect();
+        for table in desired.tables() {
+            match old_tables.get(table.name.as_str()) {
+                None => out.push(Change::CreateTable {
+                    schema: schema.clone(),
+                    table: Box::new(table.clone()),
+                }),
+                Some(old) => diff_table(schema, table, old, out),
+            }
+        }
+        for table in recorded.tables() {
+            if !new_tables.contains(table.name.as_str()) {
+                out.push(Change::DropTable {
+                    schema: schema.clone(),
+                    table: table.name.clone(),
+                });
+            }
+        }
+        let old_ef: BTreeSet<&str> = recorded
+            .layouts
+            .iter()
+            .filter_map(|l| l.ef_history.as_ref())
+            .flat_map(|ef| ef.migrations.iter().map(String::as_str))
+            .collect();
+        for layout in &desired.layouts {
+            if let Some(ef) = &layout.ef_history {
+                let fresh: Vec<String> = ef
+                    .migrations
+                    .iter()
+                    .filter(|m| !old_ef.contains(m.as_str()))
+                    .cloned()
+                    .collect();
+                if !fresh.is_empty() {
+                    out.push(Change::AddEfHistory {
+                        schema: schema.clone(),
+                        table: ef.table.clone(),
+                        product_version: ef.product_version.clone(),
+                        migrations: fresh,
+                    });
+                }
+            }
+        }
+        if desired.layout_version() != recorded.layout_version() {
+            out.push(Change::UpdateLayoutVersion {
+                schema: schema.clone(),
+                layout_version: desired.layout_version(),
+            });
+        }
+    }
+    if desired.comment != recorded.comment {
+        out.push(Change::SetComment {
+            target: CommentTarget::Schema(schema.clone()),
+            comment: desired.comment.clone(),
+        });
+    }
+    let old_indexes: BTreeMap<&str, &AttributeIndex> = recorded
+        .attribute_indexes
+        .iter()
+        .map(|i| (i.index.name.as_str(), i))
+        .collect();
+    let new_indexes: BTreeSet<&str> = desired
+        .attribute_indexes
+        .iter()
+        .map(|i| i.index.name.as_str())
+        .collect();
+    for index in &recorded.attribute_indexes {
+        if !new_indexes.contains(index.index.name.as_str()) {
+            out.push(Change::DropAttributeIndex {
+                schema: schema.clone(),
+                index: index.index.name.clone(),
+            });
+        }
+    }
+    for index in &desired.attribute_indexes {
+        match old_indexes.get(index.index.name.as_str()) {
+            None => out.push(Change::CreateAttributeIndex {
+                schema: schema.clone(),
+                index: index.clone(),
+                online: true,
+            }),
+            Some(old) if **old != *index => {
+                out.push(Change::DropAttributeIndex {
+                    schema: schema.clone(),
+                    index: index.index.name.clone(),
+                });
+                out.push(Change::CreateAttributeIndex {
+                    schema: schema.clone(),
+                    index: index.clone(),
+                    online: true,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Change>) {
+    let table = &desired.name;
+    for column in &desired.columns {
+        let Some(old) = recorded.column(&column.name) else {
+            out.push(Change::AddColumn {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                column: column.clone(),
+            });
+            continue;
+        };
+        if old.generated != column.generated {
+            // A generated column's expression cannot be altered; it is recomputed.
+            out.push(Change::DropColumn {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                column: column.name.clone(),
+            });
+            out.push(Change::AddColumn {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                column: column.clone(),
+            });
+            continue;
+        }
+        if old.sql_type != column.sql_type {
+            out.push(Change::AlterColumnType {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                column: column.name.clone(),
+                from: old.sql_type.clone(),
+                to: column.sql_type.clone(),
+            });
+        }
+        if old.default != column.default {
+            out.push(match &column.default {
+                Some(default) => Change::SetDefault {
+                    schema: schema.to_owned(),
+                    table: table.clone(),
+                    column: column.name.clone(),
+                    default: default.clone(),
+                },
+                None => Change::DropDefault {
+                    schema: schema.to_owned(),
+                    table: table.clone(),
+                    column: column.name.clone(),
+                },
+            });
+        }
+        if old.nullable != column.nullable {
+            out.push(if column.nullable {
+                Change::DropNotNull {
+                    schema: schema.to_owned(),
+                    table: table.clone(),
+                    column: column.name.clone(),
+                }
+            } else {
+                Change::SetNotNull {
+                    schema: schema.to_owned(),
+                    table: table.clone(),
+                    column: column.name.clone(),
+                }
+            });
+        }
+        if old.comment != column.comment {
+            out.push(Change::SetComment {
+                target: CommentTarget::Column {
+                    schema: schema.to_owned(),
+                    table: table.clone(),
+                    column: column.name.clone(),
+                },
+                comment: column.comment.clone(),
+            });
+        }
+    }
+    for column in &recorded.columns {
+        if desired.column(&column.name).is_none() {
+            out.push(Change::DropColumn {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                column: column.name.clone(),
+            });
+        }
+    }
+    // Constraints: by name; a changed one is dropped and added again.
+    let old_fks: BTreeMap<&str, &ForeignKey> = recorded
+        .foreign_keys
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    let new_fks: BTreeMap<&str, &ForeignKey> = desired
+        .foreign_keys
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    for (name, fk) in &old_fks {
+        if new_fks.get(name) != Some(fk) {
+            out.push(Change::DropConstraint {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    for (name, fk) in &new_fks {
+        if old_fks.get(name) != Some(fk) {
+            out.push(Change::AddForeignKey {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                foreign_key: (*fk).clone(),
+            });
+        }
+    }
+    let old_checks: BTreeMap<&str, &Check> = recorded
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    let new_checks: BTreeMap<&str, &Check> = desired
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    for (name, check) in &old_checks {
+        if new_checks.get(name) != Some(check) {
+            out.push(Change::DropConstraint {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    for (name, check) in &new_checks {
+        if old_checks.get(name) != Some(check) {
+            out.push(Change::AddCheck {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                check: (*check).clone(),
+            });
+        }
+    }
+    let old_indexes: BTreeMap<&str, &Index> = recorded
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i))
+        .collect();
+    let new_indexes: BTreeMap<&str, &Index> = desired
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i))
+        .collect();
+    for (name, index) in &old_indexes {
+        if new_indexes.get(name) != Some(index) {
+            out.push(Change::DropIndex {
+                schema: schema.to_owned(),
+                index: (*name).to_owned(),
+                online: true,
+            });
+        }
+    }
+    for (name, index) in &new_indexes {
+        if old_indexes.get(name) != Some(index) {
+            out.push(Change::CreateIndex {
+                schema: schema.to_owned(),
+                table: table.clone(),
+                index: (*index).clone(),
+                online: true,
+            });
+        }
+    }
+    if desired.comment != recorded.comment {
+        out.push(Change::SetComment {
+            target: CommentTarget::Table {
+                schema: schema.to_owned(),
+                table: table.clone(),
+            },
+            comment: desired.comment.clone(),
+        });
+    }
+}
+
+fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
+    for ((kind, key), record) in &desired.components {
+        let Some(old) = recorded.components.get(&(*kind, key.clone())) else {
+            out.changes.push(Change::PublishComponent {
+                record: record.clone(),
+            });
+            continue;
+        };
+        let mut latest = old.latest().map(str::to_owned);
+        let mut fresh: Vec<&ComponentVersion> = Vec::new();
+        for (version, content) in &record.versions {
+            match old.versions.get(version) {
+                None => fresh.push(content),
+                Some(published) if published.hash != content.hash => out.conflicts.push(Conflict {
+                    kind: *kind,
+                    key: key.clone(),
+                    version: version.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        // Publish in ascending version order so "latest" moves at most once per version.
+        fresh.sort_by(|a, b| crate::front::semver::compare_text(&a.version, &b.version));
+        for content in fresh {
+            let becomes_latest = latest.as_deref().is_none_or(|current| {
+                crate::front::semver::compare_text(&content.version, current).is_gt()
+            });
+            out.changes.push(Change::PublishVersion {
+                kind: *kind,
+                key: key.clone(),
+                version: content.clone(),
+                becomes_latest,
+                previous_latest: if becomes_latest { latest.clone() } else { None },
+            });
+            if becomes_latest {
+                latest = Some(content.version.clone());
+            }
+        }
+        if record.tags != old.tags || record.flow_version != old.flow_version {
+            out.changes.push(Change::UpdateComponent {
+                kind: *kind,
+                key: key.clone(),
+                tags: record.tags.clone(),
+                flow_version: record.flow_version.clone(),
+            });
+        }
+        let gone: Vec<String> = old
+            .versions
+            .keys()
+            .filter(|v| !record.versions.contains_key(*v))
+            .cloned()
+            .collect();
+        if !gone.is_empty() {
+            out.removed.push(Removed {
+                kind: *kind,
+                key: key.clone(),
+                versions: gone,
+            });
+        }
+    }
+    for ((kind, key), old) in &recorded.components {
+        if !desired.components.contains_key(&(*kind, key.clone())) {
+            out.removed.push(Removed {
+                kind: *kind,
+                key: key.clone(),
+                versions: old.versions.keys().cloned().collect(),
+            });
+        }
+    }
+}

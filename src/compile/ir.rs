@@ -1,0 +1,319 @@
+//! The intermediate representation of a domain database: what `vnext` wants to exist.
+//!
+//! A `Catalog` is built by lowering definitions (the desired state) or a recorded state
+//! (`state.json`), and the two are compared by `diff`. It knows nothing of SQL text, spans or
+//! files: expressions are trees, types are canonical names, and every map is ordered, so two
+//! catalogs built from the same input are equal and iterate in the same order.
+//!
+//! Schemas share their table layouts through `Arc`: a thousand workflow schemas hold one copy
+//! of the instance table set, and comparing two schemas with the same layout is a pointer
+//! check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::front::model::Kind;
+
+/// A SQL type in PostgreSQL's canonical spelling (`character varying(100)`, `timestamp with
+/// time zone`, `text[]`), so desired and introspected types compare as strings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SqlType(pub String);
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Literal {
+    Text(String),
+    Integer(i64),
+    Bool(bool),
+}
+
+/// An expression tree: the few forms the layouts and attribute indexes need.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Expr {
+    Column(String),
+    Literal(Literal),
+    /// `now()`
+    Now,
+    Coalesce(Vec<Expr>),
+    Eq(Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Literal>),
+    IsNull(Box<Expr>),
+    IsNotNull(Box<Expr>),
+    And(Vec<Expr>),
+    /// `(json ->> 'key')` for one path segment, `(json #>> ARRAY[...]::text[])` for more.
+    JsonText(Box<Expr>, Vec<String>),
+    /// `left(text, n)`
+    Left(Box<Expr>, i64),
+    /// A call of a function by schema-qualified name.
+    Call {
+        schema: String,
+        name: String,
+        args: Vec<Expr>,
+    },
+}
+
+/// A table column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub sql_type: SqlType,
+    pub nullable: bool,
+    pub default: Option<Expr>,
+    /// A stored generated column's expression.
+    pub generated: Option<Expr>,
+    pub comment: Option<String>,
+}
+
+/// What a foreign key does when the referenced row is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OnDelete {
+    NoAction,
+    Cascade,
+    SetNull,
+    Restrict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// The referenced table, in the same schema.
+    pub references: String,
+    pub referenced_columns: Vec<String>,
+    pub on_delete: OnDelete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub condition: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryKey {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+/// Sort order of an index key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+/// One key of an index: a column or an expression, with its operator class and order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IndexKey {
+    pub expr: Expr,
+    pub opclass: Option<String>,
+    pub order: Order,
+}
+
+/// Index access methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    Btree,
+    Gin,
+    Brin,
+    Hash,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Btree => "btree",
+            Method::Gin => "gin",
+            Method::Brin => "brin",
+            Method::Hash => "hash",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    pub method: Method,
+    pub keys: Vec<IndexKey>,
+    pub include: Vec<String>,
+    pub predicate: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    pub comment: Option<String>,
+    pub columns: Vec<Column>,
+    pub primary_key: Option<PrimaryKey>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub checks: Vec<Check>,
+    pub indexes: Vec<Index>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Function volatility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    Volatile,
+}
+
+/// A function the platform defines (its body is platform code, dollar-quoted when rendered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+    pub comment: Option<String>,
+    pub arguments: Vec<(String, SqlType)>,
+    pub returns: SqlType,
+    pub language: String,
+    pub volatility: Volatility,
+    pub strict: bool,
+    pub parallel_safe: bool,
+    pub body: String,
+}
+
+/// A named set of tables (and functions) that schemas are built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub name: String,
+    pub version: String,
+    pub tables: Vec<Table>,
+    pub functions: Vec<Function>,
+    /// EF Core history rows written into every schema with this layout, when it has them.
+    pub ef_history: Option<EfHistory>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EfHistory {
+    pub table: String,
+    pub product_version: String,
+    pub migrations: Vec<String>,
+}
+
+/// Who a schema belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SchemaKind {
+    /// A system schema holding component definitions (`sys_flows`, ...).
+    System,
+    /// The instances of one workflow.
+    Flow { workflow: String },
+}
+
+impl SchemaKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SchemaKind::System => "system",
+            SchemaKind::Flow { .. } => "flow",
+        }
+    }
+}
+
+/// How an attribute index keys its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AttributeIndexKind {
+    /// Equality and range lookups.
+    Btree,
+    /// Descending sort (for `x-sortable` text fields).
+    Desc,
+    /// Substring and prefix search through trigrams.
+    Trigram,
+}
+
+impl AttributeIndexKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeIndexKind::Btree => "btree",
+            AttributeIndexKind::Desc => "desc",
+            AttributeIndexKind::Trigram => "trgm",
+        }
+    }
+}
+
+/// An index built from an `x-indexed` field, on the workflow's `"InstancesData"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeIndex {
+    pub path: String,
+    pub storage: crate::front::model::Storage,
+    pub kind: AttributeIndexKind,
+    pub index: Index,
+}
+
+/// One schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    pub name: String,
+    pub kind: SchemaKind,
+    pub comment: Option<String>,
+    /// The table sets the schema is built from, in order.
+    pub layouts: Vec<Arc<Layout>>,
+    pub attribute_indexes: Vec<AttributeIndex>,
+}
+
+impl Schema {
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.layouts.iter().flat_map(|layout| layout.tables.iter())
+    }
+
+    pub fn functions(&self) -> impl Iterator<Item = &Function> {
+        self.layouts
+            .iter()
+            .flat_map(|layout| layout.functions.iter())
+    }
+
+    /// `layout@version` of each layout, for the registry and messages.
+    pub fn layout_version(&self) -> String {
+        self.layouts
+            .iter()
+            .map(|layout| format!("{}@{}", layout.name, layout.version))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One published version of a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentVersion {
+    pub version: String,
+    /// Hex SHA-256 of the canonical attributes.
+    pub hash: String,
+    /// The canonical attributes and their runtime data hash; known on the desired side only.
+    pub attributes: Option<Arc<str>>,
+    pub data_hash: Option<String>,
+}
+
+/// A component as stored: one `"Instances"` row and one `"InstancesData"` row per version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentRecord {
+    pub kind: Kind,
+    pub key: String,
+    pub flow_version: String,
+    pub tags: Vec<String>,
+    /// Versions by version string; which one is latest is decided by semantic order.
+    pub versions: BTreeMap<String, ComponentVersion>,
+}
+
+impl ComponentRecord {
+    /// The highest version by semantic-version order.
+    pub fn latest(&self) -> Option<&str> {
+        self.versions
+            .keys()
+            .max_by(|a, b| crate::front::semver::compare_text(a, b))
+            .map(String::as_str)
+    }
+}
+
+/// The whole desired (or recorded) database of one domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub domain: String,
+    pub extensions: BTreeSet<String>,
+    pub schemas: BTreeMap<String, Schema>,
+    pub components: BTreeMap<(Kind, String), ComponentRecord>,
+}

@@ -1,0 +1,466 @@
+//! Table layouts: the platform's table sets, declared as data in `definitions/layout/*.yaml`.
+//!
+//! A layout file is validated like a component (JSON Schema, then meaning) and turns into an
+//! `ir::Layout`. Expressions (defaults, generated columns, index predicates, checks) are
+//! written as data (`{ column: Status, eq: A }`), never as SQL text, so the renderer quotes
+//! every name and value they contain.
+
+use serde_json::Value;
+
+use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
+use crate::base::source::FileId;
+use crate::compile::ir::{
+    Check, Column, EfHistory, Expr, ForeignKey, Function, Index, IndexKey, Layout, Literal, Method,
+    OnDelete, Order, PrimaryKey, Table, Volatility,
+};
+use crate::pg::types;
+
+/// Builds a layout from a parsed layout file, reporting what is wrong with it.
+/// Returns `None` when the file has errors.
+pub fn build(file: FileId, value: &Value, out: &mut Vec<Diagnostic>) -> Option<Layout> {
+    let schema_errors = crate::front::validate::validate_layout(file, value);
+    if !schema_errors.is_empty() {
+        out.extend(schema_errors);
+        return None;
+    }
+    let before = out.len();
+    let mut builder = Builder { file, out };
+    let tables: Vec<Table> = value["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(idx, table)| builder.table(table, &format!("/tables/{idx}")))
+        .collect();
+    builder.cross_check(&tables, value);
+    let functions = value
+        .get("functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(idx, function)| builder.function(function, &format!("/functions/{idx}")))
+        .collect();
+    let ef_history = value.get("efHistory").map(|ef| EfHistory {
+        table: text(ef, "table"),
+        product_version: text(ef, "productVersion"),
+        migrations: ef["migrations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    });
+    if let Some(ef) = &ef_history
+        && !tables.iter().any(|t| t.name == ef.table)
+    {
+        builder.error(
+            "/efHistory/table",
+            format!(
+                "efHistory names table `{}`, which the layout does not declare",
+                ef.table
+            ),
+        );
+    }
+    if out.len() > before {
+        return None;
+    }
+    Some(Layout {
+        name: text(value, "name"),
+        version: text(value, "version"),
+        tables,
+        functions,
+        ef_history,
+    })
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn names(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| match item {
+            Value::String(name) => Some(name.clone()),
+            Value::Object(map) => map.get("column").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+struct Builder<'a> {
+    file: FileId,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn error(&mut self, pointer: &str, message: String) {
+        self.out.push(
+            Diagnostic::new(Code::InvalidLayout, message)
+                .with_label(Label::value(self.file, pointer))
+                .with_help("a layout may only refer to tables and columns it declares, and to the types listed in its JSON Schema"),
+        );
+    }
+
+    fn table(&mut self, value: &Value, pointer: &str) -> Table {
+        let name = text(value, "name");
+        let columns: Vec<Column> = value["columns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(idx, column)| self.column(column, &format!("{pointer}/columns/{idx}")))
+            .collect();
+        let primary_key = value.get("primaryKey").map(|pk| PrimaryKey {
+            name: text(pk, "name"),
+            columns: names(&pk["columns"]),
+        });
+        let foreign_keys = value
+            .get("foreignKeys")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|fk| ForeignKey {
+                name: text(fk, "name"),
+                columns: names(&fk["columns"]),
+                references: text(fk, "references"),
+                referenced_columns: names(&fk["referencedColumns"]),
+                on_delete: match fk.get("onDelete").and_then(Value::as_str) {
+                    Some("cascade") => OnDelete::Cascade,
+                    Some("setNull") => OnDelete::SetNull,
+                    Some("restrict") => OnDelete::Restrict,
+                    _ => OnDelete::NoAction,
+                },
+            })
+            .collect();
+        let checks = value
+            .get("checks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|check| Check {
+                name: text(check, "name"),
+                condition: conditions(&check["condition"]),
+            })
+            .collect();
+        let indexes = value
+            .get("indexes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|index| Index {
+                name: text(index, "name"),
+                unique: index.get("unique") == Some(&Value::Bool(true)),
+                method: match index.get("method").and_then(Value::as_str) {
+                    Some("gin") => Method::Gin,
+                    Some("brin") => Method::Brin,
+                    Some("hash") => Method::Hash,
+                    _ => Method::Btree,
+                },
+                keys: index["columns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|key| match key {
+                        Value::Object(map) => IndexKey {
+                            expr: Expr::Column(
+                                map.get("column")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            ),
+                            opclass: map
+                                .get("opclass")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                            order: if map.get("order").and_then(Value::as_str) == Some("desc") {
+                                Order::Desc
+                            } else {
+                                Order::Asc
+                            },
+                        },
+                        other => IndexKey {
+                            expr: Expr::Column(other.as_str().unwrap_or_default().to_owned()),
+                            opclass: None,
+                            order: Order::Asc,
+                        },
+                    })
+                    .collect(),
+                include: names(index.get("include").unwrap_or(&Value::Null)),
+                predicate: index.get("where").map(conditions),
+            })
+            .collect();
+        Table {
+            name,
+            comment: value
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            columns,
+            primary_key,
+            foreign_keys,
+            checks,
+            indexes,
+        }
+    }
+
+    fn column(&mut self, value: &Value, pointer: &str) -> Column {
+        let written = text(value, "type");
+        let sql_type = match types::canonical(&written) {
+            Some(sql_type) => sql_type,
+            None => {
+                self.error(
+                    &pointer_join(pointer, "type"),
+                    format!("unknown column type `{written}`"),
+                );
+                crate::compile::ir::SqlType(written)
+            }
+        };
+        let default = value.get("default").map(|default| match default {
+            Value::String(s) => Expr::Literal(Literal::Text(s.clone())),
+            Value::Bool(b) => Expr::Literal(Literal::Bool(*b)),
+            Value::Number(n) => Expr::Literal(Literal::Integer(n.as_i64().unwrap_or_default())),
+            _ => Expr::Now,
+        });
+        let generated = value.get("generated").map(|generated| {
+            Expr::Coalesce(
+                names(&generated["coalesce"])
+                    .into_iter()
+                    .map(Expr::Column)
+                    .collect(),
+            )
+        });
+        Column {
+            name: text(value, "name"),
+            sql_type,
+            nullable: value.get("nullable") == Some(&Value::Bool(true)),
+            default,
+            generated,
+            comment: value
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
+
+    fn function(&mut self, value: &Value, pointer: &str) -> Option<Function> {
+        let mut ok = true;
+        let mut type_of = |builder: &mut Builder<'_>, written: &str, at: String| {
+            match types::canonical(written) {
+                Some(t) => t,
+                None => {
+                    ok = false;
+                    builder.error(&at, format!("unknown type `{written}`"));
+                    crate::compile::ir::SqlType(written.to_owned())
+                }
+            }
+        };
+        let arguments = value["arguments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(idx, arg)| {
+                let at = format!("{pointer}/arguments/{idx}/type");
+                (text(arg, "name"), type_of(self, &text(arg, "type"), at))
+            })
+            .collect();
+        let returns = type_of(self, &text(value, "returns"), format!("{pointer}/returns"));
+        ok.then(|| Function {
+            name: text(value, "name"),
+            comment: value
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            arguments,
+            returns,
+            language: text(value, "language"),
+            volatility: match value.get("volatility").and_then(Value::as_str) {
+                Some("immutable") => Volatility::Immutable,
+                Some("stable") => Volatility::Stable,
+                _ => Volatility::Volatile,
+            },
+            strict: value.get("strict") == Some(&Value::Bool(true)),
+            parallel_safe: value.get("parallelSafe") == Some(&Value::Bool(true)),
+            body: text(value, "body"),
+        })
+    }
+
+    /// Names must be unique and every reference must land.
+    fn cross_check(&mut self, tables: &[Table], value: &Value) {
+        let mut relation_names: Vec<(String, String)> = Vec::new();
+        for (t_idx, table) in tables.iter().enumerate() {
+            let table_pointer = format!("/tables/{t_idx}");
+            if tables[..t_idx].iter().any(|t| t.name == table.name) {
+                self.error(
+                    &format!("{table_pointer}/name"),
+                    format!("table `{}` is declared twice", table.name),
+                );
+            }
+            for (c_idx, column) in table.columns.iter().enumerate() {
+                if table.columns[..c_idx].iter().any(|c| c.name == column.name) {
+                    self.error(
+                        &format!("{table_pointer}/columns/{c_idx}/name"),
+                        format!(
+                            "column `{}` is declared twice in `{}`",
+                            column.name, table.name
+                        ),
+                    );
+                }
+                if let Some(Expr::Coalesce(parts)) = &column.generated {
+                    for part in parts {
+                        if let Expr::Column(name) = part
+                            && table.column(name).is_none()
+                        {
+                            self.error(
+                                &format!("{table_pointer}/columns/{c_idx}/generated"),
+                                format!(
+                                    "generated column `{}` uses unknown column `{name}`",
+                                    column.name
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            let check_columns = |builder: &mut Self, cols: &[String], at: String, what: &str| {
+                for col in cols {
+                    if table.column(col).is_none() {
+                        builder.error(
+                            &at,
+                            format!("{what} names unknown column `{col}` of `{}`", table.name),
+                        );
+                    }
+                }
+            };
+            if let Some(pk) = &table.primary_key {
+                check_columns(
+                    self,
+                    &pk.columns,
+                    format!("{table_pointer}/primaryKey"),
+                    "the primary key",
+                );
+                relation_names.push((pk.name.clone(), format!("{table_pointer}/primaryKey/name")));
+            }
+            for (idx, fk) in table.foreign_keys.iter().enumerate() {
+                let at = format!("{table_pointer}/foreignKeys/{idx}");
+                check_columns(self, &fk.columns, at.clone(), "a foreign key");
+                match tables.iter().find(|t| t.name == fk.references) {
+                    None => self.error(
+                        &format!("{at}/references"),
+                        format!(
+                            "foreign key `{}` references unknown table `{}`",
+                            fk.name, fk.references
+                        ),
+                    ),
+                    Some(target) => {
+                        for col in &fk.referenced_columns {
+                            if target.column(col).is_none() {
+                                self.error(&format!("{at}/referencedColumns"), format!("foreign key `{}` references unknown column `{col}` of `{}`", fk.name, target.name));
+                            }
+                        }
+                    }
+                }
+            }
+            for (idx, index) in table.indexes.iter().enumerate() {
+                let at = format!("{table_pointer}/indexes/{idx}");
+                let keys: Vec<String> = index
+                    .keys
+                    .iter()
+                    .filter_map(|k| match &k.expr {
+                        Expr::Column(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .chain(index.include.iter().cloned())
+                    .chain(predicate_columns(index.predicate.as_ref()))
+                    .collect();
+                check_columns(self, &keys, at.clone(), &format!("index `{}`", index.name));
+                relation_names.push((index.name.clone(), format!("{at}/name")));
+            }
+            for (idx, check) in table.checks.iter().enumerate() {
+                let cols: Vec<String> = predicate_columns(Some(&check.condition)).collect();
+                check_columns(
+                    self,
+                    &cols,
+                    format!("{table_pointer}/checks/{idx}"),
+                    &format!("check `{}`", check.name),
+                );
+            }
+        }
+        // Index and primary-key names share one namespace per schema.
+        for (idx, (name, at)) in relation_names.iter().enumerate() {
+            if relation_names[..idx].iter().any(|(other, _)| other == name) {
+                self.error(at, format!("the name `{name}` is used twice; index and key names are unique within a schema"));
+            }
+        }
+        let _ = value;
+    }
+}
+
+fn predicate_columns(expr: Option<&Expr>) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    fn walk(expr: &Expr, out: &mut Vec<String>) {
+        match expr {
+            Expr::Column(c) => out.push(c.clone()),
+            Expr::Eq(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Expr::In(e, _)
+            | Expr::IsNull(e)
+            | Expr::IsNotNull(e)
+            | Expr::Left(e, _)
+            | Expr::JsonText(e, _) => walk(e, out),
+            Expr::And(items) | Expr::Coalesce(items) => items.iter().for_each(|e| walk(e, out)),
+            Expr::Call { args, .. } => args.iter().for_each(|e| walk(e, out)),
+            Expr::Literal(_) | Expr::Now => {}
+        }
+    }
+    if let Some(expr) = expr {
+        walk(expr, &mut out);
+    }
+    out.into_iter()
+}
+
+/// `[{column, eq|in|isNull|notNull}, ...]` → one expression (AND of all).
+fn conditions(value: &Value) -> Expr {
+    let parts: Vec<Expr> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|cond| {
+            let column = Box::new(Expr::Column(text(cond, "column")));
+            if let Some(eq) = cond.get("eq") {
+                Expr::Eq(column, Box::new(Expr::Literal(literal(eq))))
+            } else if let Some(items) = cond.get("in").and_then(Value::as_array) {
+                Expr::In(column, items.iter().map(literal).collect())
+            } else if cond.get("isNull").is_some() {
+                Expr::IsNull(column)
+            } else {
+                Expr::IsNotNull(column)
+            }
+        })
+        .collect();
+    if parts.len() == 1 {
+        parts.into_iter().next().expect("one part")
+    } else {
+        Expr::And(parts)
+    }
+}
+
+fn literal(value: &Value) -> Literal {
+    match value {
+        Value::Bool(b) => Literal::Bool(*b),
+        Value::Number(n) => Literal::Integer(n.as_i64().unwrap_or_default()),
+        Value::String(s) => Literal::Text(s.clone()),
+        other => Literal::Text(other.to_string()),
+    }
+}

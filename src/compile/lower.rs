@@ -1,0 +1,469 @@
+//! Lowering: typed components into the desired database (`ir::Catalog`).
+//!
+//! The platform lowers into the system schemas (`sys_flows`, ...), each built from the
+//! `instance` layout (plus the `registry` layout in `sys_schemas`), and the rows of its system
+//! workflows. A domain lowers into one schema per workflow key, named by the runtime's formatter
+//! and built from the `instance` layout, plus attribute indexes from the `x-indexed` fields of
+//! the master schemas its workflows reference, plus one component row per key and version.
+//! Lowering never looks at the database; `state` lowers a recorded state the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
+use crate::base::source::FileId;
+use crate::compile::ir::{
+    AttributeIndex, AttributeIndexKind, Catalog, ComponentRecord, ComponentVersion, Expr, Index,
+    IndexKey, Layout, Literal, Method, Order, Schema, SchemaKind,
+};
+use crate::front::analyse::Analysis;
+use crate::front::extract::sha256_hex;
+use crate::front::model::{Component, IndexedField, Kind, Storage};
+use crate::front::naming;
+
+/// The schema holding the platform's functions and registry.
+pub const REGISTRY_SCHEMA: &str = "sys_schemas";
+/// Layout names the platform must define.
+pub const INSTANCE_LAYOUT: &str = "instance";
+pub const REGISTRY_LAYOUT: &str = "registry";
+/// Text attribute index keys are cut to this many characters, so a long value can never exceed
+/// the btree row size limit and fail a write.
+pub const TEXT_KEY_CHARS: i64 = 512;
+
+/// Where each component version of a catalog came from, for diagnostics about it.
+pub type Origins = BTreeMap<(Kind, String, String), FileId>;
+
+/// The result of lowering.
+#[derive(Debug, Default)]
+pub struct Lowered {
+    pub catalog: Catalog,
+    pub origins: Origins,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Lowers the platform workspace (domain `platform`).
+pub fn lower_platform(analysis: &Analysis, solution: usize) -> Lowered {
+    let mut lowered = Lowered::default();
+    lowered.catalog.domain = analysis.solutions[solution].domain.clone();
+    let file = analysis.solutions[solution].file;
+    let layout = |name: &str, out: &mut Vec<Diagnostic>| {
+        let found = analysis.layouts.get(name).cloned();
+        if found.is_none() {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidLayout,
+                    format!("the platform defines no `{name}` layout"),
+                )
+                .with_label(Label::key(file, "/layouts"))
+                .with_help(format!(
+                    "list a layout file whose name is `{name}` under `layouts`"
+                )),
+            );
+        }
+        found
+    };
+    let instance = layout(INSTANCE_LAYOUT, &mut lowered.diagnostics);
+    let registry = layout(REGISTRY_LAYOUT, &mut lowered.diagnostics);
+    let (Some(instance), Some(registry)) = (instance, registry) else {
+        return lowered;
+    };
+    for name in naming::SYSTEM_SCHEMAS {
+        let mut layouts = vec![instance.clone()];
+        if name == REGISTRY_SCHEMA {
+            layouts.push(registry.clone());
+        }
+        lowered.catalog.schemas.insert(
+            name.to_owned(),
+            Schema {
+                name: name.to_owned(),
+                kind: SchemaKind::System,
+                comment: Some(format!(
+                    "Component definitions of type {}",
+                    name.trim_start_matches("sys_")
+                )),
+                layouts,
+                attribute_indexes: Vec::new(),
+            },
+        );
+    }
+    lower_components(analysis, solution, &mut lowered);
+    lowered
+}
+
+/// Lowers one domain of a workspace; `instance` is the platform's instance layout.
+pub fn lower_domain(analysis: &Analysis, solution: usize, instance: &Arc<Layout>) -> Lowered {
+    let mut lowered = Lowered::default();
+    lowered.catalog.domain = analysis.solutions[solution].domain.clone();
+
+    // Workflow versions by key, and the master schemas they reference.
+    let mut workflows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (id, component) in analysis.components_of(solution) {
+        if component.kind == Kind::Workflow
+            && let Some(key) = &component.key
+        {
+            workflows.entry(key).or_default().push(id);
+        }
+    }
+    for (key, ids) in workflows {
+        let name = naming::schema_name(key);
+        let fields = indexed_fields(analysis, &ids, &mut lowered.diagnostics);
+        let attribute_indexes = attribute_indexes(&fields);
+        if attribute_indexes
+            .iter()
+            .any(|i| i.kind == AttributeIndexKind::Trigram)
+        {
+            lowered.catalog.extensions.insert("pg_trgm".to_owned());
+        }
+        lowered.catalog.schemas.insert(
+            name.clone(),
+            Schema {
+                name,
+                kind: SchemaKind::Flow {
+                    workflow: key.to_owned(),
+                },
+                comment: Some(format!("Instances of workflow {key}")),
+                layouts: vec![instance.clone()],
+                attribute_indexes,
+            },
+        );
+    }
+    lower_components(analysis, solution, &mut lowered);
+    lowered
+}
+
+fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered) {
+    let mut by_key: BTreeMap<(Kind, String), Vec<&Component>> = BTreeMap::new();
+    for (_, component) in analysis.components_of(solution) {
+        if let Some(key) = &component.key {
+            by_key
+                .entry((component.kind, key.clone()))
+                .or_default()
+                .push(component);
+        }
+    }
+    for ((kind, key), components) in by_key {
+        let mut versions = BTreeMap::new();
+        for component in &components {
+            let (Some(version), Some(content)) = (&component.version, &component.content) else {
+                continue;
+            };
+            if content.attributes.contains("\\u0000") {
+                lowered.diagnostics.push(
+                    Diagnostic::new(
+                        Code::UnstorableContent,
+                        format!("{} contains a NUL character (\\u0000), which PostgreSQL's jsonb cannot store", component.display_id()),
+                    )
+                    .with_label(Label::key(component.file, "/attributes"))
+                    .with_help("remove the \\u0000 escape from the strings of this component"),
+                );
+            }
+            lowered
+                .origins
+                .insert((kind, key.clone(), version.clone()), component.file);
+            versions.insert(
+                version.clone(),
+                ComponentVersion {
+                    version: version.clone(),
+                    hash: content.hash.clone(),
+                    // Empty when the version is published already and was not kept.
+                    attributes: (!content.attributes.is_empty())
+                        .then(|| content.attributes.clone()),
+                    data_hash: Some(content.data_hash.clone()),
+                },
+            );
+        }
+        // The key-level fields (tags, flow version) follow the highest version.
+        let latest = components
+            .iter()
+            .max_by(|a, b| {
+                crate::front::semver::compare_text(
+                    a.version.as_deref().unwrap_or(""),
+                    b.version.as_deref().unwrap_or(""),
+                )
+            })
+            .copied();
+        let Some(latest) = latest else { continue };
+        lowered.catalog.components.insert(
+            (kind, key.clone()),
+            ComponentRecord {
+                kind,
+                key,
+                flow_version: latest
+                    .flow_version
+                    .clone()
+                    .unwrap_or_else(|| "1.0.0".to_owned()),
+                tags: latest.tags.clone(),
+                versions,
+            },
+        );
+    }
+}
+
+/// The indexed fields of every master schema the versions of one workflow reference, merged;
+/// a field indexed with different types by two schemas is reported.
+fn indexed_fields(
+    analysis: &Analysis,
+    workflow_ids: &[usize],
+    out: &mut Vec<Diagnostic>,
+) -> Vec<IndexedField> {
+    let mut merged: BTreeMap<String, (IndexedField, FileId)> = BTreeMap::new();
+    let mut seen_schemas = BTreeSet::new();
+    for id in workflow_ids {
+        let component = &analysis.components[*id];
+        let Some(workflow) = component.workflow() else {
+            continue;
+        };
+        let Some(ref_idx) = workflow.master_schema else {
+            continue;
+        };
+        let Some(&target) = analysis.resolution.targets.get(&(*id, ref_idx)) else {
+            continue;
+        };
+        if !seen_schemas.insert(target) {
+            continue;
+        }
+        let schema = &analysis.components[target];
+        let Some(body) = schema.schema_body() else {
+            continue;
+        };
+        if body.schema_type.as_deref() != Some("master") {
+            continue;
+        }
+        for field in &body.indexed {
+            match merged.get_mut(&field.path) {
+                None => {
+                    merged.insert(field.path.clone(), (field.clone(), schema.file));
+                }
+                Some((existing, existing_file)) => {
+                    if existing.storages != field.storages {
+                        if *existing_file != schema.file {
+                            out.push(
+                                Diagnostic::new(
+                                    Code::IndexedTypeConflict,
+                                    format!(
+                                        "workflow `{}` indexes field `{}` as {} through one master schema and as {} through another",
+                                        component.key.as_deref().unwrap_or("?"),
+                                        field.path,
+                                        existing.json_type,
+                                        field.json_type
+                                    ),
+                                )
+                                .with_label(Label::value(schema.file, pointer_join(&field.pointer, "type")))
+                                .with_label(Label::value(*existing_file, pointer_join(&existing.pointer, "type")).with_text("declared differently here"))
+                                .with_help("all versions of a workflow share one table; keep the field's type the same in every master schema they use"),
+                            );
+                        }
+                        continue;
+                    }
+                    existing.sortable |= field.sortable;
+                    for op in &field.operators {
+                        if !existing.operators.contains(op) {
+                            existing.operators.push(op.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    merged.into_values().map(|(field, _)| field).collect()
+}
+
+/// Operators that need a trigram index.
+const TRIGRAM_OPERATORS: [&str; 4] = ["contains", "startswith", "endswith", "like"];
+
+/// The attribute indexes for a set of indexed fields, sorted by name.
+pub fn attribute_indexes(fields: &[IndexedField]) -> Vec<AttributeIndex> {
+    let mut out = Vec::new();
+    for field in fields {
+        for storage in &field.storages {
+            out.push(attribute_index(
+                &field.path,
+                *storage,
+                AttributeIndexKind::Btree,
+            ));
+            if *storage == Storage::Text && field.sortable {
+                out.push(attribute_index(
+                    &field.path,
+                    *storage,
+                    AttributeIndexKind::Desc,
+                ));
+            }
+            let wants_trigram = field
+                .operators
+                .iter()
+                .any(|op| TRIGRAM_OPERATORS.contains(&op.to_ascii_lowercase().as_str()));
+            if *storage == Storage::Text && wants_trigram {
+                out.push(attribute_index(
+                    &field.path,
+                    *storage,
+                    AttributeIndexKind::Trigram,
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.index.name.cmp(&b.index.name));
+    out
+}
+
+/// The expression an attribute is read with from `"Data"`, converted for its storage type
+/// through the platform's never-failing casts.
+pub fn attribute_expr(path: &str, storage: Storage) -> Expr {
+    let text = Expr::JsonText(
+        Box::new(Expr::Column("Data".to_owned())),
+        path.split('.').map(str::to_owned).collect(),
+    );
+    match storage {
+        Storage::Text => text,
+        Storage::Numeric => Expr::Call {
+            schema: REGISTRY_SCHEMA.to_owned(),
+            name: "vnext_try_numeric".to_owned(),
+            args: vec![text],
+        },
+        Storage::Timestamptz => Expr::Call {
+            schema: REGISTRY_SCHEMA.to_owned(),
+            name: "vnext_try_timestamptz".to_owned(),
+            args: vec![text],
+        },
+    }
+}
+
+/// One attribute index, named after its field and a hash of its definition (names stay under
+/// PostgreSQL's 63-byte limit whatever the path).
+pub fn attribute_index(path: &str, storage: Storage, kind: AttributeIndexKind) -> AttributeIndex {
+    let latest_only = Some(Expr::Eq(
+        Box::new(Expr::Column("IsLatest".to_owned())),
+        Box::new(Expr::Literal(Literal::Bool(true))),
+    ));
+    let value = attribute_expr(path, storage);
+    let instance = IndexKey {
+        expr: Expr::Column("InstanceId".to_owned()),
+        opclass: None,
+        order: Order::Asc,
+    };
+    let (method, keys, include) = match (kind, storage) {
+        (AttributeIndexKind::Trigram, _) => (
+            Method::Gin,
+            vec![IndexKey {
+                expr: value,
+                opclass: Some("public.gin_trgm_ops".to_owned()),
+                order: Order::Asc,
+            }],
+            Vec::new(),
+        ),
+        (_, Storage::Text) => (
+            Method::Btree,
+            vec![
+                IndexKey {
+                    expr: Expr::Left(Box::new(value), TEXT_KEY_CHARS),
+                    opclass: None,
+                    order: if kind == AttributeIndexKind::Desc {
+                        Order::Desc
+                    } else {
+                        Order::Asc
+                    },
+                },
+                instance,
+            ],
+            Vec::new(),
+        ),
+        _ => (
+            Method::Btree,
+            vec![IndexKey {
+                expr: value,
+                opclass: None,
+                order: Order::Asc,
+            }],
+            vec!["InstanceId".to_owned()],
+        ),
+    };
+    let definition = format!("v1:{path}:{}:{}", storage.as_str(), kind.as_str());
+    let mut stem: String = path
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c == '.' { '_' } else { c })
+        .take(20)
+        .collect();
+    stem = stem.trim_end_matches('_').to_owned();
+    let suffix = match (kind, storage) {
+        (AttributeIndexKind::Btree, Storage::Text) => "text",
+        (AttributeIndexKind::Btree, Storage::Numeric) => "num",
+        (AttributeIndexKind::Btree, Storage::Timestamptz) => "ts",
+        (AttributeIndexKind::Desc, _) => "desc",
+        (AttributeIndexKind::Trigram, _) => "trgm",
+    };
+    let name = format!(
+        "ix_{stem}_{suffix}_{}",
+        &sha256_hex(definition.as_bytes())[..12]
+    );
+    AttributeIndex {
+        path: path.to_owned(),
+        storage,
+        kind,
+        index: Index {
+            name,
+            unique: false,
+            method,
+            keys,
+            include,
+            predicate: latest_only,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(
+        path: &str,
+        storages: Vec<Storage>,
+        sortable: bool,
+        operators: &[&str],
+    ) -> IndexedField {
+        IndexedField {
+            pointer: String::new(),
+            path: path.to_owned(),
+            json_type: "string".to_owned(),
+            storages,
+            sortable,
+            operators: operators.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn text_fields_get_btree_desc_and_trigram_indexes_as_asked() {
+        let indexes = attribute_indexes(&[
+            field(
+                "customer.segment",
+                vec![Storage::Text],
+                true,
+                &["eq", "contains"],
+            ),
+            field("amount", vec![Storage::Text, Storage::Numeric], false, &[]),
+        ]);
+        let names: Vec<(&str, &str, &str)> = indexes
+            .iter()
+            .map(|i| (i.path.as_str(), i.storage.as_str(), i.kind.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("amount", "numeric", "btree"),
+                ("amount", "text", "btree"),
+                ("customer.segment", "text", "desc"),
+                ("customer.segment", "text", "btree"),
+                ("customer.segment", "text", "trgm"),
+            ]
+        );
+        assert!(indexes.iter().all(|i| i.index.name.len() <= 63));
+        assert!(indexes[0].index.name.starts_with("ix_amount_num_"));
+    }
+
+    #[test]
+    fn index_names_are_stable() {
+        let a = attribute_index("status", Storage::Text, AttributeIndexKind::Btree);
+        let b = attribute_index("status", Storage::Text, AttributeIndexKind::Btree);
+        assert_eq!(a, b);
+        assert_eq!(a.index.name, "ix_status_text_3fa1a41374ce");
+    }
+}

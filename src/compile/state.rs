@@ -1,0 +1,469 @@
+//! The recorded state: `generated/<domain>/state.json`, what the newest migration left.
+//!
+//! It records what was compiled, not an expansion of the database: the table layouts used (as
+//! their source, once), each managed schema with its layouts and attribute indexes, the
+//! extensions, and each component version with its content hash. `to_catalog` re-derives the
+//! full `ir::Catalog` from it through the same lowering code, so recorded and desired catalogs
+//! are comparable. The JSON is written with sorted keys and fixed indentation: the same state
+//! is the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::compile::ir::{
+    AttributeIndexKind, Catalog, ComponentRecord, ComponentVersion, Layout, Schema, SchemaKind,
+};
+use crate::compile::lower;
+use crate::front::model::{Kind, Storage};
+
+/// The version of the `state.json` format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    pub format: u32,
+    pub domain: String,
+    /// Number of the newest migration file.
+    pub migration: u32,
+    /// Hash of the definitions the newest migration was planned from.
+    pub definitions_hash: String,
+    /// The table layouts in use, by name, as written in their layout file (JSON).
+    pub layouts: BTreeMap<String, Value>,
+    pub schemas: BTreeMap<String, SchemaState>,
+    pub extensions: BTreeSet<String>,
+    /// Components by flow (`sys-tasks`) and key.
+    pub components: BTreeMap<String, BTreeMap<String, ComponentState>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SchemaState {
+    /// The workflow whose instances the schema holds; absent for a system schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// Names of the layouts the schema is built from (absent: just `instance`).
+    #[serde(
+        default = "default_layouts",
+        skip_serializing_if = "is_default_layouts"
+    )]
+    pub layouts: Vec<String>,
+    /// Attribute indexes as `path:storage:kind`; their definitions and names are derived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<String>,
+}
+
+fn default_layouts() -> Vec<String> {
+    vec![lower::INSTANCE_LAYOUT.to_owned()]
+}
+
+fn is_default_layouts(layouts: &Vec<String>) -> bool {
+    *layouts == default_layouts()
+}
+
+const DEFAULT_FLOW_VERSION: &str = "1.0.0";
+
+fn default_flow_version() -> String {
+    DEFAULT_FLOW_VERSION.to_owned()
+}
+
+fn is_default_flow_version(version: &String) -> bool {
+    version == DEFAULT_FLOW_VERSION
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentState {
+    /// The system flow version (absent: 1.0.0).
+    #[serde(
+        default = "default_flow_version",
+        skip_serializing_if = "is_default_flow_version"
+    )]
+    pub flow_version: String,
+    pub tags: Vec<String>,
+    /// Content hash by version.
+    pub versions: BTreeMap<String, String>,
+}
+
+/// `sha256:<hex>` of a state's text, as migrations and the history table record it. Line
+/// endings do not count, as for migration checksums.
+pub fn hash_text(text: &str) -> String {
+    crate::deploy::migrations::checksum(text)
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialize")
+}
+
+fn json_strings(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|s| json_string(s)).collect();
+    format!("[{}]", inner.join(","))
+}
+
+impl SchemaState {
+    /// Canonical JSON (keys sorted), written directly: this runs once per schema.
+    fn to_json(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.indexes.is_empty() {
+            parts.push(format!("\"indexes\":{}", json_strings(&self.indexes)));
+        }
+        if !is_default_layouts(&self.layouts) {
+            parts.push(format!("\"layouts\":{}", json_strings(&self.layouts)));
+        }
+        if let Some(workflow) = &self.workflow {
+            parts.push(format!("\"workflow\":{}", json_string(workflow)));
+        }
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+impl ComponentState {
+    /// Canonical JSON (keys sorted), written directly: this runs once per component.
+    fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        if !is_default_flow_version(&self.flow_version) {
+            out.push_str(&format!(
+                "\"flowVersion\":{},",
+                json_string(&self.flow_version)
+            ));
+        }
+        out.push_str(&format!(
+            "\"tags\":{},\"versions\":{{",
+            json_strings(&self.tags)
+        ));
+        for (idx, (version, hash)) in self.versions.iter().enumerate() {
+            if idx > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("{}:{}", json_string(version), json_string(hash)));
+        }
+        out.push_str("}}");
+        out
+    }
+}
+
+impl State {
+    /// An empty state for a domain nothing was planned for yet.
+    pub fn empty(domain: &str) -> State {
+        State {
+            format: FORMAT,
+            domain: domain.to_owned(),
+            ..State::default()
+        }
+    }
+
+    /// Reads `state.json`; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<State, String> {
+        let state: State = serde_json::from_str(text).map_err(|err| err.to_string())?;
+        if state.format != FORMAT {
+            return Err(format!(
+                "format {} is not the format {FORMAT} this version of vnext reads",
+                state.format
+            ));
+        }
+        Ok(state)
+    }
+
+    /// The canonical text of the state: one line per layout, schema and component, each in
+    /// canonical JSON, so a diff of `state.json` in review shows what changed and nothing else.
+    pub fn to_text(&self) -> String {
+        use crate::front::extract::canonical_json;
+        use std::fmt::Write as _;
+        let string = |s: &str| Value::String(s.to_owned()).to_string();
+        let mut out = String::from("{\n");
+        let _ = writeln!(out, "  \"format\": {},", self.format);
+        let _ = writeln!(out, "  \"domain\": {},", string(&self.domain));
+        let _ = writeln!(out, "  \"migration\": {},", self.migration);
+        let _ = writeln!(
+            out,
+            "  \"definitionsHash\": {},",
+            string(&self.definitions_hash)
+        );
+        let extensions: Vec<Value> = self
+            .extensions
+            .iter()
+            .map(|e| Value::String(e.clone()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  \"extensions\": {},",
+            canonical_json(&Value::Array(extensions))
+        );
+        let section = |out: &mut String, name: &str, entries: Vec<(String, String)>, last: bool| {
+            let _ = write!(out, "  {}: {{", string(name));
+            for (idx, (key, value)) in entries.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    "{}\n    {}: {value}",
+                    if idx == 0 { "" } else { "," },
+                    string(key)
+                );
+            }
+            if !entries.is_empty() {
+                out.push_str("\n  ");
+            }
+            out.push_str(if last { "}\n" } else { "},\n" });
+        };
+        section(
+            &mut out,
+            "layouts",
+            self.layouts
+                .iter()
+                .map(|(k, v)| (k.clone(), canonical_json(v)))
+                .collect(),
+            false,
+        );
+        section(
+            &mut out,
+            "schemas",
+            self.schemas
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+            false,
+        );
+        let _ = write!(out, "  \"components\": {{");
+        for (f_idx, (flow, keys)) in self.components.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}\n    {}: {{",
+                if f_idx == 0 { "" } else { "," },
+                string(flow)
+            );
+            for (k_idx, (key, component)) in keys.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    "{}\n      {}: {}",
+                    if k_idx == 0 { "" } else { "," },
+                    string(key),
+                    component.to_json()
+                );
+            }
+            out.push_str(if keys.is_empty() { "}" } else { "\n    }" });
+        }
+        out.push_str(if self.components.is_empty() {
+            "}\n}\n"
+        } else {
+            "\n  }\n}\n"
+        });
+        out
+    }
+
+    /// `sha256:<hex>` of the canonical text.
+    pub fn hash(&self) -> String {
+        hash_text(&self.to_text())
+    }
+
+    /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout
+    /// files as JSON, by layout name.
+    ///
+    /// `published` is the catalog recorded before: its components stay in the database even
+    /// when they left the definitions, so the state keeps every version it lists.
+    pub fn record(
+        catalog: &Catalog,
+        published: &Catalog,
+        layout_sources: &BTreeMap<String, Value>,
+        migration: u32,
+        definitions_hash: &str,
+    ) -> State {
+        let mut layouts = BTreeMap::new();
+        let schemas = catalog
+            .schemas
+            .values()
+            .map(|schema| {
+                for layout in &schema.layouts {
+                    if !layouts.contains_key(&layout.name)
+                        && let Some(source) = layout_sources.get(&layout.name)
+                    {
+                        layouts.insert(layout.name.clone(), source.clone());
+                    }
+                }
+                let workflow = match &schema.kind {
+                    SchemaKind::System => None,
+                    SchemaKind::Flow { workflow } => Some(workflow.clone()),
+                };
+                let mut indexes: Vec<String> = schema
+                    .attribute_indexes
+                    .iter()
+                    .map(|index| {
+                        format!(
+                            "{}:{}:{}",
+                            index.path,
+                            index.storage.as_str(),
+                            index.kind.as_str()
+                        )
+                    })
+                    .collect();
+                indexes.sort();
+                (
+                    schema.name.clone(),
+                    SchemaState {
+                        workflow,
+                        layouts: schema.layouts.iter().map(|l| l.name.clone()).collect(),
+                        indexes,
+                    },
+                )
+            })
+            .collect();
+        // Desired components first: their tags and flow version win; a published component
+        // adds only what the definitions no longer have.
+        let mut components: BTreeMap<String, BTreeMap<String, ComponentState>> = BTreeMap::new();
+        for record in catalog
+            .components
+            .values()
+            .chain(published.components.values())
+        {
+            let kept = components
+                .entry(record.kind.flow().to_owned())
+                .or_default()
+                .entry(record.key.clone())
+                .or_insert_with(|| ComponentState {
+                    flow_version: record.flow_version.clone(),
+                    tags: record.tags.clone(),
+                    versions: BTreeMap::new(),
+                });
+            for version in record.versions.values() {
+                kept.versions
+                    .entry(version.version.clone())
+                    .or_insert_with(|| version.hash.clone());
+            }
+        }
+        State {
+            format: FORMAT,
+            domain: catalog.domain.clone(),
+            migration,
+            definitions_hash: definitions_hash.to_owned(),
+            layouts,
+            schemas,
+            extensions: catalog.extensions.clone(),
+            components,
+        }
+    }
+
+    /// Re-derives the catalog the state records. Errors say which part is unreadable.
+    pub fn to_catalog(&self) -> Result<Catalog, String> {
+        let mut layouts: BTreeMap<&str, Arc<Layout>> = BTreeMap::new();
+        for (name, source) in &self.layouts {
+            let mut problems = Vec::new();
+            let built = crate::compile::layout::build(
+                crate::base::source::FileId(0),
+                source,
+                &mut problems,
+            )
+            .ok_or_else(|| {
+                format!(
+                    "layout `{name}` cannot be rebuilt ({} problems)",
+                    problems.len()
+                )
+            })?;
+            layouts.insert(name, Arc::new(built));
+        }
+        let mut catalog = Catalog {
+            domain: self.domain.clone(),
+            extensions: self.extensions.clone(),
+            ..Catalog::default()
+        };
+        for (name, schema) in &self.schemas {
+            let kind = match &schema.workflow {
+                None => SchemaKind::System,
+                Some(workflow) => SchemaKind::Flow {
+                    workflow: workflow.clone(),
+                },
+            };
+            let schema_layouts = schema
+                .layouts
+                .iter()
+                .map(|layout| {
+                    layouts
+                        .get(layout.as_str())
+                        .cloned()
+                        .ok_or_else(|| format!("schema `{name}` uses layout `{layout}`, which the state does not record"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let attribute_indexes = schema
+                .indexes
+                .iter()
+                .map(|index| {
+                    let mut parts = index.rsplitn(3, ':');
+                    let (Some(kind), Some(storage), Some(path)) =
+                        (parts.next(), parts.next(), parts.next())
+                    else {
+                        return Err(format!("index `{index}` is not `path:storage:kind`"));
+                    };
+                    let storage = match storage {
+                        "text" => Storage::Text,
+                        "numeric" => Storage::Numeric,
+                        "timestamptz" => Storage::Timestamptz,
+                        other => {
+                            return Err(format!(
+                                "index `{index}` has an unknown storage `{other}`"
+                            ));
+                        }
+                    };
+                    let kind = match kind {
+                        "btree" => AttributeIndexKind::Btree,
+                        "desc" => AttributeIndexKind::Desc,
+                        "trgm" => AttributeIndexKind::Trigram,
+                        other => {
+                            return Err(format!("index `{index}` has an unknown kind `{other}`"));
+                        }
+                    };
+                    Ok(lower::attribute_index(path, storage, kind))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            catalog.schemas.insert(
+                name.clone(),
+                Schema {
+                    name: name.clone(),
+                    comment: match &kind {
+                        SchemaKind::System => Some(format!(
+                            "Component definitions of type {}",
+                            name.trim_start_matches("sys_")
+                        )),
+                        SchemaKind::Flow { workflow } => {
+                            Some(format!("Instances of workflow {workflow}"))
+                        }
+                    },
+                    kind,
+                    layouts: schema_layouts,
+                    attribute_indexes,
+                },
+            );
+        }
+        for (flow, keys) in &self.components {
+            let kind =
+                Kind::from_flow(flow).ok_or_else(|| format!("unknown component flow `{flow}`"))?;
+            for (key, component) in keys {
+                catalog.components.insert(
+                    (kind, key.clone()),
+                    ComponentRecord {
+                        kind,
+                        key: key.clone(),
+                        flow_version: component.flow_version.clone(),
+                        tags: component.tags.clone(),
+                        versions: component
+                            .versions
+                            .iter()
+                            .map(|(version, hash)| {
+                                (
+                                    version.clone(),
+                                    ComponentVersion {
+                                        version: version.clone(),
+                                        hash: hash.clone(),
+                                        attributes: None,
+                                        data_hash: None,
+                                    },
+                                )
+                            })
+                            .collect(),
+                    },
+                );
+            }
+        }
+        Ok(catalog)
+    }
+}

@@ -1,0 +1,435 @@
+//! The `generated/<domain>/` folder: numbered migration files, `state.json`, and `vnext.sum`.
+//!
+//! `vnext.sum` guards the folder. Each migration's line carries a hash chained over every file
+//! before it, so editing any file changes every later line; a first line hashes the whole
+//! folder (and `state.json`), so two branches that both add a migration conflict in git instead
+//! of merging silently. Checksums read files with CRLF turned into LF, so a checkout on Windows
+//! does not look like an edit.
+
+use std::path::{Path, PathBuf};
+
+use crate::front::extract::sha256_hex;
+
+pub const SUM_FILE: &str = "vnext.sum";
+pub const STATE_FILE: &str = "state.json";
+const SUM_HEADER: &str = "vnext-sum 1";
+
+/// Where a migration's text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// On disk; read again when needed (a migration can be tens of megabytes).
+    File(PathBuf),
+    /// In memory (the embedded platform migrations, and tests).
+    Memory(String),
+}
+
+/// One migration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    pub number: u32,
+    pub name: String,
+    /// `sha256:<hex>` of the text with line endings normalized, taken when it was read.
+    pub checksum: String,
+    pub text: Text,
+}
+
+impl MigrationFile {
+    pub fn in_memory(number: u32, name: &str, text: &str) -> MigrationFile {
+        MigrationFile {
+            number,
+            name: name.to_owned(),
+            checksum: checksum(text),
+            text: Text::Memory(text.to_owned()),
+        }
+    }
+
+    /// The text, read from disk if it is not in memory.
+    pub fn read_text(&self) -> std::io::Result<String> {
+        match &self.text {
+            Text::Memory(text) => Ok(text.clone()),
+            Text::File(path) => std::fs::read_to_string(path),
+        }
+    }
+}
+
+/// `sha256:<hex>` of a text with CRLF read as LF.
+pub fn checksum(text: &str) -> String {
+    format!("sha256:{}", sha256_hex(normalize(text).as_bytes()))
+}
+
+/// `checksum` of a file, read in pieces: a migration can be tens of megabytes and only its
+/// hash is kept. Bytes are hashed as they are, so a file that is not UTF-8 gets a checksum
+/// (which then fails to match) rather than an error.
+pub fn checksum_file(path: &Path) -> std::io::Result<String> {
+    checksum_reader(std::fs::File::open(path)?, 1 << 16)
+}
+
+fn checksum_reader(mut reader: impl std::io::Read, piece: usize) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; piece];
+    // A CR at the end of one piece is held back until the next shows whether an LF follows.
+    let mut held_cr = false;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let chunk = &buf[..n];
+        if held_cr && chunk[0] != b'\n' {
+            hasher.update(b"\r");
+        }
+        held_cr = false;
+        let mut start = 0;
+        for (at, _) in chunk.iter().enumerate().filter(|(_, byte)| **byte == b'\r') {
+            match chunk.get(at + 1) {
+                Some(b'\n') => {
+                    hasher.update(&chunk[start..at]);
+                    start = at + 1;
+                }
+                Some(_) => {}
+                None => {
+                    hasher.update(&chunk[start..at]);
+                    start = n;
+                    held_cr = true;
+                }
+            }
+        }
+        hasher.update(&chunk[start..]);
+    }
+    if held_cr {
+        hasher.update(b"\r");
+    }
+    Ok(format!(
+        "sha256:{}",
+        crate::front::extract::hex(&hasher.finalize())
+    ))
+}
+
+fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("\r\n") {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The contents of a `generated/<domain>/` folder.
+#[derive(Debug, Clone, Default)]
+pub struct Folder {
+    pub dir: PathBuf,
+    pub files: Vec<MigrationFile>,
+    pub state: Option<String>,
+    pub sum: Option<String>,
+    /// Files in the folder that do not belong there.
+    pub strangers: Vec<String>,
+}
+
+/// Parses `NNNN_slug.sql`.
+pub fn parse_name(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".sql")?;
+    let (number, slug) = stem.split_once('_')?;
+    if number.len() != 4 || !number.bytes().all(|b| b.is_ascii_digit()) || slug.is_empty() {
+        return None;
+    }
+    if !slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    number.parse().ok()
+}
+
+/// Reads a folder; a missing folder is an empty one.
+pub fn read(dir: &Path) -> std::io::Result<Folder> {
+    let mut folder = Folder {
+        dir: dir.to_path_buf(),
+        ..Folder::default()
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
+        Err(err) => return Err(err),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        if name == STATE_FILE {
+            folder.state = Some(std::fs::read_to_string(&path)?);
+        } else if name == SUM_FILE {
+            folder.sum = Some(std::fs::read_to_string(&path)?);
+        } else if let Some(number) = parse_name(&name) {
+            // Hash now, keep only the path: the text is read again only to apply it.
+            folder.files.push(MigrationFile {
+                number,
+                checksum: checksum_file(&path)?,
+                text: Text::File(path),
+                name,
+            });
+        } else if !name.starts_with('.') {
+            folder.strangers.push(name);
+        }
+    }
+    Ok(folder)
+}
+
+/// Builds a folder from files held in memory (the embedded platform migrations).
+pub fn from_memory(files: &[(&str, &str)]) -> Folder {
+    let mut folder = Folder::default();
+    for (name, text) in files {
+        if *name == STATE_FILE {
+            folder.state = Some((*text).to_owned());
+        } else if *name == SUM_FILE {
+            folder.sum = Some((*text).to_owned());
+        } else if let Some(number) = parse_name(name) {
+            folder
+                .files
+                .push(MigrationFile::in_memory(number, name, text));
+        }
+    }
+    folder.files.sort_by_key(|f| f.number);
+    folder
+}
+
+/// The text of `vnext.sum` for these files and state.
+pub fn sum(files: &[MigrationFile], state: &str) -> String {
+    let entries: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum.clone()))
+        .collect();
+    sum_of(&entries, state)
+}
+
+/// The text of `vnext.sum` for files given by name and checksum.
+pub fn sum_of(files: &[(String, String)], state: &str) -> String {
+    let mut chain = String::new();
+    let mut lines = Vec::new();
+    for (name, checksum) in files {
+        chain = sha256_hex(format!("{chain}\n{name}\n{checksum}").as_bytes());
+        lines.push(format!("{name} sha256:{chain}"));
+    }
+    let state_line = format!("{STATE_FILE} {}", checksum(state));
+    let folder = sha256_hex(format!("{state_line}\n{}", lines.join("\n")).as_bytes());
+    let mut out = format!("{SUM_HEADER}\nfolder sha256:{folder}\n{state_line}\n");
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// What is wrong with a folder, in sentences; empty when it is consistent.
+pub fn verify(folder: &Folder) -> Vec<String> {
+    let mut problems = Vec::new();
+    for stranger in &folder.strangers {
+        problems.push(format!(
+            "`{stranger}` does not belong in the folder (migrations are named NNNN_slug.sql)"
+        ));
+    }
+    for (idx, file) in folder.files.iter().enumerate() {
+        let expected = idx as u32 + 1;
+        if file.number != expected {
+            problems.push(format!("`{}` should be number {expected:04}: migrations are numbered without gaps or repeats", file.name));
+            break;
+        }
+    }
+    if folder.files.is_empty() && folder.sum.is_none() && folder.state.is_none() {
+        return problems;
+    }
+    let (Some(sum_text), Some(state)) = (&folder.sum, &folder.state) else {
+        problems.push(format!(
+            "the folder has migrations but no {}",
+            if folder.sum.is_none() {
+                SUM_FILE
+            } else {
+                STATE_FILE
+            }
+        ));
+        return problems;
+    };
+    let expected = sum(&folder.files, state);
+    if normalize(sum_text) != expected {
+        problems.extend(explain_sum_mismatch(sum_text, &expected, folder));
+    }
+    problems
+}
+
+fn explain_sum_mismatch(actual: &str, expected: &str, folder: &Folder) -> Vec<String> {
+    let parse = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .skip(1)
+            .filter_map(|line| {
+                line.split_once(' ')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            })
+            .collect()
+    };
+    let actual = parse(actual);
+    let expected = parse(expected);
+    let mut problems = Vec::new();
+    for (name, hash) in &expected {
+        if name == "folder" {
+            continue;
+        }
+        match actual.iter().find(|(n, _)| n == name) {
+            None => problems.push(format!(
+                "`{name}` is not recorded in {SUM_FILE} (added by hand?)"
+            )),
+            Some((_, recorded)) if recorded != hash => {
+                problems.push(format!(
+                    "`{name}` differs from what {SUM_FILE} records (edited after it was written?)"
+                ));
+                // Every later line differs too because of the chain; the first one is the news.
+                if name != STATE_FILE {
+                    break;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &actual {
+        if name != "folder" && !expected.iter().any(|(n, _)| n == name) {
+            problems.push(format!(
+                "`{name}` is recorded in {SUM_FILE} but missing from the folder"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        problems.push(format!(
+            "{SUM_FILE} of {} is malformed",
+            folder.dir.display()
+        ));
+    }
+    problems
+}
+
+/// `NNNN_slug.sql` for the next migration.
+pub fn next_name(folder: &Folder, slug: &str) -> (u32, String) {
+    let number = folder.files.last().map(|f| f.number + 1).unwrap_or(1);
+    (number, format!("{number:04}_{slug}.sql"))
+}
+
+/// Writes a new migration (its text produced by `render` into the file), the new state and
+/// the new sum. Each file is written to a temporary name first and renamed, so a reader never
+/// sees half a file; the migration goes first, the sum last.
+pub fn write<R>(
+    folder: &Folder,
+    name: &str,
+    state: &str,
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<(R, String)>,
+) -> std::io::Result<(PathBuf, R)> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(&folder.dir)?;
+    let path = folder.dir.join(name);
+    let tmp = path.with_extension("tmp");
+    let (result, checksum) = {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        let rendered = render(&mut file)?;
+        file.flush()?;
+        rendered
+    };
+    std::fs::rename(&tmp, &path)?;
+    let mut entries: Vec<(String, String)> = folder
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum.clone()))
+        .collect();
+    entries.push((name.to_owned(), checksum));
+    let sum_text = sum_of(&entries, state);
+    for (target, text) in [
+        (folder.dir.join(STATE_FILE), state),
+        (folder.dir.join(SUM_FILE), sum_text.as_str()),
+    ] {
+        let tmp = target.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &target)?;
+    }
+    Ok((path, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(number: u32, text: &str) -> MigrationFile {
+        MigrationFile::in_memory(number, &format!("{number:04}_x.sql"), text)
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_name("0001_initial.sql"), Some(1));
+        assert_eq!(parse_name("0012_add_loan_review.sql"), Some(12));
+        assert_eq!(parse_name("1_initial.sql"), None);
+        assert_eq!(parse_name("0001_Initial.sql"), None);
+    }
+
+    #[test]
+    fn editing_any_file_changes_every_later_line() {
+        let a = sum(&[file(1, "a"), file(2, "b"), file(3, "c")], "{}");
+        let b = sum(&[file(1, "a2"), file(2, "b"), file(3, "c")], "{}");
+        let lines_a: Vec<&str> = a.lines().collect();
+        let lines_b: Vec<&str> = b.lines().collect();
+        assert_ne!(lines_a[3], lines_b[3]);
+        assert_ne!(lines_a[5], lines_b[5]);
+        assert_ne!(lines_a[1], lines_b[1]);
+    }
+
+    #[test]
+    fn a_file_hashes_as_its_text_whatever_the_pieces() {
+        let texts = [
+            "",
+            "\r",
+            "\r\n",
+            "\r\r\n\n",
+            "BEGIN;\r\nSELECT 1;\r\nCOMMIT;\r\n",
+            "a lone \r stays\r, a pair\r\n goes\r",
+            "ünï\r\ncødé\r\n\r\n",
+        ];
+        for text in texts {
+            for piece in 1..=6 {
+                let streamed = checksum_reader(text.as_bytes(), piece).unwrap();
+                assert_eq!(streamed, checksum(text), "{text:?} in pieces of {piece}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+        /// Any text of CRs, LFs and a few other characters, in any piece size.
+        #[test]
+        fn a_file_hashes_as_its_text_for_any_text(text in "[\r\na\u{e9};]{0,40}", piece in 1usize..9) {
+            proptest::prop_assert_eq!(checksum_reader(text.as_bytes(), piece).unwrap(), checksum(&text));
+        }
+    }
+
+    #[test]
+    fn line_endings_do_not_count() {
+        assert_eq!(checksum("a\r\nb\r\n"), checksum("a\nb\n"));
+    }
+
+    #[test]
+    fn verify_names_the_edited_file() {
+        let state = "{}";
+        let mut folder = Folder {
+            files: vec![file(1, "a"), file(2, "b")],
+            state: Some(state.to_owned()),
+            ..Folder::default()
+        };
+        folder.sum = Some(sum(&folder.files, state));
+        assert!(verify(&folder).is_empty());
+        folder.files[0] = file(1, "edited");
+        let problems = verify(&folder);
+        assert_eq!(
+            problems,
+            vec!["`0001_x.sql` differs from what vnext.sum records (edited after it was written?)"]
+        );
+    }
+}

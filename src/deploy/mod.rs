@@ -1,0 +1,7 @@
+//! Deployment, without a server: the `generated/<domain>/` folder (`migrations`), what a
+//! database's history says must run (`reconcile`), and how described schemas differ (`drift`).
+//! `pg` does the talking to the server.
+
+pub mod drift;
+pub mod migrations;
+pub mod reconcile;

@@ -1,0 +1,422 @@
+//! What `apply` has to run: the migration sources of one database, checked against the history
+//! the database keeps.
+//!
+//! A database gets migrations from up to two sources, in this order: the platform (built into
+//! vnext) and the domain (`generated/<domain>/`), or instead of the domain, `apply --direct`
+//! (a plan made against the database itself, for development). `reconcile` compares the files
+//! with the history rows and either lists the work (files to run, and where an interrupted one
+//! resumes) or says why nothing may run: a file edited after it was applied, a migration the
+//! database has and the workspace lacks, or a database changed by `--direct` that a normal
+//! apply would corrupt. It is pure, so these rules are unit-tested without a server.
+
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::migrations::Folder;
+
+/// Where a migration comes from; stored as `"Source"` in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Platform,
+    Domain,
+    Direct,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Platform => "platform",
+            SourceKind::Domain => "domain",
+            SourceKind::Direct => "direct",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SourceKind> {
+        match text {
+            "platform" => Some(SourceKind::Platform),
+            "domain" => Some(SourceKind::Domain),
+            "direct" => Some(SourceKind::Direct),
+            _ => None,
+        }
+    }
+
+    /// The `"States"` row a source records its state in: `--direct` changes the domain.
+    pub fn state_source(self) -> SourceKind {
+        match self {
+            SourceKind::Direct => SourceKind::Domain,
+            other => other,
+        }
+    }
+}
+
+/// One source of migrations.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub kind: SourceKind,
+    /// How messages name the folder: `platform (built in)`, `generated/loans`.
+    pub label: String,
+    pub folder: Folder,
+}
+
+impl Source {
+    /// `generated/loans/0002_x.sql`, for messages.
+    pub fn file_label(&self, name: &str) -> String {
+        match self.kind {
+            SourceKind::Platform => format!("platform {name}"),
+            SourceKind::Direct => format!("direct {name}"),
+            SourceKind::Domain => format!("{}/{name}", self.label),
+        }
+    }
+}
+
+/// One row of `sys_schemas."MigrationHistory"`, times as ISO 8601 text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRow {
+    pub source: String,
+    pub version: i32,
+    pub name: String,
+    pub checksum: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub statements_applied: i32,
+    pub statements_total: i32,
+    pub error: Option<String>,
+    pub failing_statement: Option<String>,
+    pub tool_version: String,
+    pub applied_by: String,
+    pub state_hash_before: Option<String>,
+    pub state_hash_after: Option<String>,
+}
+
+impl HistoryRow {
+    pub fn is_finished(&self) -> bool {
+        self.finished_at.is_some()
+    }
+}
+
+/// One file to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    /// Index into the sources.
+    pub source: usize,
+    /// Index into the source's files.
+    pub file: usize,
+    /// Statements already applied by an interrupted earlier run (0 for a new file).
+    pub resume_at: usize,
+    /// The history row exists already (the file was started before).
+    pub started: bool,
+    /// The earlier run failed with this error.
+    pub previous_error: Option<String>,
+}
+
+/// The work, or why there must be none.
+pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let mut work = Vec::new();
+    let applying_domain = sources.iter().any(|s| s.kind == SourceKind::Domain);
+
+    // A database changed with --direct holds objects no file in generated/ made.
+    if applying_domain && let Some(row) = history.iter().find(|r| r.source == "direct") {
+        problems.push(
+            Diagnostic::new(
+                Code::DirectDatabase,
+                format!(
+                    "this database was changed with `vnext apply --direct` ({} applied {}); the files of generated/ would not match what it holds",
+                    row.name, row.started_at
+                ),
+            )
+            .with_help("--direct is for development databases: keep using --direct there, or recreate the database and apply generated/"),
+        );
+    }
+    for row in history {
+        if SourceKind::parse(&row.source).is_none() {
+            problems.push(Diagnostic::new(
+                Code::HistoryMismatch,
+                format!(
+                    "the migration history has a row of unknown source `{}` ({} {}); it was written by something other than this vnext",
+                    row.source, row.version, row.name
+                ),
+            ));
+        }
+    }
+
+    for (source_index, source) in sources.iter().enumerate() {
+        let mut rows: Vec<&HistoryRow> = history
+            .iter()
+            .filter(|row| row.source == source.kind.as_str())
+            .collect();
+        rows.sort_by_key(|row| row.version);
+        let mut last_finished = 0u32;
+        let mut resume: Option<&HistoryRow> = None;
+        let mut consistent = true;
+        for (idx, row) in rows.iter().enumerate() {
+            let version = u32::try_from(row.version).unwrap_or(0);
+            let file = source.folder.files.iter().find(|f| f.number == version);
+            match file {
+                // A direct plan holds only the next file; earlier direct rows have no file.
+                None if source.kind == SourceKind::Direct => {}
+                None => {
+                    consistent = false;
+                    problems.push(
+                        Diagnostic::new(
+                            Code::UnknownMigration,
+                            format!(
+                                "the database has {} migration {} ({}, applied {} by {} with vnext {}), which {} does not have",
+                                source.kind.as_str(),
+                                row.name,
+                                if row.is_finished() { "complete" } else { "unfinished" },
+                                row.started_at,
+                                row.applied_by,
+                                row.tool_version,
+                                source.label
+                            ),
+                        )
+                        .with_help(match source.kind {
+                            SourceKind::Platform => "the database was migrated by a newer vnext: use that version (or newer) to apply",
+                            _ => "the workspace is behind the database: pull the newer generated/ folder before applying",
+                        }),
+                    );
+                }
+                Some(file) => {
+                    if file.name != row.name || file.checksum != row.checksum {
+                        consistent = false;
+                        let what = if file.name != row.name {
+                            format!("was applied as {} and is now named {}", row.name, file.name)
+                        } else {
+                            format!(
+                                "was edited after it was applied ({} by {}): the database recorded {}, the file now has {}",
+                                row.started_at, row.applied_by, row.checksum, file.checksum
+                            )
+                        };
+                        problems.push(
+                            Diagnostic::new(
+                                Code::HistoryMismatch,
+                                format!("{} {what}", source.file_label(&file.name)),
+                            )
+                            .with_help(if source.kind == SourceKind::Direct {
+                                "the definitions changed since an unfinished `apply --direct`: restore them and apply again to finish it, or recreate the development database"
+                            } else {
+                                "an applied migration is never edited: restore the file from version control and put the change in a new migration (vnext plan)"
+                            }),
+                        );
+                    }
+                }
+            }
+            if row.is_finished() {
+                if resume.is_some() {
+                    consistent = false;
+                    problems.push(Diagnostic::new(
+                        Code::HistoryMismatch,
+                        format!(
+                            "the history has {} finished after the unfinished {}; the history table was changed by hand",
+                            row.name,
+                            resume.map(|r| r.name.as_str()).unwrap_or("")
+                        ),
+                    ));
+                }
+                if version != last_finished + 1 {
+                    consistent = false;
+                    problems.push(Diagnostic::new(
+                        Code::HistoryMismatch,
+                        format!(
+                            "the history of {} skips from {:04} to {} ({}); migrations are applied in order",
+                            source.label, last_finished, row.name, idx
+                        ),
+                    ));
+                }
+                last_finished = version;
+            } else if resume.is_none() {
+                resume = Some(row);
+            } else {
+                consistent = false;
+                problems.push(Diagnostic::new(
+                    Code::HistoryMismatch,
+                    format!(
+                        "the history has two unfinished migrations of {}",
+                        source.label
+                    ),
+                ));
+            }
+        }
+        if !consistent {
+            continue;
+        }
+        if let Some(row) = resume
+            && u32::try_from(row.version).unwrap_or(0) != last_finished + 1
+        {
+            problems.push(Diagnostic::new(
+                Code::HistoryMismatch,
+                format!(
+                    "{} is unfinished but is not the next migration after {:04}",
+                    row.name, last_finished
+                ),
+            ));
+            continue;
+        }
+        for (file_index, file) in source.folder.files.iter().enumerate() {
+            if file.number <= last_finished {
+                continue;
+            }
+            let row = resume.filter(|row| row.version as u32 == file.number);
+            work.push(Work {
+                source: source_index,
+                file: file_index,
+                resume_at: row
+                    .map(|r| r.statements_applied.max(0) as usize)
+                    .unwrap_or(0),
+                started: row.is_some(),
+                previous_error: row.and_then(|r| r.error.clone()),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(work)
+    } else {
+        Err(problems)
+    }
+}
+
+/// `State before:` and `State after:` from a migration's header.
+pub fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
+    let mut before = None;
+    let mut after = None;
+    for line in text.lines().take(30) {
+        if let Some(rest) = line.strip_prefix("-- State before:") {
+            before = Some(rest.trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix("-- State after:") {
+            after = Some(rest.trim().to_owned());
+        }
+        if !line.starts_with("--") && !line.is_empty() {
+            break;
+        }
+    }
+    (before, after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::migrations::MigrationFile;
+
+    fn source(kind: SourceKind, texts: &[&str]) -> Source {
+        Source {
+            kind,
+            label: format!("generated/{}", kind.as_str()),
+            folder: Folder {
+                files: texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        MigrationFile::in_memory(i as u32 + 1, &format!("{:04}_m.sql", i + 1), t)
+                    })
+                    .collect(),
+                ..Folder::default()
+            },
+        }
+    }
+
+    fn row(source: &Source, version: i32, finished: bool, applied: i32) -> HistoryRow {
+        let file = &source.folder.files[version as usize - 1];
+        HistoryRow {
+            source: source.kind.as_str().into(),
+            version,
+            name: file.name.clone(),
+            checksum: file.checksum.clone(),
+            started_at: "2026-11-27T10:00:00Z".into(),
+            finished_at: finished.then(|| "2026-11-27T10:00:01Z".into()),
+            statements_applied: applied,
+            statements_total: 10,
+            error: None,
+            failing_statement: None,
+            tool_version: "0.1.0".into(),
+            applied_by: "ci".into(),
+            state_hash_before: None,
+            state_hash_after: None,
+        }
+    }
+
+    #[test]
+    fn pending_files_follow_the_applied_ones_and_an_unfinished_one_resumes() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let domain = source(SourceKind::Domain, &["d1", "d2", "d3"]);
+        let history = vec![
+            row(&platform, 1, true, 5),
+            row(&domain, 1, true, 3),
+            row(&domain, 2, false, 4),
+        ];
+        let work = reconcile(&[platform, domain], &history).unwrap();
+        assert_eq!(work.len(), 2);
+        assert_eq!(
+            (
+                work[0].source,
+                work[0].file,
+                work[0].resume_at,
+                work[0].started
+            ),
+            (1, 1, 4, true)
+        );
+        assert_eq!(
+            (work[1].file, work[1].resume_at, work[1].started),
+            (2, 0, false)
+        );
+    }
+
+    #[test]
+    fn an_edited_applied_file_is_refused() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let mut domain = source(SourceKind::Domain, &["d1", "d2"]);
+        let history = vec![row(&platform, 1, true, 5), row(&domain, 1, true, 3)];
+        domain.folder.files[0] = MigrationFile::in_memory(1, "0001_m.sql", "d1 edited");
+        let problems = reconcile(&[platform, domain], &history).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, Code::HistoryMismatch);
+        assert!(
+            problems[0]
+                .message
+                .contains("was edited after it was applied"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_migration_the_workspace_lacks_is_refused() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let domain_newer = source(SourceKind::Domain, &["d1", "d2"]);
+        let domain = source(SourceKind::Domain, &["d1"]);
+        let history = vec![
+            row(&platform, 1, true, 5),
+            row(&domain_newer, 1, true, 3),
+            row(&domain_newer, 2, true, 3),
+        ];
+        let problems = reconcile(&[platform, domain], &history).unwrap_err();
+        assert_eq!(problems[0].code, Code::UnknownMigration);
+    }
+
+    #[test]
+    fn a_direct_database_refuses_generated_files() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let direct = source(SourceKind::Direct, &["x1"]);
+        let domain = source(SourceKind::Domain, &["d1"]);
+        let history = vec![row(&platform, 1, true, 5), row(&direct, 1, true, 3)];
+        let problems = reconcile(&[platform, domain], &history).unwrap_err();
+        assert_eq!(problems[0].code, Code::DirectDatabase);
+    }
+
+    #[test]
+    fn nothing_applied_means_everything_pending() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let domain = source(SourceKind::Domain, &["d1"]);
+        let work = reconcile(&[platform, domain], &[]).unwrap();
+        assert_eq!(work.len(), 2);
+    }
+
+    #[test]
+    fn header_hashes() {
+        let text = "-- vnext migration 0002_x.sql\n-- State before: sha256:aa\n-- State after:  sha256:bb\n--\n\nSET lock_timeout = '10s';\n";
+        assert_eq!(
+            header_state_hashes(text),
+            (Some("sha256:aa".into()), Some("sha256:bb".into()))
+        );
+    }
+}

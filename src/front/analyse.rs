@@ -1,0 +1,391 @@
+//! The front end: discovered files in, typed components and diagnostics out.
+//!
+//! Files are read, parsed, validated against their JSON Schema and extracted in parallel, one
+//! file per task; results are gathered in discovery order so the output never depends on
+//! thread timing. Cross-file checks then run once over all components.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::base::diagnostics::{Code, Diagnostic, Label};
+use crate::base::source::Format;
+use crate::base::source::{FileId, SourceFile, SourceSet};
+use crate::compile::ir::Layout;
+use crate::compile::layout;
+use crate::front::check::{self, Resolution};
+use crate::front::extract::{self, Detail, Origin};
+use crate::front::model::{Component, Kind};
+use crate::front::syntax;
+use crate::front::validate;
+use crate::front::workspace::{self, Candidate, Discovery, Embedded, Solution};
+
+/// Everything the front end learned about a set of workspaces.
+#[derive(Debug)]
+pub struct Analysis {
+    pub sources: SourceSet,
+    pub solutions: Vec<Solution>,
+    pub components: Vec<Component>,
+    /// For each component, its path relative to its components root.
+    pub relative_paths: Vec<String>,
+    pub resolution: Resolution,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Table layouts of platform solutions, by layout name.
+    pub layouts: BTreeMap<String, Arc<Layout>>,
+    /// The same layouts as written (JSON), which `state.json` records.
+    pub layout_sources: BTreeMap<String, serde_json::Value>,
+    /// How many files came from the cache instead of being read.
+    pub cache_hits: usize,
+}
+
+impl Analysis {
+    /// The components of one solution (domain), in file order.
+    pub fn components_of(&self, solution: usize) -> impl Iterator<Item = (usize, &Component)> {
+        self.components
+            .iter()
+            .enumerate()
+            .filter(move |(_, component)| component.solution == Some(solution))
+    }
+}
+
+struct Loaded {
+    source: SourceFile,
+    component: Option<Component>,
+    diagnostics: Vec<Diagnostic>,
+    /// The stamp of a clean file that was read, to record it in the cache; `None` on a cache
+    /// hit or when the file had something to report.
+    fresh: Option<crate::front::cache::Stamp>,
+    cached: bool,
+}
+
+/// Loads and checks every candidate of a discovery. `detail` says whether to compute the
+/// stored content of components (for planning) or only their model (for linting).
+pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
+    analyze_cached(discovery, detail, None)
+}
+
+/// `analyze`, reading unchanged files from `cache` and recording the others in it.
+pub fn analyze_cached(
+    discovery: Discovery,
+    detail: Detail<'_>,
+    cache: Option<&mut crate::front::cache::Cache>,
+) -> Analysis {
+    let Discovery {
+        mut sources,
+        solutions,
+        candidates,
+        mut diagnostics,
+        embedded,
+    } = discovery;
+    let first_id = sources.len() as u32;
+    let domains: Vec<String> = solutions.iter().map(|s| s.domain.clone()).collect();
+    let loaded: Vec<Loaded> = {
+        let cache = cache.as_deref();
+        candidates
+            .par_iter()
+            .enumerate()
+            .map(|(idx, candidate)| {
+                let file = FileId(first_id + idx as u32);
+                let domain = candidate.solution.map(|s| domains[s].as_str());
+                cached(candidate, file, detail, cache, domain)
+                    .unwrap_or_else(|| load(candidate, file, detail, embedded.as_ref()))
+            })
+            .collect()
+    };
+
+    let mut components = Vec::new();
+    let mut relative_paths = Vec::new();
+    let mut cache_hits = 0;
+    let mut fresh = Vec::new();
+    for (candidate, item) in candidates.iter().zip(loaded) {
+        sources.add(item.source);
+        diagnostics.extend(item.diagnostics);
+        cache_hits += usize::from(item.cached);
+        if let Some(component) = item.component {
+            if let Some(stamp) = item.fresh {
+                fresh.push((
+                    candidate.path.to_string_lossy().into_owned(),
+                    stamp,
+                    candidate.solution,
+                    components.len(),
+                ));
+            }
+            components.push(component);
+            relative_paths.push(candidate.relative.clone());
+        }
+    }
+    if let Some(cache) = cache {
+        let present = candidates
+            .iter()
+            .map(|c| c.path.to_string_lossy().into_owned())
+            .collect();
+        cache.retain(&present);
+        let fresh: Vec<_> = fresh
+            .iter()
+            .map(|(path, stamp, solution, idx)| {
+                (
+                    path.clone(),
+                    *stamp,
+                    solution.map(|s| domains[s].as_str()),
+                    &components[*idx],
+                )
+            })
+            .filter(|(path, stamp, domain, component)| {
+                cache.wants(std::path::Path::new(path), *stamp, *domain, component)
+            })
+            .collect();
+        cache.save(&fresh);
+    }
+
+    let (resolution, checks) = check::check(&check::Workspace {
+        sources: &sources,
+        solutions: &solutions,
+        components: &components,
+        relative_paths: &relative_paths,
+    });
+    diagnostics.extend(checks);
+    let (layouts, layout_sources) = load_layouts(
+        &solutions,
+        &mut sources,
+        &mut diagnostics,
+        embedded.as_ref(),
+    );
+    let mut analysis = Analysis {
+        sources,
+        solutions,
+        components,
+        relative_paths,
+        resolution,
+        diagnostics,
+        layouts,
+        layout_sources,
+        cache_hits,
+    };
+    let diagnostics = std::mem::take(&mut analysis.diagnostics);
+    load_texts_for(&mut analysis.sources, &diagnostics);
+    analysis.diagnostics = diagnostics;
+    analysis
+}
+
+/// Reads back the text of every file a diagnostic points into whose text was not kept.
+pub fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
+    let mut wanted: Vec<FileId> = diagnostics
+        .iter()
+        .flat_map(|d| d.labels.iter().map(|label| label.file))
+        .filter(|file| !sources.get(*file).loaded)
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    for file in wanted {
+        let text = workspace::read_text(&sources.get(file).path).unwrap_or_default();
+        sources.set_text(file, Arc::from(text.as_str()));
+    }
+}
+
+/// Loads the table layouts a platform solution names, reporting what is wrong with them.
+fn load_layouts(
+    solutions: &[Solution],
+    sources: &mut SourceSet,
+    diagnostics: &mut Vec<Diagnostic>,
+    embedded: Option<&Embedded>,
+) -> (
+    BTreeMap<String, Arc<Layout>>,
+    BTreeMap<String, serde_json::Value>,
+) {
+    let mut layouts = BTreeMap::new();
+    let mut sources_by_name = BTreeMap::new();
+    for solution in solutions {
+        for path in &solution.layouts {
+            let name = display_relative(sources, solution, path)
+                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            let format = Format::from_path(path).unwrap_or(Format::Yaml);
+            let (text, read_error) = match workspace::read_source(embedded, path) {
+                Ok(text) => (text, None),
+                Err(err) => (String::new(), Some(err)),
+            };
+            let file = sources.add(SourceFile::new(
+                path.clone(),
+                name.clone(),
+                format,
+                Arc::from(text.as_str()),
+            ));
+            if let Some(err) = read_error {
+                diagnostics.push(err.into_diagnostic(file, &name).0);
+                continue;
+            }
+            match syntax::parse(&text, format) {
+                Err(err) => diagnostics.push(workspace::parse_error_diagnostic(file, err)),
+                Ok(value) => {
+                    if let Some(built) = layout::build(file, &value, diagnostics) {
+                        sources_by_name.insert(built.name.clone(), value);
+                        layouts.insert(built.name.clone(), Arc::new(built));
+                    }
+                }
+            }
+        }
+    }
+    (layouts, sources_by_name)
+}
+
+/// A path shown like the solution file's name: relative to the same base.
+fn display_relative(
+    sources: &SourceSet,
+    solution: &Solution,
+    path: &std::path::Path,
+) -> Option<String> {
+    let solution_file = sources.get(solution.file);
+    let dir = solution_file.path.parent()?;
+    let relative = path.strip_prefix(dir).ok()?;
+    let prefix = solution_file
+        .name
+        .rsplit_once('/')
+        .map(|(d, _)| format!("{d}/"))
+        .unwrap_or_default();
+    Some(format!(
+        "{prefix}{}",
+        relative.to_string_lossy().replace('\\', "/")
+    ))
+}
+
+/// The cached analysis of a file, when it is still valid and enough for `detail`.
+fn cached(
+    candidate: &Candidate,
+    file: FileId,
+    detail: Detail<'_>,
+    cache: Option<&crate::front::cache::Cache>,
+    domain: Option<&str>,
+) -> Option<Loaded> {
+    let cache = cache?;
+    let stamp = crate::front::cache::Stamp::of(&candidate.path)?;
+    let entry = cache.get(&candidate.path, stamp, domain, candidate.folder_kind)?;
+    let mut component = entry.component.clone();
+    if let Detail::Content(known) = detail {
+        // Only a version published with the same content can do without its attributes.
+        let content = component.content.as_ref()?;
+        let key = (
+            candidate.solution?,
+            component.kind.flow().to_owned(),
+            component.key.clone()?,
+            component.version.clone()?,
+        );
+        if known.get(&key) != Some(&content.hash) {
+            return None;
+        }
+    }
+    component.file = file;
+    component.solution = candidate.solution;
+    Some(Loaded {
+        source: SourceFile::unloaded(
+            candidate.path.clone(),
+            candidate.name.clone(),
+            candidate.format,
+        ),
+        component: Some(component),
+        diagnostics: Vec::new(),
+        fresh: None,
+        cached: true,
+    })
+}
+
+fn load(
+    candidate: &Candidate,
+    file: FileId,
+    detail: Detail<'_>,
+    embedded: Option<&Embedded>,
+) -> Loaded {
+    let stamp = if embedded.is_none() {
+        crate::front::cache::Stamp::of(&candidate.path)
+    } else {
+        None
+    };
+    let source = |text: String| {
+        SourceFile::new(
+            candidate.path.clone(),
+            candidate.name.clone(),
+            candidate.format,
+            Arc::from(text.as_str()),
+        )
+    };
+    let unloaded = || {
+        SourceFile::unloaded(
+            candidate.path.clone(),
+            candidate.name.clone(),
+            candidate.format,
+        )
+    };
+    let text = match workspace::read_source(embedded, &candidate.path) {
+        Ok(text) => text,
+        Err(err) => {
+            let (diagnostic, text) = err.into_diagnostic(file, &candidate.name);
+            return Loaded {
+                source: source(text),
+                component: None,
+                diagnostics: vec![diagnostic],
+                fresh: None,
+                cached: false,
+            };
+        }
+    };
+    let value = match syntax::parse(&text, candidate.format) {
+        Ok(value) => value,
+        Err(err) => {
+            return Loaded {
+                source: source(text),
+                component: None,
+                diagnostics: vec![workspace::parse_error_diagnostic(file, err)],
+                fresh: None,
+                cached: false,
+            };
+        }
+    };
+    let mut diagnostics = Vec::new();
+    let Some(kind) = extract::component_kind(&value, candidate.folder_kind) else {
+        let label = if value.get("flow").is_some() {
+            Label::value(file, "/flow")
+        } else {
+            Label::value(file, "")
+        };
+        let flows: Vec<&str> = Kind::ALL.iter().map(|kind| kind.flow()).collect();
+        diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownComponentType,
+                "cannot tell which kind of component this is".to_owned(),
+            )
+            .with_label(label)
+            .with_help(format!(
+                "set `flow` to one of {}, or put the file in a component folder",
+                flows.join(", ")
+            )),
+        );
+        return Loaded {
+            source: source(text),
+            component: None,
+            diagnostics,
+            fresh: None,
+            cached: false,
+        };
+    };
+    diagnostics.extend(validate::validate_component(file, kind, &value));
+    let schema_valid = !diagnostics.iter().any(Diagnostic::is_error);
+    let origin = Origin {
+        file,
+        solution: candidate.solution,
+        folder_kind: candidate.folder_kind,
+    };
+    let component = extract::extract(origin, kind, &value, schema_valid, detail);
+    // Only clean files are cached: a cache hit must never hide a diagnostic.
+    let fresh = stamp.filter(|_| diagnostics.is_empty());
+    Loaded {
+        fresh,
+        cached: false,
+        // Keep the text only where there is already something to show.
+        source: if diagnostics.is_empty() {
+            unloaded()
+        } else {
+            source(text)
+        },
+        component: Some(component),
+        diagnostics,
+    }
+}

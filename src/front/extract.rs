@@ -1,0 +1,830 @@
+//! From a parsed component value to the typed `model::Component`.
+//!
+//! Extraction is total: a field of the wrong type or a missing one becomes `None` or an empty
+//! list, because the schema validator has already reported it and later checks must not report
+//! it twice. Besides the typed parts it records every reference the component makes (found by
+//! shape, wherever it sits), and the canonical JSON and content hash of `attributes`.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::base::diagnostics::pointer_join;
+use crate::base::source::FileId;
+use crate::front::model::{
+    Availability, Body, Component, Content, ExtensionBody, FunctionBody, IndexedField,
+    IneligibleIndex, Kind, MappingBody, RefTarget, Reference, SchemaBody, SharedTransition, State,
+    Storage, SubFlow, TaskBody, Transition, ViewBody, Workflow, WorkflowCall, WorkflowType,
+};
+
+/// The kind a component value declares through `flow`, else the one its folder implies.
+pub fn component_kind(value: &Value, folder_kind: Option<Kind>) -> Option<Kind> {
+    value
+        .get("flow")
+        .and_then(Value::as_str)
+        .and_then(Kind::from_flow)
+        .or(folder_kind)
+}
+
+/// Where a component was found.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub file: FileId,
+    pub solution: Option<usize>,
+    pub folder_kind: Option<Kind>,
+}
+
+/// Versions already published, with their content hashes, by (solution, flow, key, version).
+pub type Known = std::collections::BTreeMap<(usize, String, String, String), String>;
+
+/// How much of a component to extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail<'a> {
+    /// The typed model only: enough for `lint`.
+    Model,
+    /// The model and the stored content (canonical attributes and their hashes): for `plan`.
+    /// The attributes of versions in `known` with an unchanged hash are not kept: they are
+    /// published already and will not be written again.
+    Content(&'a Known),
+}
+
+/// The canonical attributes of a component and their hash.
+pub fn content(value: &Value) -> Content {
+    let attributes = value
+        .get("attributes")
+        .filter(|attributes| attributes.is_object());
+    let canonical = match attributes {
+        Some(attributes) => canonical_json(attributes),
+        None => "{}".to_owned(),
+    };
+    // 128 bits identify content well enough and keep state.json small.
+    let mut hash = sha256_hex(canonical.as_bytes());
+    hash.truncate(32);
+    Content {
+        hash,
+        data_hash: crate::compile::ids::data_hash(&canonical),
+        attributes: std::sync::Arc::from(canonical),
+    }
+}
+
+/// Builds the typed component from its parsed value.
+pub fn extract(
+    origin: Origin,
+    kind: Kind,
+    value: &Value,
+    schema_valid: bool,
+    detail: Detail,
+) -> Component {
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let empty = Value::Object(Default::default());
+    let attributes = value
+        .get("attributes")
+        .filter(|attributes| attributes.is_object())
+        .unwrap_or(&empty);
+
+    let mut refs = Vec::new();
+    let skip = match kind {
+        // A JSON Schema's own objects are data, not references.
+        Kind::Schema => Some("/attributes/schema"),
+        _ => None,
+    };
+    let mut path = PointerBuf::new("/attributes");
+    collect_references(attributes, &mut path, skip, &mut refs);
+
+    let task_refs = || {
+        refs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot_kind == Some(Kind::Task))
+            .map(|(idx, _)| idx)
+            .collect::<Vec<_>>()
+    };
+    let body = match kind {
+        Kind::Workflow => Body::Workflow(Box::new(extract_workflow(attributes, &refs))),
+        Kind::Task => Body::Task(extract_task(attributes)),
+        Kind::Schema => Body::Schema(Box::new(extract_schema(attributes))),
+        Kind::View => Body::View(ViewBody {
+            view_type: attributes.get("type").and_then(Value::as_i64),
+            display: get_str(attributes, "display"),
+        }),
+        Kind::Function => Body::Function(FunctionBody {
+            scope: get_str(attributes, "scope"),
+            tasks: task_refs(),
+        }),
+        Kind::Extension => Body::Extension(ExtensionBody {
+            extension_type: attributes.get("type").and_then(Value::as_i64),
+            scope: attributes.get("scope").and_then(Value::as_i64),
+            tasks: task_refs(),
+        }),
+        Kind::Mapping => Body::Mapping(MappingBody {
+            name: get_str(attributes, "name"),
+            encoding: get_str(attributes, "encoding"),
+        }),
+    };
+
+    Component {
+        file: origin.file,
+        solution: origin.solution,
+        folder_kind: origin.folder_kind,
+        kind,
+        key: text("key"),
+        version: text("version"),
+        domain: text("domain"),
+        flow: text("flow"),
+        flow_version: text("flowVersion"),
+        tags: value
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        refs,
+        body,
+        content: match detail {
+            Detail::Model => None,
+            Detail::Content(known) => {
+                let mut content = content(value);
+                let published = origin
+                    .solution
+                    .zip(value.get("version").and_then(Value::as_str))
+                    .and_then(|(solution, version)| {
+                        let key = value.get("key").and_then(Value::as_str)?;
+                        known.get(&(
+                            solution,
+                            kind.flow().to_owned(),
+                            key.to_owned(),
+                            version.to_owned(),
+                        ))
+                    });
+                if published == Some(&content.hash) {
+                    content.attributes = std::sync::Arc::from("");
+                }
+                Some(content)
+            }
+        },
+        schema_valid,
+    }
+}
+
+/// A JSON Pointer built up and torn down while walking a value, so that walking allocates
+/// only when a pointer is kept.
+struct PointerBuf(String);
+
+impl PointerBuf {
+    fn new(base: &str) -> PointerBuf {
+        PointerBuf(base.to_owned())
+    }
+
+    /// Appends a token; returns the length to truncate back to.
+    fn push(&mut self, token: &str) -> usize {
+        let mark = self.0.len();
+        self.0.push('/');
+        if token.contains(['~', '/']) {
+            self.0
+                .push_str(&token.replace('~', "~0").replace('/', "~1"));
+        } else {
+            self.0.push_str(token);
+        }
+        mark
+    }
+
+    fn push_index(&mut self, index: usize) -> usize {
+        use std::fmt::Write as _;
+        let mark = self.0.len();
+        let _ = write!(self.0, "/{index}");
+        mark
+    }
+
+    fn pop_to(&mut self, mark: usize) {
+        self.0.truncate(mark);
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// JSON with object keys sorted and no insignificant whitespace: the same value always gives
+/// the same text, whatever the order or format it was written in.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (idx, (key, member)) in entries.into_iter().enumerate() {
+                if idx > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+                out.push(b':');
+                write_canonical(member, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (idx, item) in items.iter().enumerate() {
+                if idx > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of any byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[(byte >> 4) as usize] as char);
+        out.push(DIGITS[(byte & 0xf) as usize] as char);
+    }
+    out
+}
+
+fn collect_references(
+    value: &Value,
+    path: &mut PointerBuf,
+    skip: Option<&str>,
+    out: &mut Vec<Reference>,
+) {
+    if skip == Some(path.as_str()) {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(target) = as_reference(map) {
+                out.push(Reference {
+                    pointer: path.as_str().to_owned(),
+                    target,
+                    slot_kind: slot_kind(path.as_str()),
+                });
+                return;
+            }
+            for (key, member) in map {
+                if member.is_object() || member.is_array() {
+                    let mark = path.push(key);
+                    collect_references(member, path, skip, out);
+                    path.pop_to(mark);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (idx, item) in items.iter().enumerate() {
+                if item.is_object() || item.is_array() {
+                    let mark = path.push_index(idx);
+                    collect_references(item, path, skip, out);
+                    path.pop_to(mark);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn as_reference(map: &serde_json::Map<String, Value>) -> Option<RefTarget> {
+    if map.len() == 1
+        && let Some(Value::String(path)) = map.get("ref")
+    {
+        return Some(RefTarget::Path(path.clone()));
+    }
+    let field = |name: &str| map.get(name).and_then(Value::as_str);
+    let flow = field("flow")?;
+    Kind::from_flow(flow)?;
+    let only_reference_keys = map
+        .keys()
+        .all(|key| matches!(key.as_str(), "key" | "domain" | "version" | "flow" | "id"));
+    if !only_reference_keys {
+        return None;
+    }
+    Some(RefTarget::Explicit {
+        key: field("key")?.to_owned(),
+        domain: field("domain")?.to_owned(),
+        version: field("version")?.to_owned(),
+        flow: flow.to_owned(),
+    })
+}
+
+/// The kind a reference slot requires, told by the member that holds the reference.
+fn slot_kind(pointer: &str) -> Option<Kind> {
+    let mut tokens = pointer.rsplit('/');
+    let last = tokens.next()?;
+    let holder = if last.parse::<usize>().is_ok() {
+        tokens.next()?
+    } else {
+        last
+    };
+    let parent = tokens.next().unwrap_or("");
+    match holder {
+        "task" | "sourceTask" => Some(Kind::Task),
+        "functions" => Some(Kind::Function),
+        "extensions" | "features" => Some(Kind::Extension),
+        "schema" | "inputSchema" => Some(Kind::Schema),
+        "view" => Some(Kind::View),
+        "process" => Some(Kind::Workflow),
+        "helpers" | "code" => Some(Kind::Mapping),
+        _ if matches!(parent, "views" | "viewOverrides") => Some(Kind::View),
+        _ => None,
+    }
+}
+
+fn get_str(value: &Value, name: &str) -> Option<String> {
+    value.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn transition(value: &Value, pointer: String) -> Transition {
+    Transition {
+        key: get_str(value, "key"),
+        target: get_str(value, "target"),
+        trigger_type: value.get("triggerType").and_then(Value::as_i64),
+        pointer,
+    }
+}
+
+fn availability(value: &Value, pointer: &str) -> Availability {
+    let Some(items) = value.get("availableIn").and_then(Value::as_array) else {
+        return Availability::Everywhere;
+    };
+    if items.is_empty() {
+        return Availability::Everywhere;
+    }
+    let base = pointer_join(pointer, "availableIn");
+    let states = items
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, item)| {
+            let item_pointer = pointer_join(&base, idx);
+            match item {
+                Value::String(state) => Some((state.clone(), item_pointer)),
+                Value::Object(_) => get_str(item, "state")
+                    .map(|state| (state, pointer_join(&item_pointer, "state"))),
+                _ => None,
+            }
+        })
+        .collect();
+    Availability::States(states)
+}
+
+fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
+    let base = "/attributes";
+    let mut workflow = Workflow {
+        workflow_type: attributes
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(WorkflowType::from_code),
+        history: get_str(attributes, "history"),
+        has_error_boundary: attributes
+            .get("errorBoundary")
+            .is_some_and(Value::is_object),
+        ..Workflow::default()
+    };
+    let refs_under = |prefix: &str, kind: Kind| -> Vec<usize> {
+        refs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot_kind == Some(kind) && r.pointer.starts_with(prefix))
+            .map(|(idx, _)| idx)
+            .collect()
+    };
+    workflow.functions = refs_under("/attributes/functions/", Kind::Function);
+    workflow.extensions = refs_under("/attributes/extensions/", Kind::Extension);
+    workflow
+        .extensions
+        .extend(refs_under("/attributes/features/", Kind::Extension));
+    workflow.views = refs_under("/attributes/", Kind::View);
+    if let Some(start) = attributes.get("startTransition").filter(|v| v.is_object()) {
+        workflow.start = Some(transition(start, pointer_join(base, "startTransition")));
+    }
+    if let Some(states) = attributes.get("states").and_then(Value::as_array) {
+        for (idx, state) in states.iter().enumerate() {
+            let pointer = pointer_join(&pointer_join(base, "states"), idx);
+            let transitions = state
+                .get("transitions")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, item)| item.is_object())
+                        .map(|(t_idx, item)| {
+                            transition(
+                                item,
+                                pointer_join(&pointer_join(&pointer, "transitions"), t_idx),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let subflow = state
+                .get("subFlow")
+                .filter(|sub| sub.is_object())
+                .map(|sub| {
+                    let process_pointer = format!("{pointer}/subFlow/process");
+                    SubFlow {
+                        subflow_type: get_str(sub, "type"),
+                        process: refs.iter().position(|r| r.pointer == process_pointer),
+                    }
+                });
+            let views = refs_under(&format!("{pointer}/"), Kind::View);
+            workflow.states.push(State {
+                key: get_str(state, "key"),
+                state_type: state.get("stateType").and_then(Value::as_i64),
+                sub_type: state.get("subType").and_then(Value::as_i64),
+                transitions,
+                subflow,
+                views,
+                has_error_boundary: state.get("errorBoundary").is_some_and(Value::is_object),
+                pointer,
+            });
+        }
+    }
+    if let Some(shared) = attributes
+        .get("sharedTransitions")
+        .and_then(Value::as_array)
+    {
+        for (idx, item) in shared
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.is_object())
+        {
+            let pointer = pointer_join(&pointer_join(base, "sharedTransitions"), idx);
+            workflow.shared.push(SharedTransition {
+                available_in: availability(item, &pointer),
+                transition: transition(item, pointer),
+            });
+        }
+    }
+    for name in ["cancel", "exit", "updateData"] {
+        if let Some(item) = attributes.get(name).filter(|v| v.is_object()) {
+            let pointer = pointer_join(base, name);
+            workflow.special.push(SharedTransition {
+                available_in: availability(item, &pointer),
+                transition: transition(item, pointer),
+            });
+        }
+    }
+    if let Some(timeout) = attributes.get("timeout").filter(|v| v.is_object()) {
+        workflow.timeout = Some(transition(timeout, pointer_join(base, "timeout")));
+    }
+    workflow.has_timeout = workflow.timeout.is_some();
+    workflow.has_shared_or_special = !workflow.shared.is_empty() || !workflow.special.is_empty();
+    workflow.master_schema = refs
+        .iter()
+        .position(|reference| reference.pointer == "/attributes/schema");
+    let mut path = PointerBuf::new(base);
+    collect_boundary_transitions(attributes, &mut path, &mut workflow.boundary_transitions);
+    workflow
+}
+
+fn collect_boundary_transitions(
+    value: &Value,
+    path: &mut PointerBuf,
+    out: &mut Vec<(String, String)>,
+) {
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                if !(member.is_object() || member.is_array()) {
+                    continue;
+                }
+                let mark = path.push(key);
+                if key == "errorBoundary"
+                    && let Some(rules) = member.get("onError").and_then(Value::as_array)
+                {
+                    for (idx, rule) in rules.iter().enumerate() {
+                        if let Some(name) = rule.get("transition").and_then(Value::as_str)
+                            && !name.trim().is_empty()
+                        {
+                            let pointer = format!("{}/onError/{idx}/transition", path.as_str());
+                            out.push((pointer, name.to_owned()));
+                        }
+                    }
+                }
+                // Scripts and view content are large and hold no error boundaries.
+                if !matches!(
+                    key.as_str(),
+                    "mapping" | "rule" | "timer" | "content" | "code"
+                ) {
+                    collect_boundary_transitions(member, path, out);
+                }
+                path.pop_to(mark);
+            }
+        }
+        Value::Array(items) => {
+            for (idx, item) in items.iter().enumerate() {
+                if item.is_object() || item.is_array() {
+                    let mark = path.push_index(idx);
+                    collect_boundary_transitions(item, path, out);
+                    path.pop_to(mark);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Task types whose config names a workflow (by `domain` and `flow`) they start or read.
+const WORKFLOW_CALLING_TASKS: [&str; 6] = ["11", "12", "13", "14", "15", "19"];
+
+fn extract_task(attributes: &Value) -> TaskBody {
+    let task_type = get_str(attributes, "type");
+    let mut calls = Vec::new();
+    if let (Some(task_type), Some(config)) = (&task_type, attributes.get("config"))
+        && WORKFLOW_CALLING_TASKS.contains(&task_type.as_str())
+        && let (Some(domain), Some(flow)) = (get_str(config, "domain"), get_str(config, "flow"))
+    {
+        calls.push(WorkflowCall {
+            pointer: "/attributes/config/flow".to_owned(),
+            domain,
+            flow,
+        });
+    }
+    TaskBody {
+        task_type,
+        config: attributes.get("config").map(canonical_json),
+        calls,
+    }
+}
+
+const COMBINATORS: [&str; 9] = [
+    "$ref",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+];
+
+fn extract_schema(attributes: &Value) -> SchemaBody {
+    let mut body = SchemaBody {
+        schema_type: get_str(attributes, "type"),
+        ..SchemaBody::default()
+    };
+    if let Some(schema) = attributes.get("schema") {
+        walk_indexed(
+            schema,
+            "/attributes/schema",
+            Some(Vec::new()),
+            None,
+            &mut body,
+        );
+    }
+    body
+}
+
+/// Walks a JSON Schema looking for `x-indexed: true`. `path` holds the field path while the
+/// walk has gone only through `properties`; once it leaves them, `why_not` says why a field
+/// found below cannot be indexed.
+fn walk_indexed(
+    node: &Value,
+    pointer: &str,
+    path: Option<Vec<String>>,
+    why_not: Option<&str>,
+    body: &mut SchemaBody,
+) {
+    let Value::Object(map) = node else {
+        if let Value::Array(items) = node {
+            for (idx, item) in items.iter().enumerate() {
+                walk_indexed(
+                    item,
+                    &pointer_join(pointer, idx),
+                    None,
+                    why_not.or(Some("it sits inside a combinator or array")),
+                    body,
+                );
+            }
+        }
+        return;
+    };
+    if map.get("x-indexed") == Some(&Value::Bool(true)) {
+        classify_indexed(map, pointer, path.as_deref(), why_not, body);
+    }
+    for (key, member) in map {
+        let member_pointer = pointer_join(pointer, key);
+        if key == "properties" {
+            if let Value::Object(props) = member {
+                for (name, field) in props {
+                    let field_pointer = pointer_join(&member_pointer, name);
+                    let field_path = path.as_ref().map(|path| {
+                        let mut next = path.clone();
+                        next.push(name.clone());
+                        next
+                    });
+                    walk_indexed(field, &field_pointer, field_path, why_not, body);
+                }
+            }
+            continue;
+        }
+        let reason = match key.as_str() {
+            "items" | "prefixItems" | "contains" => "it sits inside an array",
+            "$defs" | "definitions" => "it sits in a definition reached through $ref",
+            name if COMBINATORS.contains(&name) => {
+                "it sits inside a combinator (allOf, anyOf, oneOf, not, if/then/else)"
+            }
+            "patternProperties" | "additionalProperties" => "it has no fixed property name",
+            _ => "it is not reached through `properties` alone",
+        };
+        if member.is_object() || member.is_array() {
+            walk_indexed(
+                member,
+                &member_pointer,
+                None,
+                Some(why_not.unwrap_or(reason)),
+                body,
+            );
+        }
+    }
+}
+
+fn classify_indexed(
+    map: &serde_json::Map<String, Value>,
+    pointer: &str,
+    path: Option<&[String]>,
+    why_not: Option<&str>,
+    body: &mut SchemaBody,
+) {
+    let ineligible = |reason: String, body: &mut SchemaBody| {
+        body.ineligible.push(IneligibleIndex {
+            pointer: pointer.to_owned(),
+            reason,
+        })
+    };
+    let Some(path) = path.filter(|path| !path.is_empty()) else {
+        let reason = why_not.unwrap_or("only fields under `properties` can be indexed");
+        ineligible(reason.to_owned(), body);
+        return;
+    };
+    if let Some(combinator) = COMBINATORS.iter().find(|name| map.contains_key(**name)) {
+        ineligible(format!("the field uses `{combinator}`"), body);
+        return;
+    }
+    let json_type = match map.get("type") {
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(Value::Array(names)) => {
+            let non_null: Vec<&str> = names
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| *n != "null")
+                .collect();
+            match non_null.as_slice() {
+                [single] => Some((*single).to_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some(json_type) =
+        json_type.filter(|t| matches!(t.as_str(), "string" | "number" | "integer" | "boolean"))
+    else {
+        ineligible(
+            "only fields of one scalar type (string, number, integer or boolean) can be indexed"
+                .to_owned(),
+            body,
+        );
+        return;
+    };
+    let dotted = path.join(".");
+    if !valid_index_path(&dotted) {
+        ineligible(
+            format!(
+                "the field path `{dotted}` must start with a letter and use only letters, digits and `_`"
+            ),
+            body,
+        );
+        return;
+    }
+    let mut storages = vec![Storage::Text];
+    match json_type.as_str() {
+        "number" | "integer" => storages.push(Storage::Numeric),
+        "string" if map.get("format").and_then(Value::as_str) == Some("date-time") => {
+            storages.push(Storage::Timestamptz)
+        }
+        _ => {}
+    }
+    body.indexed.push(IndexedField {
+        pointer: pointer.to_owned(),
+        path: dotted,
+        json_type,
+        storages,
+        sortable: map.get("x-sortable") == Some(&Value::Bool(true)),
+        operators: map
+            .get("x-filterOperators")
+            .and_then(Value::as_array)
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    });
+}
+
+/// `^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z0-9_]+)*$`, the runtime's rule for indexed field paths.
+fn valid_index_path(path: &str) -> bool {
+    let mut segments = path.split('.');
+    let Some(first) = segments.next() else {
+        return false;
+    };
+    let word = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    first
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && word(first)
+        && segments.all(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = json!({"b": 1, "a": {"d": [2, {"z": null, "y": "é"}], "c": true}});
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"c":true,"d":[2,{"y":"é","z":null}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn references_are_found_by_shape_with_their_slot() {
+        let value = json!({"attributes": {
+            "functions": [{"key": "f", "domain": "d", "version": "1.0.0", "flow": "sys-functions"}],
+            "startTransition": {"onExecutionTasks": [{"task": {"ref": "Tasks/t.json"}}]},
+            "config": {"flow": "not-a-system-flow", "key": "x", "domain": "d", "version": "1"}
+        }});
+        let origin = Origin {
+            file: FileId(0),
+            solution: None,
+            folder_kind: None,
+        };
+        let component = extract(origin, Kind::Workflow, &value, true, Detail::Model);
+        assert_eq!(component.refs.len(), 2);
+        assert_eq!(component.refs[0].slot_kind, Some(Kind::Function));
+        assert_eq!(
+            component.refs[1].pointer,
+            "/attributes/startTransition/onExecutionTasks/0/task"
+        );
+        assert_eq!(component.refs[1].slot_kind, Some(Kind::Task));
+    }
+
+    #[test]
+    fn indexed_fields_are_classified() {
+        let value = json!({"attributes": {"type": "master", "schema": {"type": "object", "properties": {
+            "amount": {"type": "number", "x-indexed": true, "x-sortable": true},
+            "customer": {"type": "object", "properties": {
+                "since": {"type": "string", "format": "date-time", "x-indexed": true}}},
+            "tags": {"type": "array", "items": {"type": "string", "x-indexed": true}},
+            "either": {"anyOf": [{"type": "string"}], "x-indexed": true}
+        }}}});
+        let origin = Origin {
+            file: FileId(0),
+            solution: None,
+            folder_kind: None,
+        };
+        let component = extract(origin, Kind::Schema, &value, true, Detail::Model);
+        let body = component.schema_body().unwrap();
+        let paths: Vec<_> = body
+            .indexed
+            .iter()
+            .map(|f| (f.path.as_str(), f.storages.clone()))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("amount", vec![Storage::Text, Storage::Numeric]),
+                ("customer.since", vec![Storage::Text, Storage::Timestamptz]),
+            ]
+        );
+        assert_eq!(body.ineligible.len(), 2);
+        assert!(component.refs.is_empty());
+    }
+}
