@@ -9,12 +9,8 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod base;
-pub mod front;
-
-/// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
-/// may own the system schemas.
-pub const PLATFORM_DOMAIN: &str = "platform";
 pub mod command;
 pub mod compile;
 pub mod deploy;
+pub mod front;
 pub mod pg;

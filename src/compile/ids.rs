@@ -3,11 +3,9 @@
 //! Nothing in a migration depends on when or where it was generated: an `"Instances"` row's id
 //! is a UUIDv5 of the domain, flow and key; an `"InstancesData"` row's id adds the version; its
 //! ETag (a ULID-shaped 26-character Crockford base32 string) comes from the same names and the
-//! content hash; `"DataHash"` is the runtime's lowercase SHA-1 of the normalized (canonical)
-//! JSON.
+//! content hash. (`"DataHash"`, the runtime's hash of the content, is `base::hash::data_hash`.)
 
-use sha1::{Digest, Sha1};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The namespace of every UUID `vnext` derives (a UUIDv5 of the name `vnext-tool.dev`).
@@ -42,11 +40,6 @@ pub fn etag(domain: &str, flow: &str, key: &str, version: &str, content_hash: &s
     String::from_utf8(out.to_vec()).expect("ASCII")
 }
 
-/// The runtime's data hash: lowercase hex SHA-1 of the normalized JSON.
-pub fn data_hash(canonical_json: &str) -> String {
-    crate::front::extract::hex(&Sha1::digest(canonical_json.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,10 +61,5 @@ mod tests {
             tag.chars()
                 .all(|c| c.is_ascii_alphanumeric() && !"ILOU".contains(c))
         );
-    }
-
-    #[test]
-    fn data_hash_of_empty_object() {
-        assert_eq!(data_hash("{}"), "bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f");
     }
 }

@@ -5,6 +5,9 @@
 //! written as data (`{ column: Status, eq: A }`), never as SQL text, so the renderer quotes
 //! every name and value they contain.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
@@ -13,7 +16,34 @@ use crate::compile::ir::{
     Check, Column, EfHistory, Expr, ForeignKey, Function, Index, IndexKey, Layout, Literal, Method,
     OnDelete, Order, PrimaryKey, Table, Volatility,
 };
+use crate::front::analyse::LayoutFile;
 use crate::pg::types;
+
+/// The table layouts of a workspace, by layout name: built, and as written (JSON), which
+/// `state.json` records.
+#[derive(Debug, Clone, Default)]
+pub struct Layouts {
+    pub built: BTreeMap<String, Arc<Layout>>,
+    pub sources: BTreeMap<String, Value>,
+}
+
+impl Layouts {
+    /// Builds the layout files the front end read, reporting what is wrong with them.
+    pub fn build(files: &[LayoutFile], out: &mut Vec<Diagnostic>) -> Layouts {
+        let mut layouts = Layouts::default();
+        for LayoutFile { file, value } in files {
+            if let Some(built) = build(*file, value, out) {
+                layouts.sources.insert(built.name.clone(), value.clone());
+                layouts.built.insert(built.name.clone(), Arc::new(built));
+            }
+        }
+        layouts
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Layout>> {
+        self.built.get(name)
+    }
+}
 
 /// Builds a layout from a parsed layout file, reporting what is wrong with it.
 /// Returns `None` when the file has errors.

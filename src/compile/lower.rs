@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
+use crate::base::hash::sha256_hex;
 use crate::base::source::FileId;
 use crate::compile::ir::{
     AttributeIndex, AttributeIndexKind, Catalog, ComponentRecord, ComponentVersion, Expr, Index,
     IndexKey, Layout, Literal, Method, Order, Schema, SchemaKind,
 };
+use crate::compile::layout::Layouts;
 use crate::front::analyse::Analysis;
-use crate::front::extract::sha256_hex;
 use crate::front::model::{Component, IndexedField, Kind, Storage};
 use crate::front::naming;
 
@@ -41,13 +42,13 @@ pub struct Lowered {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Lowers the platform workspace (domain `platform`).
-pub fn lower_platform(analysis: &Analysis, solution: usize) -> Lowered {
+/// Lowers the platform workspace (domain `platform`), built from its own `layouts`.
+pub fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: usize) -> Lowered {
     let mut lowered = Lowered::default();
     lowered.catalog.domain = analysis.solutions[solution].domain.clone();
     let file = analysis.solutions[solution].file;
     let layout = |name: &str, out: &mut Vec<Diagnostic>| {
-        let found = analysis.layouts.get(name).cloned();
+        let found = layouts.get(name).cloned();
         if found.is_none() {
             out.push(
                 Diagnostic::new(

@@ -88,12 +88,6 @@ pub struct ComponentState {
     pub versions: BTreeMap<String, String>,
 }
 
-/// `sha256:<hex>` of a state's text, as migrations and the history table record it. Line
-/// endings do not count, as for migration checksums.
-pub fn hash_text(text: &str) -> String {
-    crate::deploy::migrations::checksum(text)
-}
-
 /// A JSON string literal.
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")
@@ -171,7 +165,7 @@ impl State {
     /// The canonical text of the state: one line per layout, schema and component, each in
     /// canonical JSON, so a diff of `state.json` in review shows what changed and nothing else.
     pub fn to_text(&self) -> String {
-        use crate::front::extract::canonical_json;
+        use crate::base::hash::canonical_json;
         use std::fmt::Write as _;
         let string = |s: &str| Value::String(s.to_owned()).to_string();
         let mut out = String::from("{\n");
@@ -253,9 +247,9 @@ impl State {
         out
     }
 
-    /// `sha256:<hex>` of the canonical text.
+    /// The checksum of the canonical text.
     pub fn hash(&self) -> String {
-        hash_text(&self.to_text())
+        crate::base::hash::checksum(&self.to_text())
     }
 
     /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout

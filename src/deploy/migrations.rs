@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::front::extract::sha256_hex;
+use crate::base::hash::{checksum, checksum_reader, sha256_hex};
 
 pub const SUM_FILE: &str = "vnext.sum";
 pub const STATE_FILE: &str = "state.json";
@@ -52,60 +52,9 @@ impl MigrationFile {
     }
 }
 
-/// `sha256:<hex>` of a text with CRLF read as LF.
-pub fn checksum(text: &str) -> String {
-    format!("sha256:{}", sha256_hex(normalize(text).as_bytes()))
-}
-
-/// `checksum` of a file, read in pieces: a migration can be tens of megabytes and only its
-/// hash is kept. Bytes are hashed as they are, so a file that is not UTF-8 gets a checksum
-/// (which then fails to match) rather than an error.
+/// The `checksum` of a file, read in pieces.
 pub fn checksum_file(path: &Path) -> std::io::Result<String> {
     checksum_reader(std::fs::File::open(path)?, 1 << 16)
-}
-
-fn checksum_reader(mut reader: impl std::io::Read, piece: usize) -> std::io::Result<String> {
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; piece];
-    // A CR at the end of one piece is held back until the next shows whether an LF follows.
-    let mut held_cr = false;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        let chunk = &buf[..n];
-        if held_cr && chunk[0] != b'\n' {
-            hasher.update(b"\r");
-        }
-        held_cr = false;
-        let mut start = 0;
-        for (at, _) in chunk.iter().enumerate().filter(|(_, byte)| **byte == b'\r') {
-            match chunk.get(at + 1) {
-                Some(b'\n') => {
-                    hasher.update(&chunk[start..at]);
-                    start = at + 1;
-                }
-                Some(_) => {}
-                None => {
-                    hasher.update(&chunk[start..at]);
-                    start = n;
-                    held_cr = true;
-                }
-            }
-        }
-        hasher.update(&chunk[start..]);
-    }
-    if held_cr {
-        hasher.update(b"\r");
-    }
-    Ok(format!(
-        "sha256:{}",
-        crate::front::extract::hex(&hasher.finalize())
-    ))
 }
 
 fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
@@ -380,39 +329,6 @@ mod tests {
         assert_ne!(lines_a[3], lines_b[3]);
         assert_ne!(lines_a[5], lines_b[5]);
         assert_ne!(lines_a[1], lines_b[1]);
-    }
-
-    #[test]
-    fn a_file_hashes_as_its_text_whatever_the_pieces() {
-        let texts = [
-            "",
-            "\r",
-            "\r\n",
-            "\r\r\n\n",
-            "BEGIN;\r\nSELECT 1;\r\nCOMMIT;\r\n",
-            "a lone \r stays\r, a pair\r\n goes\r",
-            "ünï\r\ncødé\r\n\r\n",
-        ];
-        for text in texts {
-            for piece in 1..=6 {
-                let streamed = checksum_reader(text.as_bytes(), piece).unwrap();
-                assert_eq!(streamed, checksum(text), "{text:?} in pieces of {piece}");
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
-        /// Any text of CRs, LFs and a few other characters, in any piece size.
-        #[test]
-        fn a_file_hashes_as_its_text_for_any_text(text in "[\r\na\u{e9};]{0,40}", piece in 1usize..9) {
-            proptest::prop_assert_eq!(checksum_reader(text.as_bytes(), piece).unwrap(), checksum(&text));
-        }
-    }
-
-    #[test]
-    fn line_endings_do_not_count() {
-        assert_eq!(checksum("a\r\nb\r\n"), checksum("a\nb\n"));
     }
 
     #[test]

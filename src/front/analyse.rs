@@ -4,7 +4,6 @@
 //! file per task; results are gathered in discovery order so the output never depends on
 //! thread timing. Cross-file checks then run once over all components.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -12,8 +11,6 @@ use rayon::prelude::*;
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::base::source::Format;
 use crate::base::source::{FileId, SourceFile, SourceSet};
-use crate::compile::ir::Layout;
-use crate::compile::layout;
 use crate::front::check::{self, Resolution};
 use crate::front::extract::{self, Detail, Origin};
 use crate::front::model::{Component, Kind};
@@ -31,12 +28,17 @@ pub struct Analysis {
     pub relative_paths: Vec<String>,
     pub resolution: Resolution,
     pub diagnostics: Vec<Diagnostic>,
-    /// Table layouts of platform solutions, by layout name.
-    pub layouts: BTreeMap<String, Arc<Layout>>,
-    /// The same layouts as written (JSON), which `state.json` records.
-    pub layout_sources: BTreeMap<String, serde_json::Value>,
+    /// The table layout files of platform solutions that parsed, for the compiler to build.
+    pub layout_files: Vec<LayoutFile>,
     /// How many files came from the cache instead of being read.
     pub cache_hits: usize,
+}
+
+/// A table layout file, read and parsed (`definitions/layout/*.yaml`).
+#[derive(Debug, Clone)]
+pub struct LayoutFile {
+    pub file: FileId,
+    pub value: serde_json::Value,
 }
 
 impl Analysis {
@@ -145,7 +147,7 @@ pub fn analyze_cached(
         relative_paths: &relative_paths,
     });
     diagnostics.extend(checks);
-    let (layouts, layout_sources) = load_layouts(
+    let layout_files = read_layouts(
         &solutions,
         &mut sources,
         &mut diagnostics,
@@ -158,8 +160,7 @@ pub fn analyze_cached(
         relative_paths,
         resolution,
         diagnostics,
-        layouts,
-        layout_sources,
+        layout_files,
         cache_hits,
     };
     let diagnostics = std::mem::take(&mut analysis.diagnostics);
@@ -183,18 +184,15 @@ pub fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
     }
 }
 
-/// Loads the table layouts a platform solution names, reporting what is wrong with them.
-fn load_layouts(
+/// Reads and parses the table layout files a platform solution names, reporting the files that
+/// cannot be read or parsed. What a layout means is the compiler's business (`compile::layout`).
+fn read_layouts(
     solutions: &[Solution],
     sources: &mut SourceSet,
     diagnostics: &mut Vec<Diagnostic>,
     embedded: Option<&Embedded>,
-) -> (
-    BTreeMap<String, Arc<Layout>>,
-    BTreeMap<String, serde_json::Value>,
-) {
-    let mut layouts = BTreeMap::new();
-    let mut sources_by_name = BTreeMap::new();
+) -> Vec<LayoutFile> {
+    let mut layouts = Vec::new();
     for solution in solutions {
         for path in &solution.layouts {
             let name = display_relative(sources, solution, path)
@@ -216,16 +214,11 @@ fn load_layouts(
             }
             match syntax::parse(&text, format) {
                 Err(err) => diagnostics.push(workspace::parse_error_diagnostic(file, err)),
-                Ok(value) => {
-                    if let Some(built) = layout::build(file, &value, diagnostics) {
-                        sources_by_name.insert(built.name.clone(), value);
-                        layouts.insert(built.name.clone(), Arc::new(built));
-                    }
-                }
+                Ok(value) => layouts.push(LayoutFile { file, value }),
             }
         }
     }
-    (layouts, sources_by_name)
+    layouts
 }
 
 /// A path shown like the solution file's name: relative to the same base.

@@ -93,7 +93,7 @@ fn build_key() -> String {
     format!(
         "vnext {} {}",
         env!("CARGO_PKG_VERSION"),
-        crate::front::extract::sha256_hex(schemas.join("\n").as_bytes())
+        crate::base::hash::sha256_hex(schemas.join("\n").as_bytes())
     )
 }
 

@@ -6,9 +6,9 @@
 //! shape, wherever it sits), and the canonical JSON and content hash of `attributes`.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::base::diagnostics::pointer_join;
+use crate::base::hash::{canonical_json, content_hash, data_hash};
 use crate::base::source::FileId;
 use crate::front::model::{
     Availability, Body, Component, Content, ExtensionBody, FunctionBody, IndexedField,
@@ -56,12 +56,9 @@ pub fn content(value: &Value) -> Content {
         Some(attributes) => canonical_json(attributes),
         None => "{}".to_owned(),
     };
-    // 128 bits identify content well enough and keep state.json small.
-    let mut hash = sha256_hex(canonical.as_bytes());
-    hash.truncate(32);
     Content {
-        hash,
-        data_hash: crate::compile::ids::data_hash(&canonical),
+        hash: content_hash(&canonical),
+        data_hash: data_hash(&canonical),
         attributes: std::sync::Arc::from(canonical),
     }
 }
@@ -204,60 +201,6 @@ impl PointerBuf {
     fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// JSON with object keys sorted and no insignificant whitespace: the same value always gives
-/// the same text, whatever the order or format it was written in.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = Vec::new();
-    write_canonical(value, &mut out);
-    String::from_utf8(out).expect("serde_json writes UTF-8")
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (idx, (key, member)) in entries.into_iter().enumerate() {
-                if idx > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
-                out.push(b':');
-                write_canonical(member, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (idx, item) in items.iter().enumerate() {
-                if idx > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
-    }
-}
-
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex of any byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[(byte >> 4) as usize] as char);
-        out.push(DIGITS[(byte & 0xf) as usize] as char);
-    }
-    out
 }
 
 fn collect_references(
@@ -764,15 +707,6 @@ fn valid_index_path(path: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_level() {
-        let value = json!({"b": 1, "a": {"d": [2, {"z": null, "y": "é"}], "c": true}});
-        assert_eq!(
-            canonical_json(&value),
-            r#"{"a":{"c":true,"d":[2,{"y":"é","z":null}]},"b":1}"#
-        );
-    }
 
     #[test]
     fn references_are_found_by_shape_with_their_slot() {

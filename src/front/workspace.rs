@@ -18,6 +18,10 @@ use crate::front::model::Kind;
 use crate::front::syntax;
 use crate::front::validate;
 
+/// The domain of the platform's own workspace (`definitions/`): the only one whose workflows
+/// may own the system schemas.
+pub const PLATFORM_DOMAIN: &str = "platform";
+
 /// Definition files larger than this are refused; real components are well under 1 MiB.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 

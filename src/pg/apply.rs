@@ -439,7 +439,7 @@ fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic
                 continue;
             }
         };
-        if crate::deploy::migrations::checksum(&text) != file.checksum {
+        if crate::base::hash::checksum(&text) != file.checksum {
             problems.push(Diagnostic::new(
                 Code::UnreadableMigration,
                 format!("{label} changed while apply was reading it"),
@@ -594,7 +594,7 @@ fn stale_states(sources: &[Source], history: &[HistoryRow], states: &[StoredStat
                             .folder
                             .state
                             .as_ref()
-                            .map(|t| crate::compile::state::hash_text(t))
+                            .map(|t| crate::base::hash::checksum(t))
                             .as_ref()
             });
             finished && !recorded
@@ -1211,7 +1211,7 @@ fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
     format!(
         "INSERT INTO {STATES} (\"Source\", \"Version\", \"Hash\", \"State\") VALUES ({}, {version}, {}, {}) ON CONFLICT (\"Source\") DO UPDATE SET \"Version\" = EXCLUDED.\"Version\", \"Hash\" = EXCLUDED.\"Hash\", \"State\" = EXCLUDED.\"State\", \"UpdatedAt\" = now();",
         literal(kind.state_source().as_str()),
-        literal(&crate::compile::state::hash_text(state)),
+        literal(&crate::base::hash::checksum(state)),
         literal(state)
     )
 }

@@ -744,11 +744,7 @@ async fn components(
                 .as_deref()
                 .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
                 .map(|value| {
-                    let mut hash = crate::front::extract::sha256_hex(
-                        crate::front::extract::canonical_json(&value).as_bytes(),
-                    );
-                    hash.truncate(32);
-                    hash
+                    crate::base::hash::content_hash(&crate::base::hash::canonical_json(&value))
                 })
                 .unwrap_or_else(|| "unreadable".to_owned());
             LiveVersion {

@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::base::diagnostics::Diagnostic;
+use crate::compile::layout::Layouts;
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
-use crate::front::workspace::{self, Namer};
+use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
 
 /// What `vnext lint` is asked to look at.
 #[derive(Debug, Clone)]
@@ -34,6 +35,18 @@ pub struct LintOutput {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The front end over a discovery, and the table layouts it read built: what every command
+/// that reads definitions starts with.
+fn analyse(
+    discovery: workspace::Discovery,
+    detail: Detail<'_>,
+    cache: Option<&mut crate::front::cache::Cache>,
+) -> (Analysis, Layouts) {
+    let mut analysis = analyse::analyze_cached(discovery, detail, cache);
+    let layouts = Layouts::build(&analysis.layout_files, &mut analysis.diagnostics);
+    (analysis, layouts)
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -45,7 +58,7 @@ pub fn lint(input: &LintInput) -> LintOutput {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
         let mut cache = input.cache.as_deref().map(crate::front::cache::Cache::open);
-        let analysis = analyse::analyze_cached(discovery, Detail::Model, cache.as_mut());
+        let (analysis, _) = analyse(discovery, Detail::Model, cache.as_mut());
         let diagnostics = analysis.diagnostics.clone();
         return LintOutput {
             analysis,
@@ -83,7 +96,7 @@ pub fn lint(input: &LintInput) -> LintOutput {
             ),
         }
     }
-    let analysis = analyse::analyze(discovery, Detail::Model);
+    let (analysis, _) = analyse(discovery, Detail::Model, None);
     let selected: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
     let solution_files: BTreeSet<_> = analysis.solutions.iter().map(|s| s.file).collect();
     let diagnostics = analysis
@@ -208,7 +221,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             crate::front::cache::Cache::open(dir)
         }
     });
-    let mut analysis = analyse::analyze_cached(discovery, Detail::Content(&known), cache.as_mut());
+    let (mut analysis, layouts) = analyse(discovery, Detail::Content(&known), cache.as_mut());
     let mut diagnostics = analysis.diagnostics.clone();
     let mut domains = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -226,7 +239,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         {
             continue;
         }
-        let (domain, found) = plan_domain(&analysis, index, input);
+        let (domain, found) = plan_domain(&analysis, &layouts, index, input);
         diagnostics.extend(found);
         domains.push(domain);
     }
@@ -304,12 +317,13 @@ pub fn definitions_hash(catalog: &crate::compile::ir::Catalog) -> String {
     lines.sort();
     format!(
         "sha256:{}",
-        crate::front::extract::sha256_hex(lines.join("\n").as_bytes())
+        crate::base::hash::sha256_hex(lines.join("\n").as_bytes())
     )
 }
 
 fn plan_domain(
     analysis: &Analysis,
+    layouts: &Layouts,
     index: usize,
     input: &PlanInput,
 ) -> (DomainPlan, Vec<Diagnostic>) {
@@ -366,10 +380,10 @@ fn plan_domain(
 
     // The desired catalog, and the layouts it needs recorded.
     let platform_analysis;
-    let (lowered, layout_sources) = if domain == crate::PLATFORM_DOMAIN {
+    let (lowered, layout_sources) = if domain == PLATFORM_DOMAIN {
         (
-            crate::compile::lower::lower_platform(analysis, index),
-            analysis.layout_sources.clone(),
+            crate::compile::lower::lower_platform(analysis, layouts, index),
+            layouts.sources.clone(),
         )
     } else {
         let platform = match &input.platform {
@@ -389,10 +403,7 @@ fn plan_domain(
                 return (failed(&domain, &dir), out);
             }
         };
-        let Some(instance) = platform_analysis
-            .layouts
-            .get(crate::compile::lower::INSTANCE_LAYOUT)
-        else {
+        let Some(instance) = platform_analysis.instance_layout() else {
             out.push(Diagnostic::new(
                 Code::InvalidLayout,
                 "the built-in platform has no instance layout",
@@ -401,7 +412,7 @@ fn plan_domain(
         };
         (
             crate::compile::lower::lower_domain(analysis, index, instance),
-            platform_analysis.layout_sources.clone(),
+            platform_analysis.layouts.sources.clone(),
         )
     };
     out.extend(lowered.diagnostics.iter().cloned());
@@ -522,7 +533,7 @@ fn plan_domain(
     );
     let state_text = state_after.to_text();
     let state_before = match &folder.state {
-        Some(text) if !first => crate::compile::state::hash_text(text),
+        Some(text) if !first => crate::base::hash::checksum(text),
         _ => "empty".to_owned(),
     };
     let header = crate::pg::render::Header {
@@ -530,7 +541,7 @@ fn plan_domain(
         domain: &domain,
         definitions_hash: &definitions,
         state_before: &state_before,
-        state_after: &crate::compile::state::hash_text(&state_text),
+        state_after: &crate::base::hash::checksum(&state_text),
     };
     let mut result = DomainPlan {
         domain: domain.clone(),
@@ -628,7 +639,7 @@ pub fn graph(
 ) -> GraphOutput {
     let namer = Namer::new(&absolute(display_base));
     let discovery = workspace::discover(&[absolute(root)], domain, &namer);
-    let analysis = analyse::analyze(discovery, Detail::Model);
+    let (analysis, layouts) = analyse(discovery, Detail::Model, None);
     let mut diagnostics = analysis.diagnostics.clone();
     let mut drawings = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -643,14 +654,10 @@ pub fn graph(
         if domain.is_some_and(|d| d != solution.domain) {
             continue;
         }
-        let lowered = if solution.domain == crate::PLATFORM_DOMAIN {
-            crate::compile::lower::lower_platform(&analysis, index)
+        let lowered = if solution.domain == PLATFORM_DOMAIN {
+            crate::compile::lower::lower_platform(&analysis, &layouts, index)
         } else {
-            match platform
-                .as_ref()
-                .ok()
-                .and_then(|p| p.layouts.get(crate::compile::lower::INSTANCE_LAYOUT))
-            {
+            match platform.as_ref().ok().and_then(|p| p.instance_layout()) {
                 Some(instance) => crate::compile::lower::lower_domain(&analysis, index, instance),
                 None => continue,
             }
@@ -698,7 +705,7 @@ fn platform_source(
     let folder = match platform {
         None => crate::deploy::migrations::from_memory(crate::compile::platform::generated_files()),
         Some(dir) => {
-            let dir = absolute(dir).join("generated").join(crate::PLATFORM_DOMAIN);
+            let dir = absolute(dir).join("generated").join(PLATFORM_DOMAIN);
             let folder = crate::deploy::migrations::read(&dir).map_err(|err| {
                 Diagnostic::new(
                     Code::IoError,
@@ -806,7 +813,7 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
             return out;
         }
     };
-    if domain == crate::PLATFORM_DOMAIN {
+    if domain == PLATFORM_DOMAIN {
         // The platform's own workspace: its generated/ is the platform source.
         out.sources
             .push(crate::deploy::reconcile::Source { folder, ..platform });

@@ -813,7 +813,8 @@ fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
         let (Some(solution), Some(key)) = (component.solution, &component.key) else {
             continue;
         };
-        let platform = workspace.solutions[solution].domain == crate::PLATFORM_DOMAIN;
+        let platform =
+            workspace.solutions[solution].domain == crate::front::workspace::PLATFORM_DOMAIN;
         let name = naming::schema_name(key);
         let file = component.file;
         if name.is_empty() {

@@ -8,6 +8,7 @@
 
 use std::fmt::Write;
 
+use crate::base::hash::{Checksum, data_hash};
 use crate::compile::diff::{Change, CommentTarget};
 use crate::compile::graph::Graph;
 use crate::compile::ids;
@@ -43,7 +44,7 @@ pub struct Rendered {
     /// The first `PREVIEW_BYTES` or so, cut at a line end.
     pub preview: String,
     pub bytes: usize,
-    /// `sha256:<hex>` of the whole text (see `migrations::checksum`).
+    /// The checksum of the whole text (see `base::hash::checksum`).
     pub checksum: String,
 }
 
@@ -56,7 +57,6 @@ pub fn render(
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<Rendered> {
     use rayon::prelude::*;
-    use sha2::{Digest, Sha256};
     let total = plan.steps.len();
     // Work items in file order: (step, part) where part 0 opens the step, 1.. are its changes
     // and catalogue entries, and the last closes it.
@@ -70,7 +70,7 @@ pub fn render(
         };
         items.extend((0..parts + 2).map(|part| (idx, part)));
     }
-    let mut hasher = Sha256::new();
+    let mut checksum = Checksum::new();
     let mut rendered = Rendered {
         preview: String::new(),
         bytes: 0,
@@ -79,7 +79,7 @@ pub fn render(
     let mut preview_full = false;
     let mut emit = |chunk: &str, rendered: &mut Rendered| -> std::io::Result<()> {
         sink.write_all(chunk.as_bytes())?;
-        hasher.update(chunk.as_bytes());
+        checksum.update(chunk.as_bytes());
         rendered.bytes += chunk.len();
         if !preview_full {
             let room = PREVIEW_BYTES.saturating_sub(rendered.preview.len());
@@ -104,7 +104,7 @@ pub fn render(
             emit(part, &mut rendered)?;
         }
     }
-    rendered.checksum = format!("sha256:{}", crate::front::extract::hex(&hasher.finalize()));
+    rendered.checksum = checksum.finish();
     Ok(rendered)
 }
 
@@ -846,7 +846,7 @@ fn version_values(
     out.push_str(", ");
     match &version.data_hash {
         Some(hash) => push_literal(out, hash),
-        None => push_literal(out, &ids::data_hash(attributes)),
+        None => push_literal(out, &data_hash(attributes)),
     }
     out.push_str(", now(), ");
     push_literal(out, attributes);
