@@ -564,8 +564,8 @@ impl EventPrinter {
         }
     }
 
-    fn event(&mut self, event: vnext::pg::apply::Event) {
-        use vnext::pg::apply::Event;
+    fn event(&mut self, event: vnext::pg::events::Event) {
+        use vnext::pg::events::Event;
         if self.json {
             print(&format!(
                 "{}\n",
@@ -729,7 +729,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
                     print(&dry_run_text(&summary));
                 }
             } else if summary.applied_files > 0 {
-                printer.event(vnext::pg::apply::Event::Finished {
+                printer.event(vnext::pg::events::Event::Finished {
                     files: summary.applied_files,
                     statements: summary.applied_statements,
                     elapsed_ms: summary.elapsed_ms,
@@ -753,7 +753,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
     }
 }
 
-fn dry_run_text(summary: &vnext::pg::apply::Summary) -> String {
+fn dry_run_text(summary: &vnext::pg::events::Summary) -> String {
     let mut out = String::new();
     if summary.pending.is_empty() {
         out.push_str("nothing would run\n");
@@ -808,7 +808,7 @@ fn status(args: StatusArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let result = runtime().block_on(vnext::pg::apply::status(&target, &found.sources));
+    let result = runtime().block_on(vnext::pg::status::status(&target, &found.sources));
     match result {
         Ok(entries) => {
             match args.format {
@@ -839,7 +839,7 @@ fn drift(args: DriftArgs) -> ExitCode {
         Ok(target) => target,
         Err(code) => return code,
     };
-    let result = runtime().block_on(vnext::pg::apply::drift(&target));
+    let result = runtime().block_on(vnext::pg::introspect::drift(&target));
     match result {
         Ok(differences) => {
             match args.format {

@@ -9,10 +9,8 @@
 //! harmless (`IF NOT EXISTS`, and an index an interrupted build left invalid is dropped first).
 //! A kill at any point therefore resumes at the first step whose effect is not recorded.
 //!
-//! The migration lock is a session-level advisory lock, taken by polling
-//! `pg_try_advisory_lock` rather than waiting in `pg_advisory_lock`: a session blocked in that
-//! call holds a snapshot, which our own `CREATE INDEX CONCURRENTLY` would wait for, which
-//! would wait for the lock: a deadlock. Polling never sits in a statement.
+//! The history and the recorded states live in `pg::history`, the migration lock (polled, never
+//! waited for inside a statement) in `pg::lock`, what apply reports in `pg::events`.
 //!
 //! `lock_timeout` bounds how long any DDL waits for a table lock, and so how long production
 //! queries queue behind it; a step that times out is rolled back and retried after a pause, a
@@ -20,23 +18,20 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection};
 
-use super::conn::{Failure, Target, one_line};
+use super::conn::{Failure, Target, ms, one_line};
+use super::events::{Event, PendingFile, StepSummary, Summary};
+use super::history::{
+    HISTORY, StoredState, bookkeeping_error, error, exec, read_history, read_states,
+    registry_exists, store_state_sql,
+};
+use super::lock::{lock, unlock};
 use super::quote::literal;
 use super::script::{self, Script, Step};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::deploy::reconcile::{self, HistoryRow, Source, SourceKind, Work};
-
-/// The two keys of the advisory lock (`pg_try_advisory_lock(int, int)`): "VNXT", and 1 for apply.
-const LOCK_CLASS: i32 = 0x564E_5854;
-const LOCK_APPLY: i32 = 1;
-
-/// The registry tables apply writes.
-const HISTORY: &str = "\"sys_schemas\".\"MigrationHistory\"";
-const STATES: &str = "\"sys_schemas\".\"States\"";
 
 /// How apply behaves.
 #[derive(Debug, Clone)]
@@ -74,132 +69,6 @@ impl Default for Options {
     }
 }
 
-/// A step of a pending file, for `--dry-run` and progress.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepSummary {
-    pub number: usize,
-    pub transactional: bool,
-    pub title: Option<String>,
-    pub statements: usize,
-    pub line: usize,
-    /// Applied by an earlier, interrupted run.
-    pub done: bool,
-}
-
-/// A file apply has to run.
-#[derive(Debug, Clone, Serialize)]
-pub struct PendingFile {
-    pub source: SourceKind,
-    pub file: String,
-    pub statements: usize,
-    pub resume_at: usize,
-    pub steps: Vec<StepSummary>,
-}
-
-/// What happened, as it happens.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum Event {
-    Connected {
-        server: String,
-        version: String,
-    },
-    LockWaiting {
-        holder: String,
-    },
-    LockAcquired {
-        waited_ms: u64,
-    },
-    UpToDate,
-    Pending {
-        files: Vec<PendingFile>,
-    },
-    DriftChecked {
-        differences: usize,
-    },
-    DriftSkipped {
-        reason: String,
-    },
-    FileStarted {
-        file: String,
-        steps: usize,
-        statements: usize,
-        resume_at: usize,
-    },
-    StepFinished {
-        file: String,
-        step: usize,
-        steps: usize,
-        title: Option<String>,
-        statements_done: usize,
-        statements_total: usize,
-        elapsed_ms: u64,
-    },
-    Retrying {
-        file: String,
-        step: usize,
-        attempt: u32,
-        attempts: u32,
-        wait_ms: u64,
-        reason: String,
-    },
-    InvalidIndexDropped {
-        file: String,
-        index: String,
-    },
-    FileFinished {
-        file: String,
-        elapsed_ms: u64,
-    },
-    StateRecorded {
-        source: SourceKind,
-        version: u32,
-    },
-    Finished {
-        files: usize,
-        statements: usize,
-        elapsed_ms: u64,
-    },
-}
-
-/// The result of a successful apply.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Summary {
-    /// Files that were (or, with `--dry-run`, would be) run.
-    pub pending: Vec<PendingFile>,
-    pub applied_files: usize,
-    pub applied_statements: usize,
-    pub lock_waited_ms: u64,
-    pub elapsed_ms: u64,
-}
-
-fn ms(duration: Duration) -> u64 {
-    duration.as_millis().min(u64::MAX as u128) as u64
-}
-
-fn error(code: Code, message: impl Into<String>) -> Vec<Diagnostic> {
-    vec![Diagnostic::new(code, message)]
-}
-
-/// Runs a query of our own bookkeeping; its failure is a VN610 (or VN606 when the server left).
-async fn exec(conn: &mut PgConnection, sql: &str, what: &str) -> Result<(), Vec<Diagnostic>> {
-    sqlx::raw_sql(AssertSqlSafe(sql))
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        .map_err(|err| bookkeeping_error(&err, what))
-}
-
-fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
-    let failure = Failure::from_sqlx(err);
-    let code = if failure.is_connection_lost() {
-        Code::ConnectionLost
-    } else {
-        Code::DatabaseError
-    };
-    error(code, format!("{what}: {failure}"))
-}
-
 /// The session settings every apply runs under.
 async fn prepare_session(
     conn: &mut PgConnection,
@@ -228,183 +97,6 @@ async fn prepare_session(
     )
     .await?;
     Ok(version)
-}
-
-async fn registry_exists(conn: &mut PgConnection, table: &str) -> Result<bool, Vec<Diagnostic>> {
-    let sql = format!("SELECT to_regclass({}) IS NOT NULL", literal(table));
-    let (exists,): (bool,) = sqlx::query_as(AssertSqlSafe(sql))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|err| bookkeeping_error(&err, "looking for the registry"))?;
-    Ok(exists)
-}
-
-type HistoryTuple = (
-    String,
-    i32,
-    String,
-    String,
-    String,
-    Option<String>,
-    i32,
-    i32,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-const ISO: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
-
-/// Every history row, in the order they apply (platform, domain, direct; by version).
-pub async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, Vec<Diagnostic>> {
-    if !registry_exists(conn, HISTORY).await? {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT \"Source\", \"Version\", \"Name\", \"Checksum\", to_char(\"StartedAt\" AT TIME ZONE 'UTC', {ISO}), to_char(\"FinishedAt\" AT TIME ZONE 'UTC', {ISO}), \"StatementsApplied\", \"StatementsTotal\", \"Error\", \"FailingStatement\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\" FROM {HISTORY} ORDER BY CASE \"Source\" WHEN 'platform' THEN 0 WHEN 'domain' THEN 1 ELSE 2 END, \"Version\""
-    );
-    let rows: Vec<HistoryTuple> = sqlx::query_as(AssertSqlSafe(sql))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|err| bookkeeping_error(&err, "reading the migration history"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| HistoryRow {
-            source: r.0,
-            version: r.1,
-            name: r.2,
-            checksum: r.3,
-            started_at: r.4,
-            finished_at: r.5,
-            statements_applied: r.6,
-            statements_total: r.7,
-            error: r.8,
-            failing_statement: r.9,
-            tool_version: r.10,
-            applied_by: r.11,
-            state_hash_before: r.12,
-            state_hash_after: r.13,
-        })
-        .collect())
-}
-
-/// One row of `sys_schemas."States"`.
-#[derive(Debug, Clone)]
-pub struct StoredState {
-    pub source: SourceKind,
-    pub version: u32,
-    pub hash: String,
-    pub state: String,
-}
-
-/// The recorded states, by source.
-pub async fn read_states(conn: &mut PgConnection) -> Result<Vec<StoredState>, Vec<Diagnostic>> {
-    if !registry_exists(conn, STATES).await? {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT \"Source\", \"Version\", \"Hash\", \"State\" FROM {STATES} ORDER BY \"Source\""
-    );
-    let rows: Vec<(String, i32, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|err| bookkeeping_error(&err, "reading the recorded states"))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(source, version, hash, state)| {
-            Some(StoredState {
-                source: SourceKind::parse(&source)?,
-                version: u32::try_from(version).ok()?,
-                hash,
-                state,
-            })
-        })
-        .collect())
-}
-
-/// Takes the migration lock, polling with backoff for up to `wait`.
-async fn lock(
-    conn: &mut PgConnection,
-    target: &Target,
-    wait: Duration,
-    events: &mut dyn FnMut(Event),
-) -> Result<Duration, Vec<Diagnostic>> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(50);
-    let mut announced = false;
-    loop {
-        let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(LOCK_CLASS)
-            .bind(LOCK_APPLY)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|err| bookkeeping_error(&err, "taking the migration lock"))?;
-        if got {
-            let waited = started.elapsed();
-            if announced {
-                events(Event::LockAcquired {
-                    waited_ms: ms(waited),
-                });
-            }
-            return Ok(waited);
-        }
-        let holder = lock_holder(conn)
-            .await
-            .unwrap_or_else(|| "another session".to_owned());
-        if !announced {
-            events(Event::LockWaiting {
-                holder: holder.clone(),
-            });
-            announced = true;
-        }
-        if started.elapsed() >= wait {
-            return Err(vec![
-                Diagnostic::new(
-                    Code::MigrationLockBusy,
-                    format!(
-                        "{} is being migrated by {holder}; waited {:.0} s for the migration lock",
-                        target.display(),
-                        wait.as_secs_f64()
-                    ),
-                )
-                .with_help("let that apply finish, or wait longer with --lock-wait; if that session is gone for good, end it with pg_terminate_backend(pid)"),
-            ]);
-        }
-        tokio::time::sleep(pause.min(wait.saturating_sub(started.elapsed()))).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(1));
-    }
-}
-
-/// Who holds the migration lock, in words.
-async fn lock_holder(conn: &mut PgConnection) -> Option<String> {
-    let sql = format!(
-        "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', {ISO}), to_char(a.backend_start AT TIME ZONE 'UTC', {ISO}), '') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {LOCK_CLASS}::oid AND l.objid = {LOCK_APPLY}::oid AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
-    );
-    let row: Option<(i32, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
-        .fetch_optional(&mut *conn)
-        .await
-        .ok()?;
-    row.map(|(pid, user, app, from, since)| {
-        format!(
-            "pid {pid} ({}user {user} from {from}, since {since})",
-            if app.is_empty() {
-                String::new()
-            } else {
-                format!("{app}, ")
-            }
-        )
-    })
-}
-
-async fn unlock(conn: &mut PgConnection) {
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-        .bind(LOCK_CLASS)
-        .bind(LOCK_APPLY)
-        .execute(&mut *conn)
-        .await;
 }
 
 /// A file ready to run: its text parsed, its checksum confirmed.
@@ -708,7 +400,7 @@ async fn check_drift(
             return Ok(());
         }
     }
-    let differences = super::introspect::drift(conn, target, states)
+    let differences = super::introspect::differences(conn, target, states)
         .await
         .map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))?;
     events(Event::DriftChecked {
@@ -1024,7 +716,7 @@ impl Run<'_> {
             });
         }
         let statement = &step.statements[0];
-        if let Some((schema, index)) = concurrent_index_target(&statement.sql) {
+        if let Some((schema, index)) = script::concurrent_index_target(&statement.sql) {
             let sql = format!(
                 "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {}",
                 literal(&schema),
@@ -1206,118 +898,6 @@ async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
     found
 }
 
-/// `INSERT ... ON CONFLICT` of a source's state.
-fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
-    format!(
-        "INSERT INTO {STATES} (\"Source\", \"Version\", \"Hash\", \"State\") VALUES ({}, {version}, {}, {}) ON CONFLICT (\"Source\") DO UPDATE SET \"Version\" = EXCLUDED.\"Version\", \"Hash\" = EXCLUDED.\"Hash\", \"State\" = EXCLUDED.\"State\", \"UpdatedAt\" = now();",
-        literal(kind.state_source().as_str()),
-        literal(&crate::base::hash::checksum(state)),
-        literal(state)
-    )
-}
-
-/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY` statement builds.
-pub fn concurrent_index_target(sql: &str) -> Option<(String, String)> {
-    let tokens = tokens(sql, 12);
-    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
-    let mut i = 0;
-    let word = |i: usize| upper.get(i).map(String::as_str);
-    if word(i) != Some("CREATE") {
-        return None;
-    }
-    i += 1;
-    if word(i) == Some("UNIQUE") {
-        i += 1;
-    }
-    if word(i) != Some("INDEX") || word(i + 1) != Some("CONCURRENTLY") {
-        return None;
-    }
-    i += 2;
-    if word(i) == Some("IF") && word(i + 1) == Some("NOT") && word(i + 2) == Some("EXISTS") {
-        i += 3;
-    }
-    let name = unquote(tokens.get(i)?);
-    if word(i + 1) != Some("ON") {
-        return None;
-    }
-    let mut table = tokens.get(i + 2)?.as_str();
-    if word(i + 2) == Some("ONLY") {
-        table = tokens.get(i + 3)?.as_str();
-    }
-    let schema = split_qualified(table)?.0;
-    Some((schema, name))
-}
-
-/// Whitespace-separated tokens, keeping quoted identifiers (with spaces) whole.
-fn tokens(sql: &str, max: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in sql.chars() {
-        if c == '"' {
-            quoted = !quoted;
-            current.push(c);
-        } else if c.is_whitespace() && !quoted {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-                if out.len() == max {
-                    return out;
-                }
-            }
-        } else {
-            current.push(c);
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-fn unquote(token: &str) -> String {
-    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => token.to_ascii_lowercase(),
-    }
-}
-
-/// `"schema"."table"` into its parts.
-fn split_qualified(text: &str) -> Option<(String, String)> {
-    let mut quoted = false;
-    for (idx, c) in text.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '.' if !quoted => return Some((unquote(&text[..idx]), unquote(&text[idx + 1..]))),
-            _ => {}
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_index_a_concurrent_build_makes() {
-        assert_eq!(
-            concurrent_index_target(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix_a b\" ON \"loan_app\".\"InstancesData\" (x)"
-            ),
-            Some(("loan_app".into(), "ix_a b".into()))
-        );
-        assert_eq!(
-            concurrent_index_target("create unique index concurrently ix ON s.t (x)"),
-            Some(("s".into(), "ix".into()))
-        );
-        assert_eq!(concurrent_index_target("CREATE INDEX ix ON s.t (x)"), None);
-        assert_eq!(
-            concurrent_index_target("DROP INDEX CONCURRENTLY s.ix"),
-            None
-        );
-    }
-}
-
 /// Where `apply --direct` plans from: the domain state the database recorded, and the number
 /// of the next direct migration (the unfinished one, if an earlier run stopped).
 pub async fn direct_base(target: &Target) -> Result<(Option<String>, u32), Vec<Diagnostic>> {
@@ -1342,129 +922,4 @@ pub async fn direct_base(target: &Target) -> Result<(Option<String>, u32), Vec<D
         Some(row) => row.version as u32,
     };
     Ok((recorded, number))
-}
-
-/// Where one migration stands in a database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileState {
-    Applied,
-    /// Started and stopped with an error.
-    Failed,
-    /// Started and not finished, without an error: an apply is running, or was killed.
-    Interrupted,
-    Pending,
-    /// Applied to the database, but not in the workspace.
-    Unknown,
-}
-
-/// One line of `vnext status`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusEntry {
-    pub file: String,
-    pub state: FileState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<HistoryRow>,
-}
-
-impl StatusEntry {
-    /// The human description: `applied 2026-... by ci@host (vnext 0.1.0)`.
-    pub fn describe(&self) -> String {
-        let Some(row) = &self.history else {
-            return "pending".to_owned();
-        };
-        match self.state {
-            FileState::Applied => format!(
-                "applied {} by {} (vnext {})",
-                row.finished_at.as_deref().unwrap_or(&row.started_at),
-                row.applied_by,
-                row.tool_version
-            ),
-            FileState::Failed => format!(
-                "FAILED {} by {} after {} of {} statements: {}",
-                row.started_at,
-                row.applied_by,
-                row.statements_applied,
-                row.statements_total,
-                row.error.as_deref().unwrap_or("")
-            ),
-            FileState::Interrupted => format!(
-                "interrupted (or running) since {} by {}: {} of {} statements applied",
-                row.started_at, row.applied_by, row.statements_applied, row.statements_total
-            ),
-            FileState::Unknown => format!(
-                "applied {} by {} (vnext {}), but not in this workspace",
-                row.finished_at.as_deref().unwrap_or(&row.started_at),
-                row.applied_by,
-                row.tool_version
-            ),
-            FileState::Pending => "pending".to_owned(),
-        }
-    }
-}
-
-/// Every migration of the sources and of the history, and where each stands.
-pub async fn status(
-    target: &Target,
-    sources: &[Source],
-) -> Result<Vec<StatusEntry>, Vec<Diagnostic>> {
-    let mut conn = target
-        .connect()
-        .await
-        .map_err(|message| error(Code::ConnectionFailed, message))?;
-    let history = read_history(&mut conn).await?;
-    let _ = conn.close().await;
-    let mut entries = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for source in sources {
-        for file in &source.folder.files {
-            let row = history
-                .iter()
-                .find(|r| r.source == source.kind.as_str() && r.version as u32 == file.number);
-            seen.insert((source.kind.as_str(), file.number));
-            let state = match row {
-                None => FileState::Pending,
-                Some(row) if row.is_finished() => FileState::Applied,
-                Some(row) if row.error.is_some() => FileState::Failed,
-                Some(_) => FileState::Interrupted,
-            };
-            entries.push(StatusEntry {
-                file: source.file_label(&file.name),
-                state,
-                history: row.cloned(),
-            });
-        }
-    }
-    for row in &history {
-        if !seen.contains(&(row.source.as_str(), row.version as u32)) {
-            let state = if row.is_finished() {
-                FileState::Unknown
-            } else if row.error.is_some() {
-                FileState::Failed
-            } else {
-                FileState::Interrupted
-            };
-            entries.push(StatusEntry {
-                file: format!("{} {}", row.source, row.name),
-                state,
-                history: Some(row.clone()),
-            });
-        }
-    }
-    Ok(entries)
-}
-
-/// `vnext drift`: the live catalog against the recorded states.
-pub async fn drift(
-    target: &Target,
-) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
-    let mut conn = target
-        .connect()
-        .await
-        .map_err(|message| error(Code::ConnectionFailed, message))?;
-    let states = read_states(&mut conn).await?;
-    let result = super::introspect::drift(&mut conn, target, &states).await;
-    let _ = conn.close().await;
-    result.map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))
 }

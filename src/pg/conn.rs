@@ -290,3 +290,8 @@ mod tests {
         assert_eq!(target.display(), "app@db:6543/loans");
     }
 }
+
+/// A duration in whole milliseconds, for events and messages.
+pub fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

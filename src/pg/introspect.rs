@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection};
 
-use super::apply::StoredState;
 use super::conn::Target;
+use super::history::{StoredState, error, read_states};
 use super::quote::{ident, literal};
+use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::{AttributeIndex, Catalog};
 use crate::deploy::drift::{self, Described, Difference, LiveVersion};
 
@@ -49,8 +50,22 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
     Ok(merged)
 }
 
-/// Compares the live database with the recorded states.
+/// `vnext drift`: the live catalog against the recorded states.
 pub async fn drift(
+    target: &Target,
+) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
+    let mut conn = target
+        .connect()
+        .await
+        .map_err(|message| error(Code::ConnectionFailed, message))?;
+    let states = read_states(&mut conn).await?;
+    let result = differences(&mut conn, target, &states).await;
+    let _ = conn.close().await;
+    result.map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))
+}
+
+/// Compares the live database with the recorded states.
+pub async fn differences(
     conn: &mut PgConnection,
     target: &Target,
     states: &[StoredState],

@@ -6,8 +6,12 @@
 
 pub mod apply;
 pub mod conn;
+pub mod events;
+pub mod history;
 pub mod introspect;
+pub mod lock;
 pub mod quote;
 pub mod render;
 pub mod script;
+pub mod status;
 pub mod types;

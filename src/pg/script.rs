@@ -288,6 +288,84 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
     Ok(Script { steps })
 }
 
+/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY` statement builds.
+pub fn concurrent_index_target(sql: &str) -> Option<(String, String)> {
+    let tokens = tokens(sql, 12);
+    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+    let mut i = 0;
+    let word = |i: usize| upper.get(i).map(String::as_str);
+    if word(i) != Some("CREATE") {
+        return None;
+    }
+    i += 1;
+    if word(i) == Some("UNIQUE") {
+        i += 1;
+    }
+    if word(i) != Some("INDEX") || word(i + 1) != Some("CONCURRENTLY") {
+        return None;
+    }
+    i += 2;
+    if word(i) == Some("IF") && word(i + 1) == Some("NOT") && word(i + 2) == Some("EXISTS") {
+        i += 3;
+    }
+    let name = unquote(tokens.get(i)?);
+    if word(i + 1) != Some("ON") {
+        return None;
+    }
+    let mut table = tokens.get(i + 2)?.as_str();
+    if word(i + 2) == Some("ONLY") {
+        table = tokens.get(i + 3)?.as_str();
+    }
+    let schema = split_qualified(table)?.0;
+    Some((schema, name))
+}
+
+/// Whitespace-separated tokens, keeping quoted identifiers (with spaces) whole.
+fn tokens(sql: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in sql.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            current.push(c);
+        } else if c.is_whitespace() && !quoted {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+                if out.len() == max {
+                    return out;
+                }
+            }
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn unquote(token: &str) -> String {
+    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => token.to_ascii_lowercase(),
+    }
+}
+
+/// `"schema"."table"` into its parts.
+fn split_qualified(text: &str) -> Option<(String, String)> {
+    let mut quoted = false;
+    for (idx, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => return Some((unquote(&text[..idx]), unquote(&text[idx + 1..]))),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +415,25 @@ mod tests {
         assert_eq!(
             parse("SELECT 1").unwrap_err().message,
             "the last statement has no terminating `;`"
+        );
+    }
+
+    #[test]
+    fn finds_the_index_a_concurrent_build_makes() {
+        assert_eq!(
+            concurrent_index_target(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix_a b\" ON \"loan_app\".\"InstancesData\" (x)"
+            ),
+            Some(("loan_app".into(), "ix_a b".into()))
+        );
+        assert_eq!(
+            concurrent_index_target("create unique index concurrently ix ON s.t (x)"),
+            Some(("s".into(), "ix".into()))
+        );
+        assert_eq!(concurrent_index_target("CREATE INDEX ix ON s.t (x)"), None);
+        assert_eq!(
+            concurrent_index_target("DROP INDEX CONCURRENTLY s.ix"),
+            None
         );
     }
 }

@@ -1,0 +1,105 @@
+//! What apply reports: its events as they happen (for the binary to print, or to write one
+//! JSON object per line) and the summary of a run.
+
+use serde::Serialize;
+
+use crate::deploy::reconcile::SourceKind;
+
+/// A step of a pending file, for `--dry-run` and progress.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepSummary {
+    pub number: usize,
+    pub transactional: bool,
+    pub title: Option<String>,
+    pub statements: usize,
+    pub line: usize,
+    /// Applied by an earlier, interrupted run.
+    pub done: bool,
+}
+
+/// A file apply has to run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingFile {
+    pub source: SourceKind,
+    pub file: String,
+    pub statements: usize,
+    pub resume_at: usize,
+    pub steps: Vec<StepSummary>,
+}
+
+/// What happened, as it happens.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    Connected {
+        server: String,
+        version: String,
+    },
+    LockWaiting {
+        holder: String,
+    },
+    LockAcquired {
+        waited_ms: u64,
+    },
+    UpToDate,
+    Pending {
+        files: Vec<PendingFile>,
+    },
+    DriftChecked {
+        differences: usize,
+    },
+    DriftSkipped {
+        reason: String,
+    },
+    FileStarted {
+        file: String,
+        steps: usize,
+        statements: usize,
+        resume_at: usize,
+    },
+    StepFinished {
+        file: String,
+        step: usize,
+        steps: usize,
+        title: Option<String>,
+        statements_done: usize,
+        statements_total: usize,
+        elapsed_ms: u64,
+    },
+    Retrying {
+        file: String,
+        step: usize,
+        attempt: u32,
+        attempts: u32,
+        wait_ms: u64,
+        reason: String,
+    },
+    InvalidIndexDropped {
+        file: String,
+        index: String,
+    },
+    FileFinished {
+        file: String,
+        elapsed_ms: u64,
+    },
+    StateRecorded {
+        source: SourceKind,
+        version: u32,
+    },
+    Finished {
+        files: usize,
+        statements: usize,
+        elapsed_ms: u64,
+    },
+}
+
+/// The result of a successful apply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Files that were (or, with `--dry-run`, would be) run.
+    pub pending: Vec<PendingFile>,
+    pub applied_files: usize,
+    pub applied_statements: usize,
+    pub lock_waited_ms: u64,
+    pub elapsed_ms: u64,
+}

@@ -1,0 +1,146 @@
+//! The registry tables apply keeps: `sys_schemas."MigrationHistory"` (one row per migration
+//! file, advanced as its steps commit) and `sys_schemas."States"` (the state each source's
+//! newest applied file recorded), and how a failed query of our own bookkeeping is reported.
+
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgConnection;
+
+use super::conn::Failure;
+use super::quote::literal;
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::{HistoryRow, SourceKind};
+
+/// The registry tables apply writes.
+pub const HISTORY: &str = "\"sys_schemas\".\"MigrationHistory\"";
+pub const STATES: &str = "\"sys_schemas\".\"States\"";
+
+pub fn error(code: Code, message: impl Into<String>) -> Vec<Diagnostic> {
+    vec![Diagnostic::new(code, message)]
+}
+
+/// Runs a query of our own bookkeeping; its failure is a VN610 (or VN606 when the server left).
+pub async fn exec(conn: &mut PgConnection, sql: &str, what: &str) -> Result<(), Vec<Diagnostic>> {
+    sqlx::raw_sql(AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(|err| bookkeeping_error(&err, what))
+}
+
+pub fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
+    let failure = Failure::from_sqlx(err);
+    let code = if failure.is_connection_lost() {
+        Code::ConnectionLost
+    } else {
+        Code::DatabaseError
+    };
+    error(code, format!("{what}: {failure}"))
+}
+
+pub async fn registry_exists(
+    conn: &mut PgConnection,
+    table: &str,
+) -> Result<bool, Vec<Diagnostic>> {
+    let sql = format!("SELECT to_regclass({}) IS NOT NULL", literal(table));
+    let (exists,): (bool,) = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|err| bookkeeping_error(&err, "looking for the registry"))?;
+    Ok(exists)
+}
+
+pub type HistoryTuple = (
+    String,
+    i32,
+    String,
+    String,
+    String,
+    Option<String>,
+    i32,
+    i32,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+pub const ISO: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+/// Every history row, in the order they apply (platform, domain, direct; by version).
+pub async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, Vec<Diagnostic>> {
+    if !registry_exists(conn, HISTORY).await? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT \"Source\", \"Version\", \"Name\", \"Checksum\", to_char(\"StartedAt\" AT TIME ZONE 'UTC', {ISO}), to_char(\"FinishedAt\" AT TIME ZONE 'UTC', {ISO}), \"StatementsApplied\", \"StatementsTotal\", \"Error\", \"FailingStatement\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\" FROM {HISTORY} ORDER BY CASE \"Source\" WHEN 'platform' THEN 0 WHEN 'domain' THEN 1 ELSE 2 END, \"Version\""
+    );
+    let rows: Vec<HistoryTuple> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|err| bookkeeping_error(&err, "reading the migration history"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            source: r.0,
+            version: r.1,
+            name: r.2,
+            checksum: r.3,
+            started_at: r.4,
+            finished_at: r.5,
+            statements_applied: r.6,
+            statements_total: r.7,
+            error: r.8,
+            failing_statement: r.9,
+            tool_version: r.10,
+            applied_by: r.11,
+            state_hash_before: r.12,
+            state_hash_after: r.13,
+        })
+        .collect())
+}
+
+/// One row of `sys_schemas."States"`.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    pub source: SourceKind,
+    pub version: u32,
+    pub hash: String,
+    pub state: String,
+}
+
+/// The recorded states, by source.
+pub async fn read_states(conn: &mut PgConnection) -> Result<Vec<StoredState>, Vec<Diagnostic>> {
+    if !registry_exists(conn, STATES).await? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT \"Source\", \"Version\", \"Hash\", \"State\" FROM {STATES} ORDER BY \"Source\""
+    );
+    let rows: Vec<(String, i32, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|err| bookkeeping_error(&err, "reading the recorded states"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(source, version, hash, state)| {
+            Some(StoredState {
+                source: SourceKind::parse(&source)?,
+                version: u32::try_from(version).ok()?,
+                hash,
+                state,
+            })
+        })
+        .collect())
+}
+
+/// `INSERT ... ON CONFLICT` of a source's state.
+pub fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
+    format!(
+        "INSERT INTO {STATES} (\"Source\", \"Version\", \"Hash\", \"State\") VALUES ({}, {version}, {}, {}) ON CONFLICT (\"Source\") DO UPDATE SET \"Version\" = EXCLUDED.\"Version\", \"Hash\" = EXCLUDED.\"Hash\", \"State\" = EXCLUDED.\"State\", \"UpdatedAt\" = now();",
+        literal(kind.state_source().as_str()),
+        literal(&crate::base::hash::checksum(state)),
+        literal(state)
+    )
+}

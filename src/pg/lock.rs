@@ -1,0 +1,100 @@
+//! The database's migration lock: a session-level advisory lock, taken by polling
+//! `pg_try_advisory_lock` rather than waiting in `pg_advisory_lock`. A session blocked in that
+//! call holds a snapshot, which our own `CREATE INDEX CONCURRENTLY` would wait for, which
+//! would wait for the lock: a deadlock. Polling never sits in a statement.
+
+use std::time::{Duration, Instant};
+
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgConnection;
+
+use super::conn::{Target, ms};
+use super::events::Event;
+use super::history::{ISO, bookkeeping_error};
+use crate::base::diagnostics::{Code, Diagnostic};
+
+/// The two keys of the advisory lock (`pg_try_advisory_lock(int, int)`): "VNXT", and 1 for apply.
+pub const LOCK_CLASS: i32 = 0x564E_5854;
+pub const LOCK_APPLY: i32 = 1;
+
+/// Takes the migration lock, polling with backoff for up to `wait`.
+pub async fn lock(
+    conn: &mut PgConnection,
+    target: &Target,
+    wait: Duration,
+    events: &mut dyn FnMut(Event),
+) -> Result<Duration, Vec<Diagnostic>> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(50);
+    let mut announced = false;
+    loop {
+        let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(LOCK_CLASS)
+            .bind(LOCK_APPLY)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|err| bookkeeping_error(&err, "taking the migration lock"))?;
+        if got {
+            let waited = started.elapsed();
+            if announced {
+                events(Event::LockAcquired {
+                    waited_ms: ms(waited),
+                });
+            }
+            return Ok(waited);
+        }
+        let holder = lock_holder(conn)
+            .await
+            .unwrap_or_else(|| "another session".to_owned());
+        if !announced {
+            events(Event::LockWaiting {
+                holder: holder.clone(),
+            });
+            announced = true;
+        }
+        if started.elapsed() >= wait {
+            return Err(vec![
+                Diagnostic::new(
+                    Code::MigrationLockBusy,
+                    format!(
+                        "{} is being migrated by {holder}; waited {:.0} s for the migration lock",
+                        target.display(),
+                        wait.as_secs_f64()
+                    ),
+                )
+                .with_help("let that apply finish, or wait longer with --lock-wait; if that session is gone for good, end it with pg_terminate_backend(pid)"),
+            ]);
+        }
+        tokio::time::sleep(pause.min(wait.saturating_sub(started.elapsed()))).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Who holds the migration lock, in words.
+async fn lock_holder(conn: &mut PgConnection) -> Option<String> {
+    let sql = format!(
+        "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', {ISO}), to_char(a.backend_start AT TIME ZONE 'UTC', {ISO}), '') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {LOCK_CLASS}::oid AND l.objid = {LOCK_APPLY}::oid AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+    );
+    let row: Option<(i32, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()?;
+    row.map(|(pid, user, app, from, since)| {
+        format!(
+            "pid {pid} ({}user {user} from {from}, since {since})",
+            if app.is_empty() {
+                String::new()
+            } else {
+                format!("{app}, ")
+            }
+        )
+    })
+}
+
+pub async fn unlock(conn: &mut PgConnection) {
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+        .bind(LOCK_CLASS)
+        .bind(LOCK_APPLY)
+        .execute(&mut *conn)
+        .await;
+}

@@ -1,0 +1,121 @@
+//! `vnext status`: every migration of the sources and of the database's history, and where
+//! each stands.
+
+use serde::Serialize;
+use sqlx::Connection;
+
+use super::conn::Target;
+use super::history::{error, read_history};
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::{HistoryRow, Source};
+
+/// Where one migration stands in a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    Applied,
+    /// Started and stopped with an error.
+    Failed,
+    /// Started and not finished, without an error: an apply is running, or was killed.
+    Interrupted,
+    Pending,
+    /// Applied to the database, but not in the workspace.
+    Unknown,
+}
+
+/// One line of `vnext status`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEntry {
+    pub file: String,
+    pub state: FileState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryRow>,
+}
+
+impl StatusEntry {
+    /// The human description: `applied 2026-... by ci@host (vnext 0.1.0)`.
+    pub fn describe(&self) -> String {
+        let Some(row) = &self.history else {
+            return "pending".to_owned();
+        };
+        match self.state {
+            FileState::Applied => format!(
+                "applied {} by {} (vnext {})",
+                row.finished_at.as_deref().unwrap_or(&row.started_at),
+                row.applied_by,
+                row.tool_version
+            ),
+            FileState::Failed => format!(
+                "FAILED {} by {} after {} of {} statements: {}",
+                row.started_at,
+                row.applied_by,
+                row.statements_applied,
+                row.statements_total,
+                row.error.as_deref().unwrap_or("")
+            ),
+            FileState::Interrupted => format!(
+                "interrupted (or running) since {} by {}: {} of {} statements applied",
+                row.started_at, row.applied_by, row.statements_applied, row.statements_total
+            ),
+            FileState::Unknown => format!(
+                "applied {} by {} (vnext {}), but not in this workspace",
+                row.finished_at.as_deref().unwrap_or(&row.started_at),
+                row.applied_by,
+                row.tool_version
+            ),
+            FileState::Pending => "pending".to_owned(),
+        }
+    }
+}
+
+/// Every migration of the sources and of the history, and where each stands.
+pub async fn status(
+    target: &Target,
+    sources: &[Source],
+) -> Result<Vec<StatusEntry>, Vec<Diagnostic>> {
+    let mut conn = target
+        .connect()
+        .await
+        .map_err(|message| error(Code::ConnectionFailed, message))?;
+    let history = read_history(&mut conn).await?;
+    let _ = conn.close().await;
+    let mut entries = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for source in sources {
+        for file in &source.folder.files {
+            let row = history
+                .iter()
+                .find(|r| r.source == source.kind.as_str() && r.version as u32 == file.number);
+            seen.insert((source.kind.as_str(), file.number));
+            let state = match row {
+                None => FileState::Pending,
+                Some(row) if row.is_finished() => FileState::Applied,
+                Some(row) if row.error.is_some() => FileState::Failed,
+                Some(_) => FileState::Interrupted,
+            };
+            entries.push(StatusEntry {
+                file: source.file_label(&file.name),
+                state,
+                history: row.cloned(),
+            });
+        }
+    }
+    for row in &history {
+        if !seen.contains(&(row.source.as_str(), row.version as u32)) {
+            let state = if row.is_finished() {
+                FileState::Unknown
+            } else if row.error.is_some() {
+                FileState::Failed
+            } else {
+                FileState::Interrupted
+            };
+            entries.push(StatusEntry {
+                file: format!("{} {}", row.source, row.name),
+                state,
+                history: Some(row.clone()),
+            });
+        }
+    }
+    Ok(entries)
+}
