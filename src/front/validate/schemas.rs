@@ -1,0 +1,235 @@
+//! The JSON Schemas (draft 2020-12) embedded from `schemas/`, and validation against them.
+//!
+//! Component schemas share one set of definitions (`schemas/defs.json`) that is merged into
+//! each schema's `$defs`, so every schema is self-contained: the validator needs no resolver
+//! and `vnext schema export` writes files editors can use as they are. Errors are translated
+//! into diagnostics by `translate`, then a value's type error hides what follows from it.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::translate::Translator;
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::base::source::FileId;
+use crate::front::model::Kind;
+
+const DEFS: &str = include_str!("../../../schemas/defs.json");
+
+/// The embedded schema files, by file name.
+const COMPONENT_SCHEMAS: [(Kind, &str, &str); 7] = [
+    (
+        Kind::Workflow,
+        "workflow.schema.json",
+        include_str!("../../../schemas/workflow.schema.json"),
+    ),
+    (
+        Kind::Task,
+        "task.schema.json",
+        include_str!("../../../schemas/task.schema.json"),
+    ),
+    (
+        Kind::View,
+        "view.schema.json",
+        include_str!("../../../schemas/view.schema.json"),
+    ),
+    (
+        Kind::Function,
+        "function.schema.json",
+        include_str!("../../../schemas/function.schema.json"),
+    ),
+    (
+        Kind::Extension,
+        "extension.schema.json",
+        include_str!("../../../schemas/extension.schema.json"),
+    ),
+    (
+        Kind::Schema,
+        "schema.schema.json",
+        include_str!("../../../schemas/schema.schema.json"),
+    ),
+    (
+        Kind::Mapping,
+        "mapping.schema.json",
+        include_str!("../../../schemas/mapping.schema.json"),
+    ),
+];
+
+const SOLUTION_SCHEMA: &str = include_str!("../../../schemas/solution.schema.json");
+
+const LAYOUT_SCHEMA: &str = include_str!("../../../schemas/layout.schema.json");
+
+struct Compiled {
+    schema: Value,
+    validator: Validator,
+}
+
+struct Schemas {
+    components: BTreeMap<Kind, Compiled>,
+    solution: Compiled,
+    layout: Compiled,
+}
+
+fn compile(schema: Value) -> Compiled {
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("embedded schemas are valid; a test compiles them");
+    Compiled { schema, validator }
+}
+
+fn schemas() -> &'static Schemas {
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let components = exported_schemas()
+            .into_iter()
+            .filter_map(|(name, schema)| {
+                let kind = COMPONENT_SCHEMAS
+                    .iter()
+                    .find(|(_, file, _)| *file == name)?
+                    .0;
+                Some((kind, compile(schema)))
+            })
+            .collect();
+        let solution = compile(serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"));
+        let layout = compile(serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"));
+        Schemas {
+            components,
+            solution,
+            layout,
+        }
+    })
+}
+
+/// Every schema as written by `vnext schema export`: file name and self-contained schema.
+pub fn exported_schemas() -> Vec<(&'static str, Value)> {
+    let defs: Value = serde_json::from_str(DEFS).expect("embedded defs are valid JSON");
+    let mut out: Vec<(&'static str, Value)> = COMPONENT_SCHEMAS
+        .iter()
+        .map(|(_, name, text)| {
+            let mut schema: Value = serde_json::from_str(text).expect("valid JSON");
+            schema["$defs"] = defs["$defs"].clone();
+            (*name, schema)
+        })
+        .collect();
+    out.push((
+        "solution.schema.json",
+        serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"),
+    ));
+    out.push((
+        "layout.schema.json",
+        serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"),
+    ));
+    out
+}
+
+/// Validates a component against the schema of its kind.
+pub fn validate_component(file: FileId, kind: Kind, value: &Value) -> Vec<Diagnostic> {
+    let compiled = &schemas().components[&kind];
+    validate_with(file, compiled, value, Some(kind))
+}
+
+/// Validates a solution file (`vnext.config.json`).
+pub fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> {
+    let compiled = &schemas().solution;
+    let mut diagnostics = validate_with(file, compiled, value, None);
+    for diagnostic in &mut diagnostics {
+        diagnostic.code = Code::InvalidSolutionFile;
+    }
+    diagnostics
+}
+
+/// Validates a platform table layout file.
+pub fn validate_layout(file: FileId, value: &Value) -> Vec<Diagnostic> {
+    validate_with(file, &schemas().layout, value, None)
+}
+
+fn validate_with(
+    file: FileId,
+    compiled: &Compiled,
+    value: &Value,
+    kind: Option<Kind>,
+) -> Vec<Diagnostic> {
+    if compiled.validator.is_valid(value) {
+        return Vec::new();
+    }
+    let translator = Translator {
+        file,
+        schema: &compiled.schema,
+        kind,
+    };
+    let mut diagnostics = Vec::new();
+    for error in compiled.validator.iter_errors(value) {
+        translator.translate(&error, &mut diagnostics);
+    }
+    // A value of the wrong type also fails its enum or pattern; the type is the news.
+    let place = |d: &Diagnostic| d.labels.first().map(|label| label.target.clone());
+    let mistyped: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::WrongType | Code::InvalidVersion))
+        .map(place)
+        .collect();
+    diagnostics.retain(|d| {
+        !(matches!(d.code, Code::InvalidValue | Code::InvalidComponentKey)
+            && mistyped.contains(&place(d)))
+    });
+    diagnostics.sort_by(|a, b| {
+        a.labels
+            .first()
+            .cmp(&b.labels.first())
+            .then(a.message.cmp(&b.message))
+    });
+    diagnostics.dedup();
+    diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn embedded_schemas_compile() {
+        assert_eq!(schemas().components.len(), 7);
+    }
+
+    #[test]
+    fn a_typo_gets_a_did_you_mean() {
+        let task = json!({
+            "key": "t", "version": "1.0.0", "domain": "d", "flow": "sys-tasks",
+            "flowVersion": "1.0.0", "tags": [], "attributes": {"type": "7", "config": {}},
+            "atributes": 1
+        });
+        let diagnostics = validate_component(FileId(0), Kind::Task, &task);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].code, Code::UnknownKey);
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some("did you mean `attributes`?")
+        );
+    }
+
+    #[test]
+    fn nullable_slots_report_the_inner_problem() {
+        let workflow = json!({
+            "key": "w", "version": "1.0.0", "domain": "d", "flow": "sys-flows",
+            "flowVersion": "1.0.0", "tags": [],
+            "attributes": {
+                "type": "F", "labels": [{"label": "W", "language": "en"}],
+                "startTransition": {"key": "s", "target": "a", "triggerType": 0, "versionStrategy": "Major", "labels": [{"label": "S", "language": "en"}]},
+                "states": [{"key": "a", "stateType": 1, "versionStrategy": "Major", "labels": [{"label": "A", "language": "en"}]}],
+                "timeout": {"key": "t", "target": "a", "versionStrategy": "Major", "timer": {"duration": "soon"}}
+            }
+        });
+        let diagnostics = validate_component(FileId(0), Kind::Workflow, &workflow);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].code, Code::InvalidValue);
+        assert!(
+            diagnostics[0].message.contains("`soon`"),
+            "{}",
+            diagnostics[0].message
+        );
+    }
+}

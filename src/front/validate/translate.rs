@@ -1,0 +1,475 @@
+//! jsonschema's errors turned into diagnostics of ours.
+//!
+//! jsonschema's own messages quote whole instances and speak of keywords. Each error becomes a
+//! diagnostic instead: a code by error kind, a message about the user's key or value, a label
+//! on the exact key or value, and help drawn from the schema (the allowed keys, a close
+//! spelling, the field's description, or an `x-hint` written for that spot).
+
+use jsonschema::ValidationError;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::words::{
+    display_path, join_or, json_type_name, list_values, lowercase_first, show_value,
+    type_kind_names, unknown_key_help,
+};
+use crate::base::diagnostics::{Code, Diagnostic, Label, Severity, pointer_join};
+use crate::base::source::FileId;
+use crate::front::model::Kind;
+use crate::front::syntax::split_pointer;
+
+pub struct Translator<'a> {
+    pub file: FileId,
+    pub schema: &'a Value,
+    pub kind: Option<Kind>,
+}
+
+impl Translator<'_> {
+    pub fn translate(&self, error: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+        let pointer = error.instance_path().as_str().to_owned();
+        let schema_path = error.schema_path().as_str();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                let allowed = self.allowed_keys(schema_path);
+                for key in unexpected {
+                    let member = pointer_join(&pointer, key);
+                    let mut diagnostic = Diagnostic::new(
+                        Code::UnknownKey,
+                        format!("unknown key `{key}` in {}", self.describe(&pointer)),
+                    )
+                    .with_label(Label::key(self.file, &member).with_text("not a known key"))
+                    .with_help(unknown_key_help(key, &allowed));
+                    if self.kind == Some(Kind::Task) && pointer.starts_with("/attributes/config") {
+                        // Task settings grow with every runtime release; an unknown one is
+                        // worth a look but must not block a deploy.
+                        diagnostic.severity = Severity::Warning;
+                        diagnostic.help = Some(format!(
+                            "{}; if a newer runtime accepts it, this warning can be ignored",
+                            diagnostic.help.unwrap_or_default()
+                        ));
+                    }
+                    out.push(diagnostic);
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or("?");
+                let description = self
+                    .property_description(schema_path, name)
+                    .map(|text| format!(": {}", lowercase_first(&text)))
+                    .unwrap_or_default();
+                out.push(
+                    Diagnostic::new(
+                        Code::MissingKey,
+                        format!(
+                            "missing required key `{name}` in {}",
+                            self.describe(&pointer)
+                        ),
+                    )
+                    .with_label(
+                        Label::key(self.file, &pointer)
+                            .with_text(format!("`{name}` is required here")),
+                    )
+                    .with_help(format!("add `{name}`{description}")),
+                );
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = type_kind_names(kind);
+                let found = json_type_name(error.instance());
+                let scalar = matches!(&**error.instance(), Value::Number(_) | Value::Bool(_));
+                if expected == "a string" && scalar {
+                    // YAML reads `1.0` or `yes` unquoted as a number or boolean.
+                    let shown = error.instance().to_string();
+                    let is_version = self.kind.is_some()
+                        && matches!(pointer.as_str(), "/version" | "/flowVersion");
+                    let code = if is_version {
+                        Code::InvalidVersion
+                    } else {
+                        Code::WrongType
+                    };
+                    out.push(
+                        Diagnostic::new(
+                            code,
+                            format!(
+                                "{} must be a string, but `{shown}` was read as {found}",
+                                self.describe_value(&pointer)
+                            ),
+                        )
+                        .with_label(
+                            Label::value(self.file, &pointer).with_text("expected a string"),
+                        )
+                        .with_help(if is_version {
+                            format!(
+                                "write a full version such as \"{shown}.0\" and quote it in YAML"
+                            )
+                        } else {
+                            format!("quote it: \"{shown}\"")
+                        }),
+                    );
+                    return;
+                }
+                out.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!(
+                            "{} must be {expected}, not {found}",
+                            self.describe_value(&pointer)
+                        ),
+                    )
+                    .with_label(
+                        Label::value(self.file, &pointer).with_text(format!("expected {expected}")),
+                    )
+                    .with_help(self.help_for_value(schema_path, &pointer)),
+                );
+            }
+            ValidationErrorKind::Enum { options } => {
+                let allowed = list_values(options);
+                out.push(self.invalid_value(
+                    error,
+                    &pointer,
+                    format!("{} is not one of {allowed}", show_value(error.instance())),
+                    format!("use one of {allowed}"),
+                ));
+            }
+            ValidationErrorKind::Constant { expected_value } => {
+                out.push(self.invalid_value(
+                    error,
+                    &pointer,
+                    format!(
+                        "{} must be {}",
+                        self.describe_value(&pointer),
+                        show_value(expected_value)
+                    ),
+                    format!("write {}", show_value(expected_value)),
+                ));
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                let help = self
+                    .help_for_value_opt(schema_path)
+                    .unwrap_or_else(|| format!("the value must match the pattern {pattern}"));
+                out.push(self.invalid_value(
+                    error,
+                    &pointer,
+                    format!(
+                        "{} is not a valid {}",
+                        show_value(error.instance()),
+                        self.field_name(&pointer)
+                    ),
+                    help,
+                ));
+            }
+            ValidationErrorKind::Format { format } => {
+                out.push(self.invalid_value(
+                    error,
+                    &pointer,
+                    format!("{} is not a valid {format}", show_value(error.instance())),
+                    format!("write a valid {format}"),
+                ));
+            }
+            ValidationErrorKind::MinLength { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                if *limit == 1 {
+                    format!("{} must not be empty", self.describe_value(&pointer))
+                } else {
+                    format!(
+                        "{} is shorter than {limit} characters",
+                        self.describe_value(&pointer)
+                    )
+                },
+                self.help_for_value(schema_path, &pointer),
+            )),
+            ValidationErrorKind::MaxLength { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} is longer than {limit} characters",
+                    self.describe_value(&pointer)
+                ),
+                format!("shorten it to at most {limit} characters"),
+            )),
+            ValidationErrorKind::MinItems { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                if *limit == 1 {
+                    format!("{} must not be empty", self.describe_value(&pointer))
+                } else {
+                    format!(
+                        "{} needs at least {limit} items",
+                        self.describe_value(&pointer)
+                    )
+                },
+                self.help_for_value(schema_path, &pointer),
+            )),
+            ValidationErrorKind::MaxItems { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} may have at most {limit} item{}",
+                    self.describe_value(&pointer),
+                    if *limit == 1 { "" } else { "s" }
+                ),
+                self.help_for_value(schema_path, &pointer),
+            )),
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} is below the minimum {limit}",
+                    show_value(error.instance())
+                ),
+                format!("use a value of at least {limit}"),
+            )),
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!(
+                    "{} is above the maximum {limit}",
+                    show_value(error.instance())
+                ),
+                format!("use a value of at most {limit}"),
+            )),
+            ValidationErrorKind::UniqueItems => out.push(self.invalid_value(
+                error,
+                &pointer,
+                format!("{} has duplicate items", self.describe_value(&pointer)),
+                "remove the repeated items".into(),
+            )),
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
+                if let Some(branch) = best_branch(context, error.instance_path().as_str()) {
+                    for inner in branch {
+                        self.translate(inner, out);
+                    }
+                } else {
+                    let expected = expected_types(context);
+                    let hint = self.hint(schema_path);
+                    let message = match (&expected, error.instance()) {
+                        (Some(types), found) if !types_contain(types, found) => format!(
+                            "{} must be {types}, not {}",
+                            self.describe_value(&pointer),
+                            json_type_name(found)
+                        ),
+                        _ => format!(
+                            "{} does not have an allowed form",
+                            self.describe_value(&pointer)
+                        ),
+                    };
+                    out.push(
+                        Diagnostic::new(Code::SchemaViolation, message)
+                            .with_label(Label::value(self.file, &pointer))
+                            .with_help(
+                                hint.unwrap_or_else(|| self.help_for_value(schema_path, &pointer)),
+                            ),
+                    );
+                }
+            }
+            ValidationErrorKind::OneOfMultipleValid { .. }
+            | ValidationErrorKind::Not { .. }
+            | ValidationErrorKind::FalseSchema
+            | ValidationErrorKind::Contains => {
+                let hint = self
+                    .hint(schema_path)
+                    .unwrap_or_else(|| "see the component format in `vnext schema export`".into());
+                out.push(
+                    Diagnostic::new(
+                        Code::SchemaViolation,
+                        format!(
+                            "{} does not have an allowed form",
+                            self.describe_value(&pointer)
+                        ),
+                    )
+                    .with_label(Label::value(self.file, &pointer))
+                    .with_help(hint),
+                );
+            }
+            _ => out.push(
+                Diagnostic::new(
+                    Code::SchemaViolation,
+                    format!(
+                        "{} breaks the `{}` rule",
+                        self.describe_value(&pointer),
+                        error.kind().keyword()
+                    ),
+                )
+                .with_label(Label::value(self.file, &pointer))
+                .with_help(self.help_for_value(schema_path, &pointer)),
+            ),
+        }
+    }
+
+    fn invalid_value(
+        &self,
+        error: &ValidationError<'_>,
+        pointer: &str,
+        message: String,
+        help: String,
+    ) -> Diagnostic {
+        let code = match (pointer, error.kind()) {
+            ("/key", _) if self.kind.is_some() => Code::InvalidComponentKey,
+            ("/version" | "/flowVersion", _) if self.kind.is_some() => Code::InvalidVersion,
+            _ => Code::InvalidValue,
+        };
+        let help = match code {
+            Code::InvalidComponentKey => {
+                "keys use lowercase letters, digits and hyphens, at most 100 characters (e.g. `loan-application`)".to_owned()
+            }
+            Code::InvalidVersion => {
+                "versions are semantic: MAJOR.MINOR.PATCH, optionally with -prerelease (e.g. `1.2.0`, `2.0.0-rc.1`)".to_owned()
+            }
+            _ => help,
+        };
+        Diagnostic::new(code, message)
+            .with_label(Label::value(self.file, pointer))
+            .with_help(help)
+    }
+
+    /// The schema node at a schema path (a JSON Pointer into our self-contained schema).
+    fn schema_node(&self, schema_path: &str) -> Option<&Value> {
+        let mut node = self.schema;
+        for token in split_pointer(schema_path)? {
+            node = match node {
+                Value::Object(map) => map.get(&token)?,
+                Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+            // Follow local references so that `properties` of a `$ref`'d definition are found.
+            while let Some(target) = node.get("$ref").and_then(Value::as_str) {
+                node = self.schema.pointer(target.strip_prefix('#')?)?;
+            }
+        }
+        Some(node)
+    }
+
+    /// The schema node that holds the failing keyword.
+    fn keyword_owner(&self, schema_path: &str) -> Option<&Value> {
+        let parent = schema_path.rsplit_once('/').map(|(parent, _)| parent)?;
+        self.schema_node(parent)
+    }
+
+    fn allowed_keys(&self, schema_path: &str) -> Vec<String> {
+        self.keyword_owner(schema_path)
+            .and_then(|node| node.get("properties"))
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .keys()
+                    .filter(|key| !key.starts_with('_') && *key != "$schema")
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn property_description(&self, schema_path: &str, name: &str) -> Option<String> {
+        let owner = self.keyword_owner(schema_path)?;
+        let mut node = owner.get("properties")?.get(name)?;
+        while let Some(target) = node.get("$ref").and_then(Value::as_str) {
+            node = self.schema.pointer(target.strip_prefix('#')?)?;
+        }
+        node.get("description")?.as_str().map(str::to_owned)
+    }
+
+    fn hint(&self, schema_path: &str) -> Option<String> {
+        let owner = self.keyword_owner(schema_path)?;
+        owner.get("x-hint")?.as_str().map(str::to_owned)
+    }
+
+    fn help_for_value_opt(&self, schema_path: &str) -> Option<String> {
+        let owner = self.keyword_owner(schema_path)?;
+        owner
+            .get("x-hint")
+            .or_else(|| owner.get("description"))
+            .and_then(Value::as_str)
+            .map(lowercase_first)
+    }
+
+    fn help_for_value(&self, schema_path: &str, pointer: &str) -> String {
+        self.help_for_value_opt(schema_path)
+            .unwrap_or_else(|| format!("see the component format for {}", self.field_name(pointer)))
+    }
+
+    /// The name of the member a pointer ends in, for messages.
+    fn field_name(&self, pointer: &str) -> String {
+        match pointer.rsplit('/').next() {
+            Some(last) if !last.is_empty() && last.parse::<usize>().is_err() => {
+                format!("`{}`", last.replace("~1", "/").replace("~0", "~"))
+            }
+            _ => "value".to_owned(),
+        }
+    }
+
+    fn describe(&self, pointer: &str) -> String {
+        if pointer.is_empty() {
+            match self.kind {
+                Some(kind) => format!("the {kind}"),
+                None => "the solution file".to_owned(),
+            }
+        } else {
+            format!("`{}`", display_path(pointer))
+        }
+    }
+
+    fn describe_value(&self, pointer: &str) -> String {
+        if pointer.is_empty() {
+            "the document".to_owned()
+        } else {
+            format!("`{}`", display_path(pointer))
+        }
+    }
+}
+
+/// Picks the alternative the author most likely meant: branches that fail on the type of the
+/// value itself, or on a discriminating constant, are set aside; of the rest, the one with the
+/// fewest errors wins.
+fn best_branch<'e>(
+    context: &'e [Vec<ValidationError<'static>>],
+    here: &str,
+) -> Option<&'e Vec<ValidationError<'static>>> {
+    context
+        .iter()
+        .filter(|branch| {
+            !branch.is_empty()
+                && !branch.iter().any(|error| {
+                    error.instance_path().as_str() == here
+                        && matches!(
+                            error.kind(),
+                            ValidationErrorKind::Type { .. }
+                                | ValidationErrorKind::Constant { .. }
+                                | ValidationErrorKind::Enum { .. }
+                                | ValidationErrorKind::Required { .. }
+                                | ValidationErrorKind::Not { .. }
+                        )
+                })
+        })
+        .min_by_key(|branch| branch.len())
+}
+
+fn expected_types(context: &[Vec<ValidationError<'static>>]) -> Option<String> {
+    let mut names = Vec::new();
+    for branch in context {
+        for error in branch {
+            if let ValidationErrorKind::Type { kind } = error.kind() {
+                let name = type_kind_names(kind);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        None
+    } else {
+        Some(join_or(&names))
+    }
+}
+
+fn types_contain(expected: &str, found: &Value) -> bool {
+    expected.contains(
+        json_type_name(found)
+            .trim_start_matches("an ")
+            .trim_start_matches("a "),
+    )
+}
