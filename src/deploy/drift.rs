@@ -367,65 +367,6 @@ pub fn compare_components(
     }
 }
 
-/// The DDL that rebuilds a described schema under the name `target` from PostgreSQL's text of
-/// it: tables with bare columns, then defaults, constraints and indexes from their printed
-/// definitions; what a dump and restore does.
-pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Described) -> String {
-    let rename = |text: &str| text.replace("@.", &format!("{target_quoted}."));
-    let mut out = String::new();
-    for name in described.tables.keys() {
-        let table = crate::pg::quote::ident(name);
-        out.push_str(&format!(
-            "CREATE TABLE {target_quoted}.{table} (LIKE {source_quoted}.{table} INCLUDING GENERATED);\n"
-        ));
-    }
-    for (name, table) in &described.tables {
-        let qualified = format!("{target_quoted}.{}", crate::pg::quote::ident(name));
-        for (column, default) in &table.defaults {
-            out.push_str(&format!(
-                "ALTER TABLE {qualified} ALTER COLUMN {} SET DEFAULT {};\n",
-                crate::pg::quote::ident(column),
-                rename(default)
-            ));
-        }
-        // Primary keys and unique constraints first: foreign keys need them.
-        let mut constraints: Vec<(&String, &String)> = table.constraint_text.iter().collect();
-        constraints
-            .sort_by_key(|(_, def)| !(def.starts_with("PRIMARY KEY") || def.starts_with("UNIQUE")));
-        for (constraint, def) in constraints {
-            if def.starts_with("FOREIGN KEY") || def.starts_with("NOT NULL") {
-                continue;
-            }
-            out.push_str(&format!(
-                "ALTER TABLE {qualified} ADD CONSTRAINT {} {};\n",
-                crate::pg::quote::ident(constraint),
-                rename(def)
-            ));
-        }
-    }
-    for (name, table) in &described.tables {
-        let qualified = format!("{target_quoted}.{}", crate::pg::quote::ident(name));
-        for (constraint, def) in &table.constraint_text {
-            if def.starts_with("FOREIGN KEY") {
-                out.push_str(&format!(
-                    "ALTER TABLE {qualified} ADD CONSTRAINT {} {};\n",
-                    crate::pg::quote::ident(constraint),
-                    rename(def)
-                ));
-            }
-        }
-        for (index, def) in &table.index_text {
-            // A primary key's or unique constraint's index comes with its constraint.
-            if table.constraints.contains_key(index) {
-                continue;
-            }
-            out.push_str(&rename(def));
-            out.push_str(";\n");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,35 +393,6 @@ mod tests {
         assert_eq!(
             normalize("REFERENCES \"My-S\".\"T\"(\"Id\")", "\"My-S\""),
             "REFERENCES @.\"T\"(\"Id\")"
-        );
-    }
-
-    #[test]
-    fn a_rebuild_uses_the_printed_definitions_not_the_fingerprints() {
-        let mut described = Described::default();
-        let mut table = DescribedTable::default();
-        table
-            .indexes
-            .insert("ix".into(), "btree|fingerprint".into());
-        table
-            .index_text
-            .insert("ix".into(), "CREATE INDEX ix ON @.t USING btree (a)".into());
-        table
-            .constraints
-            .insert("pk".into(), "p|fingerprint".into());
-        table
-            .constraint_text
-            .insert("pk".into(), "PRIMARY KEY (a)".into());
-        described.tables.insert("t".into(), table);
-        let sql = rebuild_sql("\"s\"", "\"r\"", &described);
-        assert!(!sql.contains("fingerprint"), "{sql}");
-        assert!(
-            sql.contains("CREATE INDEX ix ON \"r\".t USING btree (a);"),
-            "{sql}"
-        );
-        assert!(
-            sql.contains("ADD CONSTRAINT \"pk\" PRIMARY KEY (a);"),
-            "{sql}"
         );
     }
 

@@ -446,7 +446,11 @@ async fn describe_shadows(
             let target = format!("{shadow}_rt");
             rebuild.push_str(&format!("CREATE SCHEMA {};\n", ident(&target)));
             if let Some(d) = described.get(shadow) {
-                rebuild.push_str(&drift::rebuild_sql(&ident(shadow), &ident(&target), d));
+                rebuild.push_str(&super::render::rebuild_sql(
+                    &ident(shadow),
+                    &ident(&target),
+                    d,
+                ));
             }
             rebuilt_names.push(target);
         }

@@ -1,0 +1,418 @@
+//! One typed change into its statements, and the statements of a step that runs outside a
+//! transaction.
+
+use crate::compile::diff::{Change, CommentTarget};
+use crate::compile::ids;
+
+use super::components::{VERSION_COLUMNS, publish_component_sql, version_values};
+use super::registry::registry;
+use super::schema::{create_schema_sql, ef_history_sql};
+use crate::pg::quote::{ident, literal, qualified};
+
+use super::sql::{
+    check_clause, column_definition, comment_sql, create_index_sql, drop_index_sql, expr,
+    foreign_key_clause, function_sql, statement,
+};
+use super::tables::create_tables_sql;
+
+pub fn change_sql(domain: &str, change: &Change, out: &mut String) {
+    match change {
+        Change::CreateExtension { name } => statement(
+            out,
+            &format!("Create extension {name}"),
+            &format!(
+                "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
+                ident(name),
+                ident("public")
+            ),
+        ),
+        Change::CreateFunction { schema, function } => statement(
+            out,
+            &format!("Create function {schema}.{}", function.name),
+            &function_sql(schema, function, false),
+        ),
+        Change::ReplaceFunction { schema, function } => statement(
+            out,
+            &format!("Replace function {schema}.{}", function.name),
+            &function_sql(schema, function, true),
+        ),
+        Change::CreateSchema { schema } => create_schema_sql(domain, schema, out),
+        Change::RetireSchema { name, .. } => {
+            statement(
+                out,
+                &format!("Drop schema {name} and every instance in it"),
+                &format!("DROP SCHEMA {} CASCADE", ident(name)),
+            );
+            statement(
+                out,
+                &format!("Mark schema {name} retired"),
+                &format!(
+                    "UPDATE {} SET \"Status\" = 'retired', \"UpdatedAt\" = now() WHERE \"Name\" = {}",
+                    registry("ManagedSchemas"),
+                    literal(name)
+                ),
+            );
+            statement(
+                out,
+                &format!("Forget the attribute indexes of {name}"),
+                &format!(
+                    "DELETE FROM {} WHERE \"Schema\" = {}",
+                    registry("AttributeIndexes"),
+                    literal(name)
+                ),
+            );
+        }
+        Change::UpdateLayoutVersion {
+            schema,
+            layout_version,
+        } => statement(
+            out,
+            &format!("Record layout {layout_version} for schema {schema}"),
+            &format!(
+                "UPDATE {} SET \"LayoutVersion\" = {}, \"UpdatedAt\" = now() WHERE \"Name\" = {}",
+                registry("ManagedSchemas"),
+                literal(layout_version),
+                literal(schema)
+            ),
+        ),
+        Change::CreateTable { schema, table } => create_tables_sql(schema, &[table.as_ref()], out),
+        Change::DropTable { schema, table } => statement(
+            out,
+            &format!("Drop table {schema}.{table}"),
+            &format!("DROP TABLE {}", qualified(schema, table)),
+        ),
+        Change::AddColumn {
+            schema,
+            table,
+            column,
+        } => statement(
+            out,
+            &format!("Add column {table}.{}", column.name),
+            &format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                qualified(schema, table),
+                column_definition(column)
+            ),
+        ),
+        Change::DropColumn {
+            schema,
+            table,
+            column,
+        } => statement(
+            out,
+            &format!("Drop column {table}.{column}"),
+            &format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                qualified(schema, table),
+                ident(column)
+            ),
+        ),
+        Change::AlterColumnType {
+            schema,
+            table,
+            column,
+            from,
+            to,
+        } => {
+            // A binary-coercible change needs no USING (which would force a rewrite).
+            let using = if crate::pg::types::is_binary_coercible(from, to) {
+                String::new()
+            } else {
+                format!(" USING {}::{}", ident(column), to.0)
+            };
+            statement(
+                out,
+                &format!("Change the type of {table}.{column} to {}", to.0),
+                &format!(
+                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}{using}",
+                    qualified(schema, table),
+                    ident(column),
+                    to.0,
+                ),
+            )
+        }
+        Change::SetNotNull {
+            schema,
+            table,
+            column,
+        } => statement(
+            out,
+            &format!("Make {table}.{column} NOT NULL"),
+            &format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET NOT NULL",
+                qualified(schema, table),
+                ident(column)
+            ),
+        ),
+        Change::DropNotNull {
+            schema,
+            table,
+            column,
+        } => statement(
+            out,
+            &format!("Allow NULL in {table}.{column}"),
+            &format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
+                qualified(schema, table),
+                ident(column)
+            ),
+        ),
+        Change::SetDefault {
+            schema,
+            table,
+            column,
+            default,
+        } => statement(
+            out,
+            &format!("Set the default of {table}.{column}"),
+            &format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
+                qualified(schema, table),
+                ident(column),
+                expr(default)
+            ),
+        ),
+        Change::DropDefault {
+            schema,
+            table,
+            column,
+        } => statement(
+            out,
+            &format!("Drop the default of {table}.{column}"),
+            &format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                qualified(schema, table),
+                ident(column)
+            ),
+        ),
+        Change::AddForeignKey {
+            schema,
+            table,
+            foreign_key,
+        } => {
+            // NOT VALID, then VALIDATE: the check of existing rows does not block writes.
+            statement(
+                out,
+                &format!(
+                    "Add foreign key {} without checking existing rows",
+                    foreign_key.name
+                ),
+                &format!(
+                    "ALTER TABLE {} ADD {} NOT VALID",
+                    qualified(schema, table),
+                    foreign_key_clause(schema, foreign_key)
+                ),
+            );
+            statement(
+                out,
+                &format!("Check existing rows against {}", foreign_key.name),
+                &format!(
+                    "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                    qualified(schema, table),
+                    ident(&foreign_key.name)
+                ),
+            );
+        }
+        Change::AddCheck {
+            schema,
+            table,
+            check,
+        } => {
+            statement(
+                out,
+                &format!("Add check {} without checking existing rows", check.name),
+                &format!(
+                    "ALTER TABLE {} ADD {} NOT VALID",
+                    qualified(schema, table),
+                    check_clause(check)
+                ),
+            );
+            statement(
+                out,
+                &format!("Check existing rows against {}", check.name),
+                &format!(
+                    "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                    qualified(schema, table),
+                    ident(&check.name)
+                ),
+            );
+        }
+        Change::DropConstraint {
+            schema,
+            table,
+            name,
+        } => statement(
+            out,
+            &format!("Drop constraint {name} of {table}"),
+            &format!(
+                "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+                qualified(schema, table),
+                ident(name)
+            ),
+        ),
+        Change::CreateIndex {
+            schema,
+            table,
+            index,
+            online,
+        } => statement(
+            out,
+            &format!("Create index {} on {table}", index.name),
+            &create_index_sql(schema, table, index, *online),
+        ),
+        Change::DropIndex { schema, index, .. } => statement(
+            out,
+            &format!("Drop index {index}"),
+            &drop_index_sql(schema, index),
+        ),
+        Change::SetComment { target, comment } => {
+            let (what, object) = match target {
+                CommentTarget::Schema(schema) => (
+                    format!("schema {schema}"),
+                    format!("SCHEMA {}", ident(schema)),
+                ),
+                CommentTarget::Table { schema, table } => (
+                    format!("table {schema}.{table}"),
+                    format!("TABLE {}", qualified(schema, table)),
+                ),
+                CommentTarget::Column {
+                    schema,
+                    table,
+                    column,
+                } => (
+                    format!("column {table}.{column}"),
+                    format!("COLUMN {}.{}", qualified(schema, table), ident(column)),
+                ),
+            };
+            statement(
+                out,
+                &format!("Describe {what}"),
+                &comment_sql(&object, comment.as_deref()),
+            );
+        }
+        Change::AddEfHistory {
+            schema,
+            table,
+            product_version,
+            migrations,
+        } => statement(
+            out,
+            &format!(
+                "Record {} new EF Core migration{} as applied",
+                migrations.len(),
+                if migrations.len() == 1 { "" } else { "s" }
+            ),
+            &ef_history_sql(schema, table, product_version, migrations),
+        ),
+        Change::CreateAttributeIndex {
+            schema,
+            index,
+            online,
+        } => statement(
+            out,
+            &format!("Create attribute index on {}", index.path),
+            &create_index_sql(schema, "InstancesData", &index.index, *online),
+        ),
+        Change::DropAttributeIndex { schema, index } => statement(
+            out,
+            &format!("Drop attribute index {index}"),
+            &drop_index_sql(schema, index),
+        ),
+        Change::PublishComponent { record } => publish_component_sql(domain, record, out),
+        Change::PublishVersion {
+            kind,
+            key,
+            version,
+            becomes_latest,
+            previous_latest,
+        } => {
+            let data = qualified(kind.system_schema(), "InstancesData");
+            let instance = ids::instance_id(domain, kind.flow(), key).to_string();
+            if *becomes_latest && previous_latest.is_some() {
+                statement(
+                    out,
+                    &format!(
+                        "{kind} {key}: {} stops being the latest version",
+                        previous_latest.as_deref().unwrap_or_default()
+                    ),
+                    &format!(
+                        "UPDATE {data} SET \"IsLatest\" = false WHERE \"InstanceId\" = {} AND \"IsLatest\"",
+                        literal(&instance)
+                    ),
+                );
+            }
+            let mut sql = format!("INSERT INTO {data} {VERSION_COLUMNS} VALUES ");
+            version_values(domain, *kind, key, version, *becomes_latest, &mut sql);
+            statement(
+                out,
+                &format!(
+                    "Publish {kind} {key} {}{}",
+                    version.version,
+                    if *becomes_latest { " (latest)" } else { "" }
+                ),
+                &sql,
+            );
+        }
+        Change::UpdateComponent {
+            kind,
+            key,
+            tags,
+            flow_version,
+        } => {
+            let tags = if tags.is_empty() {
+                "ARRAY[]::text[]".to_owned()
+            } else {
+                format!(
+                    "ARRAY[{}]::text[]",
+                    tags.iter()
+                        .map(|t| literal(t))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            statement(
+                out,
+                &format!("Update the tags of {kind} {key}"),
+                &format!(
+                    "UPDATE {} SET \"Tags\" = {tags}, \"FlowVersion\" = {}, \"ModifiedAt\" = now() WHERE \"Id\" = {}",
+                    qualified(kind.system_schema(), "Instances"),
+                    literal(flow_version),
+                    literal(&ids::instance_id(domain, kind.flow(), key).to_string())
+                ),
+            );
+        }
+    }
+}
+
+pub fn online_sql(change: &Change, out: &mut String) {
+    match change {
+        Change::CreateIndex {
+            schema,
+            table,
+            index,
+            ..
+        } => statement(
+            out,
+            &format!("Build index {} on {table} concurrently", index.name),
+            &create_index_sql(schema, table, index, true),
+        ),
+        Change::CreateAttributeIndex { schema, index, .. } => statement(
+            out,
+            &format!(
+                "Build attribute index on {} ({} {}) concurrently",
+                index.path,
+                index.storage.as_str(),
+                index.kind.as_str()
+            ),
+            &create_index_sql(schema, "InstancesData", &index.index, true),
+        ),
+        Change::DropIndex { schema, index, .. } | Change::DropAttributeIndex { schema, index } => {
+            statement(
+                out,
+                &format!("Drop index {index} concurrently"),
+                &drop_index_sql(schema, index),
+            )
+        }
+        other => change_sql("", other, out),
+    }
+}

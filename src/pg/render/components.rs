@@ -1,0 +1,108 @@
+//! Component rows: a new component's `"Instances"` row with every version, and the
+//! `"InstancesData"` row of each version, ids and ETags derived from what they identify.
+
+use crate::base::hash::data_hash;
+use crate::compile::ids;
+use crate::compile::ir::{ComponentRecord, ComponentVersion};
+use crate::front::model::Kind;
+
+use crate::pg::quote::{literal, push_literal, qualified};
+
+use super::sql::statement;
+
+pub fn instances_row(domain: &str, record: &ComponentRecord) -> String {
+    let flow = record.kind.flow();
+    let tags = if record.tags.is_empty() {
+        "ARRAY[]::text[]".to_owned()
+    } else {
+        format!(
+            "ARRAY[{}]::text[]",
+            record
+                .tags
+                .iter()
+                .map(|t| literal(t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!(
+        "INSERT INTO {} (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"CurrentState\", \"Tags\", \"HasActiveIncident\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ExtraProperties\") VALUES ({}, {}, {}, {}, 'A', 'A', 'R', 'active', {tags}, false, 0, now(), '{{}}')",
+        qualified(record.kind.system_schema(), "Instances"),
+        literal(&ids::instance_id(domain, flow, &record.key).to_string()),
+        literal(&record.key),
+        literal(flow),
+        literal(&record.flow_version),
+    )
+}
+
+pub fn version_values(
+    domain: &str,
+    kind: Kind,
+    key: &str,
+    version: &ComponentVersion,
+    latest: bool,
+    out: &mut String,
+) {
+    let flow = kind.flow();
+    let attributes = version.attributes.as_deref().unwrap_or("{}");
+    out.push('(');
+    push_literal(
+        out,
+        &ids::version_id(domain, flow, key, &version.version).to_string(),
+    );
+    out.push_str(", ");
+    push_literal(out, &ids::instance_id(domain, flow, key).to_string());
+    out.push_str(", ");
+    push_literal(out, &version.version);
+    out.push_str(", 0, ");
+    out.push_str(if latest { "true" } else { "false" });
+    out.push_str(", ");
+    push_literal(
+        out,
+        &ids::etag(domain, flow, key, &version.version, &version.hash),
+    );
+    out.push_str(", ");
+    match &version.data_hash {
+        Some(hash) => push_literal(out, hash),
+        None => push_literal(out, &data_hash(attributes)),
+    }
+    out.push_str(", now(), ");
+    push_literal(out, attributes);
+    out.push_str("::jsonb)");
+}
+
+pub const VERSION_COLUMNS: &str = "(\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\")";
+
+pub fn publish_component_sql(domain: &str, record: &ComponentRecord, out: &mut String) {
+    let latest = record.latest().unwrap_or_default().to_owned();
+    let versions: Vec<&str> = record.versions.keys().map(String::as_str).collect();
+    statement(
+        out,
+        &format!(
+            "Publish {} {} ({}; latest {latest})",
+            record.kind,
+            record.key,
+            versions.join(", ")
+        ),
+        &instances_row(domain, record),
+    );
+    let mut sql = format!(
+        "INSERT INTO {} {VERSION_COLUMNS} VALUES ",
+        qualified(record.kind.system_schema(), "InstancesData")
+    );
+    for (idx, version) in record.versions.values().enumerate() {
+        if idx > 0 {
+            sql.push_str(",\n    ");
+        }
+        version_values(
+            domain,
+            record.kind,
+            &record.key,
+            version,
+            version.version == latest,
+            &mut sql,
+        );
+    }
+    out.push_str(&sql);
+    out.push_str(";\n");
+}

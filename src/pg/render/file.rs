@@ -1,0 +1,194 @@
+//! A plan into the text of a migration file: the header (what it does, its hazards, the state
+//! hashes before and after), then every step, `BEGIN; ... COMMIT;` blocks and statements that
+//! run alone after a `-- vnext:no-transaction` marker. Parts of steps are rendered in parallel
+//! and written in order, so a migration never sits in memory whole.
+
+use std::fmt::Write;
+
+use crate::base::hash::Checksum;
+use crate::compile::plan::{Plan, Step};
+
+use super::changes::{change_sql, online_sql};
+
+use super::registry::catalogue_sql;
+
+/// The marker before a statement that runs outside any transaction.
+pub const NO_TRANSACTION: &str = "-- vnext:no-transaction";
+
+/// What the header of a migration file says besides the plan itself.
+#[derive(Debug, Clone)]
+pub struct Header<'a> {
+    pub file_name: &'a str,
+    pub domain: &'a str,
+    pub definitions_hash: &'a str,
+    pub state_before: &'a str,
+    pub state_after: &'a str,
+}
+
+/// How much of a migration `render` keeps in memory for previews (the pull-request comment).
+pub const PREVIEW_BYTES: usize = 40_000;
+
+/// What rendering a migration produced besides the bytes written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The first `PREVIEW_BYTES` or so, cut at a line end.
+    pub preview: String,
+    pub bytes: usize,
+    /// The checksum of the whole text (see `base::hash::checksum`).
+    pub checksum: String,
+}
+
+/// Writes a migration file's text into `sink`: the header, then every step. Parts of steps are
+/// rendered in parallel, a batch at a time, and written in order, so even a migration of tens
+/// of megabytes never sits in memory whole.
+pub fn render(
+    plan: &Plan,
+    header: &Header<'_>,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<Rendered> {
+    use rayon::prelude::*;
+    let total = plan.steps.len();
+    // Work items in file order: (step, part) where part 0 opens the step, 1.. are its changes
+    // and catalogue entries, and the last closes it.
+    let mut items: Vec<(usize, usize)> = Vec::new();
+    for (idx, step) in plan.steps.iter().enumerate() {
+        let parts = match step {
+            Step::Transaction {
+                changes, catalogue, ..
+            } => changes.len() + catalogue.len(),
+            Step::Online { .. } => 1,
+        };
+        items.extend((0..parts + 2).map(|part| (idx, part)));
+    }
+    let mut checksum = Checksum::new();
+    let mut rendered = Rendered {
+        preview: String::new(),
+        bytes: 0,
+        checksum: String::new(),
+    };
+    let mut preview_full = false;
+    let mut emit = |chunk: &str, rendered: &mut Rendered| -> std::io::Result<()> {
+        sink.write_all(chunk.as_bytes())?;
+        checksum.update(chunk.as_bytes());
+        rendered.bytes += chunk.len();
+        if !preview_full {
+            let room = PREVIEW_BYTES.saturating_sub(rendered.preview.len());
+            if chunk.len() <= room {
+                rendered.preview.push_str(chunk);
+            } else {
+                let cut = crate::base::source::clamp_to_char_boundary(chunk, room);
+                let cut = chunk[..cut].rfind('\n').map_or(0, |i| i + 1);
+                rendered.preview.push_str(&chunk[..cut]);
+                preview_full = true;
+            }
+        }
+        Ok(())
+    };
+    emit(&migration_header(plan, header), &mut rendered)?;
+    for batch in items.chunks(256) {
+        let parts: Vec<String> = batch
+            .par_iter()
+            .map(|&(idx, part)| step_part(&plan.domain, idx, total, &plan.steps[idx], part))
+            .collect();
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            emit(part, &mut rendered)?;
+        }
+    }
+    rendered.checksum = checksum.finish();
+    Ok(rendered)
+}
+
+/// The whole text of a migration, for tests and small plans.
+pub fn migration(plan: &Plan, header: &Header<'_>) -> String {
+    let mut bytes = Vec::new();
+    render(plan, header, &mut bytes).expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the renderer writes UTF-8")
+}
+
+/// Part `part` of a step: its opening, one change or catalogue entry, or its closing.
+pub fn step_part(domain: &str, idx: usize, total: usize, step: &Step, part: usize) -> String {
+    let mut out = String::new();
+    match step {
+        Step::Transaction {
+            title,
+            changes,
+            catalogue,
+        } => {
+            let inner = changes.len() + catalogue.len();
+            if part == 0 {
+                let _ = writeln!(out, "\n-- Step {} of {total}: {title}", idx + 1);
+                out.push_str("BEGIN;\n");
+            } else if part <= changes.len() {
+                change_sql(domain, &changes[part - 1], &mut out);
+            } else if part <= inner {
+                catalogue_sql(&catalogue[part - 1 - changes.len()], &mut out);
+            } else {
+                out.push_str("COMMIT;\n");
+            }
+        }
+        Step::Online { change } => match part {
+            0 => {
+                let _ = writeln!(
+                    out,
+                    "\n-- Step {} of {total}: outside a transaction",
+                    idx + 1
+                );
+                out.push_str(NO_TRANSACTION);
+                out.push('\n');
+            }
+            1 => online_sql(change, &mut out),
+            _ => {}
+        },
+    }
+    out
+}
+
+pub fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
+    let mut out = String::with_capacity(4 * 1024);
+    let _ = writeln!(out, "-- vnext migration {}", header.file_name);
+    let _ = writeln!(
+        out,
+        "-- Domain {}. Generated by vnext {} from definitions {}.",
+        header.domain,
+        env!("CARGO_PKG_VERSION"),
+        header.definitions_hash
+    );
+    let _ = writeln!(out, "-- State before: {}", header.state_before);
+    let _ = writeln!(out, "-- State after:  {}", header.state_after);
+    out.push_str("--\n");
+    let lines = |out: &mut String, label: &str, items: &[String]| {
+        if items.is_empty() {
+            let none = if label == "Hazards" {
+                "none"
+            } else {
+                "nothing"
+            };
+            let _ = writeln!(out, "-- {label}: {none}");
+        } else {
+            let _ = writeln!(out, "-- {label}:");
+            for item in items {
+                let _ = writeln!(out, "--   {item}");
+            }
+        }
+    };
+    lines(&mut out, "Creates", &plan.summary.creates);
+    lines(&mut out, "Changes", &plan.summary.changes);
+    lines(&mut out, "Drops", &plan.summary.drops);
+    let hazards: Vec<String> = plan
+        .hazards
+        .iter()
+        .map(|h| format!("{}: {} ({})", h.hazard.as_str(), h.object, h.why))
+        .collect();
+    lines(&mut out, "Hazards", &hazards);
+    out.push_str("--\n");
+    out.push_str("-- Apply with `vnext apply`, or run as it is: psql -X -v ON_ERROR_STOP=1 -f <this file>.\n");
+    out.push_str("-- Each BEGIN/COMMIT step is one transaction; a statement after\n");
+    let _ = writeln!(
+        out,
+        "-- `{NO_TRANSACTION}` cannot run in a transaction and runs alone."
+    );
+    out.push('\n');
+    out.push_str("SET lock_timeout = '10s';\n");
+    out.push_str("SET statement_timeout = '30min';\n");
+    out
+}

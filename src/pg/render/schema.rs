@@ -1,0 +1,109 @@
+//! A whole new schema: the schema, its functions and tables, the runtime's EF Core history rows,
+//! its registry row and its attribute indexes.
+
+use crate::compile::ir::{Schema, Table};
+
+use crate::pg::quote::{ident, literal, qualified};
+
+use super::registry::{attribute_index_row, registry};
+
+use super::sql::{comment_sql, create_index_sql, function_signature, function_sql, statement};
+use super::tables::create_tables_sql;
+
+pub fn ef_history_sql(
+    schema: &str,
+    table: &str,
+    product_version: &str,
+    migrations: &[String],
+) -> String {
+    let rows: Vec<String> = migrations
+        .iter()
+        .map(|id| format!("({}, {})", literal(id), literal(product_version)))
+        .collect();
+    format!(
+        "INSERT INTO {} (\"MigrationId\", \"ProductVersion\") VALUES\n    {}\nON CONFLICT (\"MigrationId\") DO NOTHING",
+        qualified(schema, table),
+        rows.join(",\n    ")
+    )
+}
+
+pub fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String) {
+    let name = &schema.name;
+    let _ = domain;
+    statement(
+        out,
+        &format!("Create schema {name}"),
+        &format!("CREATE SCHEMA {}", ident(name)),
+    );
+    if let Some(comment) = &schema.comment {
+        statement(
+            out,
+            &format!("Describe schema {name}"),
+            &comment_sql(&format!("SCHEMA {}", ident(name)), Some(comment)),
+        );
+    }
+    for function in schema.functions() {
+        statement(
+            out,
+            &format!("Create function {name}.{}", function.name),
+            &function_sql(name, function, false),
+        );
+        if let Some(comment) = &function.comment {
+            statement(
+                out,
+                &format!("Describe function {}", function.name),
+                &comment_sql(
+                    &format!("FUNCTION {}", function_signature(name, function)),
+                    Some(comment),
+                ),
+            );
+        }
+    }
+    let tables: Vec<&Table> = schema.tables().collect();
+    create_tables_sql(name, &tables, out);
+    for layout in &schema.layouts {
+        if let Some(ef) = &layout.ef_history {
+            statement(
+                out,
+                &format!(
+                    "Record the runtime's EF Core migrations as applied ({} ids)",
+                    ef.migrations.len()
+                ),
+                &ef_history_sql(name, &ef.table, &ef.product_version, &ef.migrations),
+            );
+        }
+    }
+    let workflow = match &schema.kind {
+        crate::compile::ir::SchemaKind::Flow { workflow } => literal(workflow),
+        crate::compile::ir::SchemaKind::System => "NULL".to_owned(),
+    };
+    statement(
+        out,
+        &format!("Register schema {name}"),
+        &format!(
+            "INSERT INTO {} (\"Name\", \"Kind\", \"Workflow\", \"LayoutVersion\") VALUES ({}, {}, {workflow}, {})",
+            registry("ManagedSchemas"),
+            literal(name),
+            literal(schema.kind.as_str()),
+            literal(&schema.layout_version())
+        ),
+    );
+    for index in &schema.attribute_indexes {
+        statement(
+            out,
+            &format!(
+                "Create attribute index on {} ({} {}, {})",
+                index.path,
+                index.storage.as_str(),
+                index.kind.as_str(),
+                index.index.name
+            ),
+            &create_index_sql(name, "InstancesData", &index.index, false),
+        );
+        statement(
+            out,
+            &format!("Catalogue attribute index {}", index.index.name),
+            &attribute_index_row(name, index, true),
+        );
+    }
+}
