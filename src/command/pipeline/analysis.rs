@@ -1,0 +1,54 @@
+//! Where every command that reads definitions starts: its paths made absolute, the front end
+//! run over the workspace, and the table layouts it read built.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::compile::layout::Layouts;
+use crate::front::analyse::{self, Analysis};
+use crate::front::extract::Detail;
+use crate::front::workspace;
+
+/// The front end over a discovery, and the table layouts it read built: what every command
+/// that reads definitions starts with.
+pub fn analyse(
+    discovery: workspace::Discovery,
+    detail: Detail<'_>,
+    cache: Option<&mut crate::front::cache::Cache>,
+) -> (Analysis, Layouts) {
+    let mut analysis = analyse::analyze_cached(discovery, detail, cache);
+    let layouts = Layouts::build(&analysis.layout_files, &mut analysis.diagnostics);
+    (analysis, layouts)
+}
+
+pub fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Which component of a domain references which (same-domain references that resolved).
+pub fn component_references(
+    analysis: &Analysis,
+    solution: usize,
+) -> std::collections::BTreeMap<
+    (crate::front::model::Kind, String),
+    BTreeSet<(crate::front::model::Kind, String)>,
+> {
+    let mut references: std::collections::BTreeMap<_, BTreeSet<_>> =
+        std::collections::BTreeMap::new();
+    for ((from, _), to) in &analysis.resolution.targets {
+        let (source, target) = (&analysis.components[*from], &analysis.components[*to]);
+        if source.solution != Some(solution) {
+            continue;
+        }
+        if let (Some(source_key), Some(target_key)) = (&source.key, &target.key) {
+            if (source.kind, source_key) == (target.kind, target_key) {
+                continue;
+            }
+            references
+                .entry((source.kind, source_key.clone()))
+                .or_default()
+                .insert((target.kind, target_key.clone()));
+        }
+    }
+    references
+}

@@ -1,0 +1,213 @@
+//! The migration sources `apply`, `status` and `drift` work on: the platform's and the domain's
+//! committed `generated/` folders, checked against their `vnext.sum`, or for `apply --direct`
+//! a plan held in memory.
+
+use std::path::{Path, PathBuf};
+
+use super::analysis::absolute;
+use crate::base::diagnostics::Diagnostic;
+use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
+
+use super::plan::{PlanInput, PlanMode, PlanOutput, plan};
+
+/// What `apply`, `status` and `drift` are asked to work on.
+#[derive(Debug, Clone)]
+pub struct DeployInput {
+    pub root: PathBuf,
+    pub display_base: PathBuf,
+    pub domain: Option<String>,
+    /// A platform workspace to use instead of the built-in one.
+    pub platform: Option<PathBuf>,
+}
+
+/// The migration sources of one domain's database.
+#[derive(Debug)]
+pub struct DeploySources {
+    /// The solution files read, for rendering diagnostics.
+    pub files: crate::base::source::SourceSet,
+    pub diagnostics: Vec<Diagnostic>,
+    pub domain: Option<String>,
+    /// The platform first, then the domain; empty when there are errors.
+    pub sources: Vec<crate::deploy::reconcile::Source>,
+}
+
+/// The platform's migrations: built in, or those of `--platform DIR`.
+pub fn platform_source(
+    platform: Option<&Path>,
+) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
+    use crate::base::diagnostics::Code;
+    let folder = match platform {
+        None => crate::deploy::migrations::from_memory(crate::compile::platform::generated_files()),
+        Some(dir) => {
+            let dir = absolute(dir).join("generated").join(PLATFORM_DOMAIN);
+            let folder = crate::deploy::migrations::read(&dir).map_err(|err| {
+                Diagnostic::new(
+                    Code::IoError,
+                    format!("cannot read {}: {err}", dir.display()),
+                )
+            })?;
+            if let Some(problem) = crate::deploy::migrations::verify(&folder)
+                .into_iter()
+                .next()
+            {
+                return Err(Diagnostic::new(
+                    Code::GeneratedTampered,
+                    format!("{}: {problem}", dir.display()),
+                ));
+            }
+            folder
+        }
+    };
+    Ok(crate::deploy::reconcile::Source {
+        kind: crate::deploy::reconcile::SourceKind::Platform,
+        label: "platform (built in)".to_owned(),
+        folder,
+    })
+}
+
+/// Finds the domain's `generated/` folder and checks it against its `vnext.sum`; reads no
+/// definitions (apply runs the committed files, not the definitions).
+pub fn deploy_sources(input: &DeployInput) -> DeploySources {
+    use crate::base::diagnostics::Code;
+    let namer = Namer::new(&absolute(&input.display_base));
+    let root = absolute(&input.root);
+    let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+    let solutions = discovery.solutions;
+    let mut out = DeploySources {
+        files: discovery.sources,
+        diagnostics: discovery.diagnostics,
+        domain: None,
+        sources: Vec::new(),
+    };
+    if out.diagnostics.iter().any(Diagnostic::is_error) {
+        return out;
+    }
+    let solutions: Vec<&workspace::Solution> = solutions
+        .iter()
+        .filter(|s| input.domain.as_deref().is_none_or(|d| d == s.domain))
+        .collect();
+    let solution = match solutions.as_slice() {
+        [one] => *one,
+        [] => return out,
+        several => {
+            let names: Vec<&str> = several.iter().map(|s| s.domain.as_str()).collect();
+            out.diagnostics.push(
+                Diagnostic::new(
+                    Code::DomainRequired,
+                    format!(
+                        "the workspace has {} domains ({}); each has a database of its own",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                )
+                .with_help(format!(
+                    "name the one to apply with --domain, e.g. --domain {}",
+                    names[0]
+                )),
+            );
+            return out;
+        }
+    };
+    let domain = solution.domain.clone();
+    out.domain = Some(domain.clone());
+    let dir = solution.generated_root.join(&domain);
+    let shown = namer.name(&dir);
+    let folder = match crate::deploy::migrations::read(&dir) {
+        Ok(folder) => folder,
+        Err(err) => {
+            out.diagnostics.push(Diagnostic::new(
+                Code::IoError,
+                format!("cannot read {shown}: {err}"),
+            ));
+            return out;
+        }
+    };
+    for problem in crate::deploy::migrations::verify(&folder) {
+        out.diagnostics.push(
+            Diagnostic::new(Code::GeneratedTampered, format!("{shown}: {problem}"))
+                .with_help("apply runs generated/ exactly as committed: restore the folder from version control"),
+        );
+    }
+    if folder.files.is_empty() {
+        out.diagnostics.push(
+            Diagnostic::new(
+                Code::GeneratedStale,
+                format!("{shown} has no migrations yet"),
+            )
+            .with_help("run vnext plan to write the first migration, and commit it"),
+        );
+    }
+    if out.diagnostics.iter().any(Diagnostic::is_error) {
+        return out;
+    }
+    let platform = match platform_source(input.platform.as_deref()) {
+        Ok(platform) => platform,
+        Err(problem) => {
+            out.diagnostics.push(problem);
+            return out;
+        }
+    };
+    if domain == PLATFORM_DOMAIN {
+        // The platform's own workspace: its generated/ is the platform source.
+        out.sources
+            .push(crate::deploy::reconcile::Source { folder, ..platform });
+    } else {
+        out.sources.push(platform);
+        out.sources.push(crate::deploy::reconcile::Source {
+            kind: crate::deploy::reconcile::SourceKind::Domain,
+            label: shown,
+            folder,
+        });
+    }
+    out
+}
+
+/// The sources for `apply --direct`: the platform, and a plan of the definitions against the
+/// state the database recorded, held in memory as direct migration `number`.
+pub fn direct_sources(
+    input: &DeployInput,
+    allow_drop: &[String],
+    recorded: Option<String>,
+    number: u32,
+) -> (PlanOutput, Option<Vec<crate::deploy::reconcile::Source>>) {
+    let output = plan(&PlanInput {
+        root: input.root.clone(),
+        display_base: input.display_base.clone(),
+        domain: input.domain.clone(),
+        allow_drop: allow_drop.to_vec(),
+        mode: PlanMode::Direct {
+            state: recorded,
+            number,
+        },
+        cache: None,
+        platform: input.platform.clone(),
+    });
+    if output.diagnostics.iter().any(Diagnostic::is_error) {
+        return (output, None);
+    }
+    let platform = match platform_source(input.platform.as_deref()) {
+        Ok(platform) => platform,
+        Err(problem) => {
+            let mut output = output;
+            output.diagnostics.push(problem);
+            return (output, None);
+        }
+    };
+    let mut sources = vec![platform];
+    if let Some(domain) = output.domains.first()
+        && let Some((name, text, state)) = &domain.direct
+    {
+        let mut file = crate::deploy::migrations::MigrationFile::in_memory(number, name, text);
+        file.name = name.clone();
+        sources.push(crate::deploy::reconcile::Source {
+            kind: crate::deploy::reconcile::SourceKind::Direct,
+            label: "apply --direct".to_owned(),
+            folder: crate::deploy::migrations::Folder {
+                files: vec![file],
+                state: Some(state.clone()),
+                ..crate::deploy::migrations::Folder::default()
+            },
+        });
+    }
+    (output, Some(sources))
+}
