@@ -1,0 +1,202 @@
+//! Diagnostics for people, through miette: the source line, labels under the key or value,
+//! help, and a summary line.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+
+use super::summary::Summary;
+use crate::base::diagnostics::{Severity, Tally};
+use crate::base::source::SourceSet;
+
+use super::resolve::{Resolved, ResolvedLabel, tally};
+
+/// Whether human output may use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}
+
+pub struct MietteDiagnostic {
+    code: String,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    source: Option<NamedSource<std::sync::Arc<str>>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<MietteDiagnostic>,
+}
+
+impl fmt::Debug for MietteDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for MietteDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for MietteDiagnostic {}
+
+impl miette::Diagnostic for MietteDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.code.is_empty() {
+            None
+        } else {
+            Some(Box::new(&self.code))
+        }
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|d| d as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+pub fn span_of(label: &ResolvedLabel) -> SourceSpan {
+    SourceSpan::new(label.range.start.into(), label.range.len())
+}
+
+pub fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic {
+    let primary_file = diagnostic.labels.first().map(|l| l.file);
+    let mut labels = Vec::new();
+    let mut related = Vec::new();
+    for (idx, label) in diagnostic.labels.iter().enumerate() {
+        if Some(label.file) == primary_file {
+            let span = span_of(label);
+            labels.push(if idx == 0 {
+                LabeledSpan::new_primary_with_span(label.text.clone(), span)
+            } else {
+                LabeledSpan::new_with_span(label.text.clone(), span)
+            });
+        } else {
+            let file = sources.get(label.file);
+            related.push(MietteDiagnostic {
+                code: String::new(),
+                severity: diagnostic.severity,
+                message: format!("see {}", file.name),
+                help: None,
+                source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+                labels: vec![LabeledSpan::new_primary_with_span(
+                    label.text.clone(),
+                    span_of(label),
+                )],
+                related: Vec::new(),
+            });
+        }
+    }
+    let source = primary_file.map(|id| {
+        let file = sources.get(id);
+        NamedSource::new(file.name.clone(), file.text.clone())
+    });
+    MietteDiagnostic {
+        code: format!("{}({})", diagnostic.code.as_str(), diagnostic.code.name()),
+        severity: diagnostic.severity,
+        message: diagnostic.message.clone(),
+        help: diagnostic.help.clone(),
+        source,
+        labels,
+        related,
+    }
+}
+
+pub fn render_human(
+    style: Style,
+    sources: &SourceSet,
+    diagnostics: &[Resolved],
+    summary: &Summary,
+) -> String {
+    let theme = match style {
+        Style::Plain => GraphicalTheme::unicode_nocolor(),
+        Style::Color => GraphicalTheme::unicode(),
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+        .with_show_related_as_nested(true);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let report = to_miette(sources, diagnostic);
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&format!(
+                "{}: {}\n",
+                diagnostic.code.as_str(),
+                diagnostic.message
+            ));
+        }
+        // miette ends a report with a blank line only sometimes; keep one between reports.
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+    }
+    let tally = tally(diagnostics);
+    if !summary.api_dependencies.is_empty() {
+        out.push_str(&format!(
+            "API dependencies on other domains ({}), resolved by the runtime, not by this database:\n",
+            summary.api_dependencies.len()
+        ));
+        for dep in &summary.api_dependencies {
+            out.push_str(&format!(
+                "  {} {} (from {})\n",
+                dep.domain, dep.target, dep.from
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{}: {} in {} component{} ({} file{})\n",
+        if tally.errors > 0 {
+            "failed"
+        } else {
+            "checked"
+        },
+        plural_counts(tally),
+        summary.components,
+        if summary.components == 1 { "" } else { "s" },
+        summary.files,
+        if summary.files == 1 { "" } else { "s" },
+    ));
+    out
+}
+
+pub fn plural_counts(tally: Tally) -> String {
+    let part = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}",
+        part(tally.errors, "error"),
+        part(tally.warnings, "warning")
+    )
+}

@@ -1,0 +1,10 @@
+//! What a report of diagnostics counts besides them: the files read, the components found and
+//! the API dependencies on other domains.
+
+/// What the summary counts.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub files: usize,
+    pub components: usize,
+    pub api_dependencies: Vec<crate::front::check::ApiDependency>,
+}
