@@ -280,9 +280,8 @@ fn lint(args: LintArgs) -> ExitCode {
         LintFormat::Sarif => report::Format::Sarif,
     };
     let summary = Summary {
-        files: output.analysis.sources.len(),
-        components: output.analysis.components.len(),
         api_dependencies: output.analysis.resolution.api_dependencies.clone(),
+        ..Summary::of(&output.analysis)
     };
     let text = report::render(
         format,
@@ -319,88 +318,11 @@ fn plan(args: PlanArgs) -> ExitCode {
     match args.format {
         PlanFormat::Json => print(&report::plan_json(&output)),
         PlanFormat::Markdown => print(&report::plan_markdown(&output)),
-        PlanFormat::Human => {
-            let summary = Summary {
-                files: output.analysis.sources.len(),
-                components: output.analysis.components.len(),
-                api_dependencies: Vec::new(),
-            };
-            if !output.diagnostics.is_empty() {
-                let text = report::render(
-                    report::Format::Human,
-                    style_for_stdout(),
-                    &output.analysis.sources,
-                    &output.diagnostics,
-                    &summary,
-                );
-                print(&text);
-            }
-            let mut text = String::new();
-            for domain in &output.domains {
-                let shown = |path: &std::path::Path| {
-                    path.strip_prefix(&display_base)
-                        .unwrap_or(path)
-                        .display()
-                        .to_string()
-                };
-                let line = match domain.outcome {
-                    Outcome::UpToDate => format!(
-                        "{}: up to date ({})",
-                        domain.domain,
-                        shown(&domain.generated_dir)
-                    ),
-                    Outcome::Written => {
-                        let plan = domain
-                            .plan
-                            .as_ref()
-                            .expect("a written migration has a plan");
-                        let mut line = format!(
-                            "{}: wrote {}",
-                            domain.domain,
-                            shown(domain.written.as_deref().unwrap_or(&domain.generated_dir))
-                        );
-                        for item in plan
-                            .summary
-                            .creates
-                            .iter()
-                            .map(|i| format!("creates {i}"))
-                            .chain(plan.summary.changes.iter().map(|i| format!("changes {i}")))
-                            .chain(plan.summary.drops.iter().map(|i| format!("drops {i}")))
-                        {
-                            line.push_str("\n  ");
-                            line.push_str(&item);
-                        }
-                        for hazard in &plan.hazards {
-                            line.push_str(&format!(
-                                "\n  hazard: {} {} ({})",
-                                hazard.hazard.as_str(),
-                                hazard.object,
-                                hazard.why
-                            ));
-                        }
-                        line
-                    }
-                    Outcome::Stale => format!(
-                        "{}: generated/ is behind the definitions; `vnext plan` would write {}",
-                        domain.domain,
-                        domain
-                            .migration
-                            .as_ref()
-                            .map(|(n, _)| n.as_str())
-                            .unwrap_or("a migration")
-                    ),
-                    Outcome::Tampered => {
-                        format!("{}: generated/ does not match its vnext.sum", domain.domain)
-                    }
-                    Outcome::Failed => {
-                        format!("{}: not planned (see the errors above)", domain.domain)
-                    }
-                };
-                text.push_str(&line);
-                text.push('\n');
-            }
-            print(&text);
-        }
+        PlanFormat::Human => print(&report::plan_human(
+            &output,
+            style_for_stdout(),
+            &display_base,
+        )),
     }
     let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     let behind = output
@@ -430,11 +352,6 @@ fn graph(args: GraphArgs) -> ExitCode {
     );
     let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     if tally.errors > 0 {
-        let summary = Summary {
-            files: output.analysis.sources.len(),
-            components: output.analysis.components.len(),
-            api_dependencies: Vec::new(),
-        };
         eprint!(
             "{}",
             report::render(
@@ -442,7 +359,7 @@ fn graph(args: GraphArgs) -> ExitCode {
                 Style::Plain,
                 &output.analysis.sources,
                 &output.diagnostics,
-                &summary
+                &Summary::of(&output.analysis)
             )
         );
         return ExitCode::from(1);
@@ -518,11 +435,7 @@ fn report_problems(
         style,
         files,
         problems,
-        &Summary {
-            files: 0,
-            components: 0,
-            api_dependencies: Vec::new(),
-        },
+        &Summary::default(),
     );
     eprint!("{text}");
 }
@@ -567,33 +480,17 @@ impl EventPrinter {
     fn event(&mut self, event: vnext::pg::events::Event) {
         use vnext::pg::events::Event;
         if self.json {
-            print(&format!(
-                "{}\n",
-                serde_json::to_string(&event).expect("events serialize")
-            ));
+            print(&report::event_json(&event));
             return;
         }
+        if let Some(line) = report::event_line(&event) {
+            self.line(&line);
+        }
         match event {
-            Event::Connected { server, version } => {
-                self.line(&format!("connected to {server} (PostgreSQL {version})"))
-            }
-            Event::LockWaiting { holder } => self.line(&format!(
-                "waiting for the migration lock, held by {holder}"
-            )),
-            Event::LockAcquired { waited_ms } => self.line(&format!(
-                "got the migration lock after {:.1} s",
-                waited_ms as f64 / 1000.0
-            )),
-            Event::UpToDate => self.line("up to date: nothing to apply"),
             Event::Pending { files } => {
                 let total: usize = files.iter().map(|f| f.statements - f.resume_at).sum();
-                self.line(&format!(
-                    "{} file{} to apply ({total} statements)",
-                    files.len(),
-                    if files.len() == 1 { "" } else { "s" }
-                ));
                 if std::io::stderr().is_terminal() && total > 0 {
-                    let bar = indicatif::ProgressBar::new(total as u64);
+                    let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
                     bar.set_style(
                         indicatif::ProgressStyle::with_template(
                             "{bar:40} {pos}/{len} statements, {elapsed} {msg}",
@@ -603,56 +500,25 @@ impl EventPrinter {
                     self.bar = Some(bar);
                 }
             }
-            Event::DriftChecked { differences } => {
-                if differences == 0 {
-                    self.line("no drift: the database matches its recorded state");
-                }
-            }
-            Event::DriftSkipped { reason } => {
-                self.line(&format!("drift check skipped: {reason}"))
-            }
-            Event::FileStarted {
-                file, resume_at, statements, ..
-            } => {
-                if resume_at > 0 {
-                    self.line(&format!(
-                        "resuming {file} after statement {resume_at} of {statements}"
-                    ));
-                }
+            Event::FileStarted { file, .. } => {
                 if let Some(bar) = &self.bar {
                     bar.set_message(file);
                 }
             }
-            Event::StepFinished { statements_done, .. } => {
+            Event::StepFinished {
+                statements_done, ..
+            } => {
                 if let Some(bar) = &self.bar {
-                    bar.set_position(self.done_before + statements_done as u64);
+                    let done = u64::try_from(statements_done).unwrap_or(u64::MAX);
+                    bar.set_position(self.done_before + done);
                 }
             }
-            Event::Retrying {
-                file,
-                step,
-                attempt,
-                attempts,
-                wait_ms,
-                reason,
-            } => self.line(&format!(
-                "{file} step {step}: {reason}; trying again in {:.1} s (attempt {attempt} of {attempts})",
-                wait_ms as f64 / 1000.0
-            )),
-            Event::InvalidIndexDropped { file, index } => self.line(&format!(
-                "{file}: dropped index {index}, left invalid by an interrupted build; building it again"
-            )),
-            Event::FileFinished { file, elapsed_ms } => {
-                self.line(&format!(
-                    "applied {file} ({:.1} s)",
-                    elapsed_ms as f64 / 1000.0
-                ));
+            Event::FileFinished { .. } => {
                 if let Some(bar) = &self.bar {
                     self.done_before = bar.position();
                 }
             }
-            Event::StateRecorded { .. } => {}
-            Event::Finished { .. } => {}
+            _ => {}
         }
     }
 
@@ -726,7 +592,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
         Ok(summary) => {
             if args.dry_run {
                 if matches!(args.format, EventFormat::Human) {
-                    print(&dry_run_text(&summary));
+                    print(&report::dry_run(&summary));
                 }
             } else if summary.applied_files > 0 {
                 printer.event(vnext::pg::events::Event::Finished {
@@ -735,13 +601,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
                     elapsed_ms: summary.elapsed_ms,
                 });
                 if matches!(args.format, EventFormat::Human) {
-                    eprintln!(
-                        "done: {} file{}, {} statements in {:.1} s",
-                        summary.applied_files,
-                        if summary.applied_files == 1 { "" } else { "s" },
-                        summary.applied_statements,
-                        summary.elapsed_ms as f64 / 1000.0
-                    );
+                    eprintln!("{}", report::applied(&summary));
                 }
             }
             ExitCode::SUCCESS
@@ -751,43 +611,6 @@ fn apply(args: ApplyArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn dry_run_text(summary: &vnext::pg::events::Summary) -> String {
-    let mut out = String::new();
-    if summary.pending.is_empty() {
-        out.push_str("nothing would run\n");
-    }
-    for file in &summary.pending {
-        out.push_str(&format!(
-            "would apply {} ({} statements{})\n",
-            file.file,
-            file.statements,
-            if file.resume_at > 0 {
-                format!(", resuming after {}", file.resume_at)
-            } else {
-                String::new()
-            }
-        ));
-        for step in file.steps.iter().filter(|s| !s.done) {
-            out.push_str(&format!(
-                "  step {} (line {}): {} [{}]\n",
-                step.number,
-                step.line,
-                step.title.as_deref().unwrap_or("-"),
-                if step.transactional {
-                    format!(
-                        "one transaction, {} statement{}",
-                        step.statements,
-                        if step.statements == 1 { "" } else { "s" }
-                    )
-                } else {
-                    "alone, outside a transaction".to_owned()
-                }
-            ));
-        }
-    }
-    out
 }
 
 fn status(args: StatusArgs) -> ExitCode {
@@ -816,14 +639,7 @@ fn status(args: StatusArgs) -> ExitCode {
                     "{}\n",
                     serde_json::to_string_pretty(&entries).expect("status serializes")
                 )),
-                EventFormat::Human => {
-                    let mut out = format!("{}\n", target.display());
-                    let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
-                    for entry in &entries {
-                        out.push_str(&format!("  {:<width$}  {}\n", entry.file, entry.describe()));
-                    }
-                    print(&out);
-                }
+                EventFormat::Human => print(&report::status(&target.display(), &entries)),
             }
             ExitCode::SUCCESS
         }
@@ -847,28 +663,7 @@ fn drift(args: DriftArgs) -> ExitCode {
                     "{}\n",
                     serde_json::to_string_pretty(&differences).expect("drift serializes")
                 )),
-                EventFormat::Human => {
-                    if differences.is_empty() {
-                        print(&format!(
-                            "no drift: {} matches its recorded state\n",
-                            target.display()
-                        ));
-                    } else {
-                        let mut out = format!(
-                            "{} differs from its recorded state in {} place{}:\n",
-                            target.display(),
-                            differences.len(),
-                            if differences.len() == 1 { "" } else { "s" }
-                        );
-                        for difference in &differences {
-                            out.push_str(&format!(
-                                "  {}\n    expected: {}\n    actual:   {}\n",
-                                difference.object, difference.expected, difference.actual
-                            ));
-                        }
-                        print(&out);
-                    }
-                }
+                EventFormat::Human => print(&report::drift(&target.display(), &differences)),
             }
             if differences.is_empty() {
                 ExitCode::SUCCESS

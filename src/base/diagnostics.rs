@@ -296,9 +296,13 @@ pub struct Tally {
 
 impl Tally {
     pub fn of(diagnostics: &[Diagnostic]) -> Tally {
+        Tally::of_severities(diagnostics.iter().map(|d| d.severity))
+    }
+
+    pub fn of_severities(severities: impl IntoIterator<Item = Severity>) -> Tally {
         let mut tally = Tally::default();
-        for diagnostic in diagnostics {
-            match diagnostic.severity {
+        for severity in severities {
+            match severity {
                 Severity::Error => tally.errors += 1,
                 Severity::Warning => tally.warnings += 1,
             }

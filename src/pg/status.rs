@@ -33,42 +33,6 @@ pub struct StatusEntry {
     pub history: Option<HistoryRow>,
 }
 
-impl StatusEntry {
-    /// The human description: `applied 2026-... by ci@host (vnext 0.1.0)`.
-    pub fn describe(&self) -> String {
-        let Some(row) = &self.history else {
-            return "pending".to_owned();
-        };
-        match self.state {
-            FileState::Applied => format!(
-                "applied {} by {} (vnext {})",
-                row.finished_at.as_deref().unwrap_or(&row.started_at),
-                row.applied_by,
-                row.tool_version
-            ),
-            FileState::Failed => format!(
-                "FAILED {} by {} after {} of {} statements: {}",
-                row.started_at,
-                row.applied_by,
-                row.statements_applied,
-                row.statements_total,
-                row.error.as_deref().unwrap_or("")
-            ),
-            FileState::Interrupted => format!(
-                "interrupted (or running) since {} by {}: {} of {} statements applied",
-                row.started_at, row.applied_by, row.statements_applied, row.statements_total
-            ),
-            FileState::Unknown => format!(
-                "applied {} by {} (vnext {}), but not in this workspace",
-                row.finished_at.as_deref().unwrap_or(&row.started_at),
-                row.applied_by,
-                row.tool_version
-            ),
-            FileState::Pending => "pending".to_owned(),
-        }
-    }
-}
-
 /// Every migration of the sources and of the history, and where each stands.
 pub async fn status(
     target: &Target,

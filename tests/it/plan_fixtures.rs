@@ -2,13 +2,13 @@
 //!
 //! A fixture has `steps/1/`, `steps/2/`, ...: the workspace at each point in time. The harness
 //! plans each step in one temporary workspace whose `generated/` carries over, and compares
-//! what it reports and the migration it writes with `expected.txt`. An `args` file holds extra
+//! what `vnext plan` prints and the migrations it writes with `expected.txt`. An `args` file holds extra
 //! `--allow-drop` patterns; a `tamper` file edits the first migration before the last step.
 
 use std::path::{Path, PathBuf};
 
-use vnext::command::pipeline::{self, Outcome, PlanInput, PlanMode};
-use vnext::command::report::{self, Style, Summary};
+use vnext::command::pipeline::{self, PlanInput, PlanMode};
+use vnext::command::report::{self, Style};
 
 use crate::support;
 
@@ -85,35 +85,11 @@ pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
             ..PlanInput::new(workspace, PlanMode::Write)
         });
         report.push_str(&format!("== step {} ==\n", idx + 1));
-        if !output.diagnostics.is_empty() {
-            let summary = Summary {
-                files: output.analysis.sources.len(),
-                components: output.analysis.components.len(),
-                api_dependencies: Vec::new(),
-            };
-            report.push_str(&report::render(
-                report::Format::Human,
-                Style::Plain,
-                &output.analysis.sources,
-                &output.diagnostics,
-                &summary,
-            ));
-        }
+        // What `vnext plan` prints, run in the workspace, then each migration it wrote.
+        let shown_from = std::fs::canonicalize(workspace).unwrap();
+        report.push_str(&report::plan_human(&output, Style::Plain, &shown_from));
         for domain in &output.domains {
-            let name = domain
-                .migration
-                .as_ref()
-                .map(|(n, _)| n.as_str())
-                .unwrap_or("");
-            let outcome = match domain.outcome {
-                Outcome::UpToDate => "up to date".to_owned(),
-                Outcome::Written => format!("wrote {name}"),
-                Outcome::Stale => format!("would write {name}"),
-                Outcome::Tampered => "generated/ tampered with".to_owned(),
-                Outcome::Failed => "failed".to_owned(),
-            };
-            report.push_str(&format!("{}: {outcome}\n", domain.domain));
-            if let Some(path) = &domain.written {
+            if let (Some(path), Some((name, _))) = (&domain.written, &domain.migration) {
                 report.push_str(&format!("--- {name}\n"));
                 report.push_str(&std::fs::read_to_string(path).unwrap());
             }

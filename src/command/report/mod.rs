@@ -3,8 +3,9 @@
 //!
 //! Diagnostics are resolved to positions and sorted first (`resolve`), then written as human
 //! text (miette), JSON, GitHub annotations or SARIF 2.1.0 (`format` picks); plans as JSON and
-//! Markdown (`plan`).
+//! Markdown and for people (`plan`); what apply, status and drift found (`deploy`).
 
+mod deploy;
 mod format;
 mod github;
 mod human;
@@ -14,8 +15,9 @@ mod resolve;
 mod sarif;
 mod summary;
 
+pub use deploy::{applied, drift, dry_run, event_json, event_line, status};
 pub use format::{Format, render};
 pub use human::Style;
-pub use plan::{plan_json, plan_markdown};
+pub use plan::{plan_human, plan_json, plan_markdown};
 pub use resolve::{Resolved, ResolvedLabel, resolve};
 pub use summary::Summary;

@@ -1,7 +1,13 @@
 //! What `vnext plan` found, for machines (the typed plan as JSON) and for the pull request
 //! (Markdown).
 
+use std::path::Path;
+
 use serde_json::{Value, json};
+
+use super::format::{Format, render};
+use super::human::Style;
+use crate::command::pipeline::{DomainPlan, Outcome, PlanOutput};
 
 use super::summary::Summary;
 use crate::base::diagnostics::Severity;
@@ -199,4 +205,83 @@ pub fn plan_markdown(output: &crate::command::pipeline::PlanOutput) -> String {
         );
     }
     out
+}
+
+/// `vnext plan` for people: the diagnostics, then a line per domain (with what a written
+/// migration creates, changes and drops, and its hazards). Paths are shown relative to
+/// `display_base`.
+pub fn plan_human(output: &PlanOutput, style: Style, display_base: &Path) -> String {
+    let mut text = String::new();
+    if !output.diagnostics.is_empty() {
+        text.push_str(&render(
+            Format::Human,
+            style,
+            &output.analysis.sources,
+            &output.diagnostics,
+            &Summary::of(&output.analysis),
+        ));
+    }
+    for domain in &output.domains {
+        text.push_str(&domain_line(domain, display_base));
+        text.push('\n');
+    }
+    text
+}
+
+fn domain_line(domain: &DomainPlan, display_base: &Path) -> String {
+    let shown = |path: &Path| {
+        path.strip_prefix(display_base)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    match (&domain.outcome, &domain.plan) {
+        (Outcome::UpToDate, _) => format!(
+            "{}: up to date ({})",
+            domain.domain,
+            shown(&domain.generated_dir)
+        ),
+        (Outcome::Written, Some(plan)) => {
+            let mut line = format!(
+                "{}: wrote {}",
+                domain.domain,
+                shown(domain.written.as_deref().unwrap_or(&domain.generated_dir))
+            );
+            for item in plan
+                .summary
+                .creates
+                .iter()
+                .map(|i| format!("creates {i}"))
+                .chain(plan.summary.changes.iter().map(|i| format!("changes {i}")))
+                .chain(plan.summary.drops.iter().map(|i| format!("drops {i}")))
+            {
+                line.push_str("\n  ");
+                line.push_str(&item);
+            }
+            for hazard in &plan.hazards {
+                line.push_str(&format!(
+                    "\n  hazard: {} {} ({})",
+                    hazard.hazard.as_str(),
+                    hazard.object,
+                    hazard.why
+                ));
+            }
+            line
+        }
+        (Outcome::Stale, _) => format!(
+            "{}: generated/ is behind the definitions; `vnext plan` would write {}",
+            domain.domain,
+            domain
+                .migration
+                .as_ref()
+                .map(|(n, _)| n.as_str())
+                .unwrap_or("a migration")
+        ),
+        (Outcome::Tampered, _) => {
+            format!("{}: generated/ does not match its vnext.sum", domain.domain)
+        }
+        (Outcome::Failed | Outcome::Written, _) => {
+            format!("{}: not planned (see the errors above)", domain.domain)
+        }
+    }
 }

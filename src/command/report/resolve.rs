@@ -84,12 +84,5 @@ pub fn resolve(sources: &SourceSet, diagnostics: &[Diagnostic]) -> Vec<Resolved>
 }
 
 pub fn tally(diagnostics: &[Resolved]) -> Tally {
-    let mut tally = Tally::default();
-    for diagnostic in diagnostics {
-        match diagnostic.severity {
-            Severity::Error => tally.errors += 1,
-            Severity::Warning => tally.warnings += 1,
-        }
-    }
-    tally
+    Tally::of_severities(diagnostics.iter().map(|d| d.severity))
 }

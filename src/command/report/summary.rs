@@ -8,3 +8,14 @@ pub struct Summary {
     pub components: usize,
     pub api_dependencies: Vec<crate::front::check::ApiDependency>,
 }
+
+impl Summary {
+    /// The files and components of an analysis (without its API dependencies).
+    pub fn of(analysis: &crate::front::analyse::Analysis) -> Summary {
+        Summary {
+            files: analysis.sources.len(),
+            components: analysis.components.len(),
+            api_dependencies: Vec::new(),
+        }
+    }
+}
