@@ -1,0 +1,377 @@
+//! The changes of a diff grouped into steps and put in an order that applies safely.
+//!
+//! A transactional step runs in one transaction; an online step is one statement that cannot
+//! run in a transaction (`CREATE INDEX CONCURRENTLY`). Steps are kept small enough for
+//! PostgreSQL's default lock table: every new schema gets a transaction of its own (about a
+//! hundred locks), so a domain of a thousand workflows applies with
+//! `max_locks_per_transaction = 64`.
+//!
+//! The order: extensions and functions; concurrent index drops; schema changes, schema by
+//! schema; component rows, in dependency order (referenced components first); concurrent index
+//! builds with their registry rows; and last, the opted-in data-loss drops of whole schemas.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::hazards::{HazardNote, drop_object, hazards};
+use super::summary::{Summary, describe_object, slug, summarize};
+use crate::compile::diff::Change;
+use crate::compile::graph::Graph;
+use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::front::model::Kind;
+
+/// Bookkeeping of attribute indexes that are built concurrently.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Catalogue {
+    /// Announce an index before it is built (`Ready = false`).
+    Announce {
+        schema: String,
+        index: AttributeIndex,
+    },
+    /// Mark a built index as ready.
+    MarkReady { schema: String, index: String },
+    /// Forget a dropped index.
+    Forget { schema: String, index: String },
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Changes that run in one transaction.
+    Transaction {
+        title: String,
+        changes: Vec<Change>,
+        catalogue: Vec<Catalogue>,
+    },
+    /// One change that runs outside any transaction.
+    Online { change: Change },
+}
+
+/// An ordered plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub domain: String,
+    pub steps: Vec<Step>,
+    pub hazards: Vec<HazardNote>,
+    pub summary: Summary,
+    /// A short name for the migration file (`initial`, `add_loan_review`, ...).
+    pub slug: String,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Every change, in order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.steps.iter().flat_map(|step| match step {
+            Step::Transaction { changes, .. } => changes.iter().collect::<Vec<_>>(),
+            Step::Online { change } => vec![change],
+        })
+    }
+}
+
+pub fn schema_of(change: &Change) -> Option<&str> {
+    match change {
+        Change::CreateSchema { schema } => Some(&schema.name),
+        Change::UpdateLayoutVersion { schema, .. }
+        | Change::CreateTable { schema, .. }
+        | Change::DropTable { schema, .. }
+        | Change::AddColumn { schema, .. }
+        | Change::DropColumn { schema, .. }
+        | Change::AlterColumnType { schema, .. }
+        | Change::SetNotNull { schema, .. }
+        | Change::DropNotNull { schema, .. }
+        | Change::SetDefault { schema, .. }
+        | Change::DropDefault { schema, .. }
+        | Change::AddForeignKey { schema, .. }
+        | Change::AddCheck { schema, .. }
+        | Change::DropConstraint { schema, .. }
+        | Change::CreateIndex { schema, .. }
+        | Change::DropIndex { schema, .. }
+        | Change::AddEfHistory { schema, .. }
+        | Change::CreateAttributeIndex { schema, .. }
+        | Change::DropAttributeIndex { schema, .. } => Some(schema),
+        Change::SetComment { target, .. } => Some(match target {
+            crate::compile::diff::CommentTarget::Schema(schema)
+            | crate::compile::diff::CommentTarget::Table { schema, .. }
+            | crate::compile::diff::CommentTarget::Column { schema, .. } => schema,
+        }),
+        _ => None,
+    }
+}
+
+/// The order of changes within one schema's transaction.
+pub fn rank_in_schema(change: &Change) -> u8 {
+    match change {
+        Change::CreateSchema { .. } => 0,
+        Change::DropConstraint { .. } => 1,
+        Change::DropColumn { .. } => 2,
+        Change::DropTable { .. } => 3,
+        Change::CreateTable { .. } => 4,
+        Change::AddColumn { .. } => 5,
+        Change::AlterColumnType { .. } => 6,
+        Change::SetDefault { .. } | Change::DropDefault { .. } => 7,
+        Change::SetNotNull { .. } | Change::DropNotNull { .. } => 8,
+        Change::AddForeignKey { .. } => 9,
+        Change::AddCheck { .. } => 10,
+        Change::CreateIndex { .. } => 11,
+        Change::SetComment { .. } => 12,
+        Change::AddEfHistory { .. } => 13,
+        Change::UpdateLayoutVersion { .. } => 14,
+        _ => 15,
+    }
+}
+
+/// Components in one transaction at most; keeps transactions of huge domains moderate.
+pub const COMPONENTS_PER_STEP: usize = 1000;
+
+/// The key of a component in the order: kinds that are referenced come before the kinds that
+/// reference them when nothing else decides.
+pub fn component_node(kind: Kind, key: &str) -> (u8, String) {
+    let rank = match kind {
+        Kind::Mapping => 0,
+        Kind::Schema => 1,
+        Kind::View => 2,
+        Kind::Task => 3,
+        Kind::Function => 4,
+        Kind::Extension => 5,
+        Kind::Workflow => 6,
+    };
+    (rank, key.to_owned())
+}
+
+pub const KIND_BY_RANK: [Kind; 7] = [
+    Kind::Mapping,
+    Kind::Schema,
+    Kind::View,
+    Kind::Task,
+    Kind::Function,
+    Kind::Extension,
+    Kind::Workflow,
+];
+
+/// A dependency cycle between components, every member named (`kind key`).
+pub type Cycle = Vec<String>;
+
+/// Orders the changes of a diff into a plan. `references` are the component references of the
+/// domain (which component needs which), used to publish referenced components first.
+pub fn build(
+    desired: &Catalog,
+    changes: Vec<Change>,
+    references: &BTreeMap<(Kind, String), BTreeSet<(Kind, String)>>,
+    first_migration: bool,
+) -> Result<Plan, Vec<Cycle>> {
+    let mut hazards_found = Vec::new();
+    for change in &changes {
+        for (hazard, why) in hazards(change) {
+            let object = drop_object(change).unwrap_or_else(|| describe_object(change));
+            hazards_found.push(HazardNote {
+                hazard,
+                object,
+                why,
+            });
+        }
+    }
+    let summary = summarize(&changes);
+    let slug = slug(&changes, first_migration);
+
+    let mut prelude = Vec::new();
+    let mut online_drops = Vec::new();
+    let mut forget = Vec::new();
+    let mut by_schema: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    let mut components: BTreeMap<(u8, String), Vec<Change>> = BTreeMap::new();
+    let mut online_builds = Vec::new();
+    let mut announce = Vec::new();
+    let mut ready = Vec::new();
+    let mut retire = Vec::new();
+
+    for change in changes {
+        match &change {
+            Change::CreateExtension { .. }
+            | Change::CreateFunction { .. }
+            | Change::ReplaceFunction { .. } => prelude.push(change),
+            Change::DropIndex { online: true, .. } => online_drops.push(change),
+            Change::DropAttributeIndex { schema, index } => {
+                forget.push(Catalogue::Forget {
+                    schema: schema.clone(),
+                    index: index.clone(),
+                });
+                online_drops.push(change);
+            }
+            Change::CreateIndex { online: true, .. } => online_builds.push(change),
+            Change::CreateAttributeIndex {
+                schema,
+                index,
+                online: true,
+            } => {
+                announce.push(Catalogue::Announce {
+                    schema: schema.clone(),
+                    index: index.clone(),
+                });
+                ready.push(Catalogue::MarkReady {
+                    schema: schema.clone(),
+                    index: index.index.name.clone(),
+                });
+                online_builds.push(change);
+            }
+            Change::RetireSchema { .. } => retire.push(change),
+            Change::PublishComponent { record } => components
+                .entry(component_node(record.kind, &record.key))
+                .or_default()
+                .push(change),
+            Change::PublishVersion { kind, key, .. }
+            | Change::UpdateComponent { kind, key, .. } => components
+                .entry(component_node(*kind, key))
+                .or_default()
+                .push(change),
+            _ => {
+                let schema = schema_of(&change).unwrap_or_default().to_owned();
+                by_schema.entry(schema).or_default().push(change);
+            }
+        }
+    }
+
+    let mut steps = Vec::new();
+    if !prelude.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Extensions and functions".to_owned(),
+            changes: prelude,
+            catalogue: Vec::new(),
+        });
+    }
+    steps.extend(
+        online_drops
+            .into_iter()
+            .map(|change| Step::Online { change }),
+    );
+    if !forget.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Forget dropped attribute indexes".to_owned(),
+            changes: Vec::new(),
+            catalogue: forget,
+        });
+    }
+    // The registry schema first: every other schema registers itself there.
+    let mut by_schema: Vec<(String, Vec<Change>)> = by_schema.into_iter().collect();
+    by_schema.sort_by_key(|(schema, _)| {
+        (
+            schema != crate::compile::lower::REGISTRY_SCHEMA,
+            schema.clone(),
+        )
+    });
+    for (schema, mut changes) in by_schema {
+        changes.sort_by_key(rank_in_schema);
+        let title = match changes.first() {
+            Some(Change::CreateSchema { schema: created }) => match &created.kind {
+                crate::compile::ir::SchemaKind::Flow { workflow } => {
+                    format!("Schema {schema} for workflow {workflow}")
+                }
+                crate::compile::ir::SchemaKind::System => format!("System schema {schema}"),
+            },
+            _ => format!("Changes to schema {schema}"),
+        };
+        steps.push(Step::Transaction {
+            title,
+            changes,
+            catalogue: Vec::new(),
+        });
+    }
+
+    // Components: referenced ones first, ties by kind and key.
+    let mut graph: Graph<(u8, String)> = Graph::new();
+    for node in components.keys() {
+        graph.add_node(node.clone());
+    }
+    for ((kind, key), targets) in references {
+        let dependent = component_node(*kind, key);
+        if !components.contains_key(&dependent) {
+            continue;
+        }
+        for (target_kind, target_key) in targets {
+            let dependency = component_node(*target_kind, target_key);
+            if components.contains_key(&dependency) {
+                graph.add_edge(dependency, dependent.clone());
+            }
+        }
+    }
+    let order = graph.order().map_err(|cycles| {
+        cycles
+            .into_iter()
+            .map(|cycle| {
+                cycle
+                    .into_iter()
+                    .map(|(rank, key)| format!("{} {key}", KIND_BY_RANK[rank as usize]))
+                    .collect()
+            })
+            .collect::<Vec<Cycle>>()
+    })?;
+    let mut current: Option<(Kind, Vec<Change>)> = None;
+    for node in order {
+        let kind = KIND_BY_RANK[node.0 as usize];
+        let changes = components.remove(&node).unwrap_or_default();
+        match &mut current {
+            Some((current_kind, batch))
+                if *current_kind == kind && batch.len() < COMPONENTS_PER_STEP =>
+            {
+                batch.extend(changes)
+            }
+            _ => {
+                if let Some((done_kind, batch)) = current.take() {
+                    steps.push(component_step(done_kind, batch));
+                }
+                current = Some((kind, changes));
+            }
+        }
+    }
+    if let Some((kind, batch)) = current {
+        steps.push(component_step(kind, batch));
+    }
+
+    if !announce.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Announce attribute indexes".to_owned(),
+            changes: Vec::new(),
+            catalogue: announce,
+        });
+    }
+    steps.extend(
+        online_builds
+            .into_iter()
+            .map(|change| Step::Online { change }),
+    );
+    if !ready.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Mark attribute indexes ready".to_owned(),
+            changes: Vec::new(),
+            catalogue: ready,
+        });
+    }
+    for change in retire {
+        let title = match &change {
+            Change::RetireSchema { name, .. } => format!("Retire schema {name}"),
+            _ => "Retire".to_owned(),
+        };
+        steps.push(Step::Transaction {
+            title,
+            changes: vec![change],
+            catalogue: Vec::new(),
+        });
+    }
+    let _ = desired;
+    Ok(Plan {
+        domain: desired.domain.clone(),
+        steps,
+        hazards: hazards_found,
+        summary,
+        slug,
+    })
+}
+
+pub fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
+    Step::Transaction {
+        title: format!("Publish {}s into {}", kind.noun(), kind.system_schema()),
+        changes,
+        catalogue: Vec::new(),
+    }
+}

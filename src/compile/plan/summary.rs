@@ -1,0 +1,348 @@
+//! What a plan does, in words: the objects its changes touch, the summary of what it creates,
+//! changes and drops (for the migration's header and the pull request), and the slug of its
+//! file name.
+
+use std::collections::BTreeSet;
+
+use crate::compile::diff::Change;
+
+/// What a migration does, in words, for its header and the pull-request comment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub creates: Vec<String>,
+    pub changes: Vec<String>,
+    pub drops: Vec<String>,
+}
+
+/// A short description of the object a change touches.
+pub fn describe_object(change: &Change) -> String {
+    match change {
+        Change::CreateExtension { name } => format!("extension:{name}"),
+        Change::CreateFunction { schema, function }
+        | Change::ReplaceFunction { schema, function } => {
+            format!("function:{schema}.{}", function.name)
+        }
+        Change::CreateSchema { schema } => format!("schema:{}", schema.name),
+        Change::RetireSchema { name, .. } => format!("schema:{name}"),
+        Change::UpdateLayoutVersion { schema, .. } => format!("schema:{schema}"),
+        Change::CreateTable { schema, table } => format!("table:{schema}.{}", table.name),
+        Change::DropTable { schema, table } => format!("table:{schema}.{table}"),
+        Change::AddColumn {
+            schema,
+            table,
+            column,
+        } => format!("column:{schema}.{table}.{}", column.name),
+        Change::DropColumn {
+            schema,
+            table,
+            column,
+        }
+        | Change::AlterColumnType {
+            schema,
+            table,
+            column,
+            ..
+        }
+        | Change::SetNotNull {
+            schema,
+            table,
+            column,
+        }
+        | Change::DropNotNull {
+            schema,
+            table,
+            column,
+        }
+        | Change::SetDefault {
+            schema,
+            table,
+            column,
+            ..
+        }
+        | Change::DropDefault {
+            schema,
+            table,
+            column,
+        } => format!("column:{schema}.{table}.{column}"),
+        Change::AddForeignKey {
+            schema,
+            table,
+            foreign_key,
+        } => format!("constraint:{schema}.{table}.{}", foreign_key.name),
+        Change::AddCheck {
+            schema,
+            table,
+            check,
+        } => format!("constraint:{schema}.{table}.{}", check.name),
+        Change::DropConstraint {
+            schema,
+            table,
+            name,
+        } => format!("constraint:{schema}.{table}.{name}"),
+        Change::CreateIndex { schema, index, .. } => format!("index:{schema}.{}", index.name),
+        Change::DropIndex { schema, index, .. } | Change::DropAttributeIndex { schema, index } => {
+            format!("index:{schema}.{index}")
+        }
+        Change::CreateAttributeIndex { schema, index, .. } => {
+            format!("index:{schema}.{}", index.index.name)
+        }
+        Change::SetComment { target, .. } => match target {
+            crate::compile::diff::CommentTarget::Schema(schema) => format!("schema:{schema}"),
+            crate::compile::diff::CommentTarget::Table { schema, table } => {
+                format!("table:{schema}.{table}")
+            }
+            crate::compile::diff::CommentTarget::Column {
+                schema,
+                table,
+                column,
+            } => format!("column:{schema}.{table}.{column}"),
+        },
+        Change::AddEfHistory { schema, table, .. } => format!("table:{schema}.{table}"),
+        Change::PublishComponent { record } => {
+            format!("component:{}/{}", record.kind.flow(), record.key)
+        }
+        Change::PublishVersion {
+            kind, key, version, ..
+        } => format!("component:{}/{key}@{}", kind.flow(), version.version),
+        Change::UpdateComponent { kind, key, .. } => format!("component:{}/{key}", kind.flow()),
+    }
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else if let Some(stem) = word.strip_suffix("ex") {
+        format!("{n} {stem}exes")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+pub fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{}, and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
+}
+
+/// What the changes create, change and drop, in a few lines.
+pub fn summarize(changes: &[Change]) -> Summary {
+    let mut summary = Summary::default();
+    let mut new_schemas = Vec::new();
+    let mut new_components = 0;
+    let mut new_versions = Vec::new();
+    let mut latest_moves = Vec::new();
+    let mut new_indexes = 0;
+    let mut dropped_indexes = 0;
+    let mut extensions = Vec::new();
+    let mut altered_tables: BTreeSet<String> = BTreeSet::new();
+    let mut updated_components = 0;
+    for change in changes {
+        match change {
+            Change::CreateExtension { name } => extensions.push(name.clone()),
+            Change::CreateSchema { schema } => new_schemas.push(schema.name.clone()),
+            Change::PublishComponent { record } => {
+                new_components += 1;
+                new_versions.extend(
+                    record
+                        .versions
+                        .keys()
+                        .map(|v| format!("{}@{v}", record.key)),
+                );
+            }
+            Change::PublishVersion {
+                key,
+                version,
+                becomes_latest,
+                previous_latest,
+                ..
+            } => {
+                new_versions.push(format!("{key}@{}", version.version));
+                if *becomes_latest && let Some(previous) = previous_latest {
+                    latest_moves.push(format!("{key} {previous} → {}", version.version));
+                }
+            }
+            Change::UpdateComponent { .. } => updated_components += 1,
+            Change::CreateAttributeIndex { .. } => new_indexes += 1,
+            Change::DropAttributeIndex { .. } | Change::DropIndex { .. } => dropped_indexes += 1,
+            Change::RetireSchema { name, .. } => summary
+                .drops
+                .push(format!("schema {name} (retired workflow)")),
+            Change::DropTable { schema, table } => {
+                summary.drops.push(format!("table {schema}.{table}"))
+            }
+            Change::DropColumn {
+                schema,
+                table,
+                column,
+            } => summary
+                .drops
+                .push(format!("column {schema}.{table}.{column}")),
+            Change::CreateFunction { schema, function } => summary
+                .creates
+                .push(format!("function {schema}.{}", function.name)),
+            Change::ReplaceFunction { schema, function } => summary
+                .changes
+                .push(format!("function {schema}.{}", function.name)),
+            Change::CreateTable { schema, table } => summary
+                .creates
+                .push(format!("table {schema}.{}", table.name)),
+            Change::AddColumn { schema, table, .. }
+            | Change::AlterColumnType { schema, table, .. }
+            | Change::SetNotNull { schema, table, .. }
+            | Change::DropNotNull { schema, table, .. }
+            | Change::SetDefault { schema, table, .. }
+            | Change::DropDefault { schema, table, .. }
+            | Change::AddForeignKey { schema, table, .. }
+            | Change::AddCheck { schema, table, .. }
+            | Change::DropConstraint { schema, table, .. }
+            | Change::CreateIndex { schema, table, .. } => {
+                altered_tables.insert(format!("{schema}.{table}"));
+            }
+            _ => {}
+        }
+    }
+    if !extensions.is_empty() {
+        summary
+            .creates
+            .push(format!("extension {}", extensions.join(", ")));
+    }
+    if !new_schemas.is_empty() {
+        summary.creates.push(format!(
+            "{}: {}",
+            plural(new_schemas.len(), "schema"),
+            listed(&new_schemas)
+        ));
+    }
+    if new_components > 0 {
+        summary.creates.push(plural(new_components, "component"));
+    }
+    if !new_versions.is_empty() {
+        summary.creates.push(format!(
+            "{}: {}",
+            plural(new_versions.len(), "component version"),
+            listed(&new_versions)
+        ));
+    }
+    if new_indexes > 0 {
+        summary.creates.push(plural(new_indexes, "attribute index"));
+    }
+    if !latest_moves.is_empty() {
+        summary
+            .changes
+            .push(format!("latest version: {}", listed(&latest_moves)));
+    }
+    if updated_components > 0 {
+        summary.changes.push(format!(
+            "tags of {}",
+            plural(updated_components, "component")
+        ));
+    }
+    if !altered_tables.is_empty() {
+        let tables: Vec<String> = altered_tables.into_iter().collect();
+        summary.changes.push(format!(
+            "{}: {}",
+            plural(tables.len(), "table"),
+            listed(&tables)
+        ));
+    }
+    if dropped_indexes > 0 {
+        summary.drops.push(plural(dropped_indexes, "index"));
+    }
+    summary
+}
+
+/// The migration's file-name slug, from what it mostly does.
+pub fn slug(changes: &[Change], first_migration: bool) -> String {
+    if first_migration {
+        return "initial".to_owned();
+    }
+    let new_flows: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateSchema { schema } => match &schema.kind {
+                crate::compile::ir::SchemaKind::Flow { workflow } => Some(workflow.as_str()),
+                crate::compile::ir::SchemaKind::System => Some(schema.name.as_str()),
+            },
+            _ => None,
+        })
+        .collect();
+    let retired: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RetireSchema { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let versions: Vec<(&str, &str)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PublishVersion { key, version, .. } => {
+                Some((key.as_str(), version.version.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let new_components = changes
+        .iter()
+        .filter(|c| matches!(c, Change::PublishComponent { .. }))
+        .count();
+    let layout = changes
+        .iter()
+        .any(|c| matches!(c, Change::UpdateLayoutVersion { .. }));
+    let raw = if let [one] = new_flows.as_slice() {
+        format!("add_{one}")
+    } else if !new_flows.is_empty() {
+        format!("add_{}_workflows", new_flows.len())
+    } else if layout {
+        "upgrade_layout".to_owned()
+    } else if let [one] = retired.as_slice() {
+        format!("retire_{one}")
+    } else if let [(key, version)] = versions.as_slice() {
+        format!("publish_{key}_{version}")
+    } else if new_components + versions.len() > 0 {
+        format!("publish_{}_versions", new_components + versions.len())
+    } else if changes
+        .iter()
+        .any(|c| matches!(c, Change::CreateAttributeIndex { .. }))
+    {
+        "add_attribute_indexes".to_owned()
+    } else if changes
+        .iter()
+        .all(|c| matches!(c, Change::UpdateComponent { .. }))
+    {
+        "update_tags".to_owned()
+    } else {
+        "update".to_owned()
+    };
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut collapsed = String::new();
+    for c in cleaned.chars() {
+        if c == '_' && collapsed.ends_with('_') {
+            continue;
+        }
+        collapsed.push(c);
+    }
+    collapsed
+        .trim_matches('_')
+        .chars()
+        .take(48)
+        .collect::<String>()
+        .trim_end_matches('_')
+        .to_owned()
+}
