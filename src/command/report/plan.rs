@@ -70,11 +70,11 @@ pub fn plan_json(output: &crate::command::pipeline::PlanOutput) -> String {
                     plan.steps
                         .iter()
                         .map(|step| match step {
-                            crate::compile::plan::Step::Transaction { title, changes, catalogue } => json!({
+                            crate::compile::plan::Step::Transaction { title, changes, bookkeeping } => json!({
                                 "transaction": true,
                                 "title": title,
                                 "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-                                "catalogueEntries": catalogue.len(),
+                                "catalogueEntries": bookkeeping.len(),
                             }),
                             crate::compile::plan::Step::Online { change } => json!({
                                 "transaction": false,

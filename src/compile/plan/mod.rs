@@ -6,5 +6,5 @@ mod steps;
 mod summary;
 
 pub use hazards::{Hazard, HazardNote, allows, drop_object, hazards};
-pub use steps::{Catalogue, Cycle, Plan, Step, build};
+pub use steps::{Cycle, IndexBookkeeping, Plan, Step, build};
 pub use summary::{Summary, describe_object, slug, summarize};

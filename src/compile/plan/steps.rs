@@ -21,7 +21,7 @@ use crate::front::model::Kind;
 
 /// Bookkeeping of attribute indexes that are built concurrently.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Catalogue {
+pub enum IndexBookkeeping {
     /// Announce an index before it is built (`Ready = false`).
     Announce {
         schema: String,
@@ -40,7 +40,7 @@ pub enum Step {
     Transaction {
         title: String,
         changes: Vec<Change>,
-        catalogue: Vec<Catalogue>,
+        bookkeeping: Vec<IndexBookkeeping>,
     },
     /// One change that runs outside any transaction.
     Online { change: Change },
@@ -193,7 +193,7 @@ pub fn build(
             | Change::ReplaceFunction { .. } => prelude.push(change),
             Change::DropIndex { online: true, .. } => online_drops.push(change),
             Change::DropAttributeIndex { schema, index } => {
-                forget.push(Catalogue::Forget {
+                forget.push(IndexBookkeeping::Forget {
                     schema: schema.clone(),
                     index: index.clone(),
                 });
@@ -205,11 +205,11 @@ pub fn build(
                 index,
                 online: true,
             } => {
-                announce.push(Catalogue::Announce {
+                announce.push(IndexBookkeeping::Announce {
                     schema: schema.clone(),
                     index: index.clone(),
                 });
-                ready.push(Catalogue::MarkReady {
+                ready.push(IndexBookkeeping::MarkReady {
                     schema: schema.clone(),
                     index: index.index.name.clone(),
                 });
@@ -237,7 +237,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title: "Extensions and functions".to_owned(),
             changes: prelude,
-            catalogue: Vec::new(),
+            bookkeeping: Vec::new(),
         });
     }
     steps.extend(
@@ -249,7 +249,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title: "Forget dropped attribute indexes".to_owned(),
             changes: Vec::new(),
-            catalogue: forget,
+            bookkeeping: forget,
         });
     }
     // The registry schema first: every other schema registers itself there.
@@ -274,7 +274,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title,
             changes,
-            catalogue: Vec::new(),
+            bookkeeping: Vec::new(),
         });
     }
 
@@ -332,7 +332,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title: "Announce attribute indexes".to_owned(),
             changes: Vec::new(),
-            catalogue: announce,
+            bookkeeping: announce,
         });
     }
     steps.extend(
@@ -344,7 +344,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title: "Mark attribute indexes ready".to_owned(),
             changes: Vec::new(),
-            catalogue: ready,
+            bookkeeping: ready,
         });
     }
     for change in retire {
@@ -355,7 +355,7 @@ pub fn build(
         steps.push(Step::Transaction {
             title,
             changes: vec![change],
-            catalogue: Vec::new(),
+            bookkeeping: Vec::new(),
         });
     }
     let _ = desired;
@@ -372,6 +372,6 @@ pub fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
     Step::Transaction {
         title: format!("Publish {}s into {}", kind.noun(), kind.system_schema()),
         changes,
-        catalogue: Vec::new(),
+        bookkeeping: Vec::new(),
     }
 }

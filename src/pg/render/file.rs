@@ -10,7 +10,7 @@ use crate::compile::plan::{Plan, Step};
 
 use super::changes::{change_sql, online_sql};
 
-use super::registry::catalogue_sql;
+use super::registry::bookkeeping_sql;
 
 /// The marker before a statement that runs outside any transaction.
 pub const NO_TRANSACTION: &str = "-- vnext:no-transaction";
@@ -49,13 +49,15 @@ pub fn render(
     use rayon::prelude::*;
     let total = plan.steps.len();
     // Work items in file order: (step, part) where part 0 opens the step, 1.. are its changes
-    // and catalogue entries, and the last closes it.
+    // and bookkeeping entries, and the last closes it.
     let mut items: Vec<(usize, usize)> = Vec::new();
     for (idx, step) in plan.steps.iter().enumerate() {
         let parts = match step {
             Step::Transaction {
-                changes, catalogue, ..
-            } => changes.len() + catalogue.len(),
+                changes,
+                bookkeeping,
+                ..
+            } => changes.len() + bookkeeping.len(),
             Step::Online { .. } => 1,
         };
         items.extend((0..parts + 2).map(|part| (idx, part)));
@@ -105,23 +107,23 @@ pub fn migration(plan: &Plan, header: &Header<'_>) -> String {
     String::from_utf8(bytes).expect("the renderer writes UTF-8")
 }
 
-/// Part `part` of a step: its opening, one change or catalogue entry, or its closing.
+/// Part `part` of a step: its opening, one change or bookkeeping entry, or its closing.
 pub fn step_part(domain: &str, idx: usize, total: usize, step: &Step, part: usize) -> String {
     let mut out = String::new();
     match step {
         Step::Transaction {
             title,
             changes,
-            catalogue,
+            bookkeeping,
         } => {
-            let inner = changes.len() + catalogue.len();
+            let inner = changes.len() + bookkeeping.len();
             if part == 0 {
                 let _ = writeln!(out, "\n-- Step {} of {total}: {title}", idx + 1);
                 out.push_str("BEGIN;\n");
             } else if part <= changes.len() {
                 change_sql(domain, &changes[part - 1], &mut out);
             } else if part <= inner {
-                catalogue_sql(&catalogue[part - 1 - changes.len()], &mut out);
+                bookkeeping_sql(&bookkeeping[part - 1 - changes.len()], &mut out);
             } else {
                 out.push_str("COMMIT;\n");
             }

@@ -3,7 +3,7 @@
 
 use crate::compile::ir::AttributeIndex;
 use crate::compile::lower::REGISTRY_SCHEMA;
-use crate::compile::plan::Catalogue;
+use crate::compile::plan::IndexBookkeeping;
 
 use crate::pg::quote::{literal, qualified};
 
@@ -32,9 +32,9 @@ pub fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: bool) ->
     )
 }
 
-pub fn catalogue_sql(entry: &Catalogue, out: &mut String) {
+pub fn bookkeeping_sql(entry: &IndexBookkeeping, out: &mut String) {
     match entry {
-        Catalogue::Announce { schema, index } => statement(
+        IndexBookkeeping::Announce { schema, index } => statement(
             out,
             &format!(
                 "Catalogue attribute index {} (not ready until it is built)",
@@ -42,7 +42,7 @@ pub fn catalogue_sql(entry: &Catalogue, out: &mut String) {
             ),
             &attribute_index_row(schema, index, false),
         ),
-        Catalogue::MarkReady { schema, index } => statement(
+        IndexBookkeeping::MarkReady { schema, index } => statement(
             out,
             &format!("Mark attribute index {index} ready"),
             &format!(
@@ -52,7 +52,7 @@ pub fn catalogue_sql(entry: &Catalogue, out: &mut String) {
                 literal(index)
             ),
         ),
-        Catalogue::Forget { schema, index } => statement(
+        IndexBookkeeping::Forget { schema, index } => statement(
             out,
             &format!("Forget attribute index {index}"),
             &format!(

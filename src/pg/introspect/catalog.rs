@@ -1,0 +1,293 @@
+//! Describing schemas from `pg_catalog`: batched queries, a handful per run whatever the number
+//! of schemas (every query takes the list of schemas as one array). `search_path` is empty
+//! while describing, so every name PostgreSQL prints is qualified and `drift::normalize` can
+//! take the schema out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+use crate::deploy::drift::{self, Described};
+use crate::pg::conn::Target;
+
+pub fn db(err: sqlx::Error) -> String {
+    crate::pg::conn::Failure::from_sqlx(&err).to_string()
+}
+
+/// Runs `work` in a transaction opened by `begin`, then rolls it back whatever happened: what
+/// the work builds or reads leaves nothing behind.
+pub async fn rolled_back<T>(
+    conn: &mut PgConnection,
+    begin: &'static str,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, String>,
+) -> Result<T, String> {
+    sqlx::raw_sql(begin).execute(&mut *conn).await.map_err(db)?;
+    let result = work(&mut *conn).await;
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    result
+}
+
+/// Describes many schemas in a read-only transaction on `conn`. Bulk catalog reads use hash
+/// joins, never the nested loops the planner picks from pg_catalog's tiny row estimates
+/// (pg_description is estimated at a handful of rows: 4 s instead of 50 ms at 1,000 schemas),
+/// and no JIT compiling for one run.
+pub async fn describe_bulk(
+    conn: &mut PgConnection,
+    names: &[String],
+) -> Result<Described2, String> {
+    if names.is_empty() {
+        return Ok(Default::default());
+    }
+    let begin = "BEGIN READ ONLY; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL enable_nestloop = off; SET LOCAL jit = off;";
+    rolled_back(conn, begin, async |conn| describe(conn, names).await).await
+}
+
+/// [`describe_bulk`] on a session of its own; `None` when no session could be had.
+pub async fn describe_elsewhere(
+    target: &Target,
+    names: &[String],
+) -> Option<Result<Described2, String>> {
+    if names.is_empty() {
+        return Some(Ok(Default::default()));
+    }
+    let mut conn = target.connect().await.ok()?;
+    let described = describe_bulk(&mut conn, names).await;
+    let _ = conn.close().await;
+    Some(described)
+}
+
+pub type Described2 = (BTreeMap<String, Described>, BTreeSet<String>);
+
+/// schema, table, column, type, not null, default, generated, identity, comment
+pub type ColumnRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
+/// schema, table, constraint or index, oid, fingerprint, definition (shadows only)
+pub type DefinedRow = (String, String, String, i64, String, Option<String>);
+
+/// schema, signature, kind, definition, comment
+pub type FunctionRow = (String, String, String, Option<String>, Option<String>);
+
+/// Describes the named schemas (those that exist), in seven queries.
+pub async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Described2, String> {
+    let mut out: BTreeMap<String, Described> = BTreeMap::new();
+    let mut quoted: BTreeMap<String, String> = BTreeMap::new();
+
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT n.nspname::text, quote_ident(n.nspname), obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = ANY($1)",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (name, q, comment) in rows {
+        quoted.insert(name.clone(), q);
+        out.insert(
+            name,
+            Described {
+                comment,
+                ..Described::default()
+            },
+        );
+    }
+    let norm = |schema: &str, text: &str| -> String { drift::normalize(text, &quoted[schema]) };
+
+    // Relations. Sequences that belong to an identity or serial column are part of the column.
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, c.relkind::text, ds.description FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0 \
+         WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') \
+         AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (schema, name, kind, comment) in rows {
+        let described = out.entry(schema).or_default();
+        match kind.as_str() {
+            "r" | "p" => {
+                described.tables.entry(name).or_default().comment = comment;
+            }
+            other => {
+                let kind = match other {
+                    "v" => "view",
+                    "m" => "materialized view",
+                    "S" => "sequence",
+                    "f" => "foreign table",
+                    _ => "composite type",
+                };
+                described.others.insert(name, kind.to_owned());
+            }
+        }
+    }
+
+    let rows: Vec<ColumnRow> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, a.attidentity::text, ds.description \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum \
+         WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (schema, table, column, sql_type, not_null, default, generated, identity, comment) in rows {
+        let mut text = sql_type;
+        if not_null {
+            text.push_str(" NOT NULL");
+        }
+        match (generated.as_str(), default) {
+            ("s", Some(expr)) => text.push_str(&format!(
+                " GENERATED ALWAYS AS ({}) STORED",
+                norm(&schema, &expr)
+            )),
+            (_, Some(expr)) => text.push_str(&format!(" DEFAULT {}", norm(&schema, &expr))),
+            _ => {}
+        }
+        let default = match (generated.as_str(), &text.split_once(" DEFAULT ")) {
+            ("s", _) | (_, None) => None,
+            (_, Some((_, expr))) => Some(expr.to_string()),
+        };
+        match identity.as_str() {
+            "a" => text.push_str(" GENERATED ALWAYS AS IDENTITY"),
+            "d" => text.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+            _ => {}
+        }
+        let entry = described_table(&mut out, schema, table);
+        if let Some(default) = default {
+            entry.defaults.insert(column.clone(), default);
+        }
+        if let Some(comment) = comment {
+            entry.column_comments.insert(column.clone(), comment);
+        }
+        entry.columns.insert(column, text);
+    }
+
+    // Constraints (foreign keys name their referenced table without its schema: a layout's
+    // foreign keys stay inside the schema).
+    let rows: Vec<DefinedRow> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, con.conname::text, con.oid::int8, \
+         concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, con.conkey::text, fr.relname, con.confkey::text, con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_constraintdef(con.oid) END \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
+         WHERE n.nspname = ANY($1)",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    record_defined(&mut out, rows, "con:", &norm, |table| {
+        (&mut table.constraints, &mut table.constraint_text)
+    });
+
+    let rows: Vec<DefinedRow> = sqlx::query_as(
+        "SELECT n.nspname::text, t.relname::text, i.relname::text, i.oid::int8, \
+         concat_ws('|', am.amname, x.indisunique, x.indnkeyatts, x.indkey::text, x.indclass::text, x.indoption::text, x.indcollation::text, x.indexprs::text, x.indpred::text, x.indisvalid), \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_indexdef(i.oid) END \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    record_defined(&mut out, rows, "oid:", &norm, |table| {
+        (&mut table.indexes, &mut table.index_text)
+    });
+
+    let rows: Vec<FunctionRow> = sqlx::query_as(
+        "SELECT n.nspname::text, p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind::text, CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END, obj_description(p.oid, 'pg_proc') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (schema, signature, kind, def, comment) in rows {
+        let described = out.entry(schema.clone()).or_default();
+        match def {
+            Some(def) => {
+                if let Some(comment) = comment {
+                    described
+                        .function_comments
+                        .insert(signature.clone(), comment);
+                }
+                described
+                    .functions
+                    .insert(signature, drift::normalize(&def, &quoted[&schema]));
+            }
+            None => {
+                let kind = if kind == "a" { "aggregate" } else { "routine" };
+                described.others.insert(signature, kind.to_owned());
+            }
+        }
+    }
+
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, t.typname::text, t.typtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ANY($1) AND t.typtype IN ('d', 'e', 'r', 'm')",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (schema, name, kind) in rows {
+        let kind = match kind.as_str() {
+            "d" => "domain",
+            "e" => "enum type",
+            _ => "range type",
+        };
+        out.entry(schema)
+            .or_default()
+            .others
+            .insert(name, kind.to_owned());
+    }
+    let present = quoted.keys().cloned().collect();
+    Ok((out, present))
+}
+
+/// Files constraint or index rows under their tables: the fingerprint (without parse positions)
+/// to compare, and the printed definition, or `<placeholder><oid>` for `resolve_text` to fill in
+/// should the object differ.
+pub fn record_defined(
+    out: &mut BTreeMap<String, Described>,
+    rows: Vec<DefinedRow>,
+    placeholder: &str,
+    norm: &dyn Fn(&str, &str) -> String,
+    maps: impl Fn(
+        &mut drift::DescribedTable,
+    ) -> (&mut BTreeMap<String, String>, &mut BTreeMap<String, String>),
+) {
+    for (schema, table, name, oid, fingerprint, def) in rows {
+        let text = match def {
+            Some(def) => norm(&schema, &def),
+            None => format!("{placeholder}{oid}"),
+        };
+        let entry = described_table(out, schema, table);
+        let (fingerprints, texts) = maps(entry);
+        fingerprints.insert(name.clone(), drift::strip_locations(&fingerprint));
+        texts.insert(name, text);
+    }
+}
+
+/// The description of `schema.table`, created empty if it is not there yet.
+pub fn described_table(
+    out: &mut BTreeMap<String, Described>,
+    schema: String,
+    table: String,
+) -> &mut drift::DescribedTable {
+    out.entry(schema)
+        .or_default()
+        .tables
+        .entry(table)
+        .or_default()
+}

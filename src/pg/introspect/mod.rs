@@ -1,0 +1,11 @@
+//! Reading a database's catalog for `drift`: the comparison of the live database with its
+//! recorded states (`compare`), the batched `pg_catalog` queries that describe schemas
+//! (`catalog`), the shadow schemas that describe the expected side (`shadows`), and the rows
+//! besides (`rows`).
+
+mod catalog;
+mod compare;
+mod rows;
+mod shadows;
+
+pub use compare::{differences, drift, recorded_catalog};
