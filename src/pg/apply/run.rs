@@ -1,448 +1,32 @@
-//! `vnext apply`: runs the pending migration files of a database, exactly as committed.
-//!
-//! The order of business: connect; read the history and reconcile it with the files (an edited
-//! or unknown migration stops everything); take the database's migration lock; check drift;
-//! then run file after file, step after step. A transactional step is sent as one batch inside
-//! `BEGIN` and committed together with its history row, so the history can never claim more
-//! than the database holds. A statement that cannot run in a transaction (an index built
-//! `CONCURRENTLY`) runs alone and the history is advanced right after it; running it again is
-//! harmless (`IF NOT EXISTS`, and an index an interrupted build left invalid is dropped first).
-//! A kill at any point therefore resumes at the first step whose effect is not recorded.
-//!
-//! The history and the recorded states live in `pg::history`, the migration lock (polled, never
-//! waited for inside a statement) in `pg::lock`, what apply reports in `pg::events`.
-//!
-//! `lock_timeout` bounds how long any DDL waits for a table lock, and so how long production
-//! queries queue behind it; a step that times out is rolled back and retried after a pause, a
-//! bounded number of times.
+//! Running the files, step by step: a transactional step as one batch committed with its
+//! history row, a statement that cannot run in a transaction alone and recorded right after,
+//! retries after `lock_timeout`, and the diagnostic that says what failed and what was applied
+//! before it.
 
 use std::time::{Duration, Instant};
 
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection};
 
-use super::conn::{Failure, Target, ms, one_line};
-use super::events::{Event, PendingFile, StepSummary, Summary};
-use super::history::{
-    HISTORY, StoredState, bookkeeping_error, error, exec, read_history, read_states,
-    registry_exists, store_state_sql,
-};
-use super::lock::{lock, unlock};
-use super::quote::literal;
-use super::script::{self, Script, Step};
+use super::files::Loaded;
+use super::options::Options;
 use crate::base::diagnostics::{Code, Diagnostic};
-use crate::deploy::reconcile::{self, HistoryRow, Source, SourceKind, Work};
-
-/// How apply behaves.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How long to wait for another apply to release the migration lock.
-    pub lock_wait: Duration,
-    /// `lock_timeout` for every statement.
-    pub lock_timeout: Duration,
-    /// `statement_timeout` for every statement; zero for none.
-    pub statement_timeout: Duration,
-    /// How many times a step that ran into `lock_timeout` is tried again.
-    pub lock_retries: u32,
-    /// The first pause before a retry; it doubles each time (up to 30 s).
-    pub retry_pause: Duration,
-    /// Recorded in the history as who applied it.
-    pub applied_by: String,
-    /// Report what would run, change nothing.
-    pub dry_run: bool,
-    /// Compare the live catalog with the recorded state before running anything.
-    pub check_drift: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            lock_wait: Duration::from_secs(60),
-            lock_timeout: Duration::from_secs(10),
-            statement_timeout: Duration::from_secs(30 * 60),
-            lock_retries: 5,
-            retry_pause: Duration::from_secs(1),
-            applied_by: "vnext".to_owned(),
-            dry_run: false,
-            check_drift: true,
-        }
-    }
-}
-
-/// The session settings every apply runs under.
-async fn prepare_session(
-    conn: &mut PgConnection,
-    options: &Options,
-) -> Result<String, Vec<Diagnostic>> {
-    let (version, number): (String, i32) = sqlx::query_as(
-        "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|err| bookkeeping_error(&err, "reading the server version"))?;
-    let mut settings = format!(
-        "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'; SET idle_in_transaction_session_timeout = 0;",
-        ms(options.lock_timeout).max(1),
-        ms(options.statement_timeout)
-    );
-    // A killed apply must not leave its server process building an index for an hour while
-    // holding the migration lock: from PostgreSQL 14 the server notices a vanished client.
-    if number >= 140_000 {
-        settings.push_str(" SET client_connection_check_interval = '1s';");
-    }
-    exec(
-        conn,
-        &settings,
-        "setting lock_timeout and statement_timeout",
-    )
-    .await?;
-    Ok(version)
-}
-
-/// A file ready to run: its text parsed, its checksum confirmed.
-struct Loaded {
-    work: Work,
-    label: String,
-    script: Script,
-    checksum: String,
-    name: String,
-    number: u32,
-    kind: SourceKind,
-    state_before: Option<String>,
-    state_after: Option<String>,
-    /// The newest file of its source: finishing it records the source's state.
-    records_state: Option<String>,
-}
-
-fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
-    let mut loaded = Vec::new();
-    let mut problems = Vec::new();
-    for item in work {
-        let source = &sources[item.source];
-        let file = &source.folder.files[item.file];
-        let label = source.file_label(&file.name);
-        let text = match file.read_text() {
-            Ok(text) => text,
-            Err(err) => {
-                problems.push(Diagnostic::new(
-                    Code::UnreadableMigration,
-                    format!("cannot read {label}: {err}"),
-                ));
-                continue;
-            }
-        };
-        if crate::base::hash::checksum(&text) != file.checksum {
-            problems.push(Diagnostic::new(
-                Code::UnreadableMigration,
-                format!("{label} changed while apply was reading it"),
-            ));
-            continue;
-        }
-        let script = match script::parse(&text) {
-            Ok(script) => script,
-            Err(err) => {
-                problems.push(
-                    Diagnostic::new(Code::UnreadableMigration, format!("{label}:{}: {}", err.line, err.message))
-                        .with_help("migration files are written by vnext plan and never edited; restore it from version control"),
-                );
-                continue;
-            }
-        };
-        let (state_before, state_after) = reconcile::header_state_hashes(&text);
-        let newest = item.file + 1 == source.folder.files.len();
-        loaded.push(Loaded {
-            work: item.clone(),
-            label,
-            checksum: file.checksum.clone(),
-            name: file.name.clone(),
-            number: file.number,
-            kind: source.kind,
-            state_before,
-            state_after,
-            records_state: if newest {
-                source.folder.state.clone()
-            } else {
-                None
-            },
-            script,
-        });
-    }
-    if problems.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(problems)
-    }
-}
-
-fn summarize(file: &Loaded) -> PendingFile {
-    let mut position = 0;
-    let steps = file
-        .script
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(idx, step)| {
-            position += step.statements.len();
-            StepSummary {
-                number: idx + 1,
-                transactional: step.transactional,
-                title: step.title.clone(),
-                statements: step.statements.len(),
-                line: step.statements.first().map(|s| s.line).unwrap_or(0),
-                done: position <= file.work.resume_at,
-            }
-        })
-        .collect();
-    PendingFile {
-        source: file.kind,
-        file: file.label.clone(),
-        statements: file.script.statement_count(),
-        resume_at: file.work.resume_at,
-        steps,
-    }
-}
-
-/// Applies the pending files of `sources` (in order) to the database at `target`.
-pub async fn apply(
-    target: &Target,
-    sources: &[Source],
-    options: &Options,
-    events: &mut dyn FnMut(Event),
-) -> Result<Summary, Vec<Diagnostic>> {
-    let started = Instant::now();
-    let mut conn = target
-        .connect()
-        .await
-        .map_err(|message| error(Code::ConnectionFailed, message))?;
-    let version = prepare_session(&mut conn, options).await?;
-    events(Event::Connected {
-        server: target.display(),
-        version,
-    });
-
-    // First look without the lock: an up-to-date database costs one query and never waits.
-    let history = read_history(&mut conn).await?;
-    let work = reconcile::reconcile(sources, &history)?;
-    let states = read_states(&mut conn).await?;
-    let stale_state = stale_states(sources, &history, &states);
-    if work.is_empty() && stale_state.is_empty() {
-        events(Event::UpToDate);
-        let _ = conn.close().await;
-        return Ok(Summary {
-            elapsed_ms: ms(started.elapsed()),
-            ..Summary::default()
-        });
-    }
-    if options.dry_run {
-        let loaded = load(sources, &work)?;
-        let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-        if options.check_drift && !pending.is_empty() {
-            check_drift(&mut conn, target, &history, &states, &work, events).await?;
-        }
-        events(Event::Pending {
-            files: pending.clone(),
-        });
-        let _ = conn.close().await;
-        return Ok(Summary {
-            pending,
-            elapsed_ms: ms(started.elapsed()),
-            ..Summary::default()
-        });
-    }
-
-    let waited = lock(&mut conn, target, options.lock_wait, events).await?;
-    let result = apply_locked(&mut conn, target, sources, options, events).await;
-    unlock(&mut conn).await;
-    let _ = conn.close().await;
-    let mut summary = result?;
-    summary.lock_waited_ms = ms(waited);
-    summary.elapsed_ms = ms(started.elapsed());
-    Ok(summary)
-}
-
-/// Sources whose newest file is applied but whose recorded state is not that file's (a kill
-/// right after the last statement of a file that ends outside a transaction).
-fn stale_states(sources: &[Source], history: &[HistoryRow], states: &[StoredState]) -> Vec<usize> {
-    sources
-        .iter()
-        .enumerate()
-        .filter(|(_, source)| {
-            let Some(newest) = source.folder.files.last() else {
-                return false;
-            };
-            if source.folder.state.is_none() {
-                return false;
-            }
-            let finished = history.iter().any(|row| {
-                row.source == source.kind.as_str()
-                    && row.version as u32 == newest.number
-                    && row.is_finished()
-            });
-            let recorded = states.iter().any(|s| {
-                s.source == source.kind.state_source()
-                    && s.version == newest.number
-                    && Some(&s.hash)
-                        == source
-                            .folder
-                            .state
-                            .as_ref()
-                            .map(|t| crate::base::hash::checksum(t))
-                            .as_ref()
-            });
-            finished && !recorded
-        })
-        .map(|(idx, _)| idx)
-        .collect()
-}
-
-async fn apply_locked(
-    conn: &mut PgConnection,
-    target: &Target,
-    sources: &[Source],
-    options: &Options,
-    events: &mut dyn FnMut(Event),
-) -> Result<Summary, Vec<Diagnostic>> {
-    // Read again under the lock: another apply may have run everything meanwhile.
-    let history = read_history(conn).await?;
-    let work = reconcile::reconcile(sources, &history)?;
-    let states = read_states(conn).await?;
-    for idx in stale_states(sources, &history, &states) {
-        let source = &sources[idx];
-        let newest = source
-            .folder
-            .files
-            .last()
-            .expect("a stale source has files");
-        let state = source
-            .folder
-            .state
-            .as_deref()
-            .expect("a stale source has a state");
-        exec(
-            conn,
-            &store_state_sql(source.kind, newest.number, state),
-            "recording the state",
-        )
-        .await?;
-        events(Event::StateRecorded {
-            source: source.kind.state_source(),
-            version: newest.number,
-        });
-    }
-    if work.is_empty() {
-        events(Event::UpToDate);
-        return Ok(Summary::default());
-    }
-    let loaded = load(sources, &work)?;
-    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-    if options.check_drift {
-        check_drift(conn, target, &history, &states, &work, events).await?;
-    }
-    events(Event::Pending {
-        files: pending.clone(),
-    });
-
-    let mut run = Run {
-        options,
-        done_files: Vec::new(),
-        statements: 0,
-        history_ready: registry_exists(conn, HISTORY).await?,
-    };
-    for file in &loaded {
-        run.file(conn, file, events).await?;
-    }
-    Ok(Summary {
-        applied_files: run.done_files.len(),
-        applied_statements: run.statements,
-        pending,
-        ..Summary::default()
-    })
-}
-
-/// Drift before applying: only meaningful when the database sits exactly at a recorded state.
-async fn check_drift(
-    conn: &mut PgConnection,
-    target: &Target,
-    history: &[HistoryRow],
-    states: &[StoredState],
-    work: &[Work],
-    events: &mut dyn FnMut(Event),
-) -> Result<(), Vec<Diagnostic>> {
-    if history.is_empty() {
-        events(Event::DriftSkipped {
-            reason: "the database has no vnext history yet".into(),
-        });
-        return Ok(());
-    }
-    if work.iter().any(|w| w.started) {
-        events(Event::DriftSkipped {
-            reason: "an interrupted migration is being resumed, so the database is between two recorded states".into(),
-        });
-        return Ok(());
-    }
-    for source in ["platform", "domain"] {
-        let newest = history
-            .iter()
-            .filter(|r| r.source == source && r.is_finished())
-            .map(|r| r.version)
-            .max();
-        let recorded = states
-            .iter()
-            .find(|s| s.source.as_str() == source)
-            .map(|s| s.version as i32);
-        if newest.is_some() && newest != recorded {
-            events(Event::DriftSkipped {
-                reason: format!(
-                    "the state after {source} migration {:04} was never recorded (applied from an older workspace)",
-                    newest.unwrap_or(0)
-                ),
-            });
-            return Ok(());
-        }
-    }
-    let differences = super::introspect::differences(conn, target, states)
-        .await
-        .map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))?;
-    events(Event::DriftChecked {
-        differences: differences.len(),
-    });
-    if differences.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<String> = differences
-        .iter()
-        .take(20)
-        .map(|d| format!("  {d}"))
-        .collect();
-    let more = if differences.len() > 20 {
-        format!("\n  ... and {} more", differences.len() - 20)
-    } else {
-        String::new()
-    };
-    Err(vec![
-        Diagnostic::new(
-            Code::DriftBlocksApply,
-            format!(
-                "the database differs from its recorded state in {} place{}:\n{}{more}",
-                differences.len(),
-                if differences.len() == 1 { "" } else { "s" },
-                shown.join("\n")
-            ),
-        )
-        .with_help("someone changed the database by hand: undo the change (vnext drift lists it), or apply anyway with --ignore-drift"),
-    ])
-}
+use crate::pg::conn::{Failure, ms, one_line};
+use crate::pg::events::Event;
+use crate::pg::history::{HISTORY, error, exec, registry_exists, store_state_sql};
+use crate::pg::quote::literal;
+use crate::pg::script::{self, Step};
 
 /// The progress of one apply run.
-struct Run<'a> {
-    options: &'a Options,
-    done_files: Vec<String>,
-    statements: usize,
-    history_ready: bool,
+pub struct Run<'a> {
+    pub options: &'a Options,
+    pub done_files: Vec<String>,
+    pub statements: usize,
+    pub history_ready: bool,
 }
 
 /// Why a step did not commit.
-enum StepError {
+pub enum StepError {
     /// `statement` indexes the step's statements, when the failing one is known.
     Failed {
         failure: Failure,
@@ -451,7 +35,7 @@ enum StepError {
 }
 
 /// Turns a sqlx error into the failure of a step at `statement`.
-fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError {
+pub fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError {
     move |err| StepError::Failed {
         failure: Failure::from_sqlx(&err),
         statement,
@@ -459,7 +43,7 @@ fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError {
 }
 
 impl Run<'_> {
-    async fn file(
+    pub async fn file(
         &mut self,
         conn: &mut PgConnection,
         file: &Loaded,
@@ -729,7 +313,7 @@ impl Run<'_> {
             if invalid.is_some_and(|(invalid,)| invalid) {
                 let drop = format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                    super::quote::qualified(&schema, &index)
+                    crate::pg::quote::qualified(&schema, &index)
                 );
                 sqlx::raw_sql(AssertSqlSafe(drop))
                     .execute(&mut *conn)
@@ -866,7 +450,7 @@ impl Run<'_> {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
@@ -875,13 +459,13 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-async fn rollback(conn: &mut PgConnection) {
+pub async fn rollback(conn: &mut PgConnection) {
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
 }
 
 /// Finds which statement of a step fails, by running them one by one in a transaction that is
 /// rolled back; for errors the server reports without a position.
-async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
+pub async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
     sqlx::raw_sql("BEGIN").execute(&mut *conn).await.ok()?;
     let mut found = None;
     for (idx, statement) in step.statements.iter().enumerate() {
@@ -896,30 +480,4 @@ async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
     }
     rollback(conn).await;
     found
-}
-
-/// Where `apply --direct` plans from: the domain state the database recorded, and the number
-/// of the next direct migration (the unfinished one, if an earlier run stopped).
-pub async fn direct_base(target: &Target) -> Result<(Option<String>, u32), Vec<Diagnostic>> {
-    let mut conn = target
-        .connect()
-        .await
-        .map_err(|message| error(Code::ConnectionFailed, message))?;
-    let history = read_history(&mut conn).await?;
-    let states = read_states(&mut conn).await?;
-    let _ = conn.close().await;
-    let recorded = states
-        .into_iter()
-        .find(|s| s.source == SourceKind::Domain)
-        .map(|s| s.state);
-    let last = history
-        .iter()
-        .filter(|r| r.source == "direct")
-        .max_by_key(|r| r.version);
-    let number = match last {
-        None => 1,
-        Some(row) if row.is_finished() => row.version as u32 + 1,
-        Some(row) => row.version as u32,
-    };
-    Ok((recorded, number))
 }

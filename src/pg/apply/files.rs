@@ -1,0 +1,110 @@
+//! The files apply has to run, read again and parsed into steps, their checksums confirmed
+//! against what reconciling saw, and summarised for the dry run and progress.
+
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::{self, Source, SourceKind, Work};
+use crate::pg::events::{PendingFile, StepSummary};
+use crate::pg::script::{self, Script};
+
+/// A file ready to run: its text parsed, its checksum confirmed.
+pub struct Loaded {
+    pub work: Work,
+    pub label: String,
+    pub script: Script,
+    pub checksum: String,
+    pub name: String,
+    pub number: u32,
+    pub kind: SourceKind,
+    pub state_before: Option<String>,
+    pub state_after: Option<String>,
+    /// The newest file of its source: finishing it records the source's state.
+    pub records_state: Option<String>,
+}
+
+pub fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
+    let mut loaded = Vec::new();
+    let mut problems = Vec::new();
+    for item in work {
+        let source = &sources[item.source];
+        let file = &source.folder.files[item.file];
+        let label = source.file_label(&file.name);
+        let text = match file.read_text() {
+            Ok(text) => text,
+            Err(err) => {
+                problems.push(Diagnostic::new(
+                    Code::UnreadableMigration,
+                    format!("cannot read {label}: {err}"),
+                ));
+                continue;
+            }
+        };
+        if crate::base::hash::checksum(&text) != file.checksum {
+            problems.push(Diagnostic::new(
+                Code::UnreadableMigration,
+                format!("{label} changed while apply was reading it"),
+            ));
+            continue;
+        }
+        let script = match script::parse(&text) {
+            Ok(script) => script,
+            Err(err) => {
+                problems.push(
+                    Diagnostic::new(Code::UnreadableMigration, format!("{label}:{}: {}", err.line, err.message))
+                        .with_help("migration files are written by vnext plan and never edited; restore it from version control"),
+                );
+                continue;
+            }
+        };
+        let (state_before, state_after) = reconcile::header_state_hashes(&text);
+        let newest = item.file + 1 == source.folder.files.len();
+        loaded.push(Loaded {
+            work: item.clone(),
+            label,
+            checksum: file.checksum.clone(),
+            name: file.name.clone(),
+            number: file.number,
+            kind: source.kind,
+            state_before,
+            state_after,
+            records_state: if newest {
+                source.folder.state.clone()
+            } else {
+                None
+            },
+            script,
+        });
+    }
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(problems)
+    }
+}
+
+pub fn summarize(file: &Loaded) -> PendingFile {
+    let mut position = 0;
+    let steps = file
+        .script
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(idx, step)| {
+            position += step.statements.len();
+            StepSummary {
+                number: idx + 1,
+                transactional: step.transactional,
+                title: step.title.clone(),
+                statements: step.statements.len(),
+                line: step.statements.first().map(|s| s.line).unwrap_or(0),
+                done: position <= file.work.resume_at,
+            }
+        })
+        .collect();
+    PendingFile {
+        source: file.kind,
+        file: file.label.clone(),
+        statements: file.script.statement_count(),
+        resume_at: file.work.resume_at,
+        steps,
+    }
+}
