@@ -35,6 +35,33 @@ pub fn qualified(schema: &str, name: &str) -> String {
     out
 }
 
+/// The schema and name of a `qualified` name, or `None` for text `qualified` does not write.
+/// Reads back what vnext wrote itself (the index a `vnext:no-transaction` marker names); it is
+/// not a parser of SQL.
+pub fn parse_qualified(text: &str) -> Option<(String, String)> {
+    let (schema, rest) = parse_ident(text)?;
+    let (name, rest) = parse_ident(rest.strip_prefix('.')?)?;
+    rest.is_empty().then_some((schema, name))
+}
+
+/// One `ident` at the start of `text`, and the text after it.
+fn parse_ident(text: &str) -> Option<(String, &str)> {
+    let mut rest = text.strip_prefix('"')?;
+    let mut name = String::new();
+    loop {
+        let end = rest.find('"')?;
+        name.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix('"') {
+            Some(after) => {
+                name.push('"');
+                rest = after;
+            }
+            None => return Some((name, rest)),
+        }
+    }
+}
+
 /// A string literal.
 pub fn literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 3);
@@ -89,6 +116,18 @@ mod tests {
             qualified("loan_app", "Instances"),
             "\"loan_app\".\"Instances\""
         );
+    }
+
+    #[test]
+    fn qualified_names_read_back() {
+        for (schema, name) in [("loan_app", "ix_a b"), ("we\"ird", "x.y\"\"z"), ("", "")] {
+            assert_eq!(
+                parse_qualified(&qualified(schema, name)),
+                Some((schema.to_owned(), name.to_owned()))
+            );
+        }
+        assert_eq!(parse_qualified("s.t"), None);
+        assert_eq!(parse_qualified("\"s\".\"t\" x"), None);
     }
 
     #[test]

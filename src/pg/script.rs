@@ -7,8 +7,13 @@
 //! own that runs outside any transaction; `SET lock_timeout` and `SET statement_timeout` are
 //! left to `apply`, which always sets its own. Anything else outside a block is a step of one
 //! statement in its own transaction.
+//!
+//! A marker names the index its statement builds concurrently (`index "schema"."name"`), so
+//! apply never reads SQL that vnext rendered to learn it. Files rendered before markers said so
+//! carry the marker alone; for them, and only them, the index is read from the statement.
 
-use crate::pg::render::NO_TRANSACTION;
+use crate::pg::quote::parse_qualified;
+use crate::pg::render::{NO_TRANSACTION, REBUILDS_INDEX};
 
 /// One SQL statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +24,45 @@ pub struct Statement {
     pub comment: Option<String>,
     /// 1-based line of the statement's first character.
     pub line: usize,
-    no_transaction: bool,
+    /// The `vnext:no-transaction` marker among its leading comments, if there is one.
+    marker: Option<Marker>,
+}
+
+/// What a `-- vnext:no-transaction` marker says about its statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Marker {
+    /// The marker alone: the statement builds no index, or vnext wrote the file before markers
+    /// named the index they build.
+    Bare,
+    /// `index "schema"."name"`: the statement builds this index concurrently.
+    RebuildsIndex(String, String),
+}
+
+impl Marker {
+    /// The marker a comment line is, if it is one.
+    fn of(comment: &str) -> Option<Marker> {
+        let rest = comment.trim().strip_prefix(NO_TRANSACTION)?;
+        if rest.is_empty() {
+            return Some(Marker::Bare);
+        }
+        let argument = rest
+            .strip_prefix(' ')?
+            .strip_prefix(REBUILDS_INDEX)?
+            .strip_prefix(' ')?;
+        // An argument this vnext does not read is a marker all the same.
+        Some(match parse_qualified(argument) {
+            Some((schema, name)) => Marker::RebuildsIndex(schema, name),
+            None => Marker::Bare,
+        })
+    }
+
+    /// The index the marked statement builds concurrently.
+    fn index(&self, sql: &str) -> Option<(String, String)> {
+        match self {
+            Marker::RebuildsIndex(schema, name) => Some((schema.clone(), name.clone())),
+            Marker::Bare => legacy_index_target(sql),
+        }
+    }
 }
 
 /// A group of statements that apply runs as a unit.
@@ -31,6 +74,9 @@ pub struct Step {
     /// its statement.
     pub title: Option<String>,
     pub statements: Vec<Statement>,
+    /// The index a step that runs alone builds concurrently: apply drops it first when an
+    /// interrupted build left it invalid.
+    pub rebuilds_index: Option<(String, String)>,
 }
 
 /// A parsed migration.
@@ -117,7 +163,7 @@ pub fn split(text: &str) -> Result<Vec<Statement>, ScriptError> {
                         sql: text[begin..idx].trim_end().to_owned(),
                         comment,
                         line: begin_line,
-                        no_transaction: comments.iter().any(|c| c.trim() == NO_TRANSACTION),
+                        marker: comments.iter().find_map(|c| Marker::of(c)),
                     });
                 }
                 comments.clear();
@@ -244,6 +290,7 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
                     transactional: true,
                     title,
                     statements,
+                    rebuilds_index: None,
                 }),
                 None => {
                     return Err(ScriptError {
@@ -262,7 +309,7 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
             _ => {
                 match &mut open {
                     Some((_, _, statements)) => {
-                        if statement.no_transaction {
+                        if statement.marker.is_some() {
                             return Err(ScriptError {
                             line: statement.line,
                             message: "a statement marked vnext:no-transaction sits inside BEGIN/COMMIT".into(),
@@ -271,8 +318,12 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
                         statements.push(statement);
                     }
                     None => steps.push(Step {
-                        transactional: !statement.no_transaction,
+                        transactional: statement.marker.is_none(),
                         title: statement.comment.clone(),
+                        rebuilds_index: statement
+                            .marker
+                            .as_ref()
+                            .and_then(|marker| marker.index(&statement.sql)),
                         statements: vec![statement],
                     }),
                 }
@@ -288,8 +339,10 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
     Ok(Script { steps })
 }
 
-/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY` statement builds.
-pub fn concurrent_index_target(sql: &str) -> Option<(String, String)> {
+/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY` statement builds,
+/// read from the statement: only for files whose markers do not name the index (vnext wrote
+/// those before they did, and a committed migration never changes).
+fn legacy_index_target(sql: &str) -> Option<(String, String)> {
     let tokens = tokens(sql, 12);
     let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
     let mut i = 0;
@@ -419,21 +472,40 @@ mod tests {
     }
 
     #[test]
+    fn markers_name_the_index_and_old_markers_still_find_it() {
+        let new = "-- vnext:no-transaction index \"loan app\".\"ix_a\"\"b\"\n-- Build it\nCREATE INDEX CONCURRENTLY IF NOT EXISTS \"other\" ON \"x\".\"y\" (z);\n";
+        let script = parse(new).unwrap();
+        assert!(!script.steps[0].transactional);
+        assert_eq!(script.steps[0].title.as_deref(), Some("Build it"));
+        // The marker, not the statement, says which index: the statement is not read.
+        assert_eq!(
+            script.steps[0].rebuilds_index,
+            Some(("loan app".into(), "ix_a\"b".into()))
+        );
+        let old = "-- vnext:no-transaction\n-- Build it\nCREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix\" ON \"s\".\"t\" (z);\n";
+        assert_eq!(
+            parse(old).unwrap().steps[0].rebuilds_index,
+            Some(("s".into(), "ix".into()))
+        );
+        let drop = "-- vnext:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS \"s\".\"ix\";\n";
+        let step = &parse(drop).unwrap().steps[0];
+        assert!(!step.transactional);
+        assert_eq!(step.rebuilds_index, None);
+    }
+
+    #[test]
     fn finds_the_index_a_concurrent_build_makes() {
         assert_eq!(
-            concurrent_index_target(
+            legacy_index_target(
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix_a b\" ON \"loan_app\".\"InstancesData\" (x)"
             ),
             Some(("loan_app".into(), "ix_a b".into()))
         );
         assert_eq!(
-            concurrent_index_target("create unique index concurrently ix ON s.t (x)"),
+            legacy_index_target("create unique index concurrently ix ON s.t (x)"),
             Some(("s".into(), "ix".into()))
         );
-        assert_eq!(concurrent_index_target("CREATE INDEX ix ON s.t (x)"), None);
-        assert_eq!(
-            concurrent_index_target("DROP INDEX CONCURRENTLY s.ix"),
-            None
-        );
+        assert_eq!(legacy_index_target("CREATE INDEX ix ON s.t (x)"), None);
+        assert_eq!(legacy_index_target("DROP INDEX CONCURRENTLY s.ix"), None);
     }
 }

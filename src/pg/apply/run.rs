@@ -15,7 +15,7 @@ use crate::pg::conn::{Failure, ms, one_line};
 use crate::pg::events::Event;
 use crate::pg::history::{HISTORY, error, exec, registry_exists, store_state_sql};
 use crate::pg::quote::literal;
-use crate::pg::script::{self, Step};
+use crate::pg::script::Step;
 
 /// The progress of one apply run.
 pub struct Run<'a> {
@@ -300,7 +300,7 @@ impl Run<'_> {
             });
         }
         let statement = &step.statements[0];
-        if let Some((schema, index)) = script::concurrent_index_target(&statement.sql) {
+        if let Some((schema, index)) = &step.rebuilds_index {
             let sql = format!(
                 "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {}",
                 literal(&schema),

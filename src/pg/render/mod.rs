@@ -19,6 +19,8 @@ mod shadow;
 mod sql;
 mod tables;
 
-pub use file::{Header, NO_TRANSACTION, PREVIEW_BYTES, Rendered, migration, render};
+pub use file::{
+    Header, NO_TRANSACTION, PREVIEW_BYTES, REBUILDS_INDEX, Rendered, migration, render,
+};
 pub use shadow::{rebuild_sql, shadow_schema_sql};
 pub use sql::{create_index_sql, drop_index_sql, expr};

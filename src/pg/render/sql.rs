@@ -10,10 +10,22 @@ use crate::compile::ir::{
 
 use crate::pg::quote::{dollar, ident, literal, push_ident, push_literal, qualified};
 
+/// Text for a `--` comment, which ends at the first line break: comments are built from names
+/// and values of the definitions, and one with a line break in it must not turn the rest of
+/// its line into SQL. Most names cannot hold a line break (keys are kebab-case); this is the
+/// second wall for those that can.
+pub fn comment_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        std::borrow::Cow::Owned(text.replace(['\n', '\r'], " "))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Appends one statement with its comment.
 pub fn statement(out: &mut String, comment: &str, sql: &str) {
     out.push_str("-- ");
-    out.push_str(comment);
+    out.push_str(&comment_line(comment));
     out.push('\n');
     out.push_str(sql);
     out.push_str(";\n");
@@ -331,6 +343,13 @@ mod tests {
             vec!["a".into(), "b'c".into()],
         );
         assert_eq!(expr(&json), r#"("Data" #>> ARRAY['a', 'b''c']::text[])"#);
+    }
+
+    #[test]
+    fn comments_built_from_names_stay_comments() {
+        let mut out = String::new();
+        statement(&mut out, "Create table s.t\nDROP SCHEMA s;\r--", "SELECT 1");
+        assert_eq!(out, "-- Create table s.t DROP SCHEMA s; --\nSELECT 1;\n");
     }
 
     #[test]
