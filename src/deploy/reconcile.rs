@@ -73,13 +73,13 @@ impl Source {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     pub source: String,
-    pub version: i32,
+    pub version: u32,
     pub name: String,
     pub checksum: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub statements_applied: i32,
-    pub statements_total: i32,
+    pub statements_applied: usize,
+    pub statements_total: usize,
     pub error: Option<String>,
     pub failing_statement: Option<String>,
     pub tool_version: String,
@@ -150,7 +150,7 @@ pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>
         let mut resume: Option<&HistoryRow> = None;
         let mut consistent = true;
         for (idx, row) in rows.iter().enumerate() {
-            let version = u32::try_from(row.version).unwrap_or(0);
+            let version = row.version;
             let file = source.folder.files.iter().find(|f| f.number == version);
             match file {
                 // A direct plan holds only the next file; earlier direct rows have no file.
@@ -242,7 +242,7 @@ pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>
             continue;
         }
         if let Some(row) = resume
-            && u32::try_from(row.version).unwrap_or(0) != last_finished + 1
+            && row.version != last_finished + 1
         {
             problems.push(Diagnostic::new(
                 Code::HistoryMismatch,
@@ -257,13 +257,11 @@ pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>
             if file.number <= last_finished {
                 continue;
             }
-            let row = resume.filter(|row| row.version as u32 == file.number);
+            let row = resume.filter(|row| row.version == file.number);
             work.push(Work {
                 source: source_index,
                 file: file_index,
-                resume_at: row
-                    .map(|r| r.statements_applied.max(0) as usize)
-                    .unwrap_or(0),
+                resume_at: row.map(|r| r.statements_applied).unwrap_or(0),
                 started: row.is_some(),
                 previous_error: row.and_then(|r| r.error.clone()),
             });
@@ -315,8 +313,8 @@ mod tests {
         }
     }
 
-    fn row(source: &Source, version: i32, finished: bool, applied: i32) -> HistoryRow {
-        let file = &source.folder.files[version as usize - 1];
+    fn row(source: &Source, version: u32, finished: bool, applied: usize) -> HistoryRow {
+        let file = &source.folder.files[usize::try_from(version).unwrap() - 1];
         HistoryRow {
             source: source.kind.as_str().into(),
             version,

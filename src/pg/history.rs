@@ -80,25 +80,42 @@ pub async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, Ve
         .fetch_all(&mut *conn)
         .await
         .map_err(|err| bookkeeping_error(&err, "reading the migration history"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| HistoryRow {
-            source: r.0,
-            version: r.1,
-            name: r.2,
-            checksum: r.3,
-            started_at: r.4,
-            finished_at: r.5,
-            statements_applied: r.6,
-            statements_total: r.7,
-            error: r.8,
-            failing_statement: r.9,
-            tool_version: r.10,
-            applied_by: r.11,
-            state_hash_before: r.12,
-            state_hash_after: r.13,
-        })
-        .collect())
+    rows.into_iter().map(history_row).collect()
+}
+
+/// A history row as the table holds it, its counts checked: only vnext writes the table, so a
+/// negative version or count means someone else did.
+fn history_row(r: HistoryTuple) -> Result<HistoryRow, Vec<Diagnostic>> {
+    let (version, applied, total) = (r.1, r.6, r.7);
+    let (Ok(version), Ok(statements_applied), Ok(statements_total)) = (
+        u32::try_from(version),
+        usize::try_from(applied),
+        usize::try_from(total),
+    ) else {
+        return Err(error(
+            Code::HistoryMismatch,
+            format!(
+                "the migration history has a row of {} migration {} with version {version}, {applied} of {total} statements applied; it was written by something other than vnext",
+                r.0, r.2
+            ),
+        ));
+    };
+    Ok(HistoryRow {
+        source: r.0,
+        version,
+        name: r.2,
+        checksum: r.3,
+        started_at: r.4,
+        finished_at: r.5,
+        statements_applied,
+        statements_total,
+        error: r.8,
+        failing_statement: r.9,
+        tool_version: r.10,
+        applied_by: r.11,
+        state_hash_before: r.12,
+        state_hash_after: r.13,
+    })
 }
 
 /// One row of `sys_schemas."States"`.
@@ -122,17 +139,28 @@ pub async fn read_states(conn: &mut PgConnection) -> Result<Vec<StoredState>, Ve
         .fetch_all(&mut *conn)
         .await
         .map_err(|err| bookkeeping_error(&err, "reading the recorded states"))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(source, version, hash, state)| {
-            Some(StoredState {
-                source: SourceKind::parse(&source)?,
-                version: u32::try_from(version).ok()?,
-                hash,
-                state,
-            })
-        })
-        .collect())
+    let mut states = Vec::new();
+    for (source, version, hash, state) in rows {
+        // A source this vnext does not know is not one it applies; reconcile reports it.
+        let Some(kind) = SourceKind::parse(&source) else {
+            continue;
+        };
+        let Ok(version) = u32::try_from(version) else {
+            return Err(error(
+                Code::HistoryMismatch,
+                format!(
+                    "the recorded {source} state has version {version}; it was written by something other than vnext"
+                ),
+            ));
+        };
+        states.push(StoredState {
+            source: kind,
+            version,
+            hash,
+            state,
+        });
+    }
+    Ok(states)
 }
 
 /// `INSERT ... ON CONFLICT` of a source's state.

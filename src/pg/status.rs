@@ -50,7 +50,7 @@ pub async fn status(
         for file in &source.folder.files {
             let row = history
                 .iter()
-                .find(|r| r.source == source.kind.as_str() && r.version as u32 == file.number);
+                .find(|r| r.source == source.kind.as_str() && r.version == file.number);
             seen.insert((source.kind.as_str(), file.number));
             let state = match row {
                 None => FileState::Pending,
@@ -66,7 +66,7 @@ pub async fn status(
         }
     }
     for row in &history {
-        if !seen.contains(&(row.source.as_str(), row.version as u32)) {
+        if !seen.contains(&(row.source.as_str(), row.version)) {
             let state = if row.is_finished() {
                 FileState::Unknown
             } else if row.error.is_some() {

@@ -127,7 +127,7 @@ pub fn stale_states(
             }
             let finished = history.iter().any(|row| {
                 row.source == source.kind.as_str()
-                    && row.version as u32 == newest.number
+                    && row.version == newest.number
                     && row.is_finished()
             });
             let recorded = states.iter().any(|s| {
@@ -241,7 +241,7 @@ pub async fn check_drift(
         let recorded = states
             .iter()
             .find(|s| s.source.as_str() == source)
-            .map(|s| s.version as i32);
+            .map(|s| s.version);
         if newest.is_some() && newest != recorded {
             events(Event::DriftSkipped {
                 reason: format!(
@@ -305,8 +305,8 @@ pub async fn direct_base(target: &Target) -> Result<(Option<String>, u32), Vec<D
         .max_by_key(|r| r.version);
     let number = match last {
         None => 1,
-        Some(row) if row.is_finished() => row.version as u32 + 1,
-        Some(row) => row.version as u32,
+        Some(row) if row.is_finished() => row.version + 1,
+        Some(row) => row.version,
     };
     Ok((recorded, number))
 }
