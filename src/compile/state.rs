@@ -88,6 +88,38 @@ pub struct ComponentState {
     pub versions: BTreeMap<String, String>,
 }
 
+/// The hash of what a catalog was lowered from: every component version's content and every
+/// layout version, in a fixed order.
+pub fn definitions_hash(catalog: &Catalog) -> String {
+    let mut lines: Vec<String> = catalog
+        .components
+        .values()
+        .flat_map(|record| {
+            record.versions.values().map(move |v| {
+                format!(
+                    "{}/{}@{} {}",
+                    record.kind.flow(),
+                    record.key,
+                    v.version,
+                    v.hash
+                )
+            })
+        })
+        .collect();
+    lines.extend(
+        catalog
+            .schemas
+            .values()
+            .map(|s| format!("schema {} {}", s.name, s.layout_version())),
+    );
+    lines.extend(catalog.extensions.iter().map(|e| format!("extension {e}")));
+    lines.sort();
+    format!(
+        "sha256:{}",
+        crate::base::hash::sha256_hex(lines.join("\n").as_bytes())
+    )
+}
+
 /// A JSON string literal.
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")

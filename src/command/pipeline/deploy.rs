@@ -195,16 +195,16 @@ pub fn direct_sources(
     };
     let mut sources = vec![platform];
     if let Some(domain) = output.domains.first()
-        && let Some((name, text, state)) = &domain.direct
+        && let Some(direct) = &domain.direct
     {
-        let mut file = crate::deploy::migrations::MigrationFile::in_memory(number, name, text);
-        file.name = name.clone();
+        let file =
+            crate::deploy::migrations::MigrationFile::in_memory(number, &direct.name, &direct.text);
         sources.push(crate::deploy::reconcile::Source {
             kind: crate::deploy::reconcile::SourceKind::Direct,
             label: "apply --direct".to_owned(),
             folder: crate::deploy::migrations::Folder {
                 files: vec![file],
-                state: Some(state.clone()),
+                state: Some(direct.state.clone()),
                 ..crate::deploy::migrations::Folder::default()
             },
         });

@@ -5,12 +5,15 @@
 
 mod analysis;
 mod deploy;
+mod desired;
 mod graph;
+mod judge;
 mod lint;
 mod plan;
+mod recorded;
 
 pub use analysis::component_references;
 pub use deploy::{DeployInput, DeploySources, deploy_sources, direct_sources};
 pub use graph::{GraphOutput, graph};
 pub use lint::{LintInput, LintOutput, lint};
-pub use plan::{DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput, definitions_hash, plan};
+pub use plan::{DirectMigration, DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput, plan};

@@ -4,11 +4,18 @@
 use std::path::{Path, PathBuf};
 
 use super::analysis::{absolute, analyse, component_references};
-use crate::base::diagnostics::Diagnostic;
+use super::{desired, judge, recorded};
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::base::hash::checksum;
+use crate::compile::ir::Catalog;
 use crate::compile::layout::Layouts;
+use crate::compile::plan::{Plan, build};
+use crate::compile::state::{State, definitions_hash};
+use crate::deploy::migrations::Folder;
 use crate::front::analyse::Analysis;
 use crate::front::extract::Detail;
-use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
+use crate::front::workspace::{self, Namer};
+use crate::pg::render::{Header, render};
 
 /// How `plan` treats `generated/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +69,8 @@ pub enum Outcome {
     Written,
     /// A new migration would be written (check mode).
     Stale,
+    /// A migration was planned and kept in memory (`apply --direct`): `DomainPlan::direct`.
+    Planned,
     /// `generated/` fails its integrity checks.
     Tampered,
     /// The domain has errors; nothing was planned.
@@ -80,8 +89,32 @@ pub struct DomainPlan {
     pub migration: Option<(String, crate::pg::render::Rendered)>,
     /// Where it was written.
     pub written: Option<PathBuf>,
-    /// In direct mode: the migration's name, its text and the state after it.
-    pub direct: Option<(String, String, String)>,
+    /// In direct mode: the migration, held in memory.
+    pub direct: Option<DirectMigration>,
+}
+
+impl DomainPlan {
+    /// A domain not planned (yet): it failed, unless an outcome says otherwise.
+    fn new(domain: &str, dir: &Path) -> DomainPlan {
+        DomainPlan {
+            domain: domain.to_owned(),
+            generated_dir: dir.to_path_buf(),
+            outcome: Outcome::Failed,
+            plan: None,
+            migration: None,
+            written: None,
+            direct: None,
+        }
+    }
+}
+
+/// A migration `apply --direct` runs without writing it.
+#[derive(Debug, Clone)]
+pub struct DirectMigration {
+    pub name: String,
+    pub text: String,
+    /// The state after it, which apply records.
+    pub state: String,
 }
 
 #[derive(Debug)]
@@ -161,288 +194,143 @@ pub fn published_versions(discovery: &workspace::Discovery) -> crate::front::ext
     known
 }
 
-pub fn failed(domain: &str, dir: &Path) -> DomainPlan {
-    DomainPlan {
-        domain: domain.to_owned(),
-        generated_dir: dir.to_path_buf(),
-        outcome: Outcome::Failed,
-        plan: None,
-        migration: None,
-        written: None,
-        direct: None,
-    }
-}
-
-/// The hash of what a catalog was lowered from: every component version's content and every
-/// layout version, in a fixed order.
-pub fn definitions_hash(catalog: &crate::compile::ir::Catalog) -> String {
-    let mut lines: Vec<String> = catalog
-        .components
-        .values()
-        .flat_map(|record| {
-            record.versions.values().map(move |v| {
-                format!(
-                    "{}/{}@{} {}",
-                    record.kind.flow(),
-                    record.key,
-                    v.version,
-                    v.hash
-                )
-            })
-        })
-        .collect();
-    lines.extend(
-        catalog
-            .schemas
-            .values()
-            .map(|s| format!("schema {} {}", s.name, s.layout_version())),
-    );
-    lines.extend(catalog.extensions.iter().map(|e| format!("extension {e}")));
-    lines.sort();
-    format!(
-        "sha256:{}",
-        crate::base::hash::sha256_hex(lines.join("\n").as_bytes())
-    )
-}
-
+/// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
+/// the migration written (or rendered, or kept) only at the end.
 pub fn plan_domain(
     analysis: &Analysis,
     layouts: &Layouts,
     index: usize,
     input: &PlanInput,
 ) -> (DomainPlan, Vec<Diagnostic>) {
-    use crate::base::diagnostics::{Code, Label};
     let solution = &analysis.solutions[index];
     let domain = solution.domain.clone();
     let dir = solution.generated_root.join(&domain);
-    let mut out = Vec::new();
-
-    let folder = match &input.mode {
-        PlanMode::Direct { state, number } => Ok(crate::deploy::migrations::Folder {
-            dir: dir.clone(),
-            // Numbers only: the files of earlier direct applies are not needed to plan.
-            files: (1..*number)
-                .map(|n| {
-                    crate::deploy::migrations::MigrationFile::in_memory(
-                        n,
-                        &format!("{n:04}_direct.sql"),
-                        "",
-                    )
-                })
-                .collect(),
-            state: state.clone(),
-            ..crate::deploy::migrations::Folder::default()
-        }),
-        _ => crate::deploy::migrations::read(&dir),
+    let ended = |outcome: Outcome| DomainPlan {
+        outcome,
+        ..DomainPlan::new(&domain, &dir)
     };
-    let folder = match folder {
+    let folder = match recorded::folder(&input.mode, &dir, &domain) {
         Ok(folder) => folder,
-        Err(err) => {
-            out.push(Diagnostic::new(
-                Code::IoError,
-                format!("cannot read {}: {err}", dir.display()),
-            ));
-            return (failed(&domain, &dir), out);
-        }
+        Err((outcome, problems)) => return (ended(outcome), problems),
     };
-    let problems = if matches!(input.mode, PlanMode::Direct { .. }) {
-        Vec::new()
-    } else {
-        crate::deploy::migrations::verify(&folder)
+    let desired = match desired::lower(analysis, layouts, index, input.platform.as_deref()) {
+        Ok(desired) => desired,
+        Err(problems) => return (ended(Outcome::Failed), problems),
     };
-    if !problems.is_empty() {
-        for problem in problems {
-            out.push(
-                Diagnostic::new(Code::GeneratedTampered, format!("generated/{domain}: {problem}"))
-                    .with_help("written migrations are never edited: restore the folder from version control, and put changes in the definitions"),
-            );
-        }
-        let mut tampered = failed(&domain, &dir);
-        tampered.outcome = Outcome::Tampered;
-        return (tampered, out);
-    }
-
-    // The desired catalog, and the layouts it needs recorded.
-    let platform_analysis;
-    let (lowered, layout_sources) = if domain == PLATFORM_DOMAIN {
-        (
-            crate::compile::lower::lower_platform(analysis, layouts, index),
-            layouts.sources.clone(),
-        )
-    } else {
-        let platform = match &input.platform {
-            Some(dir) => crate::compile::platform::analysis_from(&absolute(dir)),
-            None => crate::compile::platform::checked_analysis(),
-        };
-        platform_analysis = match platform {
-            Ok(platform) => platform,
-            Err(problems) => {
-                // Their labels point into the embedded files, which this run's sources lack.
-                for mut problem in problems {
-                    problem.labels.clear();
-                    problem.message =
-                        format!("the built-in platform definitions: {}", problem.message);
-                    out.push(problem);
-                }
-                return (failed(&domain, &dir), out);
-            }
-        };
-        let Some(instance) = platform_analysis.instance_layout() else {
-            out.push(Diagnostic::new(
-                Code::InvalidLayout,
-                "the built-in platform has no instance layout",
-            ));
-            return (failed(&domain, &dir), out);
-        };
-        (
-            crate::compile::lower::lower_domain(analysis, index, instance),
-            platform_analysis.layouts.sources.clone(),
-        )
-    };
-    out.extend(lowered.diagnostics.iter().cloned());
-
-    // The recorded catalog.
-    let first = folder.files.is_empty() && folder.state.is_none();
-    let before = match &folder.state {
-        None => crate::compile::state::State::empty(&domain),
-        Some(text) => match crate::compile::state::State::parse(text) {
-            Ok(state) => state,
-            Err(err) => {
-                out.push(
-                    Diagnostic::new(Code::InvalidState, format!("generated/{domain}/state.json: {err}"))
-                        .with_help("restore state.json from version control; it must match the newest migration"),
-                );
-                return (failed(&domain, &dir), out);
-            }
-        },
-    };
-    let recorded = match before.to_catalog() {
-        Ok(catalog) => catalog,
-        Err(err) => {
-            out.push(Diagnostic::new(
-                Code::InvalidState,
-                format!("generated/{domain}/state.json: {err}"),
-            ));
-            return (failed(&domain, &dir), out);
+    let mut out = desired.lowered.diagnostics.clone();
+    let recorded = match recorded::catalog(&folder, &domain) {
+        Ok(recorded) => recorded,
+        Err(problem) => {
+            out.push(problem);
+            return (ended(Outcome::Failed), out);
         }
     };
 
-    let diff = crate::compile::diff::diff(&lowered.catalog, &recorded);
-    for conflict in &diff.conflicts {
-        let mut diagnostic = Diagnostic::new(
-            Code::PublishedVersionChanged,
-            format!(
-                "{} `{}` version {} was published by an earlier migration and its content changed",
-                conflict.kind, conflict.key, conflict.version
-            ),
-        )
-        .with_help(format!(
-            "published versions are immutable; give the change a new version (e.g. bump {} to the next patch or minor)",
-            conflict.version
-        ));
-        if let Some(file) = lowered.origins.get(&(
-            conflict.kind,
-            conflict.key.clone(),
-            conflict.version.clone(),
-        )) {
-            diagnostic = diagnostic.with_label(
-                Label::value(*file, "/version").with_text("already published with other content"),
-            );
-        }
-        out.push(diagnostic);
-    }
-    for removed in &diff.removed {
-        out.push(
-            Diagnostic::new(
-                Code::ComponentRemoved,
-                format!(
-                    "{} `{}` ({}) was published and is no longer in the definitions; it stays in the database",
-                    removed.kind,
-                    removed.key,
-                    removed.versions.join(", ")
-                ),
-            )
-            .with_help("published versions are kept for running instances; restore the file if the removal was a mistake"),
-        );
-    }
-    for change in &diff.changes {
-        if let Some(object) = crate::compile::plan::drop_object(change)
-            && !input
-                .allow_drop
-                .iter()
-                .any(|pattern| crate::compile::plan::allows(pattern, &object))
-        {
-            out.push(
-                Diagnostic::new(
-                    Code::DataLossRefused,
-                    format!("the plan would drop {object} and the data in it"),
-                )
-                .with_help(format!(
-                    "if that is intended, plan again with --allow-drop {object}"
-                )),
-            );
-        }
-    }
+    let diff = crate::compile::diff::diff(&desired.lowered.catalog, &recorded);
+    out.extend(judge::diff(
+        &diff,
+        &desired.lowered.origins,
+        &input.allow_drop,
+    ));
     if out.iter().any(Diagnostic::is_error) {
-        return (failed(&domain, &dir), out);
+        return (ended(Outcome::Failed), out);
     }
     if diff.changes.is_empty() {
-        let mut done = failed(&domain, &dir);
-        done.outcome = Outcome::UpToDate;
-        return (done, out);
+        return (ended(Outcome::UpToDate), out);
     }
-
+    let first = folder.files.is_empty() && folder.state.is_none();
     let references = component_references(analysis, index);
-    let plan = match crate::compile::plan::build(&lowered.catalog, diff.changes, &references, first)
-    {
+    let plan = match build(&desired.lowered.catalog, diff.changes, &references, first) {
         Ok(plan) => plan,
         Err(cycles) => {
-            for cycle in cycles {
-                out.push(
-                    Diagnostic::new(Code::DependencyCycle, format!("these components depend on each other in a cycle: {}", cycle.join(" → ")))
-                        .with_help("a workflow that runs itself through its subflows, or tasks that call each other, would nest without end; break the cycle"),
-                );
-            }
-            return (failed(&domain, &dir), out);
+            out.extend(judge::cycles(cycles));
+            return (ended(Outcome::Failed), out);
         }
     };
-    let (number, name) = crate::deploy::migrations::next_name(&folder, &plan.slug);
-    let definitions = definitions_hash(&lowered.catalog);
-    let state_after = crate::compile::state::State::record(
-        &lowered.catalog,
-        &recorded,
-        &layout_sources,
-        number,
-        &definitions,
-    );
-    let state_text = state_after.to_text();
-    let state_before = match &folder.state {
-        Some(text) if !first => crate::base::hash::checksum(text),
-        _ => "empty".to_owned(),
-    };
-    let header = crate::pg::render::Header {
-        file_name: &name,
-        domain: &domain,
-        definitions_hash: &definitions,
-        state_before: &state_before,
-        state_after: &crate::base::hash::checksum(&state_text),
-    };
-    let mut result = DomainPlan {
-        domain: domain.clone(),
-        generated_dir: dir.clone(),
-        outcome: Outcome::Stale,
-        plan: None,
-        migration: None,
-        written: None,
-        direct: None,
-    };
-    let rendered = match &input.mode {
+    let migration = Migration::next(&folder, &plan, &desired, &recorded, first);
+    let mut result = emit(&input.mode, &folder, &plan, &migration, &mut out);
+    result.plan = Some(plan);
+    (result, out)
+}
+
+/// The next migration of a folder, before it is rendered: its number and name, the state it
+/// leaves, and what its header says.
+struct Migration {
+    name: String,
+    domain: String,
+    definitions_hash: String,
+    state_text: String,
+    state_before: String,
+    state_after: String,
+}
+
+impl Migration {
+    fn next(
+        folder: &Folder,
+        plan: &Plan,
+        desired: &desired::Desired,
+        recorded: &Catalog,
+        first: bool,
+    ) -> Migration {
+        let catalog = &desired.lowered.catalog;
+        let (number, name) = crate::deploy::migrations::next_name(folder, &plan.slug);
+        let definitions_hash = definitions_hash(catalog);
+        let state_text = State::record(
+            catalog,
+            recorded,
+            &desired.layout_sources,
+            number,
+            &definitions_hash,
+        )
+        .to_text();
+        let state_before = match &folder.state {
+            Some(text) if !first => checksum(text),
+            _ => "empty".to_owned(),
+        };
+        Migration {
+            name,
+            domain: catalog.domain.clone(),
+            definitions_hash,
+            state_after: checksum(&state_text),
+            state_text,
+            state_before,
+        }
+    }
+
+    fn header(&self) -> Header<'_> {
+        Header {
+            file_name: &self.name,
+            domain: &self.domain,
+            definitions_hash: &self.definitions_hash,
+            state_before: &self.state_before,
+            state_after: &self.state_after,
+        }
+    }
+}
+
+/// The end of planning, and its only IO: the migration written into `generated/` (`Write`),
+/// rendered for its size and preview only (`Check`), or kept in memory (`Direct`).
+fn emit(
+    mode: &PlanMode,
+    folder: &Folder,
+    plan: &Plan,
+    migration: &Migration,
+    out: &mut Vec<Diagnostic>,
+) -> DomainPlan {
+    let mut result = DomainPlan::new(&migration.domain, &folder.dir);
+    let header = migration.header();
+    let rendered = match mode {
         PlanMode::Write => {
-            let written = crate::deploy::migrations::write(&folder, &name, &state_text, |sink| {
-                let rendered = crate::pg::render::render(&plan, &header, sink)?;
-                let checksum = rendered.checksum.clone();
-                Ok((rendered, checksum))
-            });
+            let written = crate::deploy::migrations::write(
+                folder,
+                &migration.name,
+                &migration.state_text,
+                |sink| {
+                    let rendered = render(plan, &header, sink)?;
+                    let checksum = rendered.checksum.clone();
+                    Ok((rendered, checksum))
+                },
+            );
             match written {
                 Ok((path, rendered)) => {
                     result.outcome = Outcome::Written;
@@ -452,27 +340,32 @@ pub fn plan_domain(
                 Err(err) => {
                     out.push(Diagnostic::new(
                         Code::IoError,
-                        format!("cannot write {}: {err}", dir.join(&name).display()),
+                        format!(
+                            "cannot write {}: {err}",
+                            folder.dir.join(&migration.name).display()
+                        ),
                     ));
                     result.outcome = Outcome::Failed;
                     None
                 }
             }
         }
-        PlanMode::Check => crate::pg::render::render(&plan, &header, &mut std::io::sink()).ok(),
+        PlanMode::Check => {
+            result.outcome = Outcome::Stale;
+            render(plan, &header, &mut std::io::sink()).ok()
+        }
         PlanMode::Direct { .. } => {
             let mut text = Vec::new();
-            let rendered = crate::pg::render::render(&plan, &header, &mut text).ok();
-            result.outcome = Outcome::Stale;
-            result.direct = Some((
-                name.clone(),
-                String::from_utf8(text).expect("the renderer writes UTF-8"),
-                state_text.clone(),
-            ));
+            let rendered = render(plan, &header, &mut text).ok();
+            result.outcome = Outcome::Planned;
+            result.direct = Some(DirectMigration {
+                name: migration.name.clone(),
+                text: String::from_utf8(text).expect("the renderer writes UTF-8"),
+                state: migration.state_text.clone(),
+            });
             rendered
         }
     };
-    result.migration = rendered.map(|rendered| (name.clone(), rendered));
-    result.plan = Some(plan);
-    (result, out)
+    result.migration = rendered.map(|rendered| (migration.name.clone(), rendered));
+    result
 }

@@ -134,6 +134,7 @@ pub fn plan_markdown(output: &crate::command::pipeline::PlanOutput) -> String {
             crate::command::pipeline::Outcome::UpToDate => "up to date",
             crate::command::pipeline::Outcome::Written => "new migration",
             crate::command::pipeline::Outcome::Stale => "needs a migration",
+            crate::command::pipeline::Outcome::Planned => "planned",
             crate::command::pipeline::Outcome::Tampered => "generated/ tampered with",
             crate::command::pipeline::Outcome::Failed => "failed",
         };
@@ -229,6 +230,11 @@ pub fn plan_human(output: &PlanOutput, style: Style, display_base: &Path) -> Str
 }
 
 fn domain_line(domain: &DomainPlan, display_base: &Path) -> String {
+    let migration = domain
+        .migration
+        .as_ref()
+        .map(|(name, _)| name.as_str())
+        .unwrap_or("a migration");
     let shown = |path: &Path| {
         path.strip_prefix(display_base)
             .unwrap_or(path)
@@ -269,14 +275,10 @@ fn domain_line(domain: &DomainPlan, display_base: &Path) -> String {
             line
         }
         (Outcome::Stale, _) => format!(
-            "{}: generated/ is behind the definitions; `vnext plan` would write {}",
+            "{}: generated/ is behind the definitions; `vnext plan` would write {migration}",
             domain.domain,
-            domain
-                .migration
-                .as_ref()
-                .map(|(n, _)| n.as_str())
-                .unwrap_or("a migration")
         ),
+        (Outcome::Planned, _) => format!("{}: planned {migration}", domain.domain),
         (Outcome::Tampered, _) => {
             format!("{}: generated/ does not match its vnext.sum", domain.domain)
         }

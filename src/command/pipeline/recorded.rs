@@ -1,0 +1,72 @@
+//! The recorded side of a plan: the domain's `generated/` folder, checked against its
+//! `vnext.sum`, and the catalog its `state.json` re-derives to (for `apply --direct`, the state
+//! the database recorded instead).
+
+use std::path::Path;
+
+use super::plan::{Outcome, PlanMode};
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::compile::ir::Catalog;
+use crate::compile::state::State;
+use crate::deploy::migrations::{self, Folder, MigrationFile};
+
+/// The folder a plan continues: `generated/<domain>/` as read and verified, or for a direct plan
+/// the recorded state and the numbers of the direct migrations before it.
+pub fn folder(
+    mode: &PlanMode,
+    dir: &Path,
+    domain: &str,
+) -> Result<Folder, (Outcome, Vec<Diagnostic>)> {
+    if let PlanMode::Direct { state, number } = mode {
+        return Ok(Folder {
+            dir: dir.to_path_buf(),
+            // Numbers only: the files of earlier direct applies are not needed to plan.
+            files: (1..*number)
+                .map(|n| MigrationFile::in_memory(n, &format!("{n:04}_direct.sql"), ""))
+                .collect(),
+            state: state.clone(),
+            ..Folder::default()
+        });
+    }
+    let folder = migrations::read(dir).map_err(|err| {
+        let problem = Diagnostic::new(
+            Code::IoError,
+            format!("cannot read {}: {err}", dir.display()),
+        );
+        (Outcome::Failed, vec![problem])
+    })?;
+    let problems = migrations::verify(&folder);
+    if !problems.is_empty() {
+        let problems = problems
+            .into_iter()
+            .map(|problem| {
+                Diagnostic::new(Code::GeneratedTampered, format!("generated/{domain}: {problem}"))
+                    .with_help("written migrations are never edited: restore the folder from version control, and put changes in the definitions")
+            })
+            .collect();
+        return Err((Outcome::Tampered, problems));
+    }
+    Ok(folder)
+}
+
+/// The catalog the folder's state records (empty before the first migration).
+pub fn catalog(folder: &Folder, domain: &str) -> Result<Catalog, Diagnostic> {
+    let state = match &folder.state {
+        None => State::empty(domain),
+        Some(text) => State::parse(text).map_err(|err| {
+            Diagnostic::new(
+                Code::InvalidState,
+                format!("generated/{domain}/state.json: {err}"),
+            )
+            .with_help(
+                "restore state.json from version control; it must match the newest migration",
+            )
+        })?,
+    };
+    state.to_catalog().map_err(|err| {
+        Diagnostic::new(
+            Code::InvalidState,
+            format!("generated/{domain}/state.json: {err}"),
+        )
+    })
+}
