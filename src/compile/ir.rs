@@ -227,6 +227,19 @@ pub enum AttributeIndexKind {
 }
 
 impl AttributeIndexKind {
+    pub const ALL: [AttributeIndexKind; 3] = [
+        AttributeIndexKind::Btree,
+        AttributeIndexKind::Desc,
+        AttributeIndexKind::Trigram,
+    ];
+
+    /// The kind `as_str` names.
+    pub fn parse(text: &str) -> Option<AttributeIndexKind> {
+        AttributeIndexKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AttributeIndexKind::Btree => "btree",

@@ -75,16 +75,7 @@ pub fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: usize) -
         }
         lowered.catalog.schemas.insert(
             name.to_owned(),
-            Schema {
-                name: name.to_owned(),
-                kind: SchemaKind::System,
-                comment: Some(format!(
-                    "Component definitions of type {}",
-                    name.trim_start_matches("sys_")
-                )),
-                layouts,
-                attribute_indexes: Vec::new(),
-            },
+            schema(name, SchemaKind::System, layouts, Vec::new()),
         );
     }
     lower_components(analysis, solution, &mut lowered);
@@ -115,21 +106,64 @@ pub fn lower_domain(analysis: &Analysis, solution: usize, instance: &Arc<Layout>
         {
             lowered.catalog.extensions.insert("pg_trgm".to_owned());
         }
-        lowered.catalog.schemas.insert(
-            name.clone(),
-            Schema {
-                name,
-                kind: SchemaKind::Flow {
-                    workflow: key.to_owned(),
-                },
-                comment: Some(format!("Instances of workflow {key}")),
-                layouts: vec![instance.clone()],
-                attribute_indexes,
-            },
-        );
+        let kind = SchemaKind::Flow {
+            workflow: key.to_owned(),
+        };
+        let built = schema(&name, kind, vec![instance.clone()], attribute_indexes);
+        lowered.catalog.schemas.insert(name, built);
     }
     lower_components(analysis, solution, &mut lowered);
     lowered
+}
+
+/// A schema from what defines it: its name, owner, layouts and attribute indexes; everything
+/// else (its comment) is derived here. The definitions' lowering and the re-derivation of a
+/// recorded state (`state::State::to_catalog`) both build schemas through this one function,
+/// so the two sides of a diff cannot drift apart by being built twice.
+pub fn schema(
+    name: &str,
+    kind: SchemaKind,
+    layouts: Vec<Arc<Layout>>,
+    attribute_indexes: Vec<AttributeIndex>,
+) -> Schema {
+    let comment = match &kind {
+        SchemaKind::System => format!(
+            "Component definitions of type {}",
+            name.trim_start_matches("sys_")
+        ),
+        SchemaKind::Flow { workflow } => format!("Instances of workflow {workflow}"),
+    };
+    Schema {
+        name: name.to_owned(),
+        kind,
+        comment: Some(comment),
+        layouts,
+        attribute_indexes,
+    }
+}
+
+/// How `state.json` records an attribute index: `path:storage:kind`. Its definition and name
+/// are derived from these three (`attribute_index`), so this is all a state needs to keep.
+pub fn index_spec(index: &AttributeIndex) -> String {
+    format!(
+        "{}:{}:{}",
+        index.path,
+        index.storage.as_str(),
+        index.kind.as_str()
+    )
+}
+
+/// The attribute index an `index_spec` records, rebuilt as lowering builds it.
+pub fn index_from_spec(spec: &str) -> Result<AttributeIndex, String> {
+    let mut parts = spec.rsplitn(3, ':');
+    let (Some(kind), Some(storage), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("index `{spec}` is not `path:storage:kind`"));
+    };
+    let storage = Storage::parse(storage)
+        .ok_or_else(|| format!("index `{spec}` has an unknown storage `{storage}`"))?;
+    let kind = AttributeIndexKind::parse(kind)
+        .ok_or_else(|| format!("index `{spec}` has an unknown kind `{kind}`"))?;
+    Ok(attribute_index(path, storage, kind))
 }
 
 fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered) {

@@ -13,11 +13,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::compile::ir::{
-    AttributeIndexKind, Catalog, ComponentRecord, ComponentVersion, Layout, Schema, SchemaKind,
-};
+use crate::compile::ir::{Catalog, ComponentRecord, ComponentVersion, Layout, SchemaKind};
 use crate::compile::lower;
-use crate::front::model::{Kind, Storage};
+use crate::front::model::Kind;
 
 /// The version of the `state.json` format this build reads and writes.
 pub const FORMAT: u32 = 1;
@@ -315,14 +313,7 @@ impl State {
                 let mut indexes: Vec<String> = schema
                     .attribute_indexes
                     .iter()
-                    .map(|index| {
-                        format!(
-                            "{}:{}:{}",
-                            index.path,
-                            index.storage.as_str(),
-                            index.kind.as_str()
-                        )
-                    })
+                    .map(lower::index_spec)
                     .collect();
                 indexes.sort();
                 (
@@ -413,51 +404,11 @@ impl State {
             let attribute_indexes = schema
                 .indexes
                 .iter()
-                .map(|index| {
-                    let mut parts = index.rsplitn(3, ':');
-                    let (Some(kind), Some(storage), Some(path)) =
-                        (parts.next(), parts.next(), parts.next())
-                    else {
-                        return Err(format!("index `{index}` is not `path:storage:kind`"));
-                    };
-                    let storage = match storage {
-                        "text" => Storage::Text,
-                        "numeric" => Storage::Numeric,
-                        "timestamptz" => Storage::Timestamptz,
-                        other => {
-                            return Err(format!(
-                                "index `{index}` has an unknown storage `{other}`"
-                            ));
-                        }
-                    };
-                    let kind = match kind {
-                        "btree" => AttributeIndexKind::Btree,
-                        "desc" => AttributeIndexKind::Desc,
-                        "trgm" => AttributeIndexKind::Trigram,
-                        other => {
-                            return Err(format!("index `{index}` has an unknown kind `{other}`"));
-                        }
-                    };
-                    Ok(lower::attribute_index(path, storage, kind))
-                })
+                .map(|spec| lower::index_from_spec(spec))
                 .collect::<Result<Vec<_>, String>>()?;
             catalog.schemas.insert(
                 name.clone(),
-                Schema {
-                    name: name.clone(),
-                    comment: match &kind {
-                        SchemaKind::System => Some(format!(
-                            "Component definitions of type {}",
-                            name.trim_start_matches("sys_")
-                        )),
-                        SchemaKind::Flow { workflow } => {
-                            Some(format!("Instances of workflow {workflow}"))
-                        }
-                    },
-                    kind,
-                    layouts: schema_layouts,
-                    attribute_indexes,
-                },
+                lower::schema(name, kind, schema_layouts, attribute_indexes),
             );
         }
         for (flow, keys) in &self.components {

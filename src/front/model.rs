@@ -257,6 +257,13 @@ pub enum Storage {
 }
 
 impl Storage {
+    pub const ALL: [Storage; 3] = [Storage::Text, Storage::Numeric, Storage::Timestamptz];
+
+    /// The storage `as_str` names.
+    pub fn parse(text: &str) -> Option<Storage> {
+        Storage::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Storage::Text => "text",

@@ -19,6 +19,9 @@ mod shadow;
 mod sql;
 mod tables;
 
+#[cfg(test)]
+mod derived_state;
+
 pub use file::{
     Header, NO_TRANSACTION, PREVIEW_BYTES, REBUILDS_INDEX, Rendered, migration, render,
 };
