@@ -4,9 +4,10 @@
 //! hashes (never its attributes), stamped with the file's size, modification and change times
 //! and inode, like git's index. A file whose stamp still matches is not read, parsed or
 //! validated again. Anything doubtful is a miss: another stamp, another solution or folder,
-//! another `vnext` build (the key includes the tool version and a hash of the embedded JSON
-//! Schemas), an unreadable cache. The cache lives in `.vnext-cache/` at the workspace root,
-//! which ignores itself in git. Writing it is best effort: a failure costs speed, nothing else.
+//! another `vnext` build (the key includes the tool version, a hash of the code and one of the
+//! embedded JSON Schemas), an unreadable cache. The cache lives in `.vnext-cache/` at the
+//! workspace root, which ignores itself in git. Writing it is best effort: a failure costs
+//! speed, nothing else.
 //! It is written with postcard, a compact binary serde format that reads five times faster
 //! than JSON, because reading it is most of what a cached run does.
 
@@ -84,15 +85,18 @@ pub struct Cache {
     changed: bool,
 }
 
-/// The key a cache is valid for: this build of vnext and its schemas.
+/// The key a cache is valid for: this build of vnext (the version, and the hash of the code
+/// `build.rs` takes, since the same version is built many times while it is developed) and
+/// the schemas it validates with.
 fn build_key() -> String {
     let schemas: Vec<String> = crate::front::validate::exported_schemas()
         .iter()
         .map(|(name, schema)| format!("{name}:{schema}"))
         .collect();
     format!(
-        "vnext {} {}",
+        "vnext {} code {} schemas {}",
         env!("CARGO_PKG_VERSION"),
+        env!("VNEXT_CODE_HASH"),
         crate::base::hash::sha256_hex(schemas.join("\n").as_bytes())
     )
 }
@@ -239,5 +243,17 @@ impl Cache {
             std::fs::rename(&tmp, dir.join(FILE))
         })();
         self.changed = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_changes_with_the_code() {
+        let code = env!("VNEXT_CODE_HASH");
+        assert_eq!(code.len(), 16);
+        assert!(build_key().contains(code), "{}", build_key());
     }
 }
