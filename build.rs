@@ -28,7 +28,7 @@ fn table(name: &str, root: &Path) -> String {
     let mut files = Vec::new();
     files_under(root, &mut files);
     files.sort();
-    let mut out = format!("pub const {name}: &[(&str, &str)] = &[\n");
+    let mut out = format!("pub(crate) const {name}: &[(&str, &str)] = &[\n");
     for path in files {
         let relative = path
             .strip_prefix(root)
@@ -66,7 +66,10 @@ fn code_hash(manifest: &Path) -> String {
         println!("cargo:rerun-if-changed={}", manifest.join(root).display());
         files_under(&manifest.join(root), &mut files);
     }
-    println!("cargo:rerun-if-changed={}", manifest.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("Cargo.lock").display()
+    );
     files.push(manifest.join("Cargo.lock"));
     files.retain(|path| path != &manifest.join("src/main.rs"));
     files.sort();

@@ -14,7 +14,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 /// Lowercase hex of any byte string.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
@@ -25,13 +25,13 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
 /// JSON with object keys sorted and no insignificant whitespace: the same value always gives
 /// the same text, whatever the order or format it was written in.
-pub fn canonical_json(value: &Value) -> String {
+pub(crate) fn canonical_json(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
     String::from_utf8(out).expect("serde_json writes UTF-8")
@@ -74,20 +74,20 @@ fn write_scalar(value: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
 
 /// What "the content of a version" means: the first 128 bits of the SHA-256 of its canonical
 /// JSON, in hex. 128 bits identify content well enough and keep `state.json` small.
-pub fn content_hash(canonical: &str) -> String {
+pub(crate) fn content_hash(canonical: &str) -> String {
     let mut hash = sha256_hex(canonical.as_bytes());
     hash.truncate(32);
     hash
 }
 
 /// The runtime's `"DataHash"`: lowercase hex SHA-1 of the normalized (canonical) JSON.
-pub fn data_hash(canonical: &str) -> String {
+pub(crate) fn data_hash(canonical: &str) -> String {
     hex(&Sha1::digest(canonical.as_bytes()))
 }
 
 /// `sha256:<hex>` of a text with CRLF read as LF: how migrations, `vnext.sum`, the migration
 /// history and the recorded states identify a text.
-pub fn checksum(text: &str) -> String {
+pub(crate) fn checksum(text: &str) -> String {
     let mut checksum = Checksum::new();
     checksum.update(text.as_bytes());
     checksum.finish()
@@ -97,18 +97,18 @@ pub fn checksum(text: &str) -> String {
 /// kept. Bytes are hashed as they are, so a file that is not UTF-8 gets a checksum (which then
 /// fails to match) rather than an error.
 #[derive(Debug, Clone, Default)]
-pub struct Checksum {
+pub(crate) struct Checksum {
     hasher: Sha256,
     /// A CR at the end of one piece is held back until the next shows whether an LF follows.
     held_cr: bool,
 }
 
 impl Checksum {
-    pub fn new() -> Checksum {
+    pub(crate) fn new() -> Checksum {
         Checksum::default()
     }
 
-    pub fn update(&mut self, piece: &[u8]) {
+    pub(crate) fn update(&mut self, piece: &[u8]) {
         let Some(&first) = piece.first() else {
             return;
         };
@@ -134,7 +134,7 @@ impl Checksum {
         self.hasher.update(&piece[start..]);
     }
 
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         if self.held_cr {
             self.hasher.update(b"\r");
         }
@@ -143,7 +143,10 @@ impl Checksum {
 }
 
 /// The `checksum` of everything `reader` yields, read in pieces of `piece` bytes.
-pub fn checksum_reader(mut reader: impl std::io::Read, piece: usize) -> std::io::Result<String> {
+pub(crate) fn checksum_reader(
+    mut reader: impl std::io::Read,
+    piece: usize,
+) -> std::io::Result<String> {
     let mut checksum = Checksum::new();
     let mut buf = vec![0u8; piece];
     loop {

@@ -2,5 +2,5 @@
 //! imports anything else of the crate.
 
 pub mod diagnostics;
-pub mod hash;
+pub(crate) mod hash;
 pub mod source;

@@ -174,7 +174,7 @@ pub enum Change {
 
 /// A published version whose content changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+pub(crate) struct Conflict {
     pub kind: Kind,
     pub key: String,
     pub version: String,
@@ -182,7 +182,7 @@ pub struct Conflict {
 
 /// A recorded component (or version) that the definitions no longer have.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Removed {
+pub(crate) struct Removed {
     pub kind: Kind,
     pub key: String,
     pub versions: Vec<String>,
@@ -190,14 +190,14 @@ pub struct Removed {
 
 /// The outcome of a diff.
 #[derive(Debug, Clone, Default)]
-pub struct Diff {
+pub(crate) struct Diff {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
     pub removed: Vec<Removed>,
 }
 
 /// Compares the desired catalog with the recorded one.
-pub fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
+pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
     let mut out = Diff::default();
     for name in desired.extensions.difference(&recorded.extensions) {
         out.changes

@@ -12,7 +12,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 /// A directed graph of dependencies: an edge `a → b` means `b` depends on `a` (a comes first).
 #[derive(Debug, Clone)]
-pub struct Graph<N: Ord + Clone> {
+pub(crate) struct Graph<N: Ord + Clone> {
     graph: DiGraph<N, ()>,
     index: BTreeMap<N, NodeIndex>,
     edges: BTreeSet<(NodeIndex, NodeIndex)>,
@@ -29,11 +29,11 @@ impl<N: Ord + Clone> Default for Graph<N> {
 }
 
 impl<N: Ord + Clone> Graph<N> {
-    pub fn new() -> Graph<N> {
+    pub(crate) fn new() -> Graph<N> {
         Graph::default()
     }
 
-    pub fn add_node(&mut self, node: N) -> NodeIndex {
+    pub(crate) fn add_node(&mut self, node: N) -> NodeIndex {
         if let Some(idx) = self.index.get(&node) {
             return *idx;
         }
@@ -43,7 +43,7 @@ impl<N: Ord + Clone> Graph<N> {
     }
 
     /// `dependent` depends on `dependency`: it must come after it.
-    pub fn add_edge(&mut self, dependency: N, dependent: N) {
+    pub(crate) fn add_edge(&mut self, dependency: N, dependent: N) {
         let a = self.add_node(dependency);
         let b = self.add_node(dependent);
         if self.edges.insert((a, b)) {
@@ -51,17 +51,13 @@ impl<N: Ord + Clone> Graph<N> {
         }
     }
 
-    pub fn contains(&self, node: &N) -> bool {
+    pub(crate) fn contains(&self, node: &N) -> bool {
         self.index.contains_key(node)
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.graph.node_count()
     }
 
     /// Nodes in dependency order, ties broken by `Ord`; or every cycle, each sorted, when there
     /// is one. A self-edge is a cycle of one.
-    pub fn order(&self) -> Result<Vec<N>, Vec<Vec<N>>> {
+    pub(crate) fn order(&self) -> Result<Vec<N>, Vec<Vec<N>>> {
         let mut in_degree: Vec<usize> = vec![0; self.graph.node_count()];
         for edge in self.graph.edge_indices() {
             let (_, b) = self.graph.edge_endpoints(edge).expect("edge exists");
@@ -91,7 +87,7 @@ impl<N: Ord + Clone> Graph<N> {
     }
 
     /// Every cycle: strongly connected components with more than one node, or with a self-edge.
-    pub fn cycles(&self) -> Vec<Vec<N>> {
+    pub(crate) fn cycles(&self) -> Vec<Vec<N>> {
         let mut cycles: Vec<Vec<N>> = tarjan_scc(&self.graph)
             .into_iter()
             .filter(|scc| scc.len() > 1 || self.edges.contains(&(scc[0], scc[0])))
@@ -104,35 +100,6 @@ impl<N: Ord + Clone> Graph<N> {
             .collect();
         cycles.sort();
         cycles
-    }
-
-    /// The direct dependencies of a node.
-    pub fn dependencies(&self, node: &N) -> Vec<N> {
-        let Some(idx) = self.index.get(node) else {
-            return Vec::new();
-        };
-        let mut deps: Vec<N> = self
-            .graph
-            .neighbors_directed(*idx, petgraph::Direction::Incoming)
-            .map(|dep| self.graph[dep].clone())
-            .collect();
-        deps.sort();
-        deps
-    }
-
-    /// Every edge as (dependency, dependent), sorted.
-    pub fn edges(&self) -> Vec<(N, N)> {
-        let mut edges: Vec<(N, N)> = self
-            .edges
-            .iter()
-            .map(|(a, b)| (self.graph[*a].clone(), self.graph[*b].clone()))
-            .collect();
-        edges.sort();
-        edges
-    }
-
-    pub fn nodes(&self) -> impl Iterator<Item = &N> {
-        self.index.keys()
     }
 }
 

@@ -14,12 +14,12 @@ const NAMESPACE: Uuid = Uuid::from_bytes([
 ]);
 
 /// The id of a component's `"Instances"` row.
-pub fn instance_id(domain: &str, flow: &str, key: &str) -> Uuid {
+pub(crate) fn instance_id(domain: &str, flow: &str, key: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, format!("{domain}/{flow}/{key}").as_bytes())
 }
 
 /// The id of one version's `"InstancesData"` row.
-pub fn version_id(domain: &str, flow: &str, key: &str, version: &str) -> Uuid {
+pub(crate) fn version_id(domain: &str, flow: &str, key: &str, version: &str) -> Uuid {
     Uuid::new_v5(
         &NAMESPACE,
         format!("{domain}/{flow}/{key}@{version}").as_bytes(),
@@ -27,7 +27,13 @@ pub fn version_id(domain: &str, flow: &str, key: &str, version: &str) -> Uuid {
 }
 
 /// A 26-character ETag in Crockford base32, like the runtime's ULIDs.
-pub fn etag(domain: &str, flow: &str, key: &str, version: &str, content_hash: &str) -> String {
+pub(crate) fn etag(
+    domain: &str,
+    flow: &str,
+    key: &str,
+    version: &str,
+    content_hash: &str,
+) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let digest =
         Sha256::digest(format!("{domain}/{flow}/{key}@{version}#{content_hash}").as_bytes());

@@ -47,7 +47,7 @@ impl Layouts {
 
 /// Builds a layout from a parsed layout file, reporting what is wrong with it.
 /// Returns `None` when the file has errors.
-pub fn build(file: FileId, value: &Value, out: &mut Vec<Diagnostic>) -> Option<Layout> {
+pub(crate) fn build(file: FileId, value: &Value, out: &mut Vec<Diagnostic>) -> Option<Layout> {
     let schema_errors = crate::front::validate::validate_layout(file, value);
     if !schema_errors.is_empty() {
         out.extend(schema_errors);

@@ -23,27 +23,27 @@ use crate::front::model::{Component, IndexedField, Kind, Storage};
 use crate::front::naming;
 
 /// The schema holding the platform's functions and registry.
-pub const REGISTRY_SCHEMA: &str = "sys_schemas";
+pub(crate) const REGISTRY_SCHEMA: &str = "sys_schemas";
 /// Layout names the platform must define.
-pub const INSTANCE_LAYOUT: &str = "instance";
-pub const REGISTRY_LAYOUT: &str = "registry";
+pub(crate) const INSTANCE_LAYOUT: &str = "instance";
+pub(crate) const REGISTRY_LAYOUT: &str = "registry";
 /// Text attribute index keys are cut to this many characters, so a long value can never exceed
 /// the btree row size limit and fail a write.
-pub const TEXT_KEY_CHARS: i64 = 512;
+pub(crate) const TEXT_KEY_CHARS: i64 = 512;
 
 /// Where each component version of a catalog came from, for diagnostics about it.
-pub type Origins = BTreeMap<(Kind, String, String), FileId>;
+pub(crate) type Origins = BTreeMap<(Kind, String, String), FileId>;
 
 /// The result of lowering.
 #[derive(Debug, Default)]
-pub struct Lowered {
+pub(crate) struct Lowered {
     pub catalog: Catalog,
     pub origins: Origins,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Lowers the platform workspace (domain `platform`), built from its own `layouts`.
-pub fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: usize) -> Lowered {
+pub(crate) fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: usize) -> Lowered {
     let mut lowered = Lowered::default();
     lowered.catalog.domain = analysis.solutions[solution].domain.clone();
     let file = analysis.solutions[solution].file;
@@ -83,7 +83,11 @@ pub fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: usize) -
 }
 
 /// Lowers one domain of a workspace; `instance` is the platform's instance layout.
-pub fn lower_domain(analysis: &Analysis, solution: usize, instance: &Arc<Layout>) -> Lowered {
+pub(crate) fn lower_domain(
+    analysis: &Analysis,
+    solution: usize,
+    instance: &Arc<Layout>,
+) -> Lowered {
     let mut lowered = Lowered::default();
     lowered.catalog.domain = analysis.solutions[solution].domain.clone();
 
@@ -120,7 +124,7 @@ pub fn lower_domain(analysis: &Analysis, solution: usize, instance: &Arc<Layout>
 /// else (its comment) is derived here. The definitions' lowering and the re-derivation of a
 /// recorded state (`state::State::to_catalog`) both build schemas through this one function,
 /// so the two sides of a diff cannot drift apart by being built twice.
-pub fn schema(
+pub(crate) fn schema(
     name: &str,
     kind: SchemaKind,
     layouts: Vec<Arc<Layout>>,
@@ -144,7 +148,7 @@ pub fn schema(
 
 /// How `state.json` records an attribute index: `path:storage:kind`. Its definition and name
 /// are derived from these three (`attribute_index`), so this is all a state needs to keep.
-pub fn index_spec(index: &AttributeIndex) -> String {
+pub(crate) fn index_spec(index: &AttributeIndex) -> String {
     format!(
         "{}:{}:{}",
         index.path,
@@ -154,7 +158,7 @@ pub fn index_spec(index: &AttributeIndex) -> String {
 }
 
 /// The attribute index an `index_spec` records, rebuilt as lowering builds it.
-pub fn index_from_spec(spec: &str) -> Result<AttributeIndex, String> {
+pub(crate) fn index_from_spec(spec: &str) -> Result<AttributeIndex, String> {
     let mut parts = spec.rsplitn(3, ':');
     let (Some(kind), Some(storage), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("index `{spec}` is not `path:storage:kind`"));
@@ -307,7 +311,7 @@ fn indexed_fields(
 const TRIGRAM_OPERATORS: [&str; 4] = ["contains", "startswith", "endswith", "like"];
 
 /// The attribute indexes for a set of indexed fields, sorted by name.
-pub fn attribute_indexes(fields: &[IndexedField]) -> Vec<AttributeIndex> {
+pub(crate) fn attribute_indexes(fields: &[IndexedField]) -> Vec<AttributeIndex> {
     let mut out = Vec::new();
     for field in fields {
         for storage in &field.storages {
@@ -342,7 +346,7 @@ pub fn attribute_indexes(fields: &[IndexedField]) -> Vec<AttributeIndex> {
 
 /// The expression an attribute is read with from `"Data"`, converted for its storage type
 /// through the platform's never-failing casts.
-pub fn attribute_expr(path: &str, storage: Storage) -> Expr {
+pub(crate) fn attribute_expr(path: &str, storage: Storage) -> Expr {
     let text = Expr::JsonText(
         Box::new(Expr::Column("Data".to_owned())),
         path.split('.').map(str::to_owned).collect(),
@@ -364,7 +368,11 @@ pub fn attribute_expr(path: &str, storage: Storage) -> Expr {
 
 /// One attribute index, named after its field and a hash of its definition (names stay under
 /// PostgreSQL's 63-byte limit whatever the path).
-pub fn attribute_index(path: &str, storage: Storage, kind: AttributeIndexKind) -> AttributeIndex {
+pub(crate) fn attribute_index(
+    path: &str,
+    storage: Storage,
+    kind: AttributeIndexKind,
+) -> AttributeIndex {
     let latest_only = Some(Expr::Eq(
         Box::new(Expr::Column("IsLatest".to_owned())),
         Box::new(Expr::Literal(Literal::Bool(true))),

@@ -4,12 +4,12 @@
 //! (`ids`); the platform built into the binary is one more workspace (`platform`). No SQL text
 //! is written here.
 
-pub mod diff;
-pub mod graph;
-pub mod ids;
-pub mod ir;
-pub mod layout;
-pub mod lower;
-pub mod plan;
+pub(crate) mod diff;
+pub(crate) mod graph;
+pub(crate) mod ids;
+pub(crate) mod ir;
+pub(crate) mod layout;
+pub(crate) mod lower;
+pub(crate) mod plan;
 pub mod platform;
-pub mod state;
+pub(crate) mod state;

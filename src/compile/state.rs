@@ -18,11 +18,11 @@ use crate::compile::lower;
 use crate::front::model::Kind;
 
 /// The version of the `state.json` format this build reads and writes.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct State {
+pub(crate) struct State {
     pub format: u32,
     pub domain: String,
     /// Number of the newest migration file.
@@ -39,7 +39,7 @@ pub struct State {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SchemaState {
+pub(crate) struct SchemaState {
     /// The workflow whose instances the schema holds; absent for a system schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
@@ -74,7 +74,7 @@ fn is_default_flow_version(version: &String) -> bool {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ComponentState {
+pub(crate) struct ComponentState {
     /// The system flow version (absent: 1.0.0).
     #[serde(
         default = "default_flow_version",
@@ -88,7 +88,7 @@ pub struct ComponentState {
 
 /// The hash of what a catalog was lowered from: every component version's content and every
 /// layout version, in a fixed order.
-pub fn definitions_hash(catalog: &Catalog) -> String {
+pub(crate) fn definitions_hash(catalog: &Catalog) -> String {
     let mut lines: Vec<String> = catalog
         .components
         .values()
@@ -172,7 +172,7 @@ impl ComponentState {
 
 impl State {
     /// An empty state for a domain nothing was planned for yet.
-    pub fn empty(domain: &str) -> State {
+    pub(crate) fn empty(domain: &str) -> State {
         State {
             format: FORMAT,
             domain: domain.to_owned(),
@@ -181,7 +181,7 @@ impl State {
     }
 
     /// Reads `state.json`; the error says what is wrong.
-    pub fn parse(text: &str) -> Result<State, String> {
+    pub(crate) fn parse(text: &str) -> Result<State, String> {
         let state: State = serde_json::from_str(text).map_err(|err| err.to_string())?;
         if state.format != FORMAT {
             return Err(format!(
@@ -194,7 +194,7 @@ impl State {
 
     /// The canonical text of the state: one line per layout, schema and component, each in
     /// canonical JSON, so a diff of `state.json` in review shows what changed and nothing else.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         use crate::base::hash::canonical_json;
         use std::fmt::Write as _;
         let string = |s: &str| Value::String(s.to_owned()).to_string();
@@ -277,17 +277,12 @@ impl State {
         out
     }
 
-    /// The checksum of the canonical text.
-    pub fn hash(&self) -> String {
-        crate::base::hash::checksum(&self.to_text())
-    }
-
     /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout
     /// files as JSON, by layout name.
     ///
     /// `published` is the catalog recorded before: its components stay in the database even
     /// when they left the definitions, so the state keeps every version it lists.
-    pub fn record(
+    pub(crate) fn record(
         catalog: &Catalog,
         published: &Catalog,
         layout_sources: &BTreeMap<String, Value>,
@@ -362,7 +357,7 @@ impl State {
     }
 
     /// Re-derives the catalog the state records. Errors say which part is unreadable.
-    pub fn to_catalog(&self) -> Result<Catalog, String> {
+    pub(crate) fn to_catalog(&self) -> Result<Catalog, String> {
         let mut layouts: BTreeMap<&str, Arc<Layout>> = BTreeMap::new();
         for (name, source) in &self.layouts {
             let mut problems = Vec::new();

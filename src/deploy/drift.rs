@@ -35,7 +35,7 @@ impl std::fmt::Display for Difference {
 
 /// A table as PostgreSQL describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribedTable {
+pub(crate) struct DescribedTable {
     pub comment: Option<String>,
     /// Column name → `type [NOT NULL] [DEFAULT expr] [GENERATED ...]`.
     pub columns: BTreeMap<String, String>,
@@ -59,7 +59,7 @@ pub struct DescribedTable {
 
 /// A schema as PostgreSQL describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Described {
+pub(crate) struct Described {
     pub comment: Option<String>,
     pub tables: BTreeMap<String, DescribedTable>,
     /// `name(arguments)` → definition.
@@ -71,7 +71,7 @@ pub struct Described {
 
 /// One published component version as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveVersion {
+pub(crate) struct LiveVersion {
     pub schema: String,
     pub key: String,
     pub version: String,
@@ -84,7 +84,7 @@ pub struct LiveVersion {
 /// written: `:location` (where in the statement text it stood) and the display formats of casts
 /// and calls (`x::text` printed explicitly parses back as an explicit cast where the original was
 /// implicit, so a dump and restore changes them without changing what the expression means).
-pub fn strip_locations(tree: &str) -> String {
+pub(crate) fn strip_locations(tree: &str) -> String {
     const PRESENTATION: [&str; 5] = [
         ":location ",
         ":relabelformat ",
@@ -121,7 +121,7 @@ pub fn strip_locations(tree: &str) -> String {
 
 /// Replaces the schema prefix `schema.` (as `quote_ident` prints it) by `@.` wherever it
 /// stands as a whole qualifier.
-pub fn normalize(text: &str, quoted_schema: &str) -> String {
+pub(crate) fn normalize(text: &str, quoted_schema: &str) -> String {
     let needle = format!("{quoted_schema}.");
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -209,7 +209,7 @@ fn compare_defined(
 /// rebuilt from PostgreSQL's own text of it, as a dump and restore would: a definition may read
 /// either way (PostgreSQL does not always print back what it parses the same way, e.g. `IN`
 /// lists on `varchar` columns).
-pub fn compare_schema(
+pub(crate) fn compare_schema(
     schema: &str,
     expected: &Described,
     also: Option<&Described>,
@@ -311,7 +311,7 @@ pub fn compare_schema(
 
 /// Compares the published component versions: every recorded version present with the same
 /// content, the highest one marked latest, nothing else published.
-pub fn compare_components(
+pub(crate) fn compare_components(
     expected: &crate::compile::ir::Catalog,
     live: &[LiveVersion],
     out: &mut Vec<Difference>,

@@ -2,6 +2,6 @@
 //! database's history says must run (`reconcile`), and how described schemas differ (`drift`).
 //! `pg` does the talking to the server.
 
-pub mod drift;
+pub(crate) mod drift;
 pub mod migrations;
-pub mod reconcile;
+pub(crate) mod reconcile;

@@ -96,7 +96,7 @@ impl HistoryRow {
 
 /// One file to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Work {
+pub(crate) struct Work {
     /// Index into the sources.
     pub source: usize,
     /// Index into the source's files.
@@ -110,7 +110,10 @@ pub struct Work {
 }
 
 /// The work, or why there must be none.
-pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>, Vec<Diagnostic>> {
+pub(crate) fn reconcile(
+    sources: &[Source],
+    history: &[HistoryRow],
+) -> Result<Vec<Work>, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let mut work = Vec::new();
     let applying_domain = sources.iter().any(|s| s.kind == SourceKind::Domain);
@@ -275,7 +278,7 @@ pub fn reconcile(sources: &[Source], history: &[HistoryRow]) -> Result<Vec<Work>
 }
 
 /// `State before:` and `State after:` from a migration's header.
-pub fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
     let mut before = None;
     let mut after = None;
     for line in text.lines().take(30) {

@@ -63,12 +63,12 @@ struct Loaded {
 
 /// Loads and checks every candidate of a discovery. `detail` says whether to compute the
 /// stored content of components (for planning) or only their model (for linting).
-pub fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
+pub(crate) fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
     analyze_cached(discovery, detail, None)
 }
 
 /// `analyze`, reading unchanged files from `cache` and recording the others in it.
-pub fn analyze_cached(
+pub(crate) fn analyze_cached(
     discovery: Discovery,
     detail: Detail<'_>,
     cache: Option<&mut crate::front::cache::Cache>,
@@ -170,7 +170,7 @@ pub fn analyze_cached(
 }
 
 /// Reads back the text of every file a diagnostic points into whose text was not kept.
-pub fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
+pub(crate) fn load_texts_for(sources: &mut SourceSet, diagnostics: &[Diagnostic]) {
     let mut wanted: Vec<FileId> = diagnostics
         .iter()
         .flat_map(|d| d.labels.iter().map(|label| label.file))

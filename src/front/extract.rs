@@ -17,7 +17,7 @@ use crate::front::model::{
 };
 
 /// The kind a component value declares through `flow`, else the one its folder implies.
-pub fn component_kind(value: &Value, folder_kind: Option<Kind>) -> Option<Kind> {
+pub(crate) fn component_kind(value: &Value, folder_kind: Option<Kind>) -> Option<Kind> {
     value
         .get("flow")
         .and_then(Value::as_str)
@@ -27,18 +27,18 @@ pub fn component_kind(value: &Value, folder_kind: Option<Kind>) -> Option<Kind> 
 
 /// Where a component was found.
 #[derive(Debug, Clone, Copy)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub file: FileId,
     pub solution: Option<usize>,
     pub folder_kind: Option<Kind>,
 }
 
 /// Versions already published, with their content hashes, by (solution, flow, key, version).
-pub type Known = std::collections::BTreeMap<(usize, String, String, String), String>;
+pub(crate) type Known = std::collections::BTreeMap<(usize, String, String, String), String>;
 
 /// How much of a component to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail<'a> {
+pub(crate) enum Detail<'a> {
     /// The typed model only: enough for `lint`.
     Model,
     /// The model and the stored content (canonical attributes and their hashes): for `plan`.
@@ -48,7 +48,7 @@ pub enum Detail<'a> {
 }
 
 /// The canonical attributes of a component and their hash.
-pub fn content(value: &Value) -> Content {
+pub(crate) fn content(value: &Value) -> Content {
     let attributes = value
         .get("attributes")
         .filter(|attributes| attributes.is_object());
@@ -64,7 +64,7 @@ pub fn content(value: &Value) -> Content {
 }
 
 /// Builds the typed component from its parsed value.
-pub fn extract(
+pub(crate) fn extract(
     origin: Origin,
     kind: Kind,
     value: &Value,

@@ -4,13 +4,13 @@
 //! (`extract`) and checked across components (`check`); `analyse` runs all of it in parallel,
 //! with `cache` skipping unchanged files.
 
-pub mod analyse;
+pub(crate) mod analyse;
 pub mod cache;
-pub mod check;
-pub mod extract;
-pub mod model;
-pub mod naming;
-pub mod semver;
+pub(crate) mod check;
+pub(crate) mod extract;
+pub(crate) mod model;
+pub(crate) mod naming;
+pub(crate) mod semver;
 pub mod syntax;
-pub mod validate;
+pub(crate) mod validate;
 pub mod workspace;

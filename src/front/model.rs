@@ -113,7 +113,7 @@ impl fmt::Display for Kind {
 }
 
 /// Index of a component in its `ComponentSet`.
-pub type ComponentId = usize;
+pub(crate) type ComponentId = usize;
 
 /// What a reference points at.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -310,45 +310,10 @@ pub struct WorkflowCall {
     pub flow: String,
 }
 
-/// The task types of the runtime, by number.
-pub const TASK_TYPES: [(&str, &str); 23] = [
-    ("1", "DaprHttpEndpoint"),
-    ("2", "DaprBinding"),
-    ("3", "DaprService"),
-    ("4", "DaprPubSub"),
-    ("5", "Human"),
-    ("6", "Http"),
-    ("7", "Script"),
-    ("8", "Condition"),
-    ("9", "Timer"),
-    ("10", "Notification"),
-    ("11", "StartTrigger"),
-    ("12", "DirectTrigger"),
-    ("13", "GetInstanceData"),
-    ("14", "SubProcess"),
-    ("15", "GetInstances"),
-    ("16", "Soap"),
-    ("17", "StateStore"),
-    ("18", "CacheAside"),
-    ("19", "GetInstance"),
-    ("20", "DaprConversation"),
-    ("21", "FanOut"),
-    ("22", "ExternalHttp"),
-    ("23", "Python"),
-];
-
-/// The name of a task type number, e.g. `6` → `Http`.
-pub fn task_type_name(number: &str) -> Option<&'static str> {
-    TASK_TYPES
-        .iter()
-        .find(|(n, _)| *n == number)
-        .map(|(_, name)| *name)
-}
-
 /// The typed parts of a task.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskBody {
-    /// The type number as written (`"6"`); see `TASK_TYPES`.
+    /// The type number as written (`"6"` is Http).
     pub task_type: Option<String>,
     /// The type's settings, as canonical JSON.
     pub config: Option<String>,

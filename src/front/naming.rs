@@ -7,10 +7,10 @@
 //! 63-byte limit is a diagnostic, because truncation can make two workflows share a schema.
 
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes.
-pub const MAX_IDENTIFIER_BYTES: usize = 63;
+pub(crate) const MAX_IDENTIFIER_BYTES: usize = 63;
 
 /// The schema name the runtime derives from a workflow key, before any truncation.
-pub fn schema_name(key: &str) -> String {
+pub(crate) fn schema_name(key: &str) -> String {
     let mut name: String = key
         .to_lowercase()
         .chars()
@@ -26,7 +26,7 @@ pub fn schema_name(key: &str) -> String {
 }
 
 /// The schemas the platform owns in every domain database.
-pub const SYSTEM_SCHEMAS: [&str; 7] = [
+pub(crate) const SYSTEM_SCHEMAS: [&str; 7] = [
     "sys_flows",
     "sys_tasks",
     "sys_views",
@@ -37,7 +37,7 @@ pub const SYSTEM_SCHEMAS: [&str; 7] = [
 ];
 
 /// Why a workflow may not own this schema name, if it may not.
-pub fn reserved_reason(name: &str) -> Option<&'static str> {
+pub(crate) fn reserved_reason(name: &str) -> Option<&'static str> {
     if SYSTEM_SCHEMAS.contains(&name) {
         Some("it is a system schema that holds component definitions")
     } else if matches!(name, "sys_queues" | "sys_metrics") {

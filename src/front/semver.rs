@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 /// A parsed version. Build metadata is kept for display only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
+pub(crate) struct Version {
     pub major: u64,
     pub minor: u64,
     pub patch: u64,
@@ -18,7 +18,7 @@ pub struct Version {
 }
 
 impl Version {
-    pub fn parse(text: &str) -> Option<Version> {
+    pub(crate) fn parse(text: &str) -> Option<Version> {
         let (rest, build) = match text.split_once('+') {
             Some((rest, build)) => (rest, Some(build.to_owned())),
             None => (text, None),
@@ -84,7 +84,7 @@ fn compare_pre(a: &[String], b: &[String]) -> Ordering {
 }
 
 /// Compares two version strings; unparsable ones sort below parsable ones, then by text.
-pub fn compare_text(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_text(a: &str, b: &str) -> Ordering {
     match (Version::parse(a), Version::parse(b)) {
         (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
         (Some(_), None) => Ordering::Greater,
@@ -95,7 +95,7 @@ pub fn compare_text(a: &str, b: &str) -> Ordering {
 
 /// The version a reference selects among `available`: exact, `latest`, or a partial
 /// `MAJOR` / `MAJOR.MINOR` that picks the highest matching release.
-pub fn resolve<'a>(wanted: &str, available: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn resolve<'a>(wanted: &str, available: &[&'a str]) -> Option<&'a str> {
     if let Some(exact) = available.iter().find(|v| **v == wanted) {
         return Some(exact);
     }

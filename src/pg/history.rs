@@ -11,15 +11,19 @@ use crate::base::diagnostics::{Code, Diagnostic};
 use crate::deploy::reconcile::{HistoryRow, SourceKind};
 
 /// The registry tables apply writes.
-pub const HISTORY: &str = "\"sys_schemas\".\"MigrationHistory\"";
-pub const STATES: &str = "\"sys_schemas\".\"States\"";
+pub(crate) const HISTORY: &str = "\"sys_schemas\".\"MigrationHistory\"";
+pub(crate) const STATES: &str = "\"sys_schemas\".\"States\"";
 
-pub fn error(code: Code, message: impl Into<String>) -> Vec<Diagnostic> {
+pub(crate) fn error(code: Code, message: impl Into<String>) -> Vec<Diagnostic> {
     vec![Diagnostic::new(code, message)]
 }
 
 /// Runs a query of our own bookkeeping; its failure is a VN610 (or VN606 when the server left).
-pub async fn exec(conn: &mut PgConnection, sql: &str, what: &str) -> Result<(), Vec<Diagnostic>> {
+pub(crate) async fn exec(
+    conn: &mut PgConnection,
+    sql: &str,
+    what: &str,
+) -> Result<(), Vec<Diagnostic>> {
     sqlx::raw_sql(AssertSqlSafe(sql))
         .execute(&mut *conn)
         .await
@@ -27,7 +31,7 @@ pub async fn exec(conn: &mut PgConnection, sql: &str, what: &str) -> Result<(), 
         .map_err(|err| bookkeeping_error(&err, what))
 }
 
-pub fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
+pub(crate) fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
     let failure = Failure::from_sqlx(err);
     let code = if failure.is_connection_lost() {
         Code::ConnectionLost
@@ -37,7 +41,7 @@ pub fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
     error(code, format!("{what}: {failure}"))
 }
 
-pub async fn registry_exists(
+pub(crate) async fn registry_exists(
     conn: &mut PgConnection,
     table: &str,
 ) -> Result<bool, Vec<Diagnostic>> {
@@ -49,7 +53,7 @@ pub async fn registry_exists(
     Ok(exists)
 }
 
-pub type HistoryTuple = (
+pub(crate) type HistoryTuple = (
     String,
     i32,
     String,
@@ -66,10 +70,12 @@ pub type HistoryTuple = (
     Option<String>,
 );
 
-pub const ISO: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+pub(crate) const ISO: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
 /// Every history row, in the order they apply (platform, domain, direct; by version).
-pub async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, Vec<Diagnostic>> {
+pub(crate) async fn read_history(
+    conn: &mut PgConnection,
+) -> Result<Vec<HistoryRow>, Vec<Diagnostic>> {
     if !registry_exists(conn, HISTORY).await? {
         return Ok(Vec::new());
     }
@@ -128,7 +134,9 @@ pub struct StoredState {
 }
 
 /// The recorded states, by source.
-pub async fn read_states(conn: &mut PgConnection) -> Result<Vec<StoredState>, Vec<Diagnostic>> {
+pub(crate) async fn read_states(
+    conn: &mut PgConnection,
+) -> Result<Vec<StoredState>, Vec<Diagnostic>> {
     if !registry_exists(conn, STATES).await? {
         return Ok(Vec::new());
     }
@@ -164,7 +172,7 @@ pub async fn read_states(conn: &mut PgConnection) -> Result<Vec<StoredState>, Ve
 }
 
 /// `INSERT ... ON CONFLICT` of a source's state.
-pub fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
+pub(crate) fn store_state_sql(kind: SourceKind, version: u32, state: &str) -> String {
     format!(
         "INSERT INTO {STATES} (\"Source\", \"Version\", \"Hash\", \"State\") VALUES ({}, {version}, {}, {}) ON CONFLICT (\"Source\") DO UPDATE SET \"Version\" = EXCLUDED.\"Version\", \"Hash\" = EXCLUDED.\"Hash\", \"State\" = EXCLUDED.\"State\", \"UpdatedAt\" = now();",
         literal(kind.state_source().as_str()),

@@ -14,11 +14,11 @@ use super::history::{ISO, bookkeeping_error};
 use crate::base::diagnostics::{Code, Diagnostic};
 
 /// The two keys of the advisory lock (`pg_try_advisory_lock(int, int)`): "VNXT", and 1 for apply.
-pub const LOCK_CLASS: i32 = 0x564E_5854;
-pub const LOCK_APPLY: i32 = 1;
+pub(crate) const LOCK_CLASS: i32 = 0x564E_5854;
+pub(crate) const LOCK_APPLY: i32 = 1;
 
 /// Takes the migration lock, polling with backoff for up to `wait`.
-pub async fn lock(
+pub(crate) async fn lock(
     conn: &mut PgConnection,
     target: &Target,
     wait: Duration,
@@ -91,7 +91,7 @@ async fn lock_holder(conn: &mut PgConnection) -> Option<String> {
     })
 }
 
-pub async fn unlock(conn: &mut PgConnection) {
+pub(crate) async fn unlock(conn: &mut PgConnection) {
     let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
         .bind(LOCK_CLASS)
         .bind(LOCK_APPLY)

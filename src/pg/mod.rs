@@ -7,11 +7,11 @@
 pub mod apply;
 pub mod conn;
 pub mod events;
-pub mod history;
+pub(crate) mod history;
 pub mod introspect;
-pub mod lock;
-pub mod quote;
-pub mod render;
-pub mod script;
+pub(crate) mod lock;
+pub(crate) mod quote;
+pub(crate) mod render;
+pub(crate) mod script;
 pub mod status;
-pub mod types;
+pub(crate) mod types;

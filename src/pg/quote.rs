@@ -8,14 +8,14 @@
 use std::fmt::Write;
 
 /// `"name"`, with embedded double quotes doubled.
-pub fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
     push_ident(&mut out, name);
     out
 }
 
 /// Appends `"name"` to `out`.
-pub fn push_ident(out: &mut String, name: &str) {
+pub(crate) fn push_ident(out: &mut String, name: &str) {
     out.push('"');
     for c in name.chars() {
         if c == '"' {
@@ -27,7 +27,7 @@ pub fn push_ident(out: &mut String, name: &str) {
 }
 
 /// `"schema"."name"`.
-pub fn qualified(schema: &str, name: &str) -> String {
+pub(crate) fn qualified(schema: &str, name: &str) -> String {
     let mut out = String::with_capacity(schema.len() + name.len() + 5);
     push_ident(&mut out, schema);
     out.push('.');
@@ -38,7 +38,7 @@ pub fn qualified(schema: &str, name: &str) -> String {
 /// The schema and name of a `qualified` name, or `None` for text `qualified` does not write.
 /// Reads back what vnext wrote itself (the index a `vnext:no-transaction` marker names); it is
 /// not a parser of SQL.
-pub fn parse_qualified(text: &str) -> Option<(String, String)> {
+pub(crate) fn parse_qualified(text: &str) -> Option<(String, String)> {
     let (schema, rest) = parse_ident(text)?;
     let (name, rest) = parse_ident(rest.strip_prefix('.')?)?;
     rest.is_empty().then_some((schema, name))
@@ -63,7 +63,7 @@ fn parse_ident(text: &str) -> Option<(String, &str)> {
 }
 
 /// A string literal.
-pub fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 3);
     push_literal(&mut out, text);
     out
@@ -71,7 +71,7 @@ pub fn literal(text: &str) -> String {
 
 /// Appends a string literal to `out`. Copies runs of ordinary text at once: component data
 /// makes up most of a migration, so this is the renderer's hot path.
-pub fn push_literal(out: &mut String, text: &str) {
+pub(crate) fn push_literal(out: &mut String, text: &str) {
     let escape_backslashes = text.contains('\\');
     if escape_backslashes {
         out.push('E');
@@ -93,7 +93,7 @@ pub fn push_literal(out: &mut String, text: &str) {
 }
 
 /// A dollar-quoted string whose tag does not occur in the body.
-pub fn dollar(body: &str) -> String {
+pub(crate) fn dollar(body: &str) -> String {
     let mut tag = String::from("$vnext$");
     let mut n = 0;
     while body.contains(&tag) {

@@ -17,7 +17,7 @@ use crate::pg::render::{NO_TRANSACTION, REBUILDS_INDEX};
 
 /// One SQL statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// The statement without its leading comments and final `;`.
     pub sql: String,
     /// The first comment line before it (what it does), without `-- `.
@@ -67,7 +67,7 @@ impl Marker {
 
 /// A group of statements that apply runs as a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// Runs in one transaction; otherwise the step is a single statement run alone.
     pub transactional: bool,
     /// What the step does: the comment above its `BEGIN` (`Step 2 of 12: ...`), or above
@@ -81,26 +81,26 @@ pub struct Step {
 
 /// A parsed migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Script {
+pub(crate) struct Script {
     pub steps: Vec<Step>,
 }
 
 impl Script {
     /// The number of statements that count towards progress.
-    pub fn statement_count(&self) -> usize {
+    pub(crate) fn statement_count(&self) -> usize {
         self.steps.iter().map(|s| s.statements.len()).sum()
     }
 }
 
 /// Why a file cannot be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptError {
+pub(crate) struct ScriptError {
     pub line: usize,
     pub message: String,
 }
 
 /// Splits SQL text into statements (with their leading comments).
-pub fn split(text: &str) -> Result<Vec<Statement>, ScriptError> {
+pub(crate) fn split(text: &str) -> Result<Vec<Statement>, ScriptError> {
     let bytes = text.as_bytes();
     let mut statements = Vec::new();
     let mut idx = 0;
@@ -270,7 +270,7 @@ fn keyword(sql: &str) -> String {
 }
 
 /// Parses a migration file into steps.
-pub fn parse(text: &str) -> Result<Script, ScriptError> {
+pub(crate) fn parse(text: &str) -> Result<Script, ScriptError> {
     let mut steps = Vec::new();
     let mut open: Option<(usize, Option<String>, Vec<Statement>)> = None;
     for statement in split(text)? {

@@ -7,7 +7,7 @@
 use crate::compile::ir::SqlType;
 
 /// The canonical spelling of a type, or `None` for a type the layouts may not use.
-pub fn canonical(written: &str) -> Option<SqlType> {
+pub(crate) fn canonical(written: &str) -> Option<SqlType> {
     let lower = written.trim().to_ascii_lowercase();
     let (base, array) = match lower.strip_suffix("[]") {
         Some(base) => (base.trim(), true),
@@ -43,7 +43,7 @@ pub fn canonical(written: &str) -> Option<SqlType> {
 
 /// Whether changing a column from `from` to `to` keeps the stored bytes, so PostgreSQL neither
 /// rewrites the table nor scans it (widening a varchar, or varchar to text).
-pub fn is_binary_coercible(from: &SqlType, to: &SqlType) -> bool {
+pub(crate) fn is_binary_coercible(from: &SqlType, to: &SqlType) -> bool {
     let varchar_len = |t: &SqlType| {
         t.0.strip_prefix("character varying(")
             .and_then(|rest| rest.strip_suffix(')'))

@@ -11,7 +11,7 @@ use crate::front::workspace;
 
 /// The front end over a discovery, and the table layouts it read built: what every command
 /// that reads definitions starts with.
-pub fn analyse(
+pub(super) fn analyse(
     discovery: workspace::Discovery,
     detail: Detail<'_>,
     cache: Option<&mut crate::front::cache::Cache>,
@@ -21,7 +21,7 @@ pub fn analyse(
     (analysis, layouts)
 }
 
-pub fn absolute(path: &Path) -> PathBuf {
+pub(super) fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 

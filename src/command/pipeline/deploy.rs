@@ -32,7 +32,7 @@ pub struct DeploySources {
 }
 
 /// The platform's migrations: built in, or those of `--platform DIR`.
-pub fn platform_source(
+pub(super) fn platform_source(
     platform: Option<&Path>,
 ) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
     use crate::base::diagnostics::Code;

@@ -16,14 +16,14 @@ use crate::front::analyse::Analysis;
 use crate::front::workspace::PLATFORM_DOMAIN;
 
 /// A domain's desired catalog, and the sources of the layouts it is built from.
-pub struct Desired {
+pub(super) struct Desired {
     pub lowered: Lowered,
     pub layout_sources: BTreeMap<String, Value>,
 }
 
 /// Lowers solution `index`: the platform's own workspace on its own layouts, any other domain on
 /// the platform's instance layout.
-pub fn lower(
+pub(super) fn lower(
     analysis: &Analysis,
     layouts: &Layouts,
     index: usize,

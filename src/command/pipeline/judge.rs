@@ -10,7 +10,7 @@ use crate::compile::plan::{Cycle, allows, drop_object};
 /// What is wrong with a diff: conflicts and refused drops are errors, removals are warnings.
 /// `origins` say which file defined each version; `allow_drop` holds the `--allow-drop`
 /// patterns.
-pub fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec<Diagnostic> {
+pub(super) fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for conflict in &diff.conflicts {
         let mut diagnostic = Diagnostic::new(
@@ -68,7 +68,7 @@ pub fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec<Diagno
 }
 
 /// Dependency cycles between components, one error each.
-pub fn cycles(cycles: Vec<Cycle>) -> Vec<Diagnostic> {
+pub(super) fn cycles(cycles: Vec<Cycle>) -> Vec<Diagnostic> {
     cycles
         .into_iter()
         .map(|cycle| {

@@ -170,7 +170,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
 
 /// The versions each solution's `state.json` records as published, so their content need not be
 /// kept in memory. An unreadable state is ignored here; planning reports it.
-pub fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
+pub(super) fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
     let mut known = crate::front::extract::Known::new();
     for (index, solution) in discovery.solutions.iter().enumerate() {
         let path = solution
@@ -196,7 +196,7 @@ pub fn published_versions(discovery: &workspace::Discovery) -> crate::front::ext
 
 /// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
 /// the migration written (or rendered, or kept) only at the end.
-pub fn plan_domain(
+pub(super) fn plan_domain(
     analysis: &Analysis,
     layouts: &Layouts,
     index: usize,

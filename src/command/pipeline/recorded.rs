@@ -12,7 +12,7 @@ use crate::deploy::migrations::{self, Folder, MigrationFile};
 
 /// The folder a plan continues: `generated/<domain>/` as read and verified, or for a direct plan
 /// the recorded state and the numbers of the direct migrations before it.
-pub fn folder(
+pub(super) fn folder(
     mode: &PlanMode,
     dir: &Path,
     domain: &str,
@@ -50,7 +50,7 @@ pub fn folder(
 }
 
 /// The catalog the folder's state records (empty before the first migration).
-pub fn catalog(folder: &Folder, domain: &str) -> Result<Catalog, Diagnostic> {
+pub(super) fn catalog(folder: &Folder, domain: &str) -> Result<Catalog, Diagnostic> {
     let state = match &folder.state {
         None => State::empty(domain),
         Some(text) => State::parse(text).map_err(|err| {

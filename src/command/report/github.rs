@@ -4,19 +4,19 @@ use crate::base::diagnostics::Severity;
 
 use super::resolve::Resolved;
 
-pub fn github_escape_data(text: &str) -> String {
+pub(super) fn github_escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-pub fn github_escape_property(text: &str) -> String {
+pub(super) fn github_escape_property(text: &str) -> String {
     github_escape_data(text)
         .replace(':', "%3A")
         .replace(',', "%2C")
 }
 
-pub fn render_github(diagnostics: &[Resolved]) -> String {
+pub(super) fn render_github(diagnostics: &[Resolved]) -> String {
     let mut out = String::new();
     for d in diagnostics {
         let level = match d.severity {

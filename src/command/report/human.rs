@@ -18,7 +18,7 @@ pub enum Style {
     Color,
 }
 
-pub struct MietteDiagnostic {
+pub(super) struct MietteDiagnostic {
     code: String,
     severity: Severity,
     message: String,
@@ -87,11 +87,11 @@ impl miette::Diagnostic for MietteDiagnostic {
     }
 }
 
-pub fn span_of(label: &ResolvedLabel) -> SourceSpan {
+pub(super) fn span_of(label: &ResolvedLabel) -> SourceSpan {
     SourceSpan::new(label.range.start.into(), label.range.len())
 }
 
-pub fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic {
+pub(super) fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic {
     let primary_file = diagnostic.labels.first().map(|l| l.file);
     let mut labels = Vec::new();
     let mut related = Vec::new();
@@ -134,7 +134,7 @@ pub fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic
     }
 }
 
-pub fn render_human(
+pub(super) fn render_human(
     style: Style,
     sources: &SourceSet,
     diagnostics: &[Resolved],
@@ -192,7 +192,7 @@ pub fn render_human(
     out
 }
 
-pub fn plural_counts(tally: Tally) -> String {
+pub(super) fn plural_counts(tally: Tally) -> String {
     let part = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "{}, {}",

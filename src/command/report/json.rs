@@ -6,7 +6,7 @@ use super::summary::Summary;
 
 use super::resolve::{Resolved, ResolvedLabel, tally};
 
-pub fn label_json(label: &ResolvedLabel) -> Value {
+pub(super) fn label_json(label: &ResolvedLabel) -> Value {
     let mut value = json!({
         "file": label.name,
         "line": label.line,
@@ -23,7 +23,7 @@ pub fn label_json(label: &ResolvedLabel) -> Value {
     value
 }
 
-pub fn render_json(diagnostics: &[Resolved], summary: &Summary) -> String {
+pub(super) fn render_json(diagnostics: &[Resolved], summary: &Summary) -> String {
     let tally = tally(diagnostics);
     let items: Vec<Value> = diagnostics
         .iter()

@@ -16,7 +16,7 @@ use super::json::render_json;
 use super::resolve::resolve;
 
 /// A change as the JSON plan shows it.
-pub fn change_json(change: &crate::compile::diff::Change) -> Value {
+pub(super) fn change_json(change: &crate::compile::diff::Change) -> Value {
     let action = format!("{change:?}");
     let action = action
         .split([' ', '{', '('])

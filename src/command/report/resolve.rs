@@ -83,6 +83,6 @@ pub fn resolve(sources: &SourceSet, diagnostics: &[Diagnostic]) -> Vec<Resolved>
     resolved
 }
 
-pub fn tally(diagnostics: &[Resolved]) -> Tally {
+pub(super) fn tally(diagnostics: &[Resolved]) -> Tally {
     Tally::of_severities(diagnostics.iter().map(|d| d.severity))
 }

@@ -6,7 +6,7 @@ use crate::base::diagnostics::{Code, Severity};
 
 use super::resolve::Resolved;
 
-pub fn render_sarif(diagnostics: &[Resolved]) -> String {
+pub(super) fn render_sarif(diagnostics: &[Resolved]) -> String {
     let mut codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort();
     codes.dedup();
@@ -73,7 +73,7 @@ pub fn render_sarif(diagnostics: &[Resolved]) -> String {
     text
 }
 
-pub fn sarif_level(severity: Severity) -> &'static str {
+pub(super) fn sarif_level(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",

@@ -35,7 +35,7 @@ pub struct HazardNote {
 }
 
 /// The name `--allow-drop` uses for the object a data-loss change drops.
-pub fn drop_object(change: &Change) -> Option<String> {
+pub(crate) fn drop_object(change: &Change) -> Option<String> {
     match change {
         Change::RetireSchema { name, .. } => Some(format!("schema:{name}")),
         Change::DropTable { schema, table } => Some(format!("table:{schema}.{table}")),
@@ -49,7 +49,7 @@ pub fn drop_object(change: &Change) -> Option<String> {
 }
 
 /// Whether an `--allow-drop` pattern names an object. `*` stands for any one name.
-pub fn allows(pattern: &str, object: &str) -> bool {
+pub(crate) fn allows(pattern: &str, object: &str) -> bool {
     let (Some((p_kind, p_path)), Some((o_kind, o_path))) =
         (pattern.split_once(':'), object.split_once(':'))
     else {
@@ -64,7 +64,7 @@ pub fn allows(pattern: &str, object: &str) -> bool {
 }
 
 /// The hazards of one change, given the tables that exist before the plan runs.
-pub fn hazards(change: &Change) -> Vec<(Hazard, String)> {
+pub(crate) fn hazards(change: &Change) -> Vec<(Hazard, String)> {
     match change {
         Change::RetireSchema { name, .. } => vec![(
             Hazard::DataLoss,

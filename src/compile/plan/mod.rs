@@ -5,6 +5,6 @@ mod hazards;
 mod steps;
 mod summary;
 
-pub use hazards::{Hazard, HazardNote, allows, drop_object, hazards};
-pub use steps::{Cycle, IndexBookkeeping, Plan, Step, build};
-pub use summary::{Summary, describe_object, slug, summarize};
+pub(crate) use hazards::{allows, drop_object, hazards};
+pub(crate) use steps::{Cycle, IndexBookkeeping, Plan, Step, build};
+pub(crate) use summary::describe_object;

@@ -71,7 +71,7 @@ impl Plan {
     }
 }
 
-pub fn schema_of(change: &Change) -> Option<&str> {
+pub(super) fn schema_of(change: &Change) -> Option<&str> {
     match change {
         Change::CreateSchema { schema } => Some(&schema.name),
         Change::UpdateLayoutVersion { schema, .. }
@@ -102,7 +102,7 @@ pub fn schema_of(change: &Change) -> Option<&str> {
 }
 
 /// The order of changes within one schema's transaction.
-pub fn rank_in_schema(change: &Change) -> u8 {
+pub(super) fn rank_in_schema(change: &Change) -> u8 {
     match change {
         Change::CreateSchema { .. } => 0,
         Change::DropConstraint { .. } => 1,
@@ -124,11 +124,11 @@ pub fn rank_in_schema(change: &Change) -> u8 {
 }
 
 /// Components in one transaction at most; keeps transactions of huge domains moderate.
-pub const COMPONENTS_PER_STEP: usize = 1000;
+pub(super) const COMPONENTS_PER_STEP: usize = 1000;
 
 /// The key of a component in the order: kinds that are referenced come before the kinds that
 /// reference them when nothing else decides.
-pub fn component_node(kind: Kind, key: &str) -> (u8, String) {
+pub(super) fn component_node(kind: Kind, key: &str) -> (u8, String) {
     let rank = match kind {
         Kind::Mapping => 0,
         Kind::Schema => 1,
@@ -141,7 +141,7 @@ pub fn component_node(kind: Kind, key: &str) -> (u8, String) {
     (rank, key.to_owned())
 }
 
-pub const KIND_BY_RANK: [Kind; 7] = [
+pub(super) const KIND_BY_RANK: [Kind; 7] = [
     Kind::Mapping,
     Kind::Schema,
     Kind::View,
@@ -152,11 +152,11 @@ pub const KIND_BY_RANK: [Kind; 7] = [
 ];
 
 /// A dependency cycle between components, every member named (`kind key`).
-pub type Cycle = Vec<String>;
+pub(crate) type Cycle = Vec<String>;
 
 /// Orders the changes of a diff into a plan. `references` are the component references of the
 /// domain (which component needs which), used to publish referenced components first.
-pub fn build(
+pub(crate) fn build(
     desired: &Catalog,
     changes: Vec<Change>,
     references: &BTreeMap<(Kind, String), BTreeSet<(Kind, String)>>,
@@ -368,7 +368,7 @@ pub fn build(
     })
 }
 
-pub fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
+pub(super) fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
     Step::Transaction {
         title: format!("Publish {}s into {}", kind.noun(), kind.system_schema()),
         changes,

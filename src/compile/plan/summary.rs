@@ -15,7 +15,7 @@ pub struct Summary {
 }
 
 /// A short description of the object a change touches.
-pub fn describe_object(change: &Change) -> String {
+pub(crate) fn describe_object(change: &Change) -> String {
     match change {
         Change::CreateExtension { name } => format!("extension:{name}"),
         Change::CreateFunction { schema, function }
@@ -108,7 +108,7 @@ pub fn describe_object(change: &Change) -> String {
     }
 }
 
-pub fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else if let Some(stem) = word.strip_suffix("ex") {
@@ -118,7 +118,7 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
-pub fn listed(names: &[String]) -> String {
+pub(super) fn listed(names: &[String]) -> String {
     const SHOWN: usize = 5;
     if names.len() <= SHOWN {
         names.join(", ")
@@ -132,7 +132,7 @@ pub fn listed(names: &[String]) -> String {
 }
 
 /// What the changes create, change and drop, in a few lines.
-pub fn summarize(changes: &[Change]) -> Summary {
+pub(crate) fn summarize(changes: &[Change]) -> Summary {
     let mut summary = Summary::default();
     let mut new_schemas = Vec::new();
     let mut new_components = 0;
@@ -259,7 +259,7 @@ pub fn summarize(changes: &[Change]) -> Summary {
 }
 
 /// The migration's file-name slug, from what it mostly does.
-pub fn slug(changes: &[Change], first_migration: bool) -> String {
+pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
     if first_migration {
         return "initial".to_owned();
     }

@@ -4,7 +4,7 @@
 use super::context::{ApiDependency, Workspace};
 
 /// Cross-domain calls of tasks, as API dependencies.
-pub fn task_api_dependencies(workspace: &Workspace<'_>) -> Vec<ApiDependency> {
+pub(super) fn task_api_dependencies(workspace: &Workspace<'_>) -> Vec<ApiDependency> {
     let mut deps = Vec::new();
     for component in workspace.components {
         let crate::front::model::Body::Task(task) = &component.body else {

@@ -21,7 +21,7 @@ pub struct ApiDependency {
 }
 
 /// Everything the checks need, borrowed from the analysis.
-pub struct Workspace<'a> {
+pub(crate) struct Workspace<'a> {
     pub sources: &'a SourceSet,
     pub solutions: &'a [Solution],
     pub components: &'a [Component],
@@ -38,13 +38,13 @@ pub struct Resolution {
 }
 
 /// Components by (solution, kind, key), versions in ascending order.
-pub struct Index {
+pub(super) struct Index {
     pub by_key: BTreeMap<(usize, Kind, String), Vec<ComponentId>>,
     pub by_path: BTreeMap<(usize, String), ComponentId>,
 }
 
 impl Index {
-    pub fn build(components: &[Component], relative_paths: &[String]) -> Index {
+    pub(super) fn build(components: &[Component], relative_paths: &[String]) -> Index {
         let mut by_key: BTreeMap<(usize, Kind, String), Vec<ComponentId>> = BTreeMap::new();
         for (id, component) in components.iter().enumerate() {
             if let (Some(solution), Some(key)) = (component.solution, &component.key) {
@@ -72,14 +72,14 @@ impl Index {
         Index { by_key, by_path }
     }
 
-    pub fn versions(&self, solution: usize, kind: Kind, key: &str) -> &[ComponentId] {
+    pub(super) fn versions(&self, solution: usize, kind: Kind, key: &str) -> &[ComponentId] {
         self.by_key
             .get(&(solution, kind, key.to_owned()))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
-    pub fn keys_of(&self, solution: usize, kind: Kind) -> Vec<String> {
+    pub(super) fn keys_of(&self, solution: usize, kind: Kind) -> Vec<String> {
         self.by_key
             .keys()
             .filter(|(s, k, _)| *s == solution && *k == kind)

@@ -5,7 +5,11 @@ use super::context::{Index, Workspace};
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::front::model::{Component, Kind};
 
-pub fn check_envelope(workspace: &Workspace<'_>, component: &Component, out: &mut Vec<Diagnostic>) {
+pub(super) fn check_envelope(
+    workspace: &Workspace<'_>,
+    component: &Component,
+    out: &mut Vec<Diagnostic>,
+) {
     let file = component.file;
     if let (Some(solution), Some(domain)) = (component.solution, &component.domain) {
         let expected = &workspace.solutions[solution].domain;
@@ -74,7 +78,11 @@ pub fn check_envelope(workspace: &Workspace<'_>, component: &Component, out: &mu
     }
 }
 
-pub fn check_duplicates(workspace: &Workspace<'_>, index: &Index, out: &mut Vec<Diagnostic>) {
+pub(super) fn check_duplicates(
+    workspace: &Workspace<'_>,
+    index: &Index,
+    out: &mut Vec<Diagnostic>,
+) {
     for ((_, kind, key), ids) in &index.by_key {
         for pair in ids.windows(2) {
             let (first, second) = (

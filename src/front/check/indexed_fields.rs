@@ -7,7 +7,7 @@ use super::context::{Index, Workspace};
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
 use crate::front::model::{Component, Kind};
 
-pub fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnostic>) {
+pub(super) fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnostic>) {
     let Some(body) = component.schema_body() else {
         return;
     };
@@ -41,7 +41,7 @@ pub fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn check_indexed_type_conflicts(
+pub(super) fn check_indexed_type_conflicts(
     workspace: &Workspace<'_>,
     index: &Index,
     out: &mut Vec<Diagnostic>,

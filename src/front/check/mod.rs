@@ -15,13 +15,13 @@ mod schema_names;
 mod tasks;
 mod workflow;
 
-pub use context::{ApiDependency, Resolution, Workspace};
+pub(crate) use context::{ApiDependency, Resolution, Workspace};
 
 use crate::base::diagnostics::Diagnostic;
 use context::Index;
 
 /// Runs every check.
-pub fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) {
+pub(crate) fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let index = Index::build(workspace.components, workspace.relative_paths);
     for (id, component) in workspace.components.iter().enumerate() {

@@ -8,7 +8,7 @@ use crate::front::model::{Component, ComponentId, Kind, RefTarget, Reference};
 use crate::front::semver;
 use crate::front::validate::closest;
 
-pub fn resolve_references(
+pub(super) fn resolve_references(
     workspace: &Workspace<'_>,
     index: &Index,
     out: &mut Vec<Diagnostic>,

@@ -8,7 +8,7 @@ use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::front::model::{Component, Kind};
 use crate::front::naming;
 
-pub fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagnostic>) {
     let mut by_name: BTreeMap<(usize, String), (&Component, String)> = BTreeMap::new();
     for component in workspace.components {
         if component.kind != Kind::Workflow {

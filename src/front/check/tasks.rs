@@ -6,7 +6,7 @@ use crate::base::diagnostics::{Code, Diagnostic, Label, Severity};
 use crate::front::model::{ComponentId, Kind};
 use crate::front::validate::closest;
 
-pub fn check_task(
+pub(super) fn check_task(
     workspace: &Workspace<'_>,
     index: &Index,
     id: ComponentId,

@@ -10,7 +10,11 @@ use crate::front::validate::closest;
 
 const START_PSEUDO_STATES: [&str; 2] = ["$self", "$start"];
 
-pub fn check_workflow(component: &Component, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
+pub(super) fn check_workflow(
+    component: &Component,
+    workflow: &Workflow,
+    out: &mut Vec<Diagnostic>,
+) {
     let file = component.file;
     let mut state_keys: BTreeMap<&str, &str> = BTreeMap::new();
     for state in &workflow.states {

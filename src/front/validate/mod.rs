@@ -6,5 +6,7 @@ mod schemas;
 mod translate;
 mod words;
 
-pub use schemas::{exported_schemas, validate_component, validate_layout, validate_solution};
-pub use words::{closest, display_path, show_value};
+pub(crate) use schemas::{
+    exported_schemas, validate_component, validate_layout, validate_solution,
+};
+pub(crate) use words::closest;

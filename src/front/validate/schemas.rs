@@ -104,7 +104,7 @@ fn schemas() -> &'static Schemas {
 }
 
 /// Every schema as written by `vnext schema export`: file name and self-contained schema.
-pub fn exported_schemas() -> Vec<(&'static str, Value)> {
+pub(crate) fn exported_schemas() -> Vec<(&'static str, Value)> {
     let defs: Value = serde_json::from_str(DEFS).expect("embedded defs are valid JSON");
     let mut out: Vec<(&'static str, Value)> = COMPONENT_SCHEMAS
         .iter()
@@ -126,13 +126,13 @@ pub fn exported_schemas() -> Vec<(&'static str, Value)> {
 }
 
 /// Validates a component against the schema of its kind.
-pub fn validate_component(file: FileId, kind: Kind, value: &Value) -> Vec<Diagnostic> {
+pub(crate) fn validate_component(file: FileId, kind: Kind, value: &Value) -> Vec<Diagnostic> {
     let compiled = &schemas().components[&kind];
     validate_with(file, compiled, value, Some(kind))
 }
 
 /// Validates a solution file (`vnext.config.json`).
-pub fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> {
+pub(crate) fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> {
     let compiled = &schemas().solution;
     let mut diagnostics = validate_with(file, compiled, value, None);
     for diagnostic in &mut diagnostics {
@@ -142,7 +142,7 @@ pub fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> {
 }
 
 /// Validates a platform table layout file.
-pub fn validate_layout(file: FileId, value: &Value) -> Vec<Diagnostic> {
+pub(crate) fn validate_layout(file: FileId, value: &Value) -> Vec<Diagnostic> {
     validate_with(file, &schemas().layout, value, None)
 }
 

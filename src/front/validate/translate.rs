@@ -18,14 +18,14 @@ use crate::base::source::FileId;
 use crate::front::model::Kind;
 use crate::front::syntax::split_pointer;
 
-pub struct Translator<'a> {
+pub(super) struct Translator<'a> {
     pub file: FileId,
     pub schema: &'a Value,
     pub kind: Option<Kind>,
 }
 
 impl Translator<'_> {
-    pub fn translate(&self, error: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    pub(super) fn translate(&self, error: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
         let pointer = error.instance_path().as_str().to_owned();
         let schema_path = error.schema_path().as_str();
         match error.kind() {

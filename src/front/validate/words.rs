@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::front::syntax::split_pointer;
 
 /// A pointer as users read it: `attributes.states[2].key`.
-pub fn display_path(pointer: &str) -> String {
+pub(crate) fn display_path(pointer: &str) -> String {
     let mut out = String::new();
     for token in split_pointer(pointer).unwrap_or_default() {
         if token.parse::<usize>().is_ok() {
@@ -22,7 +22,7 @@ pub fn display_path(pointer: &str) -> String {
     out
 }
 
-pub fn type_kind_names(kind: &TypeKind) -> String {
+pub(super) fn type_kind_names(kind: &TypeKind) -> String {
     match kind {
         TypeKind::Single(single) => article(&single.to_string()),
         TypeKind::Multiple(set) => {
@@ -40,7 +40,7 @@ fn article(type_name: &str) -> String {
     }
 }
 
-pub fn join_or(names: &[String]) -> String {
+pub(super) fn join_or(names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),
@@ -48,7 +48,7 @@ pub fn join_or(names: &[String]) -> String {
     }
 }
 
-pub fn json_type_name(value: &Value) -> &'static str {
+pub(super) fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -61,7 +61,7 @@ pub fn json_type_name(value: &Value) -> &'static str {
 }
 
 /// A short rendering of a value for messages: scalars as written, containers by type.
-pub fn show_value(value: &Value) -> String {
+pub(crate) fn show_value(value: &Value) -> String {
     match value {
         Value::String(text) => {
             let shown: String = text.chars().take(60).collect();
@@ -74,7 +74,7 @@ pub fn show_value(value: &Value) -> String {
     }
 }
 
-pub fn list_values(options: &Value) -> String {
+pub(super) fn list_values(options: &Value) -> String {
     match options {
         Value::Array(items) => {
             let shown: Vec<String> = items.iter().map(show_value).collect();
@@ -88,7 +88,7 @@ pub fn list_values(options: &Value) -> String {
     }
 }
 
-pub fn lowercase_first(text: &str) -> String {
+pub(super) fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => {
@@ -105,7 +105,7 @@ pub fn lowercase_first(text: &str) -> String {
     }
 }
 
-pub fn unknown_key_help(key: &str, allowed: &[String]) -> String {
+pub(super) fn unknown_key_help(key: &str, allowed: &[String]) -> String {
     if let Some(close) = closest(key, allowed) {
         return format!("did you mean `{close}`?");
     }
@@ -123,7 +123,7 @@ pub fn unknown_key_help(key: &str, allowed: &[String]) -> String {
 }
 
 /// The allowed key closest to `key` by edit distance, if it is close enough to be a typo.
-pub fn closest<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
     let lower = key.to_lowercase();
     allowed
         .iter()

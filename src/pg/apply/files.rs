@@ -7,7 +7,7 @@ use crate::pg::events::{PendingFile, StepSummary};
 use crate::pg::script::{self, Script};
 
 /// A file ready to run: its text parsed, its checksum confirmed.
-pub struct Loaded {
+pub(super) struct Loaded {
     pub work: Work,
     pub label: String,
     pub script: Script,
@@ -21,7 +21,7 @@ pub struct Loaded {
     pub records_state: Option<String>,
 }
 
-pub fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
+pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
     let mut loaded = Vec::new();
     let mut problems = Vec::new();
     for item in work {
@@ -81,7 +81,7 @@ pub fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagno
     }
 }
 
-pub fn summarize(file: &Loaded) -> PendingFile {
+pub(super) fn summarize(file: &Loaded) -> PendingFile {
     let mut position = 0;
     let steps = file
         .script

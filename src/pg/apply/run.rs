@@ -18,7 +18,7 @@ use crate::pg::quote::literal;
 use crate::pg::script::Step;
 
 /// The progress of one apply run.
-pub struct Run<'a> {
+pub(super) struct Run<'a> {
     pub options: &'a Options,
     pub done_files: Vec<String>,
     pub statements: usize,
@@ -26,7 +26,7 @@ pub struct Run<'a> {
 }
 
 /// Why a step did not commit.
-pub enum StepError {
+pub(super) enum StepError {
     /// `statement` indexes the step's statements, when the failing one is known.
     Failed {
         failure: Failure,
@@ -35,7 +35,7 @@ pub enum StepError {
 }
 
 /// Turns a sqlx error into the failure of a step at `statement`.
-pub fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError {
+pub(super) fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError {
     move |err| StepError::Failed {
         failure: Failure::from_sqlx(&err),
         statement,
@@ -43,7 +43,7 @@ pub fn failed_at(statement: Option<usize>) -> impl Fn(sqlx::Error) -> StepError 
 }
 
 impl Run<'_> {
-    pub async fn file(
+    pub(super) async fn file(
         &mut self,
         conn: &mut PgConnection,
         file: &Loaded,
@@ -450,7 +450,7 @@ impl Run<'_> {
     }
 }
 
-pub fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
@@ -459,13 +459,13 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-pub async fn rollback(conn: &mut PgConnection) {
+pub(super) async fn rollback(conn: &mut PgConnection) {
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
 }
 
 /// Finds which statement of a step fails, by running them one by one in a transaction that is
 /// rolled back; for errors the server reports without a position.
-pub async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
+pub(super) async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize> {
     sqlx::raw_sql("BEGIN").execute(&mut *conn).await.ok()?;
     let mut found = None;
     for (idx, statement) in step.statements.iter().enumerate() {

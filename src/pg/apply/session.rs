@@ -21,7 +21,7 @@ use crate::pg::history::{
 use crate::pg::lock::{lock, unlock};
 
 /// The session settings every apply runs under.
-pub async fn prepare_session(
+pub(super) async fn prepare_session(
     conn: &mut PgConnection,
     options: &Options,
 ) -> Result<String, Vec<Diagnostic>> {
@@ -110,7 +110,7 @@ pub async fn apply(
 
 /// Sources whose newest file is applied but whose recorded state is not that file's (a kill
 /// right after the last statement of a file that ends outside a transaction).
-pub fn stale_states(
+pub(super) fn stale_states(
     sources: &[Source],
     history: &[HistoryRow],
     states: &[StoredState],
@@ -147,7 +147,7 @@ pub fn stale_states(
         .collect()
 }
 
-pub async fn apply_locked(
+pub(super) async fn apply_locked(
     conn: &mut PgConnection,
     target: &Target,
     sources: &[Source],
@@ -212,7 +212,7 @@ pub async fn apply_locked(
 }
 
 /// Drift before applying: only meaningful when the database sits exactly at a recorded state.
-pub async fn check_drift(
+pub(super) async fn check_drift(
     conn: &mut PgConnection,
     target: &Target,
     history: &[HistoryRow],

@@ -11,13 +11,13 @@ use sqlx::postgres::PgConnection;
 use crate::deploy::drift::{self, Described};
 use crate::pg::conn::Target;
 
-pub fn db(err: sqlx::Error) -> String {
+pub(super) fn db(err: sqlx::Error) -> String {
     crate::pg::conn::Failure::from_sqlx(&err).to_string()
 }
 
 /// Runs `work` in a transaction opened by `begin`, then rolls it back whatever happened: what
 /// the work builds or reads leaves nothing behind.
-pub async fn rolled_back<T>(
+pub(super) async fn rolled_back<T>(
     conn: &mut PgConnection,
     begin: &'static str,
     work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, String>,
@@ -32,7 +32,7 @@ pub async fn rolled_back<T>(
 /// joins, never the nested loops the planner picks from pg_catalog's tiny row estimates
 /// (pg_description is estimated at a handful of rows: 4 s instead of 50 ms at 1,000 schemas),
 /// and no JIT compiling for one run.
-pub async fn describe_bulk(
+pub(super) async fn describe_bulk(
     conn: &mut PgConnection,
     names: &[String],
 ) -> Result<Described2, String> {
@@ -44,7 +44,7 @@ pub async fn describe_bulk(
 }
 
 /// [`describe_bulk`] on a session of its own; `None` when no session could be had.
-pub async fn describe_elsewhere(
+pub(super) async fn describe_elsewhere(
     target: &Target,
     names: &[String],
 ) -> Option<Result<Described2, String>> {
@@ -57,10 +57,10 @@ pub async fn describe_elsewhere(
     Some(described)
 }
 
-pub type Described2 = (BTreeMap<String, Described>, BTreeSet<String>);
+pub(super) type Described2 = (BTreeMap<String, Described>, BTreeSet<String>);
 
 /// schema, table, column, type, not null, default, generated, identity, comment
-pub type ColumnRow = (
+pub(super) type ColumnRow = (
     String,
     String,
     String,
@@ -73,13 +73,16 @@ pub type ColumnRow = (
 );
 
 /// schema, table, constraint or index, oid, fingerprint, definition (shadows only)
-pub type DefinedRow = (String, String, String, i64, String, Option<String>);
+pub(super) type DefinedRow = (String, String, String, i64, String, Option<String>);
 
 /// schema, signature, kind, definition, comment
-pub type FunctionRow = (String, String, String, Option<String>, Option<String>);
+pub(super) type FunctionRow = (String, String, String, Option<String>, Option<String>);
 
 /// Describes the named schemas (those that exist), in seven queries.
-pub async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Described2, String> {
+pub(super) async fn describe(
+    conn: &mut PgConnection,
+    names: &[String],
+) -> Result<Described2, String> {
     let mut out: BTreeMap<String, Described> = BTreeMap::new();
     let mut quoted: BTreeMap<String, String> = BTreeMap::new();
 
@@ -258,7 +261,7 @@ pub async fn describe(conn: &mut PgConnection, names: &[String]) -> Result<Descr
 /// Files constraint or index rows under their tables: the fingerprint (without parse positions)
 /// to compare, and the printed definition, or `<placeholder><oid>` for `resolve_text` to fill in
 /// should the object differ.
-pub fn record_defined(
+pub(super) fn record_defined(
     out: &mut BTreeMap<String, Described>,
     rows: Vec<DefinedRow>,
     placeholder: &str,
@@ -280,7 +283,7 @@ pub fn record_defined(
 }
 
 /// The description of `schema.table`, created empty if it is not there yet.
-pub fn described_table(
+pub(super) fn described_table(
     out: &mut BTreeMap<String, Described>,
     schema: String,
     table: String,

@@ -282,12 +282,12 @@ pub async fn differences(
     Ok(out)
 }
 
-pub fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
+pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
     table.indexes.retain(|name, _| keep(name));
     table.index_text.retain(|name, _| keep(name));
 }
 
-pub fn copy_index(from: &drift::DescribedTable, to: &mut drift::DescribedTable, name: &str) {
+pub(super) fn copy_index(from: &drift::DescribedTable, to: &mut drift::DescribedTable, name: &str) {
     if let (Some(fingerprint), Some(text)) = (from.indexes.get(name), from.index_text.get(name)) {
         to.indexes.insert(name.to_owned(), fingerprint.clone());
         to.index_text.insert(name.to_owned(), text.clone());

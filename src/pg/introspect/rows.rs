@@ -11,14 +11,14 @@ use crate::compile::ir::Catalog;
 use crate::deploy::drift::{self, Difference, LiveVersion};
 use crate::pg::quote::{ident, literal};
 
-pub struct Registry {
+pub(super) struct Registry {
     /// Name → (layout version, status).
     pub schemas: BTreeMap<String, (String, String)>,
     /// (schema, index) → ready.
     pub indexes: BTreeMap<(String, String), bool>,
 }
 
-pub async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, String> {
+pub(super) async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, String> {
     let schemas: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT \"Name\", \"LayoutVersion\", \"Status\" FROM \"sys_schemas\".\"ManagedSchemas\"",
     )
@@ -38,7 +38,7 @@ pub async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, String> 
 }
 
 /// schema, key, version, is latest, data
-pub type ComponentRow = (
+pub(super) type ComponentRow = (
     String,
     Option<String>,
     Option<String>,
@@ -47,7 +47,7 @@ pub type ComponentRow = (
 );
 
 /// Every published component version in the system schemas the state knows, in one query.
-pub async fn components(
+pub(super) async fn components(
     conn: &mut PgConnection,
     expected: &Catalog,
 ) -> Result<Vec<LiveVersion>, String> {
@@ -115,7 +115,7 @@ pub async fn components(
 
 /// Prints the live index (`oid:N`) and constraint (`con:N`) definitions that differences
 /// refer to, in one query each.
-pub async fn resolve_text(
+pub(super) async fn resolve_text(
     conn: &mut PgConnection,
     differences: &mut [Difference],
 ) -> Result<(), String> {

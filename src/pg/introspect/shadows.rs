@@ -12,7 +12,7 @@ use crate::pg::quote::ident;
 
 /// Builds the shadows and their rebuilt-from-text copies in a transaction on `conn`, describes
 /// them and rolls back: (shadows described, shadows present, rebuilt shadows described).
-pub async fn describe_shadows(
+pub(super) async fn describe_shadows(
     conn: &mut PgConnection,
     ddl: &str,
     shadow_names: &[String],

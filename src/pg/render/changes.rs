@@ -15,7 +15,7 @@ use super::sql::{
 };
 use super::tables::create_tables_sql;
 
-pub fn change_sql(domain: &str, change: &Change, out: &mut String) {
+pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
     match change {
         Change::CreateExtension { name } => statement(
             out,
@@ -384,7 +384,7 @@ pub fn change_sql(domain: &str, change: &Change, out: &mut String) {
     }
 }
 
-pub fn online_sql(change: &Change, out: &mut String) {
+pub(super) fn online_sql(change: &Change, out: &mut String) {
     match change {
         Change::CreateIndex {
             schema,

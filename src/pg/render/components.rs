@@ -10,7 +10,7 @@ use crate::pg::quote::{literal, push_literal, qualified};
 
 use super::sql::statement;
 
-pub fn instances_row(domain: &str, record: &ComponentRecord) -> String {
+pub(super) fn instances_row(domain: &str, record: &ComponentRecord) -> String {
     let flow = record.kind.flow();
     let tags = if record.tags.is_empty() {
         "ARRAY[]::text[]".to_owned()
@@ -35,7 +35,7 @@ pub fn instances_row(domain: &str, record: &ComponentRecord) -> String {
     )
 }
 
-pub fn version_values(
+pub(super) fn version_values(
     domain: &str,
     kind: Kind,
     key: &str,
@@ -71,9 +71,9 @@ pub fn version_values(
     out.push_str("::jsonb)");
 }
 
-pub const VERSION_COLUMNS: &str = "(\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\")";
+pub(super) const VERSION_COLUMNS: &str = "(\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\")";
 
-pub fn publish_component_sql(domain: &str, record: &ComponentRecord, out: &mut String) {
+pub(super) fn publish_component_sql(domain: &str, record: &ComponentRecord, out: &mut String) {
     let latest = record.latest().unwrap_or_default().to_owned();
     let versions: Vec<&str> = record.versions.keys().map(String::as_str).collect();
     statement(

@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::file::{Header, migration};
 use crate::compile::diff::diff;
 use crate::compile::ir::Catalog;
 use crate::compile::plan::build;
 use crate::compile::state::State;
-use crate::pg::render::{Header, migration};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

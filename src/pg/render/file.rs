@@ -16,16 +16,16 @@ use super::registry::bookkeeping_sql;
 use super::sql::comment_line;
 
 /// The marker before a statement that runs outside any transaction.
-pub const NO_TRANSACTION: &str = "-- vnext:no-transaction";
+pub(crate) const NO_TRANSACTION: &str = "-- vnext:no-transaction";
 
 /// What follows the marker when its statement builds an index concurrently: the index's
 /// qualified name, so that apply can drop the index an interrupted build left invalid without
 /// reading the statement (`-- vnext:no-transaction index "loans"."ix_amount_num_..."`).
-pub const REBUILDS_INDEX: &str = "index";
+pub(crate) const REBUILDS_INDEX: &str = "index";
 
 /// What the header of a migration file says besides the plan itself.
 #[derive(Debug, Clone)]
-pub struct Header<'a> {
+pub(crate) struct Header<'a> {
     pub file_name: &'a str,
     pub domain: &'a str,
     pub definitions_hash: &'a str,
@@ -34,7 +34,7 @@ pub struct Header<'a> {
 }
 
 /// How much of a migration `render` keeps in memory for previews (the pull-request comment).
-pub const PREVIEW_BYTES: usize = 40_000;
+pub(crate) const PREVIEW_BYTES: usize = 40_000;
 
 /// What rendering a migration produced besides the bytes written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct Rendered {
 /// Writes a migration file's text into `sink`: the header, then every step. Parts of steps are
 /// rendered in parallel, a batch at a time, and written in order, so even a migration of tens
 /// of megabytes never sits in memory whole.
-pub fn render(
+pub(crate) fn render(
     plan: &Plan,
     header: &Header<'_>,
     sink: &mut dyn std::io::Write,
@@ -108,15 +108,22 @@ pub fn render(
     Ok(rendered)
 }
 
-/// The whole text of a migration, for tests and small plans.
-pub fn migration(plan: &Plan, header: &Header<'_>) -> String {
+/// The whole text of a migration, for tests.
+#[cfg(test)]
+pub(crate) fn migration(plan: &Plan, header: &Header<'_>) -> String {
     let mut bytes = Vec::new();
     render(plan, header, &mut bytes).expect("writing to memory cannot fail");
     String::from_utf8(bytes).expect("the renderer writes UTF-8")
 }
 
 /// Part `part` of a step: its opening, one change or bookkeeping entry, or its closing.
-pub fn step_part(domain: &str, idx: usize, total: usize, step: &Step, part: usize) -> String {
+pub(super) fn step_part(
+    domain: &str,
+    idx: usize,
+    total: usize,
+    step: &Step,
+    part: usize,
+) -> String {
     let mut out = String::new();
     match step {
         Step::Transaction {
@@ -167,7 +174,7 @@ fn built_index(change: &Change) -> Option<String> {
     Some(qualified(schema, name)).filter(|index| !index.contains(['\n', '\r']))
 }
 
-pub fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
+pub(super) fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
     let mut out = String::with_capacity(4 * 1024);
     let _ = writeln!(out, "-- vnext migration {}", comment_line(header.file_name));
     let _ = writeln!(

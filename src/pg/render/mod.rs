@@ -22,8 +22,5 @@ mod tables;
 #[cfg(test)]
 mod derived_state;
 
-pub use file::{
-    Header, NO_TRANSACTION, PREVIEW_BYTES, REBUILDS_INDEX, Rendered, migration, render,
-};
-pub use shadow::{rebuild_sql, shadow_schema_sql};
-pub use sql::{create_index_sql, drop_index_sql, expr};
+pub(crate) use file::{Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, render};
+pub(crate) use shadow::{rebuild_sql, shadow_schema_sql};

@@ -9,11 +9,11 @@ use crate::pg::quote::{literal, qualified};
 
 use super::sql::{expr, statement};
 
-pub fn registry(table: &str) -> String {
+pub(super) fn registry(table: &str) -> String {
     qualified(REGISTRY_SCHEMA, table)
 }
 
-pub fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: bool) -> String {
+pub(super) fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: bool) -> String {
     let expression = index
         .index
         .keys
@@ -32,7 +32,7 @@ pub fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: bool) ->
     )
 }
 
-pub fn bookkeeping_sql(entry: &IndexBookkeeping, out: &mut String) {
+pub(super) fn bookkeeping_sql(entry: &IndexBookkeeping, out: &mut String) {
     match entry {
         IndexBookkeeping::Announce { schema, index } => statement(
             out,

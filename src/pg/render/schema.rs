@@ -10,7 +10,7 @@ use super::registry::{attribute_index_row, registry};
 use super::sql::{comment_sql, create_index_sql, function_signature, function_sql, statement};
 use super::tables::create_tables_sql;
 
-pub fn ef_history_sql(
+pub(super) fn ef_history_sql(
     schema: &str,
     table: &str,
     product_version: &str,
@@ -27,7 +27,7 @@ pub fn ef_history_sql(
     )
 }
 
-pub fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String) {
+pub(super) fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String) {
     let name = &schema.name;
     let _ = domain;
     statement(

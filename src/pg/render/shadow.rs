@@ -16,7 +16,11 @@ use super::tables::create_tables_sql;
 /// that is rolled back, it lets PostgreSQL itself say how the expected objects read in its
 /// catalog (`pg_get_indexdef`, `pg_get_constraintdef`, ...), so expected and live definitions
 /// compare as PostgreSQL's own text. No registry rows; `indexes` go on `"InstancesData"`.
-pub fn shadow_schema_sql(name: &str, schema: &Schema, indexes: &[&AttributeIndex]) -> String {
+pub(crate) fn shadow_schema_sql(
+    name: &str,
+    schema: &Schema,
+    indexes: &[&AttributeIndex],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "CREATE SCHEMA {};", ident(name));
     for function in schema.functions() {
@@ -49,7 +53,11 @@ pub fn shadow_schema_sql(name: &str, schema: &Schema, indexes: &[&AttributeIndex
 /// The DDL that rebuilds a described schema under the name `target` from PostgreSQL's text of
 /// it: tables with bare columns, then defaults, constraints and indexes from their printed
 /// definitions; what a dump and restore does.
-pub fn rebuild_sql(source_quoted: &str, target_quoted: &str, described: &Described) -> String {
+pub(crate) fn rebuild_sql(
+    source_quoted: &str,
+    target_quoted: &str,
+    described: &Described,
+) -> String {
     let rename = |text: &str| text.replace("@.", &format!("{target_quoted}."));
     let mut out = String::new();
     for name in described.tables.keys() {

@@ -14,7 +14,7 @@ use crate::pg::quote::{dollar, ident, literal, push_ident, push_literal, qualifi
 /// and values of the definitions, and one with a line break in it must not turn the rest of
 /// its line into SQL. Most names cannot hold a line break (keys are kebab-case); this is the
 /// second wall for those that can.
-pub fn comment_line(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn comment_line(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains(['\n', '\r']) {
         std::borrow::Cow::Owned(text.replace(['\n', '\r'], " "))
     } else {
@@ -23,7 +23,7 @@ pub fn comment_line(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Appends one statement with its comment.
-pub fn statement(out: &mut String, comment: &str, sql: &str) {
+pub(super) fn statement(out: &mut String, comment: &str, sql: &str) {
     out.push_str("-- ");
     out.push_str(&comment_line(comment));
     out.push('\n');
@@ -32,13 +32,13 @@ pub fn statement(out: &mut String, comment: &str, sql: &str) {
 }
 
 /// An expression as SQL.
-pub fn expr(e: &Expr) -> String {
+pub(crate) fn expr(e: &Expr) -> String {
     let mut out = String::new();
     push_expr(&mut out, e);
     out
 }
 
-pub fn push_literal_value(out: &mut String, literal: &Literal) {
+pub(super) fn push_literal_value(out: &mut String, literal: &Literal) {
     match literal {
         Literal::Text(text) => push_literal(out, text),
         Literal::Integer(n) => {
@@ -48,7 +48,7 @@ pub fn push_literal_value(out: &mut String, literal: &Literal) {
     }
 }
 
-pub fn push_expr(out: &mut String, e: &Expr) {
+pub(super) fn push_expr(out: &mut String, e: &Expr) {
     match e {
         Expr::Column(name) => push_ident(out, name),
         Expr::Literal(literal) => push_literal_value(out, literal),
@@ -139,7 +139,7 @@ pub fn push_expr(out: &mut String, e: &Expr) {
     }
 }
 
-pub fn column_definition(column: &Column) -> String {
+pub(super) fn column_definition(column: &Column) -> String {
     let mut out = ident(&column.name);
     out.push(' ');
     out.push_str(&column.sql_type.0);
@@ -159,7 +159,7 @@ pub fn column_definition(column: &Column) -> String {
     out
 }
 
-pub fn column_list(columns: &[String]) -> String {
+pub(super) fn column_list(columns: &[String]) -> String {
     columns
         .iter()
         .map(|c| ident(c))
@@ -167,7 +167,7 @@ pub fn column_list(columns: &[String]) -> String {
         .join(", ")
 }
 
-pub fn on_delete(action: OnDelete) -> &'static str {
+pub(super) fn on_delete(action: OnDelete) -> &'static str {
     match action {
         OnDelete::NoAction => "",
         OnDelete::Cascade => " ON DELETE CASCADE",
@@ -176,7 +176,7 @@ pub fn on_delete(action: OnDelete) -> &'static str {
     }
 }
 
-pub fn foreign_key_clause(schema: &str, fk: &ForeignKey) -> String {
+pub(super) fn foreign_key_clause(schema: &str, fk: &ForeignKey) -> String {
     format!(
         "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){}",
         ident(&fk.name),
@@ -187,7 +187,7 @@ pub fn foreign_key_clause(schema: &str, fk: &ForeignKey) -> String {
     )
 }
 
-pub fn check_clause(check: &Check) -> String {
+pub(super) fn check_clause(check: &Check) -> String {
     format!(
         "CONSTRAINT {} CHECK {}",
         ident(&check.name),
@@ -195,7 +195,7 @@ pub fn check_clause(check: &Check) -> String {
     )
 }
 
-pub fn index_key(key: &crate::compile::ir::IndexKey) -> String {
+pub(super) fn index_key(key: &crate::compile::ir::IndexKey) -> String {
     let mut out = match &key.expr {
         Expr::Column(name) => ident(name),
         other => {
@@ -220,7 +220,7 @@ pub fn index_key(key: &crate::compile::ir::IndexKey) -> String {
 }
 
 /// `CREATE INDEX`; `online` builds it concurrently and tolerates an index of that name.
-pub fn create_index_sql(schema: &str, table: &str, index: &Index, online: bool) -> String {
+pub(crate) fn create_index_sql(schema: &str, table: &str, index: &Index, online: bool) -> String {
     let mut out = String::from("CREATE ");
     if index.unique {
         out.push_str("UNIQUE ");
@@ -259,14 +259,14 @@ pub fn create_index_sql(schema: &str, table: &str, index: &Index, online: bool) 
 }
 
 /// `DROP INDEX CONCURRENTLY IF EXISTS`.
-pub fn drop_index_sql(schema: &str, index: &str) -> String {
+pub(crate) fn drop_index_sql(schema: &str, index: &str) -> String {
     format!(
         "DROP INDEX CONCURRENTLY IF EXISTS {}",
         qualified(schema, index)
     )
 }
 
-pub fn function_sql(schema: &str, function: &Function, replace: bool) -> String {
+pub(super) fn function_sql(schema: &str, function: &Function, replace: bool) -> String {
     let arguments: Vec<String> = function
         .arguments
         .iter()
@@ -297,7 +297,7 @@ pub fn function_sql(schema: &str, function: &Function, replace: bool) -> String 
     )
 }
 
-pub fn function_signature(schema: &str, function: &Function) -> String {
+pub(super) fn function_signature(schema: &str, function: &Function) -> String {
     let types: Vec<&str> = function
         .arguments
         .iter()
@@ -310,7 +310,7 @@ pub fn function_signature(schema: &str, function: &Function) -> String {
     )
 }
 
-pub fn comment_sql(target: &str, comment: Option<&str>) -> String {
+pub(super) fn comment_sql(target: &str, comment: Option<&str>) -> String {
     format!(
         "COMMENT ON {target} IS {}",
         comment.map(literal).unwrap_or_else(|| "NULL".to_owned())

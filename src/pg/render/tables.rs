@@ -12,7 +12,7 @@ use super::sql::{
 };
 
 /// `CREATE TABLE`, one column per line; `deferred` foreign keys are added after the table.
-pub fn create_table_sql(schema: &str, table: &Table, deferred: &[String]) -> String {
+pub(super) fn create_table_sql(schema: &str, table: &Table, deferred: &[String]) -> String {
     let mut lines: Vec<String> = table.columns.iter().map(column_definition).collect();
     if let Some(pk) = &table.primary_key {
         lines.push(format!(
@@ -36,7 +36,7 @@ pub fn create_table_sql(schema: &str, table: &Table, deferred: &[String]) -> Str
 
 /// Tables in creation order (referenced before referencing); foreign keys inside a cycle are
 /// returned as deferred, to be added once both tables exist.
-pub fn table_order(tables: &[&Table]) -> (Vec<usize>, Vec<(usize, ForeignKey)>) {
+pub(super) fn table_order(tables: &[&Table]) -> (Vec<usize>, Vec<(usize, ForeignKey)>) {
     let mut graph: Graph<String> = Graph::new();
     for table in tables {
         graph.add_node(table.name.clone());
@@ -81,7 +81,7 @@ pub fn table_order(tables: &[&Table]) -> (Vec<usize>, Vec<(usize, ForeignKey)>) 
     (positions, deferred)
 }
 
-pub fn create_tables_sql(schema: &str, tables: &[&Table], out: &mut String) {
+pub(super) fn create_tables_sql(schema: &str, tables: &[&Table], out: &mut String) {
     let (order, deferred) = table_order(tables);
     for idx in order {
         let table = tables[idx];
