@@ -7,7 +7,8 @@
 //! `pg` (everything PostgreSQL) and `command` (the commands, and reports of what they found).
 //! ARCHITECTURE.md has the layering; a test keeps the imports to it.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
-#![warn(unreachable_pub)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub, clippy::unwrap_used)]
 
 pub mod base;
 pub mod command;

@@ -15,6 +15,13 @@ use std::sync::{Arc, OnceLock};
 )]
 pub struct FileId(pub u32);
 
+impl FileId {
+    /// The id of the file at this position of a set.
+    pub fn at(index: usize) -> FileId {
+        FileId(u32::try_from(index).expect("a run reads fewer than 2^32 files"))
+    }
+}
+
 /// How a file's text is to be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -136,7 +143,7 @@ impl SourceSet {
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {
-        let id = FileId(u32::try_from(self.files.len()).expect("fewer than 2^32 files"));
+        let id = FileId::at(self.files.len());
         self.files.push(file);
         id
     }
@@ -170,7 +177,7 @@ impl SourceSet {
         self.files
             .iter()
             .enumerate()
-            .map(|(idx, file)| (FileId(idx as u32), file))
+            .map(|(idx, file)| (FileId::at(idx), file))
     }
 }
 

@@ -184,7 +184,7 @@ pub fn verify(folder: &Folder) -> Vec<String> {
         ));
     }
     for (idx, file) in folder.files.iter().enumerate() {
-        let expected = idx as u32 + 1;
+        let expected = u32::try_from(idx + 1).unwrap_or(u32::MAX);
         if file.number != expected {
             problems.push(format!("`{}` should be number {expected:04}: migrations are numbered without gaps or repeats", file.name));
             break;

@@ -308,7 +308,11 @@ mod tests {
                     .iter()
                     .enumerate()
                     .map(|(i, t)| {
-                        MigrationFile::in_memory(i as u32 + 1, &format!("{:04}_m.sql", i + 1), t)
+                        MigrationFile::in_memory(
+                            u32::try_from(i + 1).unwrap(),
+                            &format!("{:04}_m.sql", i + 1),
+                            t,
+                        )
                     })
                     .collect(),
                 ..Folder::default()

@@ -80,7 +80,7 @@ pub(crate) fn analyze_cached(
         mut diagnostics,
         embedded,
     } = discovery;
-    let first_id = sources.len() as u32;
+    let first_id = sources.len();
     let domains: Vec<String> = solutions.iter().map(|s| s.domain.clone()).collect();
     let loaded: Vec<Loaded> = {
         let cache = cache.as_deref();
@@ -88,7 +88,7 @@ pub(crate) fn analyze_cached(
             .par_iter()
             .enumerate()
             .map(|(idx, candidate)| {
-                let file = FileId(first_id + idx as u32);
+                let file = FileId::at(first_id + idx);
                 let domain = candidate.solution.map(|s| domains[s].as_str());
                 cached(candidate, file, detail, cache, domain)
                     .unwrap_or_else(|| load(candidate, file, detail, embedded.as_ref()))

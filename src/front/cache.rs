@@ -37,8 +37,8 @@ impl Stamp {
         let nanos = |time: std::io::Result<std::time::SystemTime>| -> Option<i128> {
             let time = time.ok()?;
             Some(match time.duration_since(std::time::UNIX_EPOCH) {
-                Ok(after) => after.as_nanos() as i128,
-                Err(before) => -(before.duration().as_nanos() as i128),
+                Ok(after) => i128::try_from(after.as_nanos()).ok()?,
+                Err(before) => -i128::try_from(before.duration().as_nanos()).ok()?,
             })
         };
         #[cfg(unix)]

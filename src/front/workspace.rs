@@ -183,7 +183,7 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     if declared > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(declared));
     }
-    let mut bytes = Vec::with_capacity(declared as usize);
+    let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
     // Read at most one byte past the limit, in case the file grew since it was measured.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)

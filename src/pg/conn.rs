@@ -269,6 +269,11 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// A duration in whole milliseconds, for events and messages.
+pub fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,9 +294,4 @@ mod tests {
         let target = Target::parse("postgres://app:s3cret@db:6543/loans?sslmode=require").unwrap();
         assert_eq!(target.display(), "app@db:6543/loans");
     }
-}
-
-/// A duration in whole milliseconds, for events and messages.
-pub fn ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -98,7 +98,11 @@ fn parse_yaml(text: &str) -> Result<Value, ParseError> {
             .location()
             .filter(|location| location.line() > 0)
             .map(|location| {
-                offset_of_line_col(text, location.line() as usize, location.column() as usize)
+                offset_of_line_col(
+                    text,
+                    usize::try_from(location.line()).unwrap_or(usize::MAX),
+                    usize::try_from(location.column()).unwrap_or(usize::MAX),
+                )
             });
         classify(yaml_message(&err), offset)
     })

@@ -303,8 +303,8 @@ impl Run<'_> {
         if let Some((schema, index)) = &step.rebuilds_index {
             let sql = format!(
                 "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {}",
-                literal(&schema),
-                literal(&index)
+                literal(schema),
+                literal(index)
             );
             let invalid: Option<(bool,)> = sqlx::query_as(AssertSqlSafe(sql))
                 .fetch_optional(&mut *conn)
@@ -313,7 +313,7 @@ impl Run<'_> {
             if invalid.is_some_and(|(invalid,)| invalid) {
                 let drop = format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                    crate::pg::quote::qualified(&schema, &index)
+                    crate::pg::quote::qualified(schema, index)
                 );
                 sqlx::raw_sql(AssertSqlSafe(drop))
                     .execute(&mut *conn)
