@@ -17,3 +17,4 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod plan_fixtures;
 mod scale;
+mod tidy;

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::analysis::{absolute, analyse, component_references};
-use super::{desired, judge, recorded};
+use super::recorded::{self, Refused};
+use super::{desired, judge};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
@@ -209,9 +210,14 @@ pub(super) fn plan_domain(
         outcome,
         ..DomainPlan::new(&domain, &dir)
     };
-    let folder = match recorded::folder(&input.mode, &dir, &domain) {
+    let direct = match &input.mode {
+        PlanMode::Direct { state, number } => Some((state, *number)),
+        PlanMode::Write | PlanMode::Check => None,
+    };
+    let folder = match recorded::folder(direct, &dir, &domain) {
         Ok(folder) => folder,
-        Err((outcome, problems)) => return (ended(outcome), problems),
+        Err(Refused::Unreadable(problem)) => return (ended(Outcome::Failed), vec![problem]),
+        Err(Refused::Tampered(problems)) => return (ended(Outcome::Tampered), problems),
     };
     let desired = match desired::lower(analysis, layouts, index, input.platform.as_deref()) {
         Ok(desired) => desired,

@@ -4,24 +4,32 @@
 
 use std::path::Path;
 
-use super::plan::{Outcome, PlanMode};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
 use crate::deploy::migrations::{self, Folder, MigrationFile};
 
+/// Why a folder cannot be planned on.
+pub(super) enum Refused {
+    /// It cannot be read.
+    Unreadable(Diagnostic),
+    /// It fails its `vnext.sum`.
+    Tampered(Vec<Diagnostic>),
+}
+
 /// The folder a plan continues: `generated/<domain>/` as read and verified, or for a direct plan
-/// the recorded state and the numbers of the direct migrations before it.
+/// (`direct`: the state the database recorded, and the number of the next direct migration)
+/// that state and the numbers of the direct migrations before it.
 pub(super) fn folder(
-    mode: &PlanMode,
+    direct: Option<(&Option<String>, u32)>,
     dir: &Path,
     domain: &str,
-) -> Result<Folder, (Outcome, Vec<Diagnostic>)> {
-    if let PlanMode::Direct { state, number } = mode {
+) -> Result<Folder, Refused> {
+    if let Some((state, number)) = direct {
         return Ok(Folder {
             dir: dir.to_path_buf(),
             // Numbers only: the files of earlier direct applies are not needed to plan.
-            files: (1..*number)
+            files: (1..number)
                 .map(|n| MigrationFile::in_memory(n, &format!("{n:04}_direct.sql"), ""))
                 .collect(),
             state: state.clone(),
@@ -29,11 +37,10 @@ pub(super) fn folder(
         });
     }
     let folder = migrations::read(dir).map_err(|err| {
-        let problem = Diagnostic::new(
+        Refused::Unreadable(Diagnostic::new(
             Code::IoError,
             format!("cannot read {}: {err}", dir.display()),
-        );
-        (Outcome::Failed, vec![problem])
+        ))
     })?;
     let problems = migrations::verify(&folder);
     if !problems.is_empty() {
@@ -44,7 +51,7 @@ pub(super) fn folder(
                     .with_help("written migrations are never edited: restore the folder from version control, and put changes in the definitions")
             })
             .collect();
-        return Err((Outcome::Tampered, problems));
+        return Err(Refused::Tampered(problems));
     }
     Ok(folder)
 }
