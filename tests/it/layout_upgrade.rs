@@ -95,7 +95,10 @@ fn a_layout_change_upgrades_every_schema() {
     )
     .unwrap();
 
-    // The whole chain, in deploy order, on a real database.
+    // The whole chain, in deploy order, on a real database (the planning above needs none).
+    if !crate::database::available() {
+        return;
+    }
     let db = TestDb::create("upgrade");
     let platform_files = migration_files(&temp.path().join("generated/platform"));
     let domain_files = migration_files(&domain.join("generated/loans"));
