@@ -6,7 +6,7 @@
 //! spelling, the field's description, or an `x-hint` written for that spot).
 
 use jsonschema::ValidationError;
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use super::words::{
@@ -18,6 +18,13 @@ use crate::base::source::FileId;
 use crate::front::model::Kind;
 use crate::front::syntax::split_pointer;
 
+/// One error being translated: the error, and where it points in the instance and the schema.
+struct At<'e> {
+    error: &'e ValidationError<'e>,
+    pointer: String,
+    schema_path: &'e str,
+}
+
 pub(super) struct Translator<'a> {
     pub file: FileId,
     pub schema: &'a Value,
@@ -26,118 +33,244 @@ pub(super) struct Translator<'a> {
 
 impl Translator<'_> {
     pub(super) fn translate(&self, error: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
-        let pointer = error.instance_path().as_str().to_owned();
-        let schema_path = error.schema_path().as_str();
+        let at = At {
+            error,
+            pointer: error.instance_path().as_str().to_owned(),
+            schema_path: error.schema_path().as_str(),
+        };
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                let allowed = self.allowed_keys(schema_path);
-                for key in unexpected {
-                    let member = pointer_join(&pointer, key);
-                    let mut diagnostic = Diagnostic::new(
-                        Code::UnknownKey,
-                        format!("unknown key `{key}` in {}", self.describe(&pointer)),
-                    )
-                    .with_label(Label::key(self.file, &member).with_text("not a known key"))
-                    .with_help(unknown_key_help(key, &allowed));
-                    if self.kind == Some(Kind::Task) && pointer.starts_with("/attributes/config") {
-                        // Task settings grow with every runtime release; an unknown one is
-                        // worth a look but must not block a deploy.
-                        diagnostic.severity = Severity::Warning;
-                        diagnostic.help = Some(format!(
-                            "{}; if a newer runtime accepts it, this warning can be ignored",
-                            diagnostic.help.unwrap_or_default()
-                        ));
-                    }
-                    out.push(diagnostic);
-                }
+                self.unknown_keys(&at, unexpected, out)
             }
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or("?");
-                let description = self
-                    .property_description(schema_path, name)
-                    .map(|text| format!(": {}", lowercase_first(&text)))
-                    .unwrap_or_default();
-                out.push(
-                    Diagnostic::new(
-                        Code::MissingKey,
-                        format!(
-                            "missing required key `{name}` in {}",
-                            self.describe(&pointer)
-                        ),
-                    )
-                    .with_label(
-                        Label::key(self.file, &pointer)
-                            .with_text(format!("`{name}` is required here")),
-                    )
-                    .with_help(format!("add `{name}`{description}")),
-                );
+            ValidationErrorKind::Required { property } => self.missing_key(&at, property, out),
+            ValidationErrorKind::Type { kind } => self.wrong_type(&at, kind, out),
+            ValidationErrorKind::Enum { .. }
+            | ValidationErrorKind::Constant { .. }
+            | ValidationErrorKind::Pattern { .. }
+            | ValidationErrorKind::Format { .. }
+            | ValidationErrorKind::MinLength { .. }
+            | ValidationErrorKind::MaxLength { .. }
+            | ValidationErrorKind::MinItems { .. }
+            | ValidationErrorKind::MaxItems { .. }
+            | ValidationErrorKind::Minimum { .. }
+            | ValidationErrorKind::ExclusiveMinimum { .. }
+            | ValidationErrorKind::Maximum { .. }
+            | ValidationErrorKind::ExclusiveMaximum { .. }
+            | ValidationErrorKind::UniqueItems => self.invalid_value_of(&at, out),
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
+                self.alternatives(&at, context, out)
             }
-            ValidationErrorKind::Type { kind } => {
-                let expected = type_kind_names(kind);
-                let found = json_type_name(error.instance());
-                let scalar = matches!(&**error.instance(), Value::Number(_) | Value::Bool(_));
-                if expected == "a string" && scalar {
-                    // YAML reads `1.0` or `yes` unquoted as a number or boolean.
-                    let shown = error.instance().to_string();
-                    let is_version = self.kind.is_some()
-                        && matches!(pointer.as_str(), "/version" | "/flowVersion");
-                    let code = if is_version {
-                        Code::InvalidVersion
-                    } else {
-                        Code::WrongType
-                    };
-                    out.push(
-                        Diagnostic::new(
-                            code,
-                            format!(
-                                "{} must be a string, but `{shown}` was read as {found}",
-                                self.describe_value(&pointer)
-                            ),
-                        )
-                        .with_label(
-                            Label::value(self.file, &pointer).with_text("expected a string"),
-                        )
-                        .with_help(if is_version {
-                            format!(
-                                "write a full version such as \"{shown}.0\" and quote it in YAML"
-                            )
-                        } else {
-                            format!("quote it: \"{shown}\"")
-                        }),
-                    );
-                    return;
-                }
-                out.push(
-                    Diagnostic::new(
-                        Code::WrongType,
-                        format!(
-                            "{} must be {expected}, not {found}",
-                            self.describe_value(&pointer)
-                        ),
-                    )
-                    .with_label(
-                        Label::value(self.file, &pointer).with_text(format!("expected {expected}")),
-                    )
-                    .with_help(self.help_for_value(schema_path, &pointer)),
-                );
+            ValidationErrorKind::OneOfMultipleValid { .. }
+            | ValidationErrorKind::Not { .. }
+            | ValidationErrorKind::FalseSchema
+            | ValidationErrorKind::Contains => self.no_allowed_form(&at, out),
+            _ => self.other_rule(&at, out),
+        }
+    }
+
+    /// Keys the schema does not define, each with the allowed keys or a close spelling.
+    fn unknown_keys(&self, at: &At<'_>, unexpected: &[String], out: &mut Vec<Diagnostic>) {
+        let allowed = self.allowed_keys(at.schema_path);
+        for key in unexpected {
+            let member = pointer_join(&at.pointer, key);
+            let mut diagnostic = Diagnostic::new(
+                Code::UnknownKey,
+                format!("unknown key `{key}` in {}", self.describe(&at.pointer)),
+            )
+            .with_label(Label::key(self.file, &member).with_text("not a known key"))
+            .with_help(unknown_key_help(key, &allowed));
+            if self.kind == Some(Kind::Task) && at.pointer.starts_with("/attributes/config") {
+                // Task settings grow with every runtime release; an unknown one is
+                // worth a look but must not block a deploy.
+                diagnostic.severity = Severity::Warning;
+                diagnostic.help = Some(format!(
+                    "{}; if a newer runtime accepts it, this warning can be ignored",
+                    diagnostic.help.unwrap_or_default()
+                ));
             }
+            out.push(diagnostic);
+        }
+    }
+
+    /// A required key that is missing, with what the key is for.
+    fn missing_key(&self, at: &At<'_>, property: &Value, out: &mut Vec<Diagnostic>) {
+        let name = property.as_str().unwrap_or("?");
+        let description = self
+            .property_description(at.schema_path, name)
+            .map(|text| format!(": {}", lowercase_first(&text)))
+            .unwrap_or_default();
+        out.push(
+            Diagnostic::new(
+                Code::MissingKey,
+                format!(
+                    "missing required key `{name}` in {}",
+                    self.describe(&at.pointer)
+                ),
+            )
+            .with_label(
+                Label::key(self.file, &at.pointer).with_text(format!("`{name}` is required here")),
+            )
+            .with_help(format!("add `{name}`{description}")),
+        );
+    }
+
+    /// A value of the wrong JSON type; a YAML scalar that should have been quoted says so.
+    fn wrong_type(&self, at: &At<'_>, kind: &TypeKind, out: &mut Vec<Diagnostic>) {
+        let expected = type_kind_names(kind);
+        let found = json_type_name(at.error.instance());
+        let scalar = matches!(&**at.error.instance(), Value::Number(_) | Value::Bool(_));
+        if expected == "a string" && scalar {
+            // YAML reads `1.0` or `yes` unquoted as a number or boolean.
+            let shown = at.error.instance().to_string();
+            let is_version =
+                self.kind.is_some() && matches!(at.pointer.as_str(), "/version" | "/flowVersion");
+            let code = if is_version {
+                Code::InvalidVersion
+            } else {
+                Code::WrongType
+            };
+            out.push(
+                Diagnostic::new(
+                    code,
+                    format!(
+                        "{} must be a string, but `{shown}` was read as {found}",
+                        self.describe_value(&at.pointer)
+                    ),
+                )
+                .with_label(Label::value(self.file, &at.pointer).with_text("expected a string"))
+                .with_help(if is_version {
+                    format!("write a full version such as \"{shown}.0\" and quote it in YAML")
+                } else {
+                    format!("quote it: \"{shown}\"")
+                }),
+            );
+            return;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::WrongType,
+                format!(
+                    "{} must be {expected}, not {found}",
+                    self.describe_value(&at.pointer)
+                ),
+            )
+            .with_label(
+                Label::value(self.file, &at.pointer).with_text(format!("expected {expected}")),
+            )
+            .with_help(self.help_for_value(at.schema_path, &at.pointer)),
+        );
+    }
+
+    /// A value that matches none of the alternatives: the errors of the one most likely meant, or
+    /// the types that would do.
+    fn alternatives(
+        &self,
+        at: &At<'_>,
+        context: &[Vec<ValidationError<'static>>],
+        out: &mut Vec<Diagnostic>,
+    ) {
+        if let Some(branch) = best_branch(context, at.error.instance_path().as_str()) {
+            for inner in branch {
+                self.translate(inner, out);
+            }
+        } else {
+            let expected = expected_types(context);
+            let hint = self.hint(at.schema_path);
+            let message = match (&expected, at.error.instance()) {
+                (Some(types), found) if !types_contain(types, found) => format!(
+                    "{} must be {types}, not {}",
+                    self.describe_value(&at.pointer),
+                    json_type_name(found)
+                ),
+                _ => format!(
+                    "{} does not have an allowed form",
+                    self.describe_value(&at.pointer)
+                ),
+            };
+            out.push(
+                Diagnostic::new(Code::SchemaViolation, message)
+                    .with_label(Label::value(self.file, &at.pointer))
+                    .with_help(
+                        hint.unwrap_or_else(|| self.help_for_value(at.schema_path, &at.pointer)),
+                    ),
+            );
+        }
+    }
+
+    /// A value whose form no rule allows (`not`, `false`, several alternatives at once).
+    fn no_allowed_form(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        let hint = self
+            .hint(at.schema_path)
+            .unwrap_or_else(|| "see the component format in `vnext schema export`".into());
+        out.push(
+            Diagnostic::new(
+                Code::SchemaViolation,
+                format!(
+                    "{} does not have an allowed form",
+                    self.describe_value(&at.pointer)
+                ),
+            )
+            .with_label(Label::value(self.file, &at.pointer))
+            .with_help(hint),
+        );
+    }
+
+    /// Any other rule, named by its keyword.
+    fn other_rule(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        out.push(
+            Diagnostic::new(
+                Code::SchemaViolation,
+                format!(
+                    "{} breaks the `{}` rule",
+                    self.describe_value(&at.pointer),
+                    at.error.kind().keyword()
+                ),
+            )
+            .with_label(Label::value(self.file, &at.pointer))
+            .with_help(self.help_for_value(at.schema_path, &at.pointer)),
+        );
+    }
+
+    /// A length or count under its minimum (`below` says how); a minimum of one is "not empty".
+    fn below_minimum(&self, at: &At<'_>, limit: u64, below: &str) -> Diagnostic {
+        let value = self.describe_value(&at.pointer);
+        self.invalid_value(
+            at.error,
+            &at.pointer,
+            if limit == 1 {
+                format!("{value} must not be empty")
+            } else {
+                format!("{value} {below}")
+            },
+            self.help_for_value(at.schema_path, &at.pointer),
+        )
+    }
+
+    /// A value outside what its rule allows: a set, a constant, a pattern or format, a length,
+    /// a count or a range.
+    fn invalid_value_of(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        match at.error.kind() {
             ValidationErrorKind::Enum { options } => {
                 let allowed = list_values(options);
                 out.push(self.invalid_value(
-                    error,
-                    &pointer,
-                    format!("{} is not one of {allowed}", show_value(error.instance())),
+                    at.error,
+                    &at.pointer,
+                    format!(
+                        "{} is not one of {allowed}",
+                        show_value(at.error.instance())
+                    ),
                     format!("use one of {allowed}"),
                 ));
             }
             ValidationErrorKind::Constant { expected_value } => {
                 out.push(self.invalid_value(
-                    error,
-                    &pointer,
+                    at.error,
+                    &at.pointer,
                     format!(
                         "{} must be {}",
-                        self.describe_value(&pointer),
+                        self.describe_value(&at.pointer),
                         show_value(expected_value)
                     ),
                     format!("write {}", show_value(expected_value)),
@@ -145,158 +278,95 @@ impl Translator<'_> {
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let help = self
-                    .help_for_value_opt(schema_path)
+                    .help_for_value_opt(at.schema_path)
                     .unwrap_or_else(|| format!("the value must match the pattern {pattern}"));
                 out.push(self.invalid_value(
-                    error,
-                    &pointer,
+                    at.error,
+                    &at.pointer,
                     format!(
                         "{} is not a valid {}",
-                        show_value(error.instance()),
-                        self.field_name(&pointer)
+                        show_value(at.error.instance()),
+                        self.field_name(&at.pointer)
                     ),
                     help,
                 ));
             }
             ValidationErrorKind::Format { format } => {
                 out.push(self.invalid_value(
-                    error,
-                    &pointer,
-                    format!("{} is not a valid {format}", show_value(error.instance())),
+                    at.error,
+                    &at.pointer,
+                    format!(
+                        "{} is not a valid {format}",
+                        show_value(at.error.instance())
+                    ),
                     format!("write a valid {format}"),
                 ));
             }
-            ValidationErrorKind::MinLength { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                if *limit == 1 {
-                    format!("{} must not be empty", self.describe_value(&pointer))
-                } else {
-                    format!(
-                        "{} is shorter than {limit} characters",
-                        self.describe_value(&pointer)
-                    )
-                },
-                self.help_for_value(schema_path, &pointer),
-            )),
-            ValidationErrorKind::MaxLength { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                format!(
-                    "{} is longer than {limit} characters",
-                    self.describe_value(&pointer)
-                ),
-                format!("shorten it to at most {limit} characters"),
-            )),
-            ValidationErrorKind::MinItems { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                if *limit == 1 {
-                    format!("{} must not be empty", self.describe_value(&pointer))
-                } else {
-                    format!(
-                        "{} needs at least {limit} items",
-                        self.describe_value(&pointer)
-                    )
-                },
-                self.help_for_value(schema_path, &pointer),
-            )),
-            ValidationErrorKind::MaxItems { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                format!(
-                    "{} may have at most {limit} item{}",
-                    self.describe_value(&pointer),
-                    if *limit == 1 { "" } else { "s" }
-                ),
-                self.help_for_value(schema_path, &pointer),
-            )),
-            ValidationErrorKind::Minimum { limit }
-            | ValidationErrorKind::ExclusiveMinimum { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                format!(
-                    "{} is below the minimum {limit}",
-                    show_value(error.instance())
-                ),
-                format!("use a value of at least {limit}"),
-            )),
-            ValidationErrorKind::Maximum { limit }
-            | ValidationErrorKind::ExclusiveMaximum { limit } => out.push(self.invalid_value(
-                error,
-                &pointer,
-                format!(
-                    "{} is above the maximum {limit}",
-                    show_value(error.instance())
-                ),
-                format!("use a value of at most {limit}"),
-            )),
-            ValidationErrorKind::UniqueItems => out.push(self.invalid_value(
-                error,
-                &pointer,
-                format!("{} has duplicate items", self.describe_value(&pointer)),
-                "remove the repeated items".into(),
-            )),
-            ValidationErrorKind::AnyOf { context }
-            | ValidationErrorKind::OneOfNotValid { context } => {
-                if let Some(branch) = best_branch(context, error.instance_path().as_str()) {
-                    for inner in branch {
-                        self.translate(inner, out);
-                    }
-                } else {
-                    let expected = expected_types(context);
-                    let hint = self.hint(schema_path);
-                    let message = match (&expected, error.instance()) {
-                        (Some(types), found) if !types_contain(types, found) => format!(
-                            "{} must be {types}, not {}",
-                            self.describe_value(&pointer),
-                            json_type_name(found)
-                        ),
-                        _ => format!(
-                            "{} does not have an allowed form",
-                            self.describe_value(&pointer)
-                        ),
-                    };
-                    out.push(
-                        Diagnostic::new(Code::SchemaViolation, message)
-                            .with_label(Label::value(self.file, &pointer))
-                            .with_help(
-                                hint.unwrap_or_else(|| self.help_for_value(schema_path, &pointer)),
-                            ),
-                    );
-                }
+            ValidationErrorKind::MinLength { limit } => {
+                let below = format!("is shorter than {limit} characters");
+                out.push(self.below_minimum(at, *limit, &below));
             }
-            ValidationErrorKind::OneOfMultipleValid { .. }
-            | ValidationErrorKind::Not { .. }
-            | ValidationErrorKind::FalseSchema
-            | ValidationErrorKind::Contains => {
-                let hint = self
-                    .hint(schema_path)
-                    .unwrap_or_else(|| "see the component format in `vnext schema export`".into());
-                out.push(
-                    Diagnostic::new(
-                        Code::SchemaViolation,
-                        format!(
-                            "{} does not have an allowed form",
-                            self.describe_value(&pointer)
-                        ),
-                    )
-                    .with_label(Label::value(self.file, &pointer))
-                    .with_help(hint),
-                );
-            }
-            _ => out.push(
-                Diagnostic::new(
-                    Code::SchemaViolation,
+            ValidationErrorKind::MaxLength { limit } => {
+                out.push(self.invalid_value(
+                    at.error,
+                    &at.pointer,
                     format!(
-                        "{} breaks the `{}` rule",
-                        self.describe_value(&pointer),
-                        error.kind().keyword()
+                        "{} is longer than {limit} characters",
+                        self.describe_value(&at.pointer)
                     ),
-                )
-                .with_label(Label::value(self.file, &pointer))
-                .with_help(self.help_for_value(schema_path, &pointer)),
-            ),
+                    format!("shorten it to at most {limit} characters"),
+                ));
+            }
+            ValidationErrorKind::MinItems { limit } => {
+                let below = format!("needs at least {limit} items");
+                out.push(self.below_minimum(at, *limit, &below));
+            }
+            ValidationErrorKind::MaxItems { limit } => {
+                out.push(self.invalid_value(
+                    at.error,
+                    &at.pointer,
+                    format!(
+                        "{} may have at most {limit} item{}",
+                        self.describe_value(&at.pointer),
+                        if *limit == 1 { "" } else { "s" }
+                    ),
+                    self.help_for_value(at.schema_path, &at.pointer),
+                ));
+            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                out.push(self.invalid_value(
+                    at.error,
+                    &at.pointer,
+                    format!(
+                        "{} is below the minimum {limit}",
+                        show_value(at.error.instance())
+                    ),
+                    format!("use a value of at least {limit}"),
+                ));
+            }
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                out.push(self.invalid_value(
+                    at.error,
+                    &at.pointer,
+                    format!(
+                        "{} is above the maximum {limit}",
+                        show_value(at.error.instance())
+                    ),
+                    format!("use a value of at most {limit}"),
+                ));
+            }
+            ValidationErrorKind::UniqueItems => {
+                out.push(self.invalid_value(
+                    at.error,
+                    &at.pointer,
+                    format!("{} has duplicate items", self.describe_value(&at.pointer)),
+                    "remove the repeated items".into(),
+                ));
+            }
+            // `translate` sends only these kinds here.
+            _ => {}
         }
     }
 

@@ -15,7 +15,42 @@ use super::sql::{
 };
 use super::tables::create_tables_sql;
 
+/// The statements of one change, rendered by its family.
 pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
+    match change {
+        Change::CreateExtension { .. }
+        | Change::CreateFunction { .. }
+        | Change::ReplaceFunction { .. } => prelude_sql(change, out),
+        Change::CreateSchema { .. }
+        | Change::RetireSchema { .. }
+        | Change::UpdateLayoutVersion { .. }
+        | Change::AddEfHistory { .. } => schema_change_sql(domain, change, out),
+        Change::CreateTable { .. } | Change::DropTable { .. } => table_change_sql(change, out),
+        Change::AddColumn { .. }
+        | Change::DropColumn { .. }
+        | Change::AlterColumnType { .. }
+        | Change::SetNotNull { .. }
+        | Change::DropNotNull { .. }
+        | Change::SetDefault { .. }
+        | Change::DropDefault { .. } => column_change_sql(change, out),
+        Change::AddForeignKey { .. } | Change::AddCheck { .. } | Change::DropConstraint { .. } => {
+            constraint_sql(change, out)
+        }
+        Change::CreateIndex { .. }
+        | Change::DropIndex { .. }
+        | Change::CreateAttributeIndex { .. }
+        | Change::DropAttributeIndex { .. } => index_sql(change, out),
+        Change::SetComment { target, comment } => {
+            comment_change_sql(target, comment.as_deref(), out)
+        }
+        Change::PublishComponent { .. }
+        | Change::PublishVersion { .. }
+        | Change::UpdateComponent { .. } => component_change_sql(domain, change, out),
+    }
+}
+
+/// Extensions and the platform's functions.
+fn prelude_sql(change: &Change, out: &mut String) {
     match change {
         Change::CreateExtension { name } => statement(
             out,
@@ -36,6 +71,15 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
             &format!("Replace function {schema}.{}", function.name),
             &function_sql(schema, function, true),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// Whole schemas: created, retired, their layout version, and the runtime's EF Core history
+/// rows.
+fn schema_change_sql(domain: &str, change: &Change, out: &mut String) {
+    match change {
         Change::CreateSchema { schema } => create_schema_sql(domain, schema, out),
         Change::RetireSchema { name, .. } => {
             statement(
@@ -75,12 +119,42 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
                 literal(schema)
             ),
         ),
+        Change::AddEfHistory {
+            schema,
+            table,
+            product_version,
+            migrations,
+        } => statement(
+            out,
+            &format!(
+                "Record {} new EF Core migration{} as applied",
+                migrations.len(),
+                if migrations.len() == 1 { "" } else { "s" }
+            ),
+            &ef_history_sql(schema, table, product_version, migrations),
+        ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// Tables, created and dropped.
+fn table_change_sql(change: &Change, out: &mut String) {
+    match change {
         Change::CreateTable { schema, table } => create_tables_sql(schema, &[table.as_ref()], out),
         Change::DropTable { schema, table } => statement(
             out,
             &format!("Drop table {schema}.{table}"),
             &format!("DROP TABLE {}", qualified(schema, table)),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// Columns: added, dropped, and their type, nullability and default changed.
+fn column_change_sql(change: &Change, out: &mut String) {
+    match change {
         Change::AddColumn {
             schema,
             table,
@@ -185,6 +259,14 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
                 ident(column)
             ),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// Constraints: added without checking existing rows, then validated.
+fn constraint_sql(change: &Change, out: &mut String) {
+    match change {
         Change::AddForeignKey {
             schema,
             table,
@@ -250,6 +332,14 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
                 ident(name)
             ),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// Indexes, those of the layouts and the attribute indexes.
+fn index_sql(change: &Change, out: &mut String) {
+    match change {
         Change::CreateIndex {
             schema,
             table,
@@ -265,45 +355,6 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
             &format!("Drop index {index}"),
             &drop_index_sql(schema, index),
         ),
-        Change::SetComment { target, comment } => {
-            let (what, object) = match target {
-                CommentTarget::Schema(schema) => (
-                    format!("schema {schema}"),
-                    format!("SCHEMA {}", ident(schema)),
-                ),
-                CommentTarget::Table { schema, table } => (
-                    format!("table {schema}.{table}"),
-                    format!("TABLE {}", qualified(schema, table)),
-                ),
-                CommentTarget::Column {
-                    schema,
-                    table,
-                    column,
-                } => (
-                    format!("column {table}.{column}"),
-                    format!("COLUMN {}.{}", qualified(schema, table), ident(column)),
-                ),
-            };
-            statement(
-                out,
-                &format!("Describe {what}"),
-                &comment_sql(&object, comment.as_deref()),
-            );
-        }
-        Change::AddEfHistory {
-            schema,
-            table,
-            product_version,
-            migrations,
-        } => statement(
-            out,
-            &format!(
-                "Record {} new EF Core migration{} as applied",
-                migrations.len(),
-                if migrations.len() == 1 { "" } else { "s" }
-            ),
-            &ef_history_sql(schema, table, product_version, migrations),
-        ),
         Change::CreateAttributeIndex {
             schema,
             index,
@@ -318,6 +369,41 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
             &format!("Drop attribute index {index}"),
             &drop_index_sql(schema, index),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// A comment on a schema, table or column (or its removal).
+fn comment_change_sql(target: &CommentTarget, comment: Option<&str>, out: &mut String) {
+    let (what, object) = match target {
+        CommentTarget::Schema(schema) => (
+            format!("schema {schema}"),
+            format!("SCHEMA {}", ident(schema)),
+        ),
+        CommentTarget::Table { schema, table } => (
+            format!("table {schema}.{table}"),
+            format!("TABLE {}", qualified(schema, table)),
+        ),
+        CommentTarget::Column {
+            schema,
+            table,
+            column,
+        } => (
+            format!("column {table}.{column}"),
+            format!("COLUMN {}.{}", qualified(schema, table), ident(column)),
+        ),
+    };
+    statement(
+        out,
+        &format!("Describe {what}"),
+        &comment_sql(&object, comment),
+    );
+}
+
+/// Component rows: new components, new versions, new tags.
+fn component_change_sql(domain: &str, change: &Change, out: &mut String) {
+    match change {
         Change::PublishComponent { record } => publish_component_sql(domain, record, out),
         Change::PublishVersion {
             kind,
@@ -381,6 +467,8 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
                 ),
             );
         }
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
     }
 }
 
