@@ -26,6 +26,16 @@ pub(super) fn resolve_references(
     resolution
 }
 
+/// One reference being resolved, and where it was made.
+#[derive(Clone, Copy)]
+struct Site<'a> {
+    workspace: &'a Workspace<'a>,
+    index: &'a Index,
+    component: &'a Component,
+    reference: &'a Reference,
+    solution_idx: usize,
+}
+
 fn resolve_one(
     workspace: &Workspace<'_>,
     index: &Index,
@@ -34,133 +44,175 @@ fn resolve_one(
     resolution: &mut Resolution,
     out: &mut Vec<Diagnostic>,
 ) -> Option<ComponentId> {
-    let file = component.file;
-    let solution_idx = component.solution?;
-    let solution = &workspace.solutions[solution_idx];
+    let site = Site {
+        workspace,
+        index,
+        component,
+        reference,
+        solution_idx: component.solution?,
+    };
     match &reference.target {
-        RefTarget::Path(path) => {
-            let normalized = path.trim_start_matches("./").replace('\\', "/");
-            if normalized.starts_with('@') || normalized.contains("node_modules/") {
-                resolution.api_dependencies.push(ApiDependency {
-                    domain: "(package)".to_owned(),
-                    target: normalized,
-                    from: component.display_id(),
-                });
-                return None;
-            }
-            let Some(&target) = index.by_path.get(&(solution_idx, normalized.clone())) else {
-                let known: Vec<String> = index
-                    .by_path
-                    .keys()
-                    .filter(|(s, _)| *s == solution_idx)
-                    .map(|(_, p)| p.clone())
-                    .collect();
-                let help = match closest(&normalized, &known) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => format!(
-                        "a ref path is relative to the components root `{}`, e.g. `{}/my-task.json`",
-                        solution.components_root_name,
-                        solution.folder(Kind::Task)
-                    ),
-                };
-                out.push(
-                    Diagnostic::new(
-                        Code::UnresolvedRefPath,
-                        format!("no component file at `{normalized}`"),
-                    )
-                    .with_label(
-                        Label::value(file, pointer_join(&reference.pointer, "ref"))
-                            .with_text("no such file"),
-                    )
-                    .with_help(help),
-                );
-                return None;
-            };
-            let target_kind = workspace.components[target].kind;
-            if let Some(slot) = reference.slot_kind
-                && slot != target_kind
-            {
-                out.push(type_mismatch(file, reference, slot, target_kind, "ref"));
-            }
-            Some(target)
-        }
+        RefTarget::Path(path) => resolve_path(&site, path, resolution, out),
         RefTarget::Explicit {
             key,
             domain,
             version,
             flow,
-        } => {
-            let kind = Kind::from_flow(flow)?;
-            if domain != &solution.domain {
-                resolution.api_dependencies.push(ApiDependency {
-                    domain: domain.clone(),
-                    target: format!("{flow}/{key}@{version}"),
-                    from: component.display_id(),
-                });
-                return None;
-            }
-            if let Some(slot) = reference.slot_kind
-                && slot != kind
-            {
-                out.push(type_mismatch(file, reference, slot, kind, "flow"));
-                return None;
-            }
-            let versions = index.versions(solution_idx, kind, key);
-            if versions.is_empty() {
-                // The key may exist as another kind: that is the more useful thing to say.
-                let other_kind = Kind::ALL
-                    .into_iter()
-                    .find(|other| !index.versions(solution_idx, *other, key).is_empty());
-                let help = match other_kind {
-                    Some(other) => format!(
-                        "`{key}` is a {other}; set flow to `{}` or reference a {kind}",
-                        other.flow()
-                    ),
-                    None => match closest(key, &index.keys_of(solution_idx, kind)) {
-                        Some(close) => format!("did you mean `{close}`?"),
-                        None => format!(
-                            "create the {kind} `{key}` in the {} folder, or fix the key",
-                            solution.folder(kind)
-                        ),
-                    },
-                };
-                out.push(
-                    Diagnostic::new(
-                        Code::UnresolvedReference,
-                        format!("{kind} `{key}` does not exist in domain `{domain}`"),
-                    )
-                    .with_label(
-                        Label::value(file, pointer_join(&reference.pointer, "key"))
-                            .with_text(format!("no such {kind}")),
-                    )
-                    .with_help(help),
-                );
-                return None;
-            }
-            let texts: Vec<&str> = versions
-                .iter()
-                .filter_map(|id| workspace.components[*id].version.as_deref())
-                .collect();
-            match semver::resolve(version, &texts) {
-                Some(chosen) => versions
-                    .iter()
-                    .copied()
-                    .find(|id| workspace.components[*id].version.as_deref() == Some(chosen)),
-                None => {
-                    out.push(
-                        Diagnostic::new(
-                            Code::UnresolvedVersion,
-                            format!("{kind} `{key}` has no version matching `{version}`"),
-                        )
-                        .with_label(
-                            Label::value(file, pointer_join(&reference.pointer, "version"))
-                                .with_text("no such version"),
-                        )
-                        .with_help(format!("available versions: {}", texts.join(", "))),
-                    );
-                    None
-                }
-            }
+        } => resolve_explicit(&site, [key, domain, version, flow], resolution, out),
+    }
+}
+
+/// A `{ref: "<path>"}` reference: a component file of the same solution, or a package path
+/// (an API dependency).
+fn resolve_path(
+    site: &Site<'_>,
+    path: &str,
+    resolution: &mut Resolution,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ComponentId> {
+    let file = site.component.file;
+    let solution = &site.workspace.solutions[site.solution_idx];
+
+    let normalized = path.trim_start_matches("./").replace('\\', "/");
+    if normalized.starts_with('@') || normalized.contains("node_modules/") {
+        resolution.api_dependencies.push(ApiDependency {
+            domain: "(package)".to_owned(),
+            target: normalized,
+            from: site.component.display_id(),
+        });
+        return None;
+    }
+    let Some(&target) = site
+        .index
+        .by_path
+        .get(&(site.solution_idx, normalized.clone()))
+    else {
+        let known: Vec<String> = site
+            .index
+            .by_path
+            .keys()
+            .filter(|(s, _)| *s == site.solution_idx)
+            .map(|(_, p)| p.clone())
+            .collect();
+        let help = match closest(&normalized, &known) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!(
+                "a ref path is relative to the components root `{}`, e.g. `{}/my-task.json`",
+                solution.components_root_name,
+                solution.folder(Kind::Task)
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                Code::UnresolvedRefPath,
+                format!("no component file at `{normalized}`"),
+            )
+            .with_label(
+                Label::value(file, pointer_join(&site.reference.pointer, "ref"))
+                    .with_text("no such file"),
+            )
+            .with_help(help),
+        );
+        return None;
+    };
+    let target_kind = site.workspace.components[target].kind;
+    if let Some(slot) = site.reference.slot_kind
+        && slot != target_kind
+    {
+        out.push(type_mismatch(
+            file,
+            site.reference,
+            slot,
+            target_kind,
+            "ref",
+        ));
+    }
+    Some(target)
+}
+
+/// A `{key, domain, version, flow}` reference: a component of this domain in a version that
+/// exists, or one of another domain (an API dependency).
+fn resolve_explicit(
+    site: &Site<'_>,
+    [key, domain, version, flow]: [&String; 4],
+    resolution: &mut Resolution,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ComponentId> {
+    let file = site.component.file;
+    let solution = &site.workspace.solutions[site.solution_idx];
+
+    let kind = Kind::from_flow(flow)?;
+    if domain != &solution.domain {
+        resolution.api_dependencies.push(ApiDependency {
+            domain: domain.clone(),
+            target: format!("{flow}/{key}@{version}"),
+            from: site.component.display_id(),
+        });
+        return None;
+    }
+    if let Some(slot) = site.reference.slot_kind
+        && slot != kind
+    {
+        out.push(type_mismatch(file, site.reference, slot, kind, "flow"));
+        return None;
+    }
+    let versions = site.index.versions(site.solution_idx, kind, key);
+    if versions.is_empty() {
+        // The key may exist as another kind: that is the more useful thing to say.
+        let other_kind = Kind::ALL.into_iter().find(|other| {
+            !site
+                .index
+                .versions(site.solution_idx, *other, key)
+                .is_empty()
+        });
+        let help = match other_kind {
+            Some(other) => format!(
+                "`{key}` is a {other}; set flow to `{}` or reference a {kind}",
+                other.flow()
+            ),
+            None => match closest(key, &site.index.keys_of(site.solution_idx, kind)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!(
+                    "create the {kind} `{key}` in the {} folder, or fix the key",
+                    solution.folder(kind)
+                ),
+            },
+        };
+        out.push(
+            Diagnostic::new(
+                Code::UnresolvedReference,
+                format!("{kind} `{key}` does not exist in domain `{domain}`"),
+            )
+            .with_label(
+                Label::value(file, pointer_join(&site.reference.pointer, "key"))
+                    .with_text(format!("no such {kind}")),
+            )
+            .with_help(help),
+        );
+        return None;
+    }
+    let texts: Vec<&str> = versions
+        .iter()
+        .filter_map(|id| site.workspace.components[*id].version.as_deref())
+        .collect();
+    match semver::resolve(version, &texts) {
+        Some(chosen) => versions
+            .iter()
+            .copied()
+            .find(|id| site.workspace.components[*id].version.as_deref() == Some(chosen)),
+        None => {
+            out.push(
+                Diagnostic::new(
+                    Code::UnresolvedVersion,
+                    format!("{kind} `{key}` has no version matching `{version}`"),
+                )
+                .with_label(
+                    Label::value(file, pointer_join(&site.reference.pointer, "version"))
+                        .with_text("no such version"),
+                )
+                .with_help(format!("available versions: {}", texts.join(", "))),
+            );
+            None
         }
     }
 }

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
-use crate::front::model::{Availability, Component, Workflow};
+use crate::base::source::FileId;
+use crate::front::model::{Availability, Component, State, Transition, Workflow};
 use crate::front::validate::closest;
 
 const START_PSEUDO_STATES: [&str; 2] = ["$self", "$start"];
@@ -16,6 +17,69 @@ pub(super) fn check_workflow(
     out: &mut Vec<Diagnostic>,
 ) {
     let file = component.file;
+    let states = States {
+        file,
+        keys: state_keys(file, workflow, out),
+    };
+    check_initial_states(file, workflow, out);
+    check_start_and_timeout(&states, workflow, out);
+    check_state_transitions(&states, workflow, out);
+    check_shared_transitions(&states, workflow, out);
+    check_subflows(file, workflow, out);
+    check_boundary_transitions(file, workflow, out);
+    check_reachability(file, workflow, &states.keys, out);
+    check_finality(file, workflow, out);
+}
+
+/// The declared states of a workflow, by key (with the pointer of each), for the checks of
+/// what targets them.
+struct States<'w> {
+    file: FileId,
+    keys: BTreeMap<&'w str, &'w str>,
+}
+
+impl States<'_> {
+    fn knows(&self, target: &str) -> bool {
+        self.keys.contains_key(target)
+    }
+
+    /// A transition (`what`) at `pointer` targets a state the workflow does not declare.
+    fn unknown_target(&self, pointer: &str, target: &str, what: &str) -> Diagnostic {
+        let keys: Vec<String> = self.keys.keys().map(|k| (*k).to_owned()).collect();
+        let help = match closest(target, &keys) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!(
+                "declare a state `{target}`, or target one of: {}",
+                keys.join(", ")
+            ),
+        };
+        Diagnostic::new(
+            Code::UnknownTargetState,
+            format!("{what} targets state `{target}`, which the workflow does not declare"),
+        )
+        .with_label(
+            Label::value(self.file, pointer_join(pointer, "target")).with_text("unknown state"),
+        )
+        .with_help(help)
+    }
+
+    /// The diagnostic for a transition whose target (other than `$self`) is not declared.
+    fn check_target(&self, transition: &Transition, what: &str, out: &mut Vec<Diagnostic>) {
+        if let Some(target) = &transition.target
+            && target != "$self"
+            && !self.knows(target)
+        {
+            out.push(self.unknown_target(&transition.pointer, target, what));
+        }
+    }
+}
+
+/// The state keys of a workflow, each declared once.
+fn state_keys<'w>(
+    file: FileId,
+    workflow: &'w Workflow,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<&'w str, &'w str> {
     let mut state_keys: BTreeMap<&str, &str> = BTreeMap::new();
     for state in &workflow.states {
         let Some(key) = state.key.as_deref() else {
@@ -40,8 +104,12 @@ pub(super) fn check_workflow(
             state_keys.insert(key, &state.pointer);
         }
     }
+    state_keys
+}
 
-    let initial: Vec<&crate::front::model::State> = workflow
+/// At most one initial state.
+fn check_initial_states(file: FileId, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
+    let initial: Vec<&State> = workflow
         .states
         .iter()
         .filter(|s| s.state_type == Some(1))
@@ -62,30 +130,15 @@ pub(super) fn check_workflow(
         }
         out.push(diagnostic.with_help("make the other states intermediate (stateType 2)"));
     }
+}
 
-    let known_state = |target: &str| state_keys.contains_key(target);
-    let unknown_target = |pointer: &str, target: &str, what: &str| {
-        let keys: Vec<String> = state_keys.keys().map(|k| (*k).to_owned()).collect();
-        let help = match closest(target, &keys) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => format!(
-                "declare a state `{target}`, or target one of: {}",
-                keys.join(", ")
-            ),
-        };
-        Diagnostic::new(
-            Code::UnknownTargetState,
-            format!("{what} targets state `{target}`, which the workflow does not declare"),
-        )
-        .with_label(Label::value(file, pointer_join(pointer, "target")).with_text("unknown state"))
-        .with_help(help)
-    };
-
+/// The start transition targets a declared state (not even `$self`); so does the timeout.
+fn check_start_and_timeout(states: &States<'_>, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
     if let Some(start) = &workflow.start
         && let Some(target) = &start.target
-        && !known_state(target)
+        && !states.knows(target)
     {
-        let mut diagnostic = unknown_target(&start.pointer, target, "the start transition");
+        let mut diagnostic = states.unknown_target(&start.pointer, target, "the start transition");
         if START_PSEUDO_STATES.contains(&target.as_str()) {
             diagnostic.help = Some(
                 "the start transition must target a declared state, not $self or $start".to_owned(),
@@ -93,29 +146,22 @@ pub(super) fn check_workflow(
         }
         out.push(diagnostic);
     }
-    let mut all_transitions: Vec<&crate::front::model::Transition> = Vec::new();
-    if let Some(start) = &workflow.start {
-        all_transitions.push(start);
+    if let Some(timeout) = &workflow.timeout {
+        states.check_target(timeout, "the timeout", out);
     }
+}
+
+/// Each state's transitions target declared states and have keys unique within the state.
+fn check_state_transitions(states: &States<'_>, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
     for state in &workflow.states {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for transition in &state.transitions {
-            all_transitions.push(transition);
-            if let Some(target) = &transition.target
-                && target != "$self"
-                && !known_state(target)
-            {
-                out.push(unknown_target(
-                    &transition.pointer,
-                    target,
-                    "the transition",
-                ));
-            }
+            states.check_target(transition, "the transition", out);
             if let Some(key) = transition.key.as_deref()
                 && let Some(first) = seen.insert(key, &transition.pointer)
             {
                 out.push(duplicate_transition(
-                    file,
+                    states.file,
                     key,
                     &transition.pointer,
                     first,
@@ -124,23 +170,20 @@ pub(super) fn check_workflow(
             }
         }
     }
+}
+
+/// Shared transitions (and cancel, exit, updateData) target declared states, are offered in
+/// declared states, and share no key with each other or with a state's own transitions where
+/// they are offered.
+fn check_shared_transitions(states: &States<'_>, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
+    let file = states.file;
     let mut shared_seen: BTreeMap<&str, &str> = BTreeMap::new();
     for shared in workflow.shared.iter().chain(&workflow.special) {
         let transition = &shared.transition;
-        all_transitions.push(transition);
-        if let Some(target) = &transition.target
-            && target != "$self"
-            && !known_state(target)
-        {
-            out.push(unknown_target(
-                &transition.pointer,
-                target,
-                "the transition",
-            ));
-        }
-        if let Availability::States(states) = &shared.available_in {
-            for (state, pointer) in states {
-                if !known_state(state) {
+        states.check_target(transition, "the transition", out);
+        if let Availability::States(offered_in) = &shared.available_in {
+            for (state, pointer) in offered_in {
+                if !states.knows(state) {
                     out.push(
                         Diagnostic::new(Code::UnknownTargetState, format!("availableIn names state `{state}`, which the workflow does not declare"))
                             .with_label(Label::value(file, pointer.clone()).with_text("unknown state"))
@@ -149,54 +192,51 @@ pub(super) fn check_workflow(
                 }
             }
         }
-        if let Some(key) = transition.key.as_deref() {
-            if let Some(first) = shared_seen.insert(key, &transition.pointer) {
+        let Some(key) = transition.key.as_deref() else {
+            continue;
+        };
+        if let Some(first) = shared_seen.insert(key, &transition.pointer) {
+            out.push(duplicate_transition(
+                file,
+                key,
+                &transition.pointer,
+                first,
+                "among the shared transitions",
+            ));
+        }
+        // A state's own transition with the same key as a shared one offered there.
+        for state in &workflow.states {
+            let offered = match &shared.available_in {
+                Availability::Everywhere => true,
+                Availability::States(offered_in) => offered_in
+                    .iter()
+                    .any(|(s, _)| Some(s) == state.key.as_ref()),
+            };
+            if !offered {
+                continue;
+            }
+            if let Some(own) = state
+                .transitions
+                .iter()
+                .find(|t| t.key.as_deref() == Some(key))
+            {
                 out.push(duplicate_transition(
                     file,
                     key,
+                    &own.pointer,
                     &transition.pointer,
-                    first,
-                    "among the shared transitions",
+                    &format!(
+                        "in state `{}`, where a shared transition has the same key",
+                        state.key.as_deref().unwrap_or("?")
+                    ),
                 ));
-            }
-            // A state's own transition with the same key as a shared one offered there.
-            for state in &workflow.states {
-                let offered = match &shared.available_in {
-                    Availability::Everywhere => true,
-                    Availability::States(states) => {
-                        states.iter().any(|(s, _)| Some(s) == state.key.as_ref())
-                    }
-                };
-                if !offered {
-                    continue;
-                }
-                if let Some(own) = state
-                    .transitions
-                    .iter()
-                    .find(|t| t.key.as_deref() == Some(key))
-                {
-                    out.push(duplicate_transition(
-                        file,
-                        key,
-                        &own.pointer,
-                        &transition.pointer,
-                        &format!(
-                            "in state `{}`, where a shared transition has the same key",
-                            state.key.as_deref().unwrap_or("?")
-                        ),
-                    ));
-                }
             }
         }
     }
-    if let Some(timeout) = &workflow.timeout
-        && let Some(target) = &timeout.target
-        && target != "$self"
-        && !known_state(target)
-    {
-        out.push(unknown_target(&timeout.pointer, target, "the timeout"));
-    }
+}
 
+/// No subflow state of type P, which the runtime rejects.
+fn check_subflows(file: FileId, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
     for state in &workflow.states {
         if state
             .subflow
@@ -213,9 +253,22 @@ pub(super) fn check_workflow(
             );
         }
     }
+}
 
-    let transition_keys: BTreeSet<&str> = all_transitions
+/// Error boundaries name transitions the workflow declares (start, state, shared, cancel,
+/// exit or updateData).
+fn check_boundary_transitions(file: FileId, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
+    let transition_keys: BTreeSet<&str> = workflow
+        .start
         .iter()
+        .chain(workflow.states.iter().flat_map(|s| &s.transitions))
+        .chain(
+            workflow
+                .shared
+                .iter()
+                .chain(&workflow.special)
+                .map(|shared| &shared.transition),
+        )
         .filter_map(|t| t.key.as_deref())
         .collect();
     for (pointer, name) in &workflow.boundary_transitions {
@@ -232,13 +285,10 @@ pub(super) fn check_workflow(
             );
         }
     }
-
-    check_reachability(file, workflow, &state_keys, out);
-    check_finality(file, workflow, out);
 }
 
 fn duplicate_transition(
-    file: crate::base::source::FileId,
+    file: FileId,
     key: &str,
     pointer: &str,
     first: &str,
@@ -286,7 +336,7 @@ fn successors<'w>(workflow: &'w Workflow, state_key: &'w str) -> Vec<&'w str> {
 }
 
 fn check_reachability(
-    file: crate::base::source::FileId,
+    file: FileId,
     workflow: &Workflow,
     state_keys: &BTreeMap<&str, &str>,
     out: &mut Vec<Diagnostic>,
@@ -325,11 +375,7 @@ fn check_reachability(
     }
 }
 
-fn check_finality(
-    file: crate::base::source::FileId,
-    workflow: &Workflow,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_finality(file: FileId, workflow: &Workflow, out: &mut Vec<Diagnostic>) {
     let history_none = workflow.history.as_deref() == Some("none");
     let subflow = workflow.workflow_type == Some(crate::front::model::WorkflowType::SubFlow);
     let finals: Vec<&str> = workflow

@@ -48,8 +48,8 @@ impl Translator<'_> {
             ValidationErrorKind::Enum { .. }
             | ValidationErrorKind::Constant { .. }
             | ValidationErrorKind::Pattern { .. }
-            | ValidationErrorKind::Format { .. }
-            | ValidationErrorKind::MinLength { .. }
+            | ValidationErrorKind::Format { .. } => self.invalid_choice(&at, out),
+            ValidationErrorKind::MinLength { .. }
             | ValidationErrorKind::MaxLength { .. }
             | ValidationErrorKind::MinItems { .. }
             | ValidationErrorKind::MaxItems { .. }
@@ -57,7 +57,7 @@ impl Translator<'_> {
             | ValidationErrorKind::ExclusiveMinimum { .. }
             | ValidationErrorKind::Maximum { .. }
             | ValidationErrorKind::ExclusiveMaximum { .. }
-            | ValidationErrorKind::UniqueItems => self.invalid_value_of(&at, out),
+            | ValidationErrorKind::UniqueItems => self.out_of_bounds(&at, out),
             ValidationErrorKind::AnyOf { context }
             | ValidationErrorKind::OneOfNotValid { context } => {
                 self.alternatives(&at, context, out)
@@ -248,9 +248,9 @@ impl Translator<'_> {
         )
     }
 
-    /// A value outside what its rule allows: a set, a constant, a pattern or format, a length,
-    /// a count or a range.
-    fn invalid_value_of(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+    /// A value that is not one the rule allows: outside a set, not the constant, not matching a
+    /// pattern or format.
+    fn invalid_choice(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
         match at.error.kind() {
             ValidationErrorKind::Enum { options } => {
                 let allowed = list_values(options);
@@ -302,6 +302,14 @@ impl Translator<'_> {
                     format!("write a valid {format}"),
                 ));
             }
+            // `translate` sends only these kinds here.
+            _ => {}
+        }
+    }
+
+    /// A value beyond its bounds: a length, a number of items, a range, or repeated items.
+    fn out_of_bounds(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        match at.error.kind() {
             ValidationErrorKind::MinLength { limit } => {
                 let below = format!("is shorter than {limit} characters");
                 out.push(self.below_minimum(at, *limit, &below));
