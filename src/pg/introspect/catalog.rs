@@ -35,7 +35,7 @@ pub(super) async fn rolled_back<T>(
 pub(super) async fn describe_bulk(
     conn: &mut PgConnection,
     names: &[String],
-) -> Result<Described2, String> {
+) -> Result<Descriptions, String> {
     if names.is_empty() {
         return Ok(Default::default());
     }
@@ -47,7 +47,7 @@ pub(super) async fn describe_bulk(
 pub(super) async fn describe_elsewhere(
     target: &Target,
     names: &[String],
-) -> Option<Result<Described2, String>> {
+) -> Option<Result<Descriptions, String>> {
     if names.is_empty() {
         return Some(Ok(Default::default()));
     }
@@ -57,7 +57,12 @@ pub(super) async fn describe_elsewhere(
     Some(described)
 }
 
-pub(super) type Described2 = (BTreeMap<String, Described>, BTreeSet<String>);
+/// Schemas as PostgreSQL describes them, by name, and the names of those that exist.
+#[derive(Debug, Default)]
+pub(super) struct Descriptions {
+    pub(super) schemas: BTreeMap<String, Described>,
+    pub(super) present: BTreeSet<String>,
+}
 
 /// schema, table, column, type, not null, default, generated, identity, comment
 pub(super) type ColumnRow = (
@@ -82,7 +87,7 @@ pub(super) type FunctionRow = (String, String, String, Option<String>, Option<St
 pub(super) async fn describe(
     conn: &mut PgConnection,
     names: &[String],
-) -> Result<Described2, String> {
+) -> Result<Descriptions, String> {
     let mut out: BTreeMap<String, Described> = BTreeMap::new();
     let mut quoted: BTreeMap<String, String> = BTreeMap::new();
 
@@ -255,7 +260,10 @@ pub(super) async fn describe(
             .insert(name, kind.to_owned());
     }
     let present = quoted.keys().cloned().collect();
-    Ok((out, present))
+    Ok(Descriptions {
+        schemas: out,
+        present,
+    })
 }
 
 /// Files constraint or index rows under their tables: the fingerprint (without parse positions)

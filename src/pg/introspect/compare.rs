@@ -5,16 +5,16 @@
 //! records), described with the same queries as the live schemas, and the transaction is rolled
 //! back. The live schemas are described on two more sessions meanwhile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use super::catalog::{db, describe_bulk, describe_elsewhere};
-use super::rows::{components, registry_rows, resolve_text};
-use super::shadows::describe_shadows;
+use super::catalog::{Descriptions, db, describe_bulk, describe_elsewhere};
+use super::rows::{Registry, components, registry_rows, resolve_text};
+use super::shadows::{ShadowDescriptions, Shadows, describe_shadows};
 use crate::base::diagnostics::{Code, Diagnostic};
-use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::compile::ir::{Catalog, Schema};
 use crate::deploy::drift::{self, Difference};
 use crate::pg::conn::Target;
 use crate::pg::history::{StoredState, error, read_states};
@@ -73,169 +73,173 @@ pub async fn differences(
         );
     }
     let expected = recorded_catalog(states)?;
-    let mut out = Vec::new();
-
-    // Shadows: one per distinct set of layouts.
     let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await
         .map_err(db)?;
-    let mut shadows: BTreeMap<String, String> = BTreeMap::new();
-    let mut ddl = String::new();
-    let mut attribute_indexes: BTreeMap<&str, &AttributeIndex> = BTreeMap::new();
-    for schema in expected.schemas.values() {
-        for index in &schema.attribute_indexes {
-            attribute_indexes.insert(index.index.name.as_str(), index);
-        }
-    }
-    let mut indexes_placed = false;
-    for schema in expected.schemas.values() {
-        let key = schema.layout_version();
-        if shadows.contains_key(&key) {
-            continue;
-        }
-        let name = format!("vnext_shadow_{pid}_{}", shadows.len());
-        let has_instances_data = schema.tables().any(|t| t.name == "InstancesData");
-        let indexes: Vec<&AttributeIndex> = if has_instances_data && !indexes_placed {
-            indexes_placed = true;
-            attribute_indexes.values().copied().collect()
-        } else {
-            Vec::new()
-        };
-        ddl.push_str(&crate::pg::render::shadow_schema_sql(
-            &name, schema, &indexes,
-        ));
-        shadows.insert(key, name);
-    }
-    let shadow_of_indexes = expected
-        .schemas
-        .values()
-        .find(|s| s.tables().any(|t| t.name == "InstancesData"))
-        .and_then(|s| shadows.get(&s.layout_version()))
-        .cloned();
-
+    let shadows = Shadows::of(&expected, pid);
     let registry = registry_rows(conn).await?;
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
-    let shadow_names: Vec<String> = shadows.values().cloned().collect();
+    let (expected_side, mut live) = describe_both_sides(conn, target, &shadows, &names).await?;
 
-    // The live schemas are described on two more sessions while this one builds and describes
-    // the shadows: the server works on both cores and this process reads rows meanwhile.
+    let mut out = Vec::new();
+    for schema in expected.schemas.values() {
+        compare_with_shadow(schema, &shadows, &expected_side, &mut live, &mut out);
+        registry_differences(schema, &registry, &mut out);
+    }
+    stray_registry_rows(&expected, &registry, &mut out);
+    extension_differences(conn, &expected, &mut out).await?;
+    let live_components = components(conn, &expected).await?;
+    drift::compare_components(&expected, &live_components, &mut out);
+    resolve_text(conn, &mut out).await?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The expected side (the shadows, built and described on `conn`) and the live schemas
+/// `names`, described on two more sessions meanwhile: the server works on both cores and this
+/// process reads rows meanwhile.
+async fn describe_both_sides(
+    conn: &mut PgConnection,
+    target: &Target,
+    shadows: &Shadows<'_>,
+    names: &[String],
+) -> Result<(ShadowDescriptions, Descriptions), String> {
+    let shadow_names = shadows.names();
     let (first, second) = names.split_at(names.len().div_ceil(2));
     let (expected_side, first_half, second_half) = tokio::join!(
-        describe_shadows(conn, &ddl, &shadow_names),
+        describe_shadows(conn, &shadows.ddl, &shadow_names),
         describe_elsewhere(target, first),
         describe_elsewhere(target, second),
     );
-    let (mut described, mut live_schemas, rebuilt) = expected_side?;
+    let expected_side = expected_side?;
+    let mut live = Descriptions::default();
     for (part, part_names) in [(first_half, first), (second_half, second)] {
-        let (mut part, part_live) = match part {
+        let mut part = match part {
             Some(part) => part?,
             // No second session (the server may be at its connection limit): use this one.
             None => describe_bulk(conn, part_names).await?,
         };
-        described.append(&mut part);
-        live_schemas.extend(part_live);
+        live.schemas.append(&mut part.schemas);
+        live.present.extend(part.present);
     }
+    Ok((expected_side, live))
+}
 
-    let attribute_names: BTreeSet<&str> = attribute_indexes.keys().copied().collect();
-    for schema in expected.schemas.values() {
-        let shadow_name = &shadows[&schema.layout_version()];
-        let mut want = described.get(shadow_name).cloned().unwrap_or_default();
-        want.comment = schema.comment.clone();
-        let mine: BTreeSet<&str> = schema
-            .attribute_indexes
-            .iter()
-            .map(|i| i.index.name.as_str())
-            .collect();
-        if let Some(table) = want.tables.get_mut("InstancesData") {
-            keep_indexes(table, |name| {
-                !attribute_names.contains(name) || mine.contains(name)
-            });
-            if shadow_of_indexes.as_deref() != Some(shadow_name.as_str()) {
-                // This layout's shadow did not get the indexes; take them from the one that did.
-                if let Some(source) = shadow_of_indexes
-                    .as_ref()
-                    .and_then(|s| described.get(s))
-                    .and_then(|d| d.tables.get("InstancesData"))
-                {
-                    for name in &mine {
-                        copy_index(source, table, name);
-                    }
+/// One recorded schema against its live counterpart: what its layout's shadow describes,
+/// with this schema's comment and attribute indexes (and the shadow rebuilt from its text, as
+/// a second reading of the same definitions).
+fn compare_with_shadow(
+    schema: &Schema,
+    shadows: &Shadows<'_>,
+    expected_side: &ShadowDescriptions,
+    live: &mut Descriptions,
+    out: &mut Vec<Difference>,
+) {
+    let shadow_name = &shadows.by_layout[&schema.layout_version()];
+    let built = &expected_side.built.schemas;
+    let mut want = built.get(shadow_name).cloned().unwrap_or_default();
+    want.comment = schema.comment.clone();
+    let mine: BTreeSet<&str> = schema
+        .attribute_indexes
+        .iter()
+        .map(|i| i.index.name.as_str())
+        .collect();
+    let keep = |name: &str| !shadows.attribute_names.contains(name) || mine.contains(name);
+    if let Some(table) = want.tables.get_mut("InstancesData") {
+        keep_indexes(table, keep);
+        if shadows.holding_indexes.as_deref() != Some(shadow_name.as_str()) {
+            // This layout's shadow did not get the indexes; take them from the one that did.
+            if let Some(source) = shadows
+                .holding_indexes
+                .as_ref()
+                .and_then(|s| built.get(s))
+                .and_then(|d| d.tables.get("InstancesData"))
+            {
+                for name in &mine {
+                    copy_index(source, table, name);
                 }
-            }
-        }
-        if !live_schemas.contains(&schema.name) {
-            out.push(Difference {
-                object: format!("schema {}", ident(&schema.name)),
-                expected: format!("a {} schema", schema.kind.as_str()),
-                actual: "nothing".into(),
-            });
-            continue;
-        }
-        let have = described.remove(&schema.name).unwrap_or_default();
-        let also = rebuilt.get(&format!("{shadow_name}_rt")).map(|rebuilt| {
-            let mut also = rebuilt.clone();
-            if let (Some(table), Some(wanted)) = (
-                also.tables.get_mut("InstancesData"),
-                want.tables.get("InstancesData"),
-            ) {
-                // The rebuilt shadow has every attribute index; keep this schema's.
-                keep_indexes(table, |name| {
-                    !attribute_names.contains(name) || mine.contains(name)
-                });
-                for name in wanted.indexes.keys() {
-                    if !table.indexes.contains_key(name) {
-                        copy_index(wanted, table, name);
-                    }
-                }
-            }
-            also
-        });
-        drift::compare_schema(&schema.name, &want, also.as_ref(), &have, &mut out);
-        match registry.schemas.get(&schema.name) {
-            None => out.push(Difference {
-                object: format!("registry row of schema {}", ident(&schema.name)),
-                expected: "registered".into(),
-                actual: "missing from sys_schemas.\"ManagedSchemas\"".into(),
-            }),
-            Some((layout, status)) => {
-                let want = (schema.layout_version(), "active".to_owned());
-                if (layout.clone(), status.clone()) != want {
-                    out.push(Difference {
-                        object: format!("registry row of schema {}", ident(&schema.name)),
-                        expected: format!("layout {}, {}", want.0, want.1),
-                        actual: format!("layout {layout}, {status}"),
-                    });
-                }
-            }
-        }
-        for index in &schema.attribute_indexes {
-            let key = (schema.name.clone(), index.index.name.clone());
-            match registry.indexes.get(&key) {
-                Some(true) => {}
-                Some(false) => out.push(Difference {
-                    object: format!(
-                        "attribute index {}.{}",
-                        ident(&schema.name),
-                        ident(&index.index.name)
-                    ),
-                    expected: "Ready".into(),
-                    actual: "not Ready in sys_schemas.\"AttributeIndexes\"".into(),
-                }),
-                None => out.push(Difference {
-                    object: format!(
-                        "attribute index {}.{}",
-                        ident(&schema.name),
-                        ident(&index.index.name)
-                    ),
-                    expected: "catalogued".into(),
-                    actual: "missing from sys_schemas.\"AttributeIndexes\"".into(),
-                }),
             }
         }
     }
+    if !live.present.contains(&schema.name) {
+        out.push(Difference {
+            object: format!("schema {}", ident(&schema.name)),
+            expected: format!("a {} schema", schema.kind.as_str()),
+            actual: "nothing".into(),
+        });
+        return;
+    }
+    let have = live.schemas.remove(&schema.name).unwrap_or_default();
+    let rebuilt = expected_side.rebuilt.get(&format!("{shadow_name}_rt"));
+    let also = rebuilt.map(|rebuilt| {
+        let mut also = rebuilt.clone();
+        if let (Some(table), Some(wanted)) = (
+            also.tables.get_mut("InstancesData"),
+            want.tables.get("InstancesData"),
+        ) {
+            // The rebuilt shadow has every attribute index; keep this schema's.
+            keep_indexes(table, keep);
+            for name in wanted.indexes.keys() {
+                if !table.indexes.contains_key(name) {
+                    copy_index(wanted, table, name);
+                }
+            }
+        }
+        also
+    });
+    drift::compare_schema(&schema.name, &want, also.as_ref(), &have, out);
+}
+
+/// A recorded schema's registry rows: registered, active, at its layout version, every
+/// attribute index catalogued and ready.
+fn registry_differences(schema: &Schema, registry: &Registry, out: &mut Vec<Difference>) {
+    match registry.schemas.get(&schema.name) {
+        None => out.push(Difference {
+            object: format!("registry row of schema {}", ident(&schema.name)),
+            expected: "registered".into(),
+            actual: "missing from sys_schemas.\"ManagedSchemas\"".into(),
+        }),
+        Some((layout, status)) => {
+            let want = (schema.layout_version(), "active".to_owned());
+            if (layout.clone(), status.clone()) != want {
+                out.push(Difference {
+                    object: format!("registry row of schema {}", ident(&schema.name)),
+                    expected: format!("layout {}, {}", want.0, want.1),
+                    actual: format!("layout {layout}, {status}"),
+                });
+            }
+        }
+    }
+    for index in &schema.attribute_indexes {
+        let object = format!(
+            "attribute index {}.{}",
+            ident(&schema.name),
+            ident(&index.index.name)
+        );
+        let key = (schema.name.clone(), index.index.name.clone());
+        match registry.indexes.get(&key) {
+            Some(true) => {}
+            Some(false) => out.push(Difference {
+                object,
+                expected: "Ready".into(),
+                actual: "not Ready in sys_schemas.\"AttributeIndexes\"".into(),
+            }),
+            None => out.push(Difference {
+                object,
+                expected: "catalogued".into(),
+                actual: "missing from sys_schemas.\"AttributeIndexes\"".into(),
+            }),
+        }
+    }
+}
+
+/// Registry rows the recorded state does not account for: active schemas it does not have,
+/// attribute indexes of its schemas it does not record.
+fn stray_registry_rows(expected: &Catalog, registry: &Registry, out: &mut Vec<Difference>) {
     for (name, (_, status)) in &registry.schemas {
         if status == "active" && !expected.schemas.contains_key(name) {
             out.push(Difference {
@@ -258,7 +262,14 @@ pub async fn differences(
             });
         }
     }
+}
 
+/// Extensions the recorded state needs that the database has not installed.
+async fn extension_differences(
+    conn: &mut PgConnection,
+    expected: &Catalog,
+    out: &mut Vec<Difference>,
+) -> Result<(), String> {
     let (extensions,): (Vec<String>,) =
         sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
             .fetch_one(&mut *conn)
@@ -273,13 +284,7 @@ pub async fn differences(
             });
         }
     }
-
-    let live = components(conn, &expected).await?;
-    drift::compare_components(&expected, &live, &mut out);
-    resolve_text(conn, &mut out).await?;
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(())
 }
 
 pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
