@@ -234,71 +234,7 @@ fn same_layouts(a: &Schema, b: &Schema) -> bool {
 fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
     let schema = &desired.name;
     if !same_layouts(desired, recorded) {
-        let old_functions: BTreeMap<&str, &Function> =
-            recorded.functions().map(|f| (f.name.as_str(), f)).collect();
-        for function in desired.functions() {
-            match old_functions.get(function.name.as_str()) {
-                None => out.push(Change::CreateFunction {
-                    schema: schema.clone(),
-                    function: function.clone(),
-                }),
-                Some(old) if *old != function => out.push(Change::ReplaceFunction {
-                    schema: schema.clone(),
-                    function: function.clone(),
-                }),
-                Some(_) => {}
-            }
-        }
-        let old_tables: BTreeMap<&str, &Table> =
-            recorded.tables().map(|t| (t.name.as_str(), t)).collect();
-        let new_tables: BTreeSet<&str> = desired.tables().map(|t| t.name.as_str()).collect();
-        for table in desired.tables() {
-            match old_tables.get(table.name.as_str()) {
-                None => out.push(Change::CreateTable {
-                    schema: schema.clone(),
-                    table: Box::new(table.clone()),
-                }),
-                Some(old) => diff_table(schema, table, old, out),
-            }
-        }
-        for table in recorded.tables() {
-            if !new_tables.contains(table.name.as_str()) {
-                out.push(Change::DropTable {
-                    schema: schema.clone(),
-                    table: table.name.clone(),
-                });
-            }
-        }
-        let old_ef: BTreeSet<&str> = recorded
-            .layouts
-            .iter()
-            .filter_map(|l| l.ef_history.as_ref())
-            .flat_map(|ef| ef.migrations.iter().map(String::as_str))
-            .collect();
-        for layout in &desired.layouts {
-            if let Some(ef) = &layout.ef_history {
-                let fresh: Vec<String> = ef
-                    .migrations
-                    .iter()
-                    .filter(|m| !old_ef.contains(m.as_str()))
-                    .cloned()
-                    .collect();
-                if !fresh.is_empty() {
-                    out.push(Change::AddEfHistory {
-                        schema: schema.clone(),
-                        table: ef.table.clone(),
-                        product_version: ef.product_version.clone(),
-                        migrations: fresh,
-                    });
-                }
-            }
-        }
-        if desired.layout_version() != recorded.layout_version() {
-            out.push(Change::UpdateLayoutVersion {
-                schema: schema.clone(),
-                layout_version: desired.layout_version(),
-            });
-        }
+        diff_layouts(desired, recorded, out);
     }
     if desired.comment != recorded.comment {
         out.push(Change::SetComment {
@@ -306,6 +242,83 @@ fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
             comment: desired.comment.clone(),
         });
     }
+    diff_attribute_indexes(desired, recorded, out);
+}
+
+/// What a schema's layouts changing changes: functions, tables, EF Core history rows, and the
+/// layout version its registry row records.
+fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
+    let schema = &desired.name;
+    let old_functions: BTreeMap<&str, &Function> =
+        recorded.functions().map(|f| (f.name.as_str(), f)).collect();
+    for function in desired.functions() {
+        match old_functions.get(function.name.as_str()) {
+            None => out.push(Change::CreateFunction {
+                schema: schema.clone(),
+                function: function.clone(),
+            }),
+            Some(old) if *old != function => out.push(Change::ReplaceFunction {
+                schema: schema.clone(),
+                function: function.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    let old_tables: BTreeMap<&str, &Table> =
+        recorded.tables().map(|t| (t.name.as_str(), t)).collect();
+    let new_tables: BTreeSet<&str> = desired.tables().map(|t| t.name.as_str()).collect();
+    for table in desired.tables() {
+        match old_tables.get(table.name.as_str()) {
+            None => out.push(Change::CreateTable {
+                schema: schema.clone(),
+                table: Box::new(table.clone()),
+            }),
+            Some(old) => diff_table(schema, table, old, out),
+        }
+    }
+    for table in recorded.tables() {
+        if !new_tables.contains(table.name.as_str()) {
+            out.push(Change::DropTable {
+                schema: schema.clone(),
+                table: table.name.clone(),
+            });
+        }
+    }
+    let old_ef: BTreeSet<&str> = recorded
+        .layouts
+        .iter()
+        .filter_map(|l| l.ef_history.as_ref())
+        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
+        .collect();
+    for layout in &desired.layouts {
+        if let Some(ef) = &layout.ef_history {
+            let fresh: Vec<String> = ef
+                .migrations
+                .iter()
+                .filter(|m| !old_ef.contains(m.as_str()))
+                .cloned()
+                .collect();
+            if !fresh.is_empty() {
+                out.push(Change::AddEfHistory {
+                    schema: schema.clone(),
+                    table: ef.table.clone(),
+                    product_version: ef.product_version.clone(),
+                    migrations: fresh,
+                });
+            }
+        }
+    }
+    if desired.layout_version() != recorded.layout_version() {
+        out.push(Change::UpdateLayoutVersion {
+            schema: schema.clone(),
+            layout_version: desired.layout_version(),
+        });
+    }
+}
+
+/// A schema's attribute indexes: gone ones dropped, new ones built, changed ones both.
+fn diff_attribute_indexes(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
+    let schema = &desired.name;
     let old_indexes: BTreeMap<&str, &AttributeIndex> = recorded
         .attribute_indexes
         .iter()
@@ -347,7 +360,9 @@ fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
     }
 }
 
-fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Change>) {
+/// A table's columns: added, dropped, recomputed (generated ones), and their type, default,
+/// nullability and comment changed.
+fn diff_columns(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Change>) {
     let table = &desired.name;
     for column in &desired.columns {
         let Some(old) = recorded.column(&column.name) else {
@@ -431,92 +446,59 @@ fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Cha
             });
         }
     }
-    // Constraints: by name; a changed one is dropped and added again.
-    let old_fks: BTreeMap<&str, &ForeignKey> = recorded
-        .foreign_keys
-        .iter()
-        .map(|f| (f.name.as_str(), f))
-        .collect();
-    let new_fks: BTreeMap<&str, &ForeignKey> = desired
-        .foreign_keys
-        .iter()
-        .map(|f| (f.name.as_str(), f))
-        .collect();
-    for (name, fk) in &old_fks {
-        if new_fks.get(name) != Some(fk) {
-            out.push(Change::DropConstraint {
-                schema: schema.to_owned(),
-                table: table.clone(),
-                name: (*name).to_owned(),
-            });
-        }
-    }
-    for (name, fk) in &new_fks {
-        if old_fks.get(name) != Some(fk) {
-            out.push(Change::AddForeignKey {
-                schema: schema.to_owned(),
-                table: table.clone(),
-                foreign_key: (*fk).clone(),
-            });
-        }
-    }
-    let old_checks: BTreeMap<&str, &Check> = recorded
-        .checks
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    let new_checks: BTreeMap<&str, &Check> = desired
-        .checks
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    for (name, check) in &old_checks {
-        if new_checks.get(name) != Some(check) {
-            out.push(Change::DropConstraint {
-                schema: schema.to_owned(),
-                table: table.clone(),
-                name: (*name).to_owned(),
-            });
-        }
-    }
-    for (name, check) in &new_checks {
-        if old_checks.get(name) != Some(check) {
-            out.push(Change::AddCheck {
-                schema: schema.to_owned(),
-                table: table.clone(),
-                check: (*check).clone(),
-            });
-        }
-    }
-    let old_indexes: BTreeMap<&str, &Index> = recorded
-        .indexes
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect();
-    let new_indexes: BTreeMap<&str, &Index> = desired
-        .indexes
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect();
-    for (name, index) in &old_indexes {
-        if new_indexes.get(name) != Some(index) {
-            out.push(Change::DropIndex {
-                schema: schema.to_owned(),
-                index: (*name).to_owned(),
-                online: true,
-            });
-        }
-    }
-    for (name, index) in &new_indexes {
-        if old_indexes.get(name) != Some(index) {
-            out.push(Change::CreateIndex {
-                schema: schema.to_owned(),
-                table: table.clone(),
-                index: (*index).clone(),
-                online: true,
-            });
-        }
-    }
+}
+
+fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Change>) {
+    let table = &desired.name;
+    diff_columns(schema, desired, recorded, out);
+    // Constraints and indexes: by name; a changed one is dropped and added again.
+    let (schema_name, table_name) = (schema.to_owned(), table.clone());
+    let drop_constraint = |name: &str| Change::DropConstraint {
+        schema: schema_name.clone(),
+        table: table_name.clone(),
+        name: name.to_owned(),
+    };
+    diff_by_name(
+        &recorded.foreign_keys,
+        &desired.foreign_keys,
+        |fk| &fk.name,
+        drop_constraint,
+        |fk| Change::AddForeignKey {
+            schema: schema.to_owned(),
+            table: table.clone(),
+            foreign_key: fk.clone(),
+        },
+        out,
+    );
+    diff_by_name(
+        &recorded.checks,
+        &desired.checks,
+        |check| &check.name,
+        drop_constraint,
+        |check| Change::AddCheck {
+            schema: schema.to_owned(),
+            table: table.clone(),
+            check: check.clone(),
+        },
+        out,
+    );
+    diff_by_name(
+        &recorded.indexes,
+        &desired.indexes,
+        |index| &index.name,
+        |name| Change::DropIndex {
+            schema: schema.to_owned(),
+            index: name.to_owned(),
+            online: true,
+        },
+        |index| Change::CreateIndex {
+            schema: schema.to_owned(),
+            table: table.clone(),
+            index: index.clone(),
+            online: true,
+        },
+        out,
+    );
     if desired.comment != recorded.comment {
         out.push(Change::SetComment {
             target: CommentTarget::Table {
@@ -525,6 +507,30 @@ fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Cha
             },
             comment: desired.comment.clone(),
         });
+    }
+}
+
+/// Objects matched by name: each recorded one that is gone or changed is dropped (in name
+/// order), then each desired one that is new or changed is added (in name order).
+fn diff_by_name<T: PartialEq>(
+    recorded: &[T],
+    desired: &[T],
+    name: impl Fn(&T) -> &String,
+    drop: impl Fn(&str) -> Change,
+    add: impl Fn(&T) -> Change,
+    out: &mut Vec<Change>,
+) {
+    let old: BTreeMap<&str, &T> = recorded.iter().map(|o| (name(o).as_str(), o)).collect();
+    let new: BTreeMap<&str, &T> = desired.iter().map(|o| (name(o).as_str(), o)).collect();
+    for (object, item) in &old {
+        if new.get(object) != Some(item) {
+            out.push(drop(object));
+        }
+    }
+    for (object, item) in &new {
+        if old.get(object) != Some(item) {
+            out.push(add(item));
+        }
     }
 }
 

@@ -162,97 +162,157 @@ pub(crate) fn build(
     references: &BTreeMap<(Kind, String), BTreeSet<(Kind, String)>>,
     first_migration: bool,
 ) -> Result<Plan, Vec<Cycle>> {
-    let mut hazards_found = Vec::new();
-    for change in &changes {
+    let hazards = hazard_notes(&changes);
+    let summary = summarize(&changes);
+    let slug = slug(&changes, first_migration);
+    let groups = Groups::of(changes);
+    let mut steps = Vec::new();
+    if !groups.prelude.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Extensions and functions".to_owned(),
+            changes: groups.prelude,
+            bookkeeping: Vec::new(),
+        });
+    }
+    steps.extend(
+        groups
+            .online_drops
+            .into_iter()
+            .map(|change| Step::Online { change }),
+    );
+    push_bookkeeping(
+        &mut steps,
+        "Forget dropped attribute indexes",
+        groups.forget,
+    );
+    steps.extend(schema_steps(groups.by_schema));
+    steps.extend(component_steps(groups.components, references)?);
+    push_bookkeeping(&mut steps, "Announce attribute indexes", groups.announce);
+    steps.extend(
+        groups
+            .online_builds
+            .into_iter()
+            .map(|change| Step::Online { change }),
+    );
+    push_bookkeeping(&mut steps, "Mark attribute indexes ready", groups.ready);
+    for change in groups.retire {
+        let title = match &change {
+            Change::RetireSchema { name, .. } => format!("Retire schema {name}"),
+            _ => "Retire".to_owned(),
+        };
+        steps.push(Step::Transaction {
+            title,
+            changes: vec![change],
+            bookkeeping: Vec::new(),
+        });
+    }
+    Ok(Plan {
+        domain: desired.domain.clone(),
+        steps,
+        hazards,
+        summary,
+        slug,
+    })
+}
+
+/// The hazards of every change, named by the object each concerns.
+fn hazard_notes(changes: &[Change]) -> Vec<HazardNote> {
+    let mut notes = Vec::new();
+    for change in changes {
         for (hazard, why) in hazards(change) {
             let object = drop_object(change).unwrap_or_else(|| describe_object(change));
-            hazards_found.push(HazardNote {
+            notes.push(HazardNote {
                 hazard,
                 object,
                 why,
             });
         }
     }
-    let summary = summarize(&changes);
-    let slug = slug(&changes, first_migration);
+    notes
+}
 
-    let mut prelude = Vec::new();
-    let mut online_drops = Vec::new();
-    let mut forget = Vec::new();
-    let mut by_schema: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    let mut components: BTreeMap<(u8, String), Vec<Change>> = BTreeMap::new();
-    let mut online_builds = Vec::new();
-    let mut announce = Vec::new();
-    let mut ready = Vec::new();
-    let mut retire = Vec::new();
+/// The changes sorted into the parts of a plan, in the order the plan runs them.
+#[derive(Default)]
+struct Groups {
+    prelude: Vec<Change>,
+    online_drops: Vec<Change>,
+    forget: Vec<IndexBookkeeping>,
+    by_schema: BTreeMap<String, Vec<Change>>,
+    components: BTreeMap<(u8, String), Vec<Change>>,
+    announce: Vec<IndexBookkeeping>,
+    online_builds: Vec<Change>,
+    ready: Vec<IndexBookkeeping>,
+    retire: Vec<Change>,
+}
 
-    for change in changes {
-        match &change {
-            Change::CreateExtension { .. }
-            | Change::CreateFunction { .. }
-            | Change::ReplaceFunction { .. } => prelude.push(change),
-            Change::DropIndex { online: true, .. } => online_drops.push(change),
-            Change::DropAttributeIndex { schema, index } => {
-                forget.push(IndexBookkeeping::Forget {
-                    schema: schema.clone(),
-                    index: index.clone(),
-                });
-                online_drops.push(change);
-            }
-            Change::CreateIndex { online: true, .. } => online_builds.push(change),
-            Change::CreateAttributeIndex {
-                schema,
-                index,
-                online: true,
-            } => {
-                announce.push(IndexBookkeeping::Announce {
-                    schema: schema.clone(),
-                    index: index.clone(),
-                });
-                ready.push(IndexBookkeeping::MarkReady {
-                    schema: schema.clone(),
-                    index: index.index.name.clone(),
-                });
-                online_builds.push(change);
-            }
-            Change::RetireSchema { .. } => retire.push(change),
-            Change::PublishComponent { record } => components
-                .entry(component_node(record.kind, &record.key))
-                .or_default()
-                .push(change),
-            Change::PublishVersion { kind, key, .. }
-            | Change::UpdateComponent { kind, key, .. } => components
-                .entry(component_node(*kind, key))
-                .or_default()
-                .push(change),
-            _ => {
-                let schema = schema_of(&change).unwrap_or_default().to_owned();
-                by_schema.entry(schema).or_default().push(change);
+impl Groups {
+    fn of(changes: Vec<Change>) -> Groups {
+        let mut groups = Groups::default();
+        for change in changes {
+            match &change {
+                Change::CreateExtension { .. }
+                | Change::CreateFunction { .. }
+                | Change::ReplaceFunction { .. } => groups.prelude.push(change),
+                Change::DropIndex { online: true, .. } => groups.online_drops.push(change),
+                Change::DropAttributeIndex { schema, index } => {
+                    groups.forget.push(IndexBookkeeping::Forget {
+                        schema: schema.clone(),
+                        index: index.clone(),
+                    });
+                    groups.online_drops.push(change);
+                }
+                Change::CreateIndex { online: true, .. } => groups.online_builds.push(change),
+                Change::CreateAttributeIndex {
+                    schema,
+                    index,
+                    online: true,
+                } => {
+                    groups.announce.push(IndexBookkeeping::Announce {
+                        schema: schema.clone(),
+                        index: index.clone(),
+                    });
+                    groups.ready.push(IndexBookkeeping::MarkReady {
+                        schema: schema.clone(),
+                        index: index.index.name.clone(),
+                    });
+                    groups.online_builds.push(change);
+                }
+                Change::RetireSchema { .. } => groups.retire.push(change),
+                Change::PublishComponent { record } => groups
+                    .components
+                    .entry(component_node(record.kind, &record.key))
+                    .or_default()
+                    .push(change),
+                Change::PublishVersion { kind, key, .. }
+                | Change::UpdateComponent { kind, key, .. } => groups
+                    .components
+                    .entry(component_node(*kind, key))
+                    .or_default()
+                    .push(change),
+                _ => {
+                    let schema = schema_of(&change).unwrap_or_default().to_owned();
+                    groups.by_schema.entry(schema).or_default().push(change);
+                }
             }
         }
+        groups
     }
+}
 
-    let mut steps = Vec::new();
-    if !prelude.is_empty() {
+/// A transaction of registry bookkeeping only, when there is some.
+fn push_bookkeeping(steps: &mut Vec<Step>, title: &str, bookkeeping: Vec<IndexBookkeeping>) {
+    if !bookkeeping.is_empty() {
         steps.push(Step::Transaction {
-            title: "Extensions and functions".to_owned(),
-            changes: prelude,
-            bookkeeping: Vec::new(),
-        });
-    }
-    steps.extend(
-        online_drops
-            .into_iter()
-            .map(|change| Step::Online { change }),
-    );
-    if !forget.is_empty() {
-        steps.push(Step::Transaction {
-            title: "Forget dropped attribute indexes".to_owned(),
+            title: title.to_owned(),
             changes: Vec::new(),
-            bookkeeping: forget,
+            bookkeeping,
         });
     }
-    // The registry schema first: every other schema registers itself there.
+}
+
+/// One transaction per schema, the registry schema first: every other schema registers itself
+/// there.
+fn schema_steps(by_schema: BTreeMap<String, Vec<Change>>) -> Vec<Step> {
     let mut by_schema: Vec<(String, Vec<Change>)> = by_schema.into_iter().collect();
     by_schema.sort_by_key(|(schema, _)| {
         (
@@ -260,6 +320,7 @@ pub(crate) fn build(
             schema.clone(),
         )
     });
+    let mut steps = Vec::new();
     for (schema, mut changes) in by_schema {
         changes.sort_by_key(rank_in_schema);
         let title = match changes.first() {
@@ -277,8 +338,15 @@ pub(crate) fn build(
             bookkeeping: Vec::new(),
         });
     }
+    steps
+}
 
-    // Components: referenced ones first, ties by kind and key.
+/// The component changes in dependency order (referenced components first, ties by kind and
+/// key), batched by kind into transactions of at most `COMPONENTS_PER_STEP` changes.
+fn component_steps(
+    mut components: BTreeMap<(u8, String), Vec<Change>>,
+    references: &BTreeMap<(Kind, String), BTreeSet<(Kind, String)>>,
+) -> Result<Vec<Step>, Vec<Cycle>> {
     let mut graph: Graph<(u8, String)> = Graph::new();
     for node in components.keys() {
         graph.add_node(node.clone());
@@ -301,14 +369,15 @@ pub(crate) fn build(
             .map(|cycle| {
                 cycle
                     .into_iter()
-                    .map(|(rank, key)| format!("{} {key}", KIND_BY_RANK[rank as usize]))
+                    .map(|(rank, key)| format!("{} {key}", KIND_BY_RANK[usize::from(rank)]))
                     .collect()
             })
             .collect::<Vec<Cycle>>()
     })?;
+    let mut steps = Vec::new();
     let mut current: Option<(Kind, Vec<Change>)> = None;
     for node in order {
-        let kind = KIND_BY_RANK[node.0 as usize];
+        let kind = KIND_BY_RANK[usize::from(node.0)];
         let changes = components.remove(&node).unwrap_or_default();
         match &mut current {
             Some((current_kind, batch))
@@ -327,45 +396,7 @@ pub(crate) fn build(
     if let Some((kind, batch)) = current {
         steps.push(component_step(kind, batch));
     }
-
-    if !announce.is_empty() {
-        steps.push(Step::Transaction {
-            title: "Announce attribute indexes".to_owned(),
-            changes: Vec::new(),
-            bookkeeping: announce,
-        });
-    }
-    steps.extend(
-        online_builds
-            .into_iter()
-            .map(|change| Step::Online { change }),
-    );
-    if !ready.is_empty() {
-        steps.push(Step::Transaction {
-            title: "Mark attribute indexes ready".to_owned(),
-            changes: Vec::new(),
-            bookkeeping: ready,
-        });
-    }
-    for change in retire {
-        let title = match &change {
-            Change::RetireSchema { name, .. } => format!("Retire schema {name}"),
-            _ => "Retire".to_owned(),
-        };
-        steps.push(Step::Transaction {
-            title,
-            changes: vec![change],
-            bookkeeping: Vec::new(),
-        });
-    }
-    let _ = desired;
-    Ok(Plan {
-        domain: desired.domain.clone(),
-        steps,
-        hazards: hazards_found,
-        summary,
-        slug,
-    })
+    Ok(steps)
 }
 
 pub(super) fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
