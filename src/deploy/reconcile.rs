@@ -114,10 +114,23 @@ pub(crate) fn reconcile(
     sources: &[Source],
     history: &[HistoryRow],
 ) -> Result<Vec<Work>, Vec<Diagnostic>> {
-    let mut problems = Vec::new();
+    let mut problems = history_problems(sources, history);
     let mut work = Vec::new();
-    let applying_domain = sources.iter().any(|s| s.kind == SourceKind::Domain);
+    for (source_index, source) in sources.iter().enumerate() {
+        work.extend(source_work(source_index, source, history, &mut problems));
+    }
+    if problems.is_empty() {
+        Ok(work)
+    } else {
+        Err(problems)
+    }
+}
 
+/// What is wrong with the history as a whole: a database changed with `--direct` that a
+/// domain's files would be applied to, and rows of sources this vnext does not know.
+fn history_problems(sources: &[Source], history: &[HistoryRow]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let applying_domain = sources.iter().any(|s| s.kind == SourceKind::Domain);
     // A database changed with --direct holds objects no file in generated/ made.
     if applying_domain && let Some(row) = history.iter().find(|r| r.source == "direct") {
         problems.push(
@@ -142,139 +155,151 @@ pub(crate) fn reconcile(
             ));
         }
     }
+    problems
+}
 
-    for (source_index, source) in sources.iter().enumerate() {
-        let mut rows: Vec<&HistoryRow> = history
-            .iter()
-            .filter(|row| row.source == source.kind.as_str())
-            .collect();
-        rows.sort_by_key(|row| row.version);
-        let mut last_finished = 0u32;
-        let mut resume: Option<&HistoryRow> = None;
-        let mut consistent = true;
-        for (idx, row) in rows.iter().enumerate() {
-            let version = row.version;
-            let file = source.folder.files.iter().find(|f| f.number == version);
-            match file {
-                // A direct plan holds only the next file; earlier direct rows have no file.
-                None if source.kind == SourceKind::Direct => {}
-                None => {
-                    consistent = false;
-                    problems.push(
-                        Diagnostic::new(
-                            Code::UnknownMigration,
-                            format!(
-                                "the database has {} migration {} ({}, applied {} by {} with vnext {}), which {} does not have",
-                                source.kind.as_str(),
-                                row.name,
-                                if row.is_finished() { "complete" } else { "unfinished" },
-                                row.started_at,
-                                row.applied_by,
-                                row.tool_version,
-                                source.label
-                            ),
-                        )
-                        .with_help(match source.kind {
-                            SourceKind::Platform => "the database was migrated by a newer vnext: use that version (or newer) to apply",
-                            _ => "the workspace is behind the database: pull the newer generated/ folder before applying",
-                        }),
-                    );
-                }
-                Some(file) => {
-                    if file.name != row.name || file.checksum != row.checksum {
-                        consistent = false;
-                        let what = if file.name != row.name {
-                            format!("was applied as {} and is now named {}", row.name, file.name)
-                        } else {
-                            format!(
-                                "was edited after it was applied ({} by {}): the database recorded {}, the file now has {}",
-                                row.started_at, row.applied_by, row.checksum, file.checksum
-                            )
-                        };
-                        problems.push(
-                            Diagnostic::new(
-                                Code::HistoryMismatch,
-                                format!("{} {what}", source.file_label(&file.name)),
-                            )
-                            .with_help(if source.kind == SourceKind::Direct {
-                                "the definitions changed since an unfinished `apply --direct`: restore them and apply again to finish it, or recreate the development database"
-                            } else {
-                                "an applied migration is never edited: restore the file from version control and put the change in a new migration (vnext plan)"
-                            }),
-                        );
-                    }
-                }
-            }
-            if row.is_finished() {
-                if resume.is_some() {
-                    consistent = false;
-                    problems.push(Diagnostic::new(
-                        Code::HistoryMismatch,
-                        format!(
-                            "the history has {} finished after the unfinished {}; the history table was changed by hand",
-                            row.name,
-                            resume.map(|r| r.name.as_str()).unwrap_or("")
-                        ),
-                    ));
-                }
-                if version != last_finished + 1 {
-                    consistent = false;
-                    problems.push(Diagnostic::new(
-                        Code::HistoryMismatch,
-                        format!(
-                            "the history of {} skips from {:04} to {} ({}); migrations are applied in order",
-                            source.label, last_finished, row.name, idx
-                        ),
-                    ));
-                }
-                last_finished = version;
-            } else if resume.is_none() {
-                resume = Some(row);
-            } else {
+/// The files of one source still to run, checked against its history rows: every row has its
+/// file, unedited; finished rows run in order without gaps; at most one is unfinished, the next.
+fn source_work(
+    source_index: usize,
+    source: &Source,
+    history: &[HistoryRow],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Work> {
+    let mut rows: Vec<&HistoryRow> = history
+        .iter()
+        .filter(|row| row.source == source.kind.as_str())
+        .collect();
+    rows.sort_by_key(|row| row.version);
+    let mut last_finished = 0u32;
+    let mut resume: Option<&HistoryRow> = None;
+    let mut consistent = true;
+    for (idx, row) in rows.iter().enumerate() {
+        let version = row.version;
+        consistent &= row_has_its_file(source, row, problems);
+        if row.is_finished() {
+            if resume.is_some() {
                 consistent = false;
                 problems.push(Diagnostic::new(
                     Code::HistoryMismatch,
                     format!(
-                        "the history has two unfinished migrations of {}",
-                        source.label
+                        "the history has {} finished after the unfinished {}; the history table was changed by hand",
+                        row.name,
+                        resume.map(|r| r.name.as_str()).unwrap_or("")
                     ),
                 ));
             }
-        }
-        if !consistent {
-            continue;
-        }
-        if let Some(row) = resume
-            && row.version != last_finished + 1
-        {
+            if version != last_finished + 1 {
+                consistent = false;
+                problems.push(Diagnostic::new(
+                    Code::HistoryMismatch,
+                    format!(
+                        "the history of {} skips from {:04} to {} ({}); migrations are applied in order",
+                        source.label, last_finished, row.name, idx
+                    ),
+                ));
+            }
+            last_finished = version;
+        } else if resume.is_none() {
+            resume = Some(row);
+        } else {
+            consistent = false;
             problems.push(Diagnostic::new(
                 Code::HistoryMismatch,
                 format!(
-                    "{} is unfinished but is not the next migration after {:04}",
-                    row.name, last_finished
+                    "the history has two unfinished migrations of {}",
+                    source.label
                 ),
             ));
+        }
+    }
+    if !consistent {
+        return Vec::new();
+    }
+    if let Some(row) = resume
+        && row.version != last_finished + 1
+    {
+        problems.push(Diagnostic::new(
+            Code::HistoryMismatch,
+            format!(
+                "{} is unfinished but is not the next migration after {:04}",
+                row.name, last_finished
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut work = Vec::new();
+    for (file_index, file) in source.folder.files.iter().enumerate() {
+        if file.number <= last_finished {
             continue;
         }
-        for (file_index, file) in source.folder.files.iter().enumerate() {
-            if file.number <= last_finished {
-                continue;
+        let row = resume.filter(|row| row.version == file.number);
+        work.push(Work {
+            source: source_index,
+            file: file_index,
+            resume_at: row.map(|r| r.statements_applied).unwrap_or(0),
+            started: row.is_some(),
+            previous_error: row.and_then(|r| r.error.clone()),
+        });
+    }
+    work
+}
+
+/// Whether a history row's file is in the source, named and checksummed as applied.
+fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagnostic>) -> bool {
+    let mut consistent = true;
+    let file = source.folder.files.iter().find(|f| f.number == row.version);
+    match file {
+        // A direct plan holds only the next file; earlier direct rows have no file.
+        None if source.kind == SourceKind::Direct => {}
+        None => {
+            consistent = false;
+            problems.push(
+                Diagnostic::new(
+                    Code::UnknownMigration,
+                    format!(
+                        "the database has {} migration {} ({}, applied {} by {} with vnext {}), which {} does not have",
+                        source.kind.as_str(),
+                        row.name,
+                        if row.is_finished() { "complete" } else { "unfinished" },
+                        row.started_at,
+                        row.applied_by,
+                        row.tool_version,
+                        source.label
+                    ),
+                )
+                .with_help(match source.kind {
+                    SourceKind::Platform => "the database was migrated by a newer vnext: use that version (or newer) to apply",
+                    _ => "the workspace is behind the database: pull the newer generated/ folder before applying",
+                }),
+            );
+        }
+        Some(file) => {
+            if file.name != row.name || file.checksum != row.checksum {
+                consistent = false;
+                let what = if file.name != row.name {
+                    format!("was applied as {} and is now named {}", row.name, file.name)
+                } else {
+                    format!(
+                        "was edited after it was applied ({} by {}): the database recorded {}, the file now has {}",
+                        row.started_at, row.applied_by, row.checksum, file.checksum
+                    )
+                };
+                problems.push(
+                    Diagnostic::new(
+                        Code::HistoryMismatch,
+                        format!("{} {what}", source.file_label(&file.name)),
+                    )
+                    .with_help(if source.kind == SourceKind::Direct {
+                        "the definitions changed since an unfinished `apply --direct`: restore them and apply again to finish it, or recreate the development database"
+                    } else {
+                        "an applied migration is never edited: restore the file from version control and put the change in a new migration (vnext plan)"
+                    }),
+                );
             }
-            let row = resume.filter(|row| row.version == file.number);
-            work.push(Work {
-                source: source_index,
-                file: file_index,
-                resume_at: row.map(|r| r.statements_applied).unwrap_or(0),
-                started: row.is_some(),
-                previous_error: row.and_then(|r| r.error.clone()),
-            });
         }
     }
-    if problems.is_empty() {
-        Ok(work)
-    } else {
-        Err(problems)
-    }
+    consistent
 }
 
 /// `State before:` and `State after:` from a migration's header.
