@@ -335,95 +335,8 @@ impl Builder<'_> {
                     format!("table `{}` is declared twice", table.name),
                 );
             }
-            for (c_idx, column) in table.columns.iter().enumerate() {
-                if table.columns[..c_idx].iter().any(|c| c.name == column.name) {
-                    self.error(
-                        &format!("{table_pointer}/columns/{c_idx}/name"),
-                        format!(
-                            "column `{}` is declared twice in `{}`",
-                            column.name, table.name
-                        ),
-                    );
-                }
-                if let Some(Expr::Coalesce(parts)) = &column.generated {
-                    for part in parts {
-                        if let Expr::Column(name) = part
-                            && table.column(name).is_none()
-                        {
-                            self.error(
-                                &format!("{table_pointer}/columns/{c_idx}/generated"),
-                                format!(
-                                    "generated column `{}` uses unknown column `{name}`",
-                                    column.name
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-            let check_columns = |builder: &mut Self, cols: &[String], at: String, what: &str| {
-                for col in cols {
-                    if table.column(col).is_none() {
-                        builder.error(
-                            &at,
-                            format!("{what} names unknown column `{col}` of `{}`", table.name),
-                        );
-                    }
-                }
-            };
-            if let Some(pk) = &table.primary_key {
-                check_columns(
-                    self,
-                    &pk.columns,
-                    format!("{table_pointer}/primaryKey"),
-                    "the primary key",
-                );
-                relation_names.push((pk.name.clone(), format!("{table_pointer}/primaryKey/name")));
-            }
-            for (idx, fk) in table.foreign_keys.iter().enumerate() {
-                let at = format!("{table_pointer}/foreignKeys/{idx}");
-                check_columns(self, &fk.columns, at.clone(), "a foreign key");
-                match tables.iter().find(|t| t.name == fk.references) {
-                    None => self.error(
-                        &format!("{at}/references"),
-                        format!(
-                            "foreign key `{}` references unknown table `{}`",
-                            fk.name, fk.references
-                        ),
-                    ),
-                    Some(target) => {
-                        for col in &fk.referenced_columns {
-                            if target.column(col).is_none() {
-                                self.error(&format!("{at}/referencedColumns"), format!("foreign key `{}` references unknown column `{col}` of `{}`", fk.name, target.name));
-                            }
-                        }
-                    }
-                }
-            }
-            for (idx, index) in table.indexes.iter().enumerate() {
-                let at = format!("{table_pointer}/indexes/{idx}");
-                let keys: Vec<String> = index
-                    .keys
-                    .iter()
-                    .filter_map(|k| match &k.expr {
-                        Expr::Column(c) => Some(c.clone()),
-                        _ => None,
-                    })
-                    .chain(index.include.iter().cloned())
-                    .chain(predicate_columns(index.predicate.as_ref()))
-                    .collect();
-                check_columns(self, &keys, at.clone(), &format!("index `{}`", index.name));
-                relation_names.push((index.name.clone(), format!("{at}/name")));
-            }
-            for (idx, check) in table.checks.iter().enumerate() {
-                let cols: Vec<String> = predicate_columns(Some(&check.condition)).collect();
-                check_columns(
-                    self,
-                    &cols,
-                    format!("{table_pointer}/checks/{idx}"),
-                    &format!("check `{}`", check.name),
-                );
-            }
+            self.check_columns_of(&table_pointer, table);
+            self.check_keys(&table_pointer, table, tables, &mut relation_names);
         }
         // Index and primary-key names share one namespace per schema.
         for (idx, (name, at)) in relation_names.iter().enumerate() {
@@ -432,6 +345,116 @@ impl Builder<'_> {
             }
         }
         let _ = value;
+    }
+
+    /// Column names are unique in a table, and generated columns use columns it has.
+    fn check_columns_of(&mut self, table_pointer: &str, table: &Table) {
+        for (c_idx, column) in table.columns.iter().enumerate() {
+            if table.columns[..c_idx].iter().any(|c| c.name == column.name) {
+                self.error(
+                    &format!("{table_pointer}/columns/{c_idx}/name"),
+                    format!(
+                        "column `{}` is declared twice in `{}`",
+                        column.name, table.name
+                    ),
+                );
+            }
+            if let Some(Expr::Coalesce(parts)) = &column.generated {
+                for part in parts {
+                    if let Expr::Column(name) = part
+                        && table.column(name).is_none()
+                    {
+                        self.error(
+                            &format!("{table_pointer}/columns/{c_idx}/generated"),
+                            format!(
+                                "generated column `{}` uses unknown column `{name}`",
+                                column.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys, indexes and checks name columns and tables the layout declares; the names of
+    /// primary keys and indexes are collected in `relation_names` to be checked for repeats.
+    fn check_keys(
+        &mut self,
+        table_pointer: &str,
+        table: &Table,
+        tables: &[Table],
+        relation_names: &mut Vec<(String, String)>,
+    ) {
+        let check_columns = |builder: &mut Self, cols: &[String], at: String, what: &str| {
+            for col in cols {
+                if table.column(col).is_none() {
+                    builder.error(
+                        &at,
+                        format!("{what} names unknown column `{col}` of `{}`", table.name),
+                    );
+                }
+            }
+        };
+        if let Some(pk) = &table.primary_key {
+            check_columns(
+                self,
+                &pk.columns,
+                format!("{table_pointer}/primaryKey"),
+                "the primary key",
+            );
+            relation_names.push((pk.name.clone(), format!("{table_pointer}/primaryKey/name")));
+        }
+        for (idx, fk) in table.foreign_keys.iter().enumerate() {
+            let at = format!("{table_pointer}/foreignKeys/{idx}");
+            check_columns(self, &fk.columns, at.clone(), "a foreign key");
+            match tables.iter().find(|t| t.name == fk.references) {
+                None => self.error(
+                    &format!("{at}/references"),
+                    format!(
+                        "foreign key `{}` references unknown table `{}`",
+                        fk.name, fk.references
+                    ),
+                ),
+                Some(target) => {
+                    for col in &fk.referenced_columns {
+                        if target.column(col).is_none() {
+                            self.error(
+                                &format!("{at}/referencedColumns"),
+                                format!(
+                                    "foreign key `{}` references unknown column `{col}` of `{}`",
+                                    fk.name, target.name
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (idx, index) in table.indexes.iter().enumerate() {
+            let at = format!("{table_pointer}/indexes/{idx}");
+            let keys: Vec<String> = index
+                .keys
+                .iter()
+                .filter_map(|k| match &k.expr {
+                    Expr::Column(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .chain(index.include.iter().cloned())
+                .chain(predicate_columns(index.predicate.as_ref()))
+                .collect();
+            check_columns(self, &keys, at.clone(), &format!("index `{}`", index.name));
+            relation_names.push((index.name.clone(), format!("{at}/name")));
+        }
+        for (idx, check) in table.checks.iter().enumerate() {
+            let cols: Vec<String> = predicate_columns(Some(&check.condition)).collect();
+            check_columns(
+                self,
+                &cols,
+                format!("{table_pointer}/checks/{idx}"),
+                &format!("check `{}`", check.name),
+            );
+        }
     }
 }
 

@@ -133,23 +133,37 @@ pub(super) fn listed(names: &[String]) -> String {
 
 /// What the changes create, change and drop, in a few lines.
 pub(crate) fn summarize(changes: &[Change]) -> Summary {
-    let mut summary = Summary::default();
-    let mut new_schemas = Vec::new();
-    let mut new_components = 0;
-    let mut new_versions = Vec::new();
-    let mut latest_moves = Vec::new();
-    let mut new_indexes = 0;
-    let mut dropped_indexes = 0;
-    let mut extensions = Vec::new();
-    let mut altered_tables: BTreeSet<String> = BTreeSet::new();
-    let mut updated_components = 0;
+    let mut counts = Counts::default();
     for change in changes {
+        counts.add(change);
+    }
+    counts.into_summary()
+}
+
+/// What the changes of a plan add up to, while they are counted.
+#[derive(Default)]
+struct Counts {
+    /// What is listed one by one (drops, functions, tables).
+    summary: Summary,
+    new_schemas: Vec<String>,
+    new_components: usize,
+    new_versions: Vec<String>,
+    latest_moves: Vec<String>,
+    new_indexes: usize,
+    dropped_indexes: usize,
+    extensions: Vec<String>,
+    altered_tables: BTreeSet<String>,
+    updated_components: usize,
+}
+
+impl Counts {
+    fn add(&mut self, change: &Change) {
         match change {
-            Change::CreateExtension { name } => extensions.push(name.clone()),
-            Change::CreateSchema { schema } => new_schemas.push(schema.name.clone()),
+            Change::CreateExtension { name } => self.extensions.push(name.clone()),
+            Change::CreateSchema { schema } => self.new_schemas.push(schema.name.clone()),
             Change::PublishComponent { record } => {
-                new_components += 1;
-                new_versions.extend(
+                self.new_components += 1;
+                self.new_versions.extend(
                     record
                         .versions
                         .keys()
@@ -163,34 +177,42 @@ pub(crate) fn summarize(changes: &[Change]) -> Summary {
                 previous_latest,
                 ..
             } => {
-                new_versions.push(format!("{key}@{}", version.version));
+                self.new_versions.push(format!("{key}@{}", version.version));
                 if *becomes_latest && let Some(previous) = previous_latest {
-                    latest_moves.push(format!("{key} {previous} → {}", version.version));
+                    self.latest_moves
+                        .push(format!("{key} {previous} → {}", version.version));
                 }
             }
-            Change::UpdateComponent { .. } => updated_components += 1,
-            Change::CreateAttributeIndex { .. } => new_indexes += 1,
-            Change::DropAttributeIndex { .. } | Change::DropIndex { .. } => dropped_indexes += 1,
-            Change::RetireSchema { name, .. } => summary
+            Change::UpdateComponent { .. } => self.updated_components += 1,
+            Change::CreateAttributeIndex { .. } => self.new_indexes += 1,
+            Change::DropAttributeIndex { .. } | Change::DropIndex { .. } => {
+                self.dropped_indexes += 1
+            }
+            Change::RetireSchema { name, .. } => self
+                .summary
                 .drops
                 .push(format!("schema {name} (retired workflow)")),
             Change::DropTable { schema, table } => {
-                summary.drops.push(format!("table {schema}.{table}"))
+                self.summary.drops.push(format!("table {schema}.{table}"))
             }
             Change::DropColumn {
                 schema,
                 table,
                 column,
-            } => summary
+            } => self
+                .summary
                 .drops
                 .push(format!("column {schema}.{table}.{column}")),
-            Change::CreateFunction { schema, function } => summary
+            Change::CreateFunction { schema, function } => self
+                .summary
                 .creates
                 .push(format!("function {schema}.{}", function.name)),
-            Change::ReplaceFunction { schema, function } => summary
+            Change::ReplaceFunction { schema, function } => self
+                .summary
                 .changes
                 .push(format!("function {schema}.{}", function.name)),
-            Change::CreateTable { schema, table } => summary
+            Change::CreateTable { schema, table } => self
+                .summary
                 .creates
                 .push(format!("table {schema}.{}", table.name)),
             Change::AddColumn { schema, table, .. }
@@ -203,59 +225,70 @@ pub(crate) fn summarize(changes: &[Change]) -> Summary {
             | Change::AddCheck { schema, table, .. }
             | Change::DropConstraint { schema, table, .. }
             | Change::CreateIndex { schema, table, .. } => {
-                altered_tables.insert(format!("{schema}.{table}"));
+                self.altered_tables.insert(format!("{schema}.{table}"));
             }
             _ => {}
         }
     }
-    if !extensions.is_empty() {
-        summary
-            .creates
-            .push(format!("extension {}", extensions.join(", ")));
+
+    fn into_summary(mut self) -> Summary {
+        if !self.extensions.is_empty() {
+            self.summary
+                .creates
+                .push(format!("extension {}", self.extensions.join(", ")));
+        }
+        if !self.new_schemas.is_empty() {
+            self.summary.creates.push(format!(
+                "{}: {}",
+                plural(self.new_schemas.len(), "schema"),
+                listed(&self.new_schemas)
+            ));
+        }
+        if self.new_components > 0 {
+            self.summary
+                .creates
+                .push(plural(self.new_components, "component"));
+        }
+        if !self.new_versions.is_empty() {
+            self.summary.creates.push(format!(
+                "{}: {}",
+                plural(self.new_versions.len(), "component version"),
+                listed(&self.new_versions)
+            ));
+        }
+        if self.new_indexes > 0 {
+            self.summary
+                .creates
+                .push(plural(self.new_indexes, "attribute index"));
+        }
+        if !self.latest_moves.is_empty() {
+            self.summary
+                .changes
+                .push(format!("latest version: {}", listed(&self.latest_moves)));
+        }
+        if self.updated_components > 0 {
+            self.summary.changes.push(format!(
+                "tags of {}",
+                plural(self.updated_components, "component")
+            ));
+        }
+        if !self.altered_tables.is_empty() {
+            let tables: Vec<String> = std::mem::take(&mut self.altered_tables)
+                .into_iter()
+                .collect();
+            self.summary.changes.push(format!(
+                "{}: {}",
+                plural(tables.len(), "table"),
+                listed(&tables)
+            ));
+        }
+        if self.dropped_indexes > 0 {
+            self.summary
+                .drops
+                .push(plural(self.dropped_indexes, "index"));
+        }
+        self.summary
     }
-    if !new_schemas.is_empty() {
-        summary.creates.push(format!(
-            "{}: {}",
-            plural(new_schemas.len(), "schema"),
-            listed(&new_schemas)
-        ));
-    }
-    if new_components > 0 {
-        summary.creates.push(plural(new_components, "component"));
-    }
-    if !new_versions.is_empty() {
-        summary.creates.push(format!(
-            "{}: {}",
-            plural(new_versions.len(), "component version"),
-            listed(&new_versions)
-        ));
-    }
-    if new_indexes > 0 {
-        summary.creates.push(plural(new_indexes, "attribute index"));
-    }
-    if !latest_moves.is_empty() {
-        summary
-            .changes
-            .push(format!("latest version: {}", listed(&latest_moves)));
-    }
-    if updated_components > 0 {
-        summary.changes.push(format!(
-            "tags of {}",
-            plural(updated_components, "component")
-        ));
-    }
-    if !altered_tables.is_empty() {
-        let tables: Vec<String> = altered_tables.into_iter().collect();
-        summary.changes.push(format!(
-            "{}: {}",
-            plural(tables.len(), "table"),
-            listed(&tables)
-        ));
-    }
-    if dropped_indexes > 0 {
-        summary.drops.push(plural(dropped_indexes, "index"));
-    }
-    summary
 }
 
 /// The migration's file-name slug, from what it mostly does.
