@@ -186,6 +186,49 @@ fn step(options: &Options, n: usize, which: &str, order: u32) -> serde_json::Val
 fn workflow(options: &Options, n: usize) -> serde_json::Value {
     let key = format!("flow-{n:05}");
     let reference = |key: String, flow: &str| serde_json::json!({ "key": key, "domain": options.domain, "version": options.version, "flow": flow });
+    let states = workflow_states(options, n);
+    serde_json::json!({
+        "key": key,
+        "version": options.version,
+        "domain": options.domain,
+        "flow": "sys-flows",
+        "flowVersion": "1.0.0",
+        "tags": ["bench", format!("group-{:03}", n / 100)],
+        "attributes": {
+            "type": "F",
+            "labels": label(&format!("Workflow {n}")),
+            "schema": reference(format!("{key}-data"), "sys-schemas"),
+            "timeout": {
+                "key": "expire",
+                "target": "rejected",
+                "versionStrategy": "Major",
+                "timer": { "duration": "P30D" }
+            },
+            "startTransition": {
+                "key": "start",
+                "target": "draft",
+                "triggerType": 0,
+                "versionStrategy": "Major",
+                "labels": label("start"),
+                "onExecutionTasks": [step(options, n, "check", 1)]
+            },
+            "cancel": {
+                "key": "cancel",
+                "target": "rejected",
+                "triggerType": 0,
+                "versionStrategy": "Major",
+                "labels": label("cancel"),
+                "availableIn": ["draft", "review"]
+            },
+            "states": states
+        }
+    })
+}
+
+/// The states of workflow `n`: a review with a scoring step, every tenth one with a subflow
+/// state that runs the workflow before it.
+fn workflow_states(options: &Options, n: usize) -> Vec<serde_json::Value> {
+    let reference = |key: String, flow: &str| serde_json::json!({ "key": key, "domain": options.domain, "version": options.version, "flow": flow });
     let transition = |key: &str, target: &str, auto: bool| {
         let mut t = serde_json::json!({
             "key": key,
@@ -260,42 +303,7 @@ fn workflow(options: &Options, n: usize) -> serde_json::Value {
         );
         states[2]["transitions"][0]["target"] = serde_json::json!("sub-review");
     }
-    serde_json::json!({
-        "key": key,
-        "version": options.version,
-        "domain": options.domain,
-        "flow": "sys-flows",
-        "flowVersion": "1.0.0",
-        "tags": ["bench", format!("group-{:03}", n / 100)],
-        "attributes": {
-            "type": "F",
-            "labels": label(&format!("Workflow {n}")),
-            "schema": reference(format!("{key}-data"), "sys-schemas"),
-            "timeout": {
-                "key": "expire",
-                "target": "rejected",
-                "versionStrategy": "Major",
-                "timer": { "duration": "P30D" }
-            },
-            "startTransition": {
-                "key": "start",
-                "target": "draft",
-                "triggerType": 0,
-                "versionStrategy": "Major",
-                "labels": label("start"),
-                "onExecutionTasks": [step(options, n, "check", 1)]
-            },
-            "cancel": {
-                "key": "cancel",
-                "target": "rejected",
-                "triggerType": 0,
-                "versionStrategy": "Major",
-                "labels": label("cancel"),
-                "availableIn": ["draft", "review"]
-            },
-            "states": states
-        }
-    })
+    states
 }
 
 fn task(options: &Options, n: usize, which: &str) -> serde_json::Value {

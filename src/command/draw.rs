@@ -106,37 +106,7 @@ pub fn build(analysis: &Analysis, solution: usize, catalog: &Catalog) -> Drawing
             }
         }
         if let crate::front::model::Body::Task(task) = &component.body {
-            for call in &task.calls {
-                let (to, label, shape) = if &call.domain == domain {
-                    (
-                        node_id("workflow", &call.flow),
-                        format!("workflow {}", call.flow),
-                        Shape::Component,
-                    )
-                } else {
-                    (
-                        format!("{}/workflow:{}", call.domain, call.flow),
-                        format!("{}: workflow {}", call.domain, call.flow),
-                        Shape::External,
-                    )
-                };
-                if shape == Shape::External
-                    || analysis.components_of(solution).any(|(_, c)| {
-                        c.kind == Kind::Workflow && c.key.as_deref() == Some(call.flow.as_str())
-                    })
-                {
-                    drawing.nodes.insert((to.clone(), label, shape));
-                    drawing.edges.insert((
-                        from.clone(),
-                        to,
-                        if shape == Shape::External {
-                            "API".to_owned()
-                        } else {
-                            "starts".to_owned()
-                        },
-                    ));
-                }
-            }
+            draw_calls(&mut drawing, analysis, solution, &from, task);
         }
     }
     for schema in catalog.schemas.values() {
@@ -161,6 +131,49 @@ pub fn build(analysis: &Analysis, solution: usize, catalog: &Catalog) -> Drawing
             .insert((node_id("workflow", workflow), id, "instances in".to_owned()));
     }
     drawing
+}
+
+/// The workflows a task starts or reads: an edge to the workflow of this domain (when it
+/// exists), or to another domain's, through the API.
+fn draw_calls(
+    drawing: &mut Drawing,
+    analysis: &Analysis,
+    solution: usize,
+    from: &str,
+    task: &crate::front::model::TaskBody,
+) {
+    let domain = &analysis.solutions[solution].domain;
+    for call in &task.calls {
+        let (to, label, shape) = if &call.domain == domain {
+            (
+                node_id("workflow", &call.flow),
+                format!("workflow {}", call.flow),
+                Shape::Component,
+            )
+        } else {
+            (
+                format!("{}/workflow:{}", call.domain, call.flow),
+                format!("{}: workflow {}", call.domain, call.flow),
+                Shape::External,
+            )
+        };
+        if shape == Shape::External
+            || analysis.components_of(solution).any(|(_, c)| {
+                c.kind == Kind::Workflow && c.key.as_deref() == Some(call.flow.as_str())
+            })
+        {
+            drawing.nodes.insert((to.clone(), label, shape));
+            drawing.edges.insert((
+                from.to_owned(),
+                to,
+                if shape == Shape::External {
+                    "API".to_owned()
+                } else {
+                    "starts".to_owned()
+                },
+            ));
+        }
+    }
 }
 
 fn mermaid_id(id: &str) -> String {

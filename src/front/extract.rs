@@ -339,13 +339,7 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
             .is_some_and(Value::is_object),
         ..Workflow::default()
     };
-    let refs_under = |prefix: &str, kind: Kind| -> Vec<usize> {
-        refs.iter()
-            .enumerate()
-            .filter(|(_, r)| r.slot_kind == Some(kind) && r.pointer.starts_with(prefix))
-            .map(|(idx, _)| idx)
-            .collect()
-    };
+    let refs_under = |prefix: &str, kind: Kind| refs_under(refs, prefix, kind);
     workflow.functions = refs_under("/attributes/functions/", Kind::Function);
     workflow.extensions = refs_under("/attributes/extensions/", Kind::Extension);
     workflow
@@ -355,49 +349,7 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
     if let Some(start) = attributes.get("startTransition").filter(|v| v.is_object()) {
         workflow.start = Some(transition(start, pointer_join(base, "startTransition")));
     }
-    if let Some(states) = attributes.get("states").and_then(Value::as_array) {
-        for (idx, state) in states.iter().enumerate() {
-            let pointer = pointer_join(&pointer_join(base, "states"), idx);
-            let transitions = state
-                .get("transitions")
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, item)| item.is_object())
-                        .map(|(t_idx, item)| {
-                            transition(
-                                item,
-                                pointer_join(&pointer_join(&pointer, "transitions"), t_idx),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let subflow = state
-                .get("subFlow")
-                .filter(|sub| sub.is_object())
-                .map(|sub| {
-                    let process_pointer = format!("{pointer}/subFlow/process");
-                    SubFlow {
-                        subflow_type: get_str(sub, "type"),
-                        process: refs.iter().position(|r| r.pointer == process_pointer),
-                    }
-                });
-            let views = refs_under(&format!("{pointer}/"), Kind::View);
-            workflow.states.push(State {
-                key: get_str(state, "key"),
-                state_type: state.get("stateType").and_then(Value::as_i64),
-                sub_type: state.get("subType").and_then(Value::as_i64),
-                transitions,
-                subflow,
-                views,
-                has_error_boundary: state.get("errorBoundary").is_some_and(Value::is_object),
-                pointer,
-            });
-        }
-    }
+    workflow.states = extract_states(attributes, refs);
     if let Some(shared) = attributes
         .get("sharedTransitions")
         .and_then(Value::as_array)
@@ -434,6 +386,66 @@ fn extract_workflow(attributes: &Value, refs: &[Reference]) -> Workflow {
     let mut path = PointerBuf::new(base);
     collect_boundary_transitions(attributes, &mut path, &mut workflow.boundary_transitions);
     workflow
+}
+
+/// The indexes of the references of one kind whose pointers start with `prefix`.
+fn refs_under(refs: &[Reference], prefix: &str, kind: Kind) -> Vec<usize> {
+    refs.iter()
+        .enumerate()
+        .filter(|(_, r)| r.slot_kind == Some(kind) && r.pointer.starts_with(prefix))
+        .map(|(idx, _)| idx)
+        .collect()
+}
+
+/// A workflow's states: their keys, types, transitions, subflows and views.
+fn extract_states(attributes: &Value, refs: &[Reference]) -> Vec<State> {
+    let base = "/attributes";
+    let refs_under = |prefix: &str, kind: Kind| refs_under(refs, prefix, kind);
+    let mut states_out = Vec::new();
+    if let Some(states) = attributes.get("states").and_then(Value::as_array) {
+        for (idx, state) in states.iter().enumerate() {
+            let pointer = pointer_join(&pointer_join(base, "states"), idx);
+            let transitions = state
+                .get("transitions")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, item)| item.is_object())
+                        .map(|(t_idx, item)| {
+                            transition(
+                                item,
+                                pointer_join(&pointer_join(&pointer, "transitions"), t_idx),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let subflow = state
+                .get("subFlow")
+                .filter(|sub| sub.is_object())
+                .map(|sub| {
+                    let process_pointer = format!("{pointer}/subFlow/process");
+                    SubFlow {
+                        subflow_type: get_str(sub, "type"),
+                        process: refs.iter().position(|r| r.pointer == process_pointer),
+                    }
+                });
+            let views = refs_under(&format!("{pointer}/"), Kind::View);
+            states_out.push(State {
+                key: get_str(state, "key"),
+                state_type: state.get("stateType").and_then(Value::as_i64),
+                sub_type: state.get("subType").and_then(Value::as_i64),
+                transitions,
+                subflow,
+                views,
+                has_error_boundary: state.get("errorBoundary").is_some_and(Value::is_object),
+                pointer,
+            });
+        }
+    }
+    states_out
 }
 
 fn collect_boundary_transitions(

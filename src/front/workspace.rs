@@ -338,6 +338,19 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
     if fatal {
         return;
     }
+    let solution = resolve_solution(path, file, &value, namer, discovery);
+    discovery.solutions.push(solution);
+}
+
+/// A solution file that passed its schema, resolved: its domain checked against the runtime's
+/// rule, its folders made paths.
+fn resolve_solution(
+    path: &Path,
+    file: FileId,
+    value: &Value,
+    namer: &Namer,
+    discovery: &mut Discovery,
+) -> Solution {
     let domain = value["domain"].as_str().unwrap_or_default().to_owned();
     if !valid_runtime_domain(&domain) {
         discovery.diagnostics.push(
@@ -390,7 +403,7 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
         .filter_map(Value::as_str)
         .map(|layout| solution_dir.join(layout))
         .collect();
-    discovery.solutions.push(Solution {
+    Solution {
         file,
         domain,
         generated_root,
@@ -402,7 +415,7 @@ fn load_solution(path: &Path, namer: &Namer, discovery: &mut Discovery) {
             .get("runtimeVersion")
             .and_then(Value::as_str)
             .map(str::to_owned),
-    });
+    }
 }
 
 /// Removes `.` and `..` components without touching the file system.

@@ -76,48 +76,8 @@ fn scan(text: &str) -> Scanned {
         } else if c == '"' || (c == 'r' && matches!(next, Some('"' | '#')) && raw_start(&chars, i))
         {
             let start_line = line;
-            let mut content = String::new();
-            if c == 'r' {
-                let mut hashes = 0;
-                i += 1;
-                while chars[i] == '#' {
-                    hashes += 1;
-                    i += 1;
-                }
-                i += 1;
-                code.push_str(&" ".repeat(hashes + 2));
-                loop {
-                    if chars[i] == '"' && chars[i + 1..].iter().take(hashes).all(|h| *h == '#') {
-                        i += 1 + hashes;
-                        code.push_str(&" ".repeat(1 + hashes));
-                        break;
-                    }
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    content.push(chars[i]);
-                    blank(chars[i], &mut code);
-                    i += 1;
-                }
-            } else {
-                code.push(' ');
-                i += 1;
-                while chars[i] != '"' {
-                    if chars[i] == '\\' {
-                        content.push(chars[i]);
-                        blank(chars[i], &mut code);
-                        i += 1;
-                    }
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    content.push(chars[i]);
-                    blank(chars[i], &mut code);
-                    i += 1;
-                }
-                code.push(' ');
-                i += 1;
-            }
+            let (end, content) = read_string(&chars, i, &mut line, &mut code);
+            i = end;
             strings.push((start_line, content));
         } else if c == '\'' && is_char_literal(&chars, i) {
             code.push(' ');
@@ -141,6 +101,61 @@ fn scan(text: &str) -> Scanned {
         }
     }
     Scanned { code, strings }
+}
+
+/// A string literal (plain or raw) starting at `i`: blanked into `code`, its content returned
+/// with the index just past it.
+fn read_string(
+    chars: &[char],
+    mut i: usize,
+    line: &mut usize,
+    code: &mut String,
+) -> (usize, String) {
+    let blank = |c: char, code: &mut String| code.push(if c == '\n' { '\n' } else { ' ' });
+    let c = chars[i];
+    let mut content = String::new();
+    if c == 'r' {
+        let mut hashes = 0;
+        i += 1;
+        while chars[i] == '#' {
+            hashes += 1;
+            i += 1;
+        }
+        i += 1;
+        code.push_str(&" ".repeat(hashes + 2));
+        loop {
+            if chars[i] == '"' && chars[i + 1..].iter().take(hashes).all(|h| *h == '#') {
+                i += 1 + hashes;
+                code.push_str(&" ".repeat(1 + hashes));
+                break;
+            }
+            if chars[i] == '\n' {
+                *line += 1;
+            }
+            content.push(chars[i]);
+            blank(chars[i], code);
+            i += 1;
+        }
+    } else {
+        code.push(' ');
+        i += 1;
+        while chars[i] != '"' {
+            if chars[i] == '\\' {
+                content.push(chars[i]);
+                blank(chars[i], code);
+                i += 1;
+            }
+            if chars[i] == '\n' {
+                *line += 1;
+            }
+            content.push(chars[i]);
+            blank(chars[i], code);
+            i += 1;
+        }
+        code.push(' ');
+        i += 1;
+    }
+    (i, content)
 }
 
 /// Whether the `r` at `i` starts a raw string (`r"`, `r#"`), not an identifier ending in r.

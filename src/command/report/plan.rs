@@ -159,53 +159,60 @@ pub fn plan_markdown(output: &crate::command::pipeline::PlanOutput) -> String {
         );
     }
     for domain in &output.domains {
-        let (Some(plan), Some((name, sql))) = (&domain.plan, &domain.migration) else {
-            continue;
-        };
-        let _ = writeln!(out, "\n### {} — `{name}`\n", domain.domain);
-        for (label, items) in [
-            ("Creates", &plan.summary.creates),
-            ("Changes", &plan.summary.changes),
-            ("Drops", &plan.summary.drops),
-        ] {
-            if !items.is_empty() {
-                let _ = writeln!(out, "**{label}:**\n");
-                for item in items {
-                    let _ = writeln!(out, "- {item}");
-                }
-                out.push('\n');
-            }
-        }
-        if plan.hazards.is_empty() {
-            out.push_str("**Hazards:** none\n\n");
-        } else {
-            out.push_str("**Hazards:**\n\n");
-            for hazard in &plan.hazards {
-                let _ = writeln!(
-                    out,
-                    "- ⚠️ **{}** `{}`: {}",
-                    hazard.hazard.as_str(),
-                    hazard.object,
-                    hazard.why
-                );
+        domain_section(&mut out, domain);
+    }
+    out
+}
+
+/// The section of a domain with a new migration: what it creates, changes and drops, its
+/// hazards, and its SQL (a preview, when it is long).
+fn domain_section(out: &mut String, domain: &DomainPlan) {
+    use std::fmt::Write as _;
+    let (Some(plan), Some((name, sql))) = (&domain.plan, &domain.migration) else {
+        return;
+    };
+    let _ = writeln!(out, "\n### {} — `{name}`\n", domain.domain);
+    for (label, items) in [
+        ("Creates", &plan.summary.creates),
+        ("Changes", &plan.summary.changes),
+        ("Drops", &plan.summary.drops),
+    ] {
+        if !items.is_empty() {
+            let _ = writeln!(out, "**{label}:**\n");
+            for item in items {
+                let _ = writeln!(out, "- {item}");
             }
             out.push('\n');
         }
-        let mut shown = sql.preview.clone();
-        if sql.preview.len() < sql.bytes {
+    }
+    if plan.hazards.is_empty() {
+        out.push_str("**Hazards:** none\n\n");
+    } else {
+        out.push_str("**Hazards:**\n\n");
+        for hazard in &plan.hazards {
             let _ = writeln!(
-                shown,
-                "-- … {} more bytes: see the file in the pull request",
-                sql.bytes - sql.preview.len()
+                out,
+                "- ⚠️ **{}** `{}`: {}",
+                hazard.hazard.as_str(),
+                hazard.object,
+                hazard.why
             );
         }
-        let sql_len = sql.bytes;
+        out.push('\n');
+    }
+    let mut shown = sql.preview.clone();
+    if sql.preview.len() < sql.bytes {
         let _ = writeln!(
-            out,
-            "<details><summary>SQL ({sql_len} bytes)</summary>\n\n```sql\n{shown}```\n\n</details>"
+            shown,
+            "-- … {} more bytes: see the file in the pull request",
+            sql.bytes - sql.preview.len()
         );
     }
-    out
+    let sql_len = sql.bytes;
+    let _ = writeln!(
+        out,
+        "<details><summary>SQL ({sql_len} bytes)</summary>\n\n```sql\n{shown}```\n\n</details>"
+    );
 }
 
 /// `vnext plan` for people: the diagnostics, then a line per domain (with what a written

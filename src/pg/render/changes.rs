@@ -26,13 +26,13 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
         | Change::UpdateLayoutVersion { .. }
         | Change::AddEfHistory { .. } => schema_change_sql(domain, change, out),
         Change::CreateTable { .. } | Change::DropTable { .. } => table_change_sql(change, out),
-        Change::AddColumn { .. }
-        | Change::DropColumn { .. }
-        | Change::AlterColumnType { .. }
-        | Change::SetNotNull { .. }
+        Change::AddColumn { .. } | Change::DropColumn { .. } | Change::AlterColumnType { .. } => {
+            column_change_sql(change, out)
+        }
+        Change::SetNotNull { .. }
         | Change::DropNotNull { .. }
         | Change::SetDefault { .. }
-        | Change::DropDefault { .. } => column_change_sql(change, out),
+        | Change::DropDefault { .. } => column_setting_sql(change, out),
         Change::AddForeignKey { .. } | Change::AddCheck { .. } | Change::DropConstraint { .. } => {
             constraint_sql(change, out)
         }
@@ -152,7 +152,7 @@ fn table_change_sql(change: &Change, out: &mut String) {
     }
 }
 
-/// Columns: added, dropped, and their type, nullability and default changed.
+/// Columns: added, dropped, and their type changed.
 fn column_change_sql(change: &Change, out: &mut String) {
     match change {
         Change::AddColumn {
@@ -205,6 +205,14 @@ fn column_change_sql(change: &Change, out: &mut String) {
                 ),
             )
         }
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// A column's nullability and default.
+fn column_setting_sql(change: &Change, out: &mut String) {
+    match change {
         Change::SetNotNull {
             schema,
             table,
