@@ -302,23 +302,6 @@ fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagno
     consistent
 }
 
-/// `State before:` and `State after:` from a migration's header.
-pub(crate) fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
-    let mut before = None;
-    let mut after = None;
-    for line in text.lines().take(30) {
-        if let Some(rest) = line.strip_prefix("-- State before:") {
-            before = Some(rest.trim().to_owned());
-        } else if let Some(rest) = line.strip_prefix("-- State after:") {
-            after = Some(rest.trim().to_owned());
-        }
-        if !line.starts_with("--") && !line.is_empty() {
-            break;
-        }
-    }
-    (before, after)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,14 +422,5 @@ mod tests {
         let domain = source(SourceKind::Domain, &["d1"]);
         let work = reconcile(&[platform, domain], &[]).unwrap();
         assert_eq!(work.len(), 2);
-    }
-
-    #[test]
-    fn header_hashes() {
-        let text = "-- vnext migration 0002_x.sql\n-- State before: sha256:aa\n-- State after:  sha256:bb\n--\n\nSET lock_timeout = '10s';\n";
-        assert_eq!(
-            header_state_hashes(text),
-            (Some("sha256:aa".into()), Some("sha256:bb".into()))
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! against what reconciling saw, and summarised for the dry run and progress.
 
 use crate::base::diagnostics::{Code, Diagnostic};
-use crate::deploy::reconcile::{self, Source, SourceKind, Work};
+use crate::deploy::reconcile::{Source, SourceKind, Work};
 use crate::pg::events::{PendingFile, StepSummary};
 use crate::pg::script::{self, Script};
 
@@ -55,7 +55,7 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
                 continue;
             }
         };
-        let (state_before, state_after) = reconcile::header_state_hashes(&text);
+        let (state_before, state_after) = script::header_state_hashes(&text);
         let newest = item.file + 1 == source.folder.files.len();
         loaded.push(Loaded {
             work: item.clone(),

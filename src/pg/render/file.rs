@@ -18,6 +18,10 @@ use super::sql::comment_line;
 /// The marker before a statement that runs outside any transaction.
 pub(crate) const NO_TRANSACTION: &str = "-- vnext:no-transaction";
 
+/// The header lines with the state hashes before and after a migration, which apply records.
+pub(crate) const STATE_BEFORE: &str = "-- State before:";
+pub(crate) const STATE_AFTER: &str = "-- State after:";
+
 /// What follows the marker when its statement builds an index concurrently: the index's
 /// qualified name, so that apply can drop the index an interrupted build left invalid without
 /// reading the statement (`-- vnext:no-transaction index "loans"."ix_amount_num_..."`).
@@ -184,12 +188,8 @@ pub(super) fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
         env!("CARGO_PKG_VERSION"),
         comment_line(header.definitions_hash)
     );
-    let _ = writeln!(
-        out,
-        "-- State before: {}",
-        comment_line(header.state_before)
-    );
-    let _ = writeln!(out, "-- State after:  {}", comment_line(header.state_after));
+    let _ = writeln!(out, "{STATE_BEFORE} {}", comment_line(header.state_before));
+    let _ = writeln!(out, "{STATE_AFTER}  {}", comment_line(header.state_after));
     out.push_str("--\n");
     let lines = |out: &mut String, label: &str, items: &[String]| {
         if items.is_empty() {
