@@ -1,4 +1,5 @@
-//! The leaves: every input text and positions in it, diagnostics as data. Nothing here
+//! The leaves: every input text and positions in it (`source`), diagnostics as data
+//! (`diagnostics`), and the hashes every stage takes the same way (`hash`). Nothing here
 //! imports anything else of the crate.
 
 pub mod diagnostics;

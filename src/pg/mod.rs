@@ -1,8 +1,11 @@
-//! Everything PostgreSQL: identifier and literal quoting, canonical type names, rendering typed
-//! changes into SQL, and (for apply, status and drift) connecting, splitting migration files,
-//! executing them and introspecting the catalog.
+//! Everything PostgreSQL: identifier and literal quoting (`quote`), canonical type names
+//! (`types`), rendering typed changes into SQL (`render`), and for apply, status and drift:
+//! connecting (`conn`), reading migration files (`script`), the registry tables (`history`),
+//! the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, and
+//! introspecting the catalog (`introspect`).
 //!
-//! No other module writes SQL text or names a catalog table.
+//! No other module writes SQL text or names a catalog table. `quote` and `types` sit lower in
+//! the layering than the rest: the compiler uses them.
 
 pub mod apply;
 pub mod conn;
