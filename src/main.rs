@@ -279,16 +279,12 @@ fn lint(args: LintArgs) -> ExitCode {
         LintFormat::Github => report::Format::Github,
         LintFormat::Sarif => report::Format::Sarif,
     };
-    let summary = Summary {
-        api_dependencies: output.analysis.resolution.api_dependencies.clone(),
-        ..Summary::of(&output.analysis)
-    };
     let text = report::render(
         format,
         style_for_stdout(),
         &output.analysis.sources,
         &output.diagnostics,
-        &summary,
+        &output.summary(),
     );
     print(&text);
     let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Index of a file in its `SourceSet`.
@@ -57,6 +58,9 @@ pub struct SourceFile {
     pub text: Arc<str>,
     pub loaded: bool,
     line_starts: OnceLock<Vec<usize>>,
+    /// How many times the text was scanned to locate labels: rendering scans a file once for
+    /// all its labels, and a test holds it to that.
+    locate_passes: AtomicUsize,
 }
 
 impl SourceFile {
@@ -68,6 +72,7 @@ impl SourceFile {
             text,
             loaded: true,
             line_starts: OnceLock::new(),
+            locate_passes: AtomicUsize::new(0),
         }
     }
 
@@ -77,6 +82,16 @@ impl SourceFile {
             loaded: false,
             ..SourceFile::new(path, name, format, Arc::from(""))
         }
+    }
+
+    /// Counts one scan of the text for label positions.
+    pub fn count_locate_pass(&self) {
+        self.locate_passes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many scans for label positions the text has had.
+    pub fn locate_passes(&self) -> usize {
+        self.locate_passes.load(Ordering::Relaxed)
     }
 
     fn line_starts(&self) -> &[usize] {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use vnext::command::pipeline::{self, LintInput};
-use vnext::command::report::{self, Style, Summary};
+use vnext::command::report::{self, Style};
 use vnext::front::workspace;
 
 use crate::support;
@@ -51,17 +51,12 @@ pub fn lint_fixture(dir: &Path) -> String {
         files,
         cache: None,
     });
-    let summary = Summary {
-        files: output.analysis.sources.len(),
-        components: output.analysis.components.len(),
-        api_dependencies: output.analysis.resolution.api_dependencies.clone(),
-    };
     report::render(
         report::Format::Human,
         Style::Plain,
         &output.analysis.sources,
         &output.diagnostics,
-        &summary,
+        &output.summary(),
     )
 }
 

@@ -15,6 +15,7 @@ mod graph;
 mod hostile_input;
 mod layout_upgrade;
 mod lint_fixtures;
+mod many_errors;
 mod plan_fixtures;
 mod scale;
 mod tidy;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::analysis::{absolute, analyse};
 use crate::base::diagnostics::Diagnostic;
+use crate::command::report::Summary;
 use crate::front::analyse::Analysis;
 use crate::front::extract::Detail;
 use crate::front::workspace::{self, Namer};
@@ -30,6 +31,17 @@ pub struct LintOutput {
     pub analysis: Analysis,
     /// The diagnostics to report: all of them, or those about the requested files.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LintOutput {
+    /// What the summary line counts: the files and components looked at, and the API
+    /// dependencies on other domains.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            api_dependencies: self.analysis.resolution.api_dependencies.clone(),
+            ..Summary::of(&self.analysis)
+        }
+    }
 }
 
 /// Loads, validates and checks a workspace, or the given files within their workspaces.

@@ -1,15 +1,18 @@
 //! Diagnostics for people, through miette: the source line, labels under the key or value,
-//! help, and a summary line.
+//! help, and a summary line. miette reads snippets through `snippet::Lined`, so each costs a
+//! few lines of text, not a scan of the file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
 use super::summary::Summary;
 use crate::base::diagnostics::{Severity, Tally};
-use crate::base::source::SourceSet;
+use crate::base::source::{FileId, SourceSet};
 
 use super::resolve::{Resolved, ResolvedLabel, tally};
+use super::snippet::Lined;
 
 /// Whether human output may use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +21,12 @@ pub enum Style {
     Color,
 }
 
-pub(super) struct MietteDiagnostic {
+struct MietteDiagnostic {
     code: String,
     severity: Severity,
     message: String,
     help: Option<String>,
-    source: Option<NamedSource<std::sync::Arc<str>>>,
+    source: Option<NamedSource<Lined>>,
     labels: Vec<LabeledSpan>,
     related: Vec<MietteDiagnostic>,
 }
@@ -87,11 +90,26 @@ impl miette::Diagnostic for MietteDiagnostic {
     }
 }
 
-pub(super) fn span_of(label: &ResolvedLabel) -> SourceSpan {
+fn span_of(label: &ResolvedLabel) -> SourceSpan {
     SourceSpan::new(label.range.start.into(), label.range.len())
 }
 
-pub(super) fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDiagnostic {
+/// The text of every file the diagnostics point into, with its line table, built once.
+fn texts(sources: &SourceSet, diagnostics: &[Resolved]) -> BTreeMap<FileId, Lined> {
+    let mut texts = BTreeMap::new();
+    for label in diagnostics.iter().flat_map(|d| &d.labels) {
+        texts
+            .entry(label.file)
+            .or_insert_with(|| Lined::new(sources.get(label.file).text.clone()));
+    }
+    texts
+}
+
+fn to_miette(
+    sources: &SourceSet,
+    texts: &BTreeMap<FileId, Lined>,
+    diagnostic: &Resolved,
+) -> MietteDiagnostic {
     let primary_file = diagnostic.labels.first().map(|l| l.file);
     let mut labels = Vec::new();
     let mut related = Vec::new();
@@ -110,7 +128,10 @@ pub(super) fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDia
                 severity: diagnostic.severity,
                 message: format!("see {}", file.name),
                 help: None,
-                source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+                source: Some(NamedSource::new(
+                    file.name.clone(),
+                    texts[&label.file].clone(),
+                )),
                 labels: vec![LabeledSpan::new_primary_with_span(
                     label.text.clone(),
                     span_of(label),
@@ -119,10 +140,8 @@ pub(super) fn to_miette(sources: &SourceSet, diagnostic: &Resolved) -> MietteDia
             });
         }
     }
-    let source = primary_file.map(|id| {
-        let file = sources.get(id);
-        NamedSource::new(file.name.clone(), file.text.clone())
-    });
+    let source =
+        primary_file.map(|id| NamedSource::new(sources.get(id).name.clone(), texts[&id].clone()));
     MietteDiagnostic {
         code: format!("{}({})", diagnostic.code.as_str(), diagnostic.code.name()),
         severity: diagnostic.severity,
@@ -148,9 +167,10 @@ pub(super) fn render_human(
         .with_width(100)
         .with_links(false)
         .with_show_related_as_nested(true);
+    let texts = texts(sources, diagnostics);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = to_miette(sources, diagnostic);
+        let report = to_miette(sources, &texts, diagnostic);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!(
                 "{}: {}\n",

@@ -13,6 +13,7 @@ mod json;
 mod plan;
 mod resolve;
 mod sarif;
+mod snippet;
 mod summary;
 
 pub use deploy::{applied, drift, dry_run, event_json, event_line, status};

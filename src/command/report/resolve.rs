@@ -1,11 +1,12 @@
 //! Diagnostics made ready to write: every label resolved to a byte range, line and column
 //! (scanning only the files that have something to report), sorted by file and position.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::base::diagnostics::{Code, Diagnostic, Severity, Tally, Target};
 use crate::base::source::{FileId, SourceSet};
-use crate::front::syntax;
+use crate::front::syntax::Located;
 
 /// A label with its position worked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,17 @@ pub struct Resolved {
     pub labels: Vec<ResolvedLabel>,
 }
 
-/// Resolves labels and sorts diagnostics by file name, position, then code.
+/// Resolves labels and sorts diagnostics by file name, position, then code. Each file is
+/// scanned once for the labels of every diagnostic in it.
 pub fn resolve(sources: &SourceSet, diagnostics: &[Diagnostic]) -> Vec<Resolved> {
+    let mut targets: BTreeMap<FileId, Vec<&Target>> = BTreeMap::new();
+    for label in diagnostics.iter().flat_map(|d| &d.labels) {
+        targets.entry(label.file).or_default().push(&label.target);
+    }
+    let located: BTreeMap<FileId, Located> = targets
+        .into_iter()
+        .map(|(file, targets)| (file, Located::scan(sources.get(file), targets)))
+        .collect();
     let mut resolved: Vec<Resolved> = diagnostics
         .iter()
         .map(|diagnostic| Resolved {
@@ -45,7 +55,7 @@ pub fn resolve(sources: &SourceSet, diagnostics: &[Diagnostic]) -> Vec<Resolved>
                 .iter()
                 .map(|label| {
                     let file = sources.get(label.file);
-                    let range = syntax::resolve_target(file, &label.target);
+                    let range = located[&label.file].range(file, &label.target);
                     let (line, column) = file.line_col(range.start);
                     let (end_line, end_column) = file.line_col(range.end);
                     let pointer = match &label.target {

@@ -1,38 +1,126 @@
-//! Finds the byte range of a JSON Pointer target by scanning JSON text.
+//! Finds the byte ranges of JSON Pointer targets by scanning JSON text once.
 //!
-//! The scanner follows only the path it is asked for and skips every other value without
-//! building it, so locating one node costs one pass over the bytes before it. It never panics
-//! on malformed text; it gives up and returns `None`.
+//! The scanner follows only the paths it is asked for and skips every other value without
+//! building it, so locating all the labels of a file costs one pass over its bytes, however
+//! many labels there are. It never panics on malformed text; it stops and returns what it
+//! found so far.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::NodeSpan;
 
-pub(super) fn locate(text: &str, tokens: &[String]) -> Option<NodeSpan> {
-    let bytes = text.as_bytes();
-    let mut pos = skip_ws(bytes, 0);
-    let mut key = None;
-    for token in tokens {
-        match bytes.get(pos)? {
-            b'{' => {
-                let (key_range, value_start) = find_member(text, pos, token)?;
-                key = Some(key_range);
-                pos = value_start;
-            }
-            b'[' => {
-                let index: usize = token.parse().ok()?;
-                pos = find_element(bytes, pos, index)?;
-                key = None;
-            }
-            _ => return None,
+/// The nodes at `wanted` paths (token lists), by path. `wanted` must be closed under prefixes
+/// (every ancestor of a wanted path is wanted too): the scan only descends into wanted nodes.
+pub(super) fn locate_all(
+    text: &str,
+    wanted: &BTreeSet<Vec<String>>,
+) -> BTreeMap<Vec<String>, NodeSpan> {
+    let mut scan = Scan {
+        text,
+        bytes: text.as_bytes(),
+        wanted,
+        found: BTreeMap::new(),
+        path: Vec::new(),
+    };
+    let start = skip_ws(scan.bytes, 0);
+    if scan.wanted.contains(&scan.path) {
+        // `None` means the text is malformed; what was found before that point stands.
+        let _ = scan.node(start, None);
+    }
+    scan.found
+}
+
+struct Scan<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    wanted: &'a BTreeSet<Vec<String>>,
+    found: BTreeMap<Vec<String>, NodeSpan>,
+    /// The tokens of the node being scanned.
+    path: Vec<String>,
+}
+
+impl Scan<'_> {
+    /// Records the wanted node at `pos` (named by `key`), descends into it, and returns the
+    /// position just past it.
+    fn node(&mut self, pos: usize, key: Option<std::ops::Range<usize>>) -> Option<usize> {
+        let first = *self.bytes.get(pos)?;
+        let token_end = match first {
+            b'{' | b'[' => pos + 1,
+            _ => skip_value(self.bytes, pos)?,
+        };
+        self.found.entry(self.path.clone()).or_insert(NodeSpan {
+            key,
+            value: pos..token_end,
+        });
+        match first {
+            b'{' => self.object(pos),
+            b'[' => self.array(pos),
+            _ => Some(token_end),
         }
     }
-    let end = match bytes.get(pos)? {
-        b'{' | b'[' => pos + 1,
-        _ => skip_value(bytes, pos)?,
-    };
-    Some(NodeSpan {
-        key,
-        value: pos..end,
-    })
+
+    fn object(&mut self, pos: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut idx = skip_ws(bytes, pos + 1);
+        if bytes.get(idx)? == &b'}' {
+            return Some(idx + 1);
+        }
+        loop {
+            if bytes.get(idx)? != &b'"' {
+                return None;
+            }
+            let key_end = skip_string(bytes, idx)?;
+            let raw = self.text.get(idx..key_end)?;
+            let name = if raw.contains('\\') {
+                serde_json::from_str::<String>(raw).ok()?
+            } else {
+                raw[1..raw.len() - 1].to_owned()
+            };
+            let colon = skip_ws(bytes, key_end);
+            if bytes.get(colon) != Some(&b':') {
+                return None;
+            }
+            let value_start = skip_ws(bytes, colon + 1);
+            self.path.push(name);
+            let end = if self.wanted.contains(&self.path) {
+                self.node(value_start, Some(idx..key_end))
+            } else {
+                skip_value(bytes, value_start)
+            };
+            self.path.pop();
+            idx = skip_ws(bytes, end?);
+            match bytes.get(idx)? {
+                b',' => idx = skip_ws(bytes, idx + 1),
+                b'}' => return Some(idx + 1),
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, pos: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut idx = skip_ws(bytes, pos + 1);
+        if bytes.get(idx)? == &b']' {
+            return Some(idx + 1);
+        }
+        let mut index = 0usize;
+        loop {
+            self.path.push(index.to_string());
+            let end = if self.wanted.contains(&self.path) {
+                self.node(idx, None)
+            } else {
+                skip_value(bytes, idx)
+            };
+            self.path.pop();
+            idx = skip_ws(bytes, end?);
+            match bytes.get(idx)? {
+                b',' => idx = skip_ws(bytes, idx + 1),
+                b']' => return Some(idx + 1),
+                _ => return None,
+            }
+            index += 1;
+        }
+    }
 }
 
 fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
@@ -98,66 +186,14 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
-/// In the object at `pos`, finds the member named `name`: its key range and value start.
-fn find_member(text: &str, pos: usize, name: &str) -> Option<(std::ops::Range<usize>, usize)> {
-    let bytes = text.as_bytes();
-    let mut idx = skip_ws(bytes, pos + 1);
-    loop {
-        match bytes.get(idx)? {
-            b'}' => return None,
-            b'"' => {}
-            _ => return None,
-        }
-        let key_end = skip_string(bytes, idx)?;
-        let raw = text.get(idx..key_end)?;
-        let matches = if raw.contains('\\') {
-            serde_json::from_str::<String>(raw).ok()? == name
-        } else {
-            &raw[1..raw.len() - 1] == name
-        };
-        idx = skip_ws(bytes, key_end);
-        if bytes.get(idx) != Some(&b':') {
-            return None;
-        }
-        let value_start = skip_ws(bytes, idx + 1);
-        if matches {
-            return Some((key_end - raw.len()..key_end, value_start));
-        }
-        idx = skip_ws(bytes, skip_value(bytes, value_start)?);
-        match bytes.get(idx)? {
-            b',' => idx = skip_ws(bytes, idx + 1),
-            _ => return None,
-        }
-    }
-}
-
-/// In the array at `pos`, finds the start of element `index`.
-fn find_element(bytes: &[u8], pos: usize, index: usize) -> Option<usize> {
-    let mut idx = skip_ws(bytes, pos + 1);
-    let mut current = 0;
-    loop {
-        if bytes.get(idx)? == &b']' {
-            return None;
-        }
-        if current == index {
-            return Some(idx);
-        }
-        idx = skip_ws(bytes, skip_value(bytes, idx)?);
-        match bytes.get(idx)? {
-            b',' => idx = skip_ws(bytes, idx + 1),
-            _ => return None,
-        }
-        current += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn find(text: &str, pointer: &[&str]) -> Option<(Option<String>, String)> {
         let tokens: Vec<String> = pointer.iter().map(|s| s.to_string()).collect();
-        locate(text, &tokens).map(|span| {
+        let wanted = super::super::with_ancestors([tokens.clone()]);
+        locate_all(text, &wanted).remove(&tokens).map(|span| {
             (
                 span.key.map(|range| text[range].to_owned()),
                 text[span.value].to_owned(),

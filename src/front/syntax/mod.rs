@@ -5,14 +5,16 @@
 //! zeros stay strings, duplicate keys are errors, and budgets bound nesting and alias expansion.
 //! JSON duplicate keys are errors too, which serde_json alone would silently accept.
 //!
-//! Values carry no positions. When a diagnostic must point somewhere, `locate` re-scans the one
-//! file it concerns and finds the key or value at a JSON Pointer. Clean files are never scanned
-//! twice, which keeps `lint` fast on large workspaces.
+//! Values carry no positions. When diagnostics must point somewhere, `Located::scan` re-scans
+//! the one file they concern, once for all of its labels, and finds the key or value at each
+//! JSON Pointer. Clean files are never scanned twice, which keeps `lint` fast on large
+//! workspaces, and a file with thousands of diagnostics is scanned once, not once per label.
 
 mod json_locate;
 mod strict;
 mod yaml_locate;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde_json::Value;
@@ -201,10 +203,33 @@ pub struct NodeSpan {
 /// Finds the node at a JSON Pointer, or `None` when the text has no such node.
 pub fn locate(text: &str, format: Format, pointer: &str) -> Option<NodeSpan> {
     let tokens = split_pointer(pointer)?;
+    locate_all(text, format, &with_ancestors([tokens.clone()])).remove(&tokens)
+}
+
+/// Finds the nodes at many paths (token lists) in one pass over the text. `wanted` must hold
+/// every ancestor of each path it holds (`with_ancestors` makes it so).
+fn locate_all(
+    text: &str,
+    format: Format,
+    wanted: &BTreeSet<Vec<String>>,
+) -> BTreeMap<Vec<String>, NodeSpan> {
     match format {
-        Format::Json => json_locate::locate(text, &tokens),
-        Format::Yaml => yaml_locate::locate(text, &tokens),
+        Format::Json => json_locate::locate_all(text, wanted),
+        Format::Yaml => yaml_locate::locate_all(text, wanted),
     }
+}
+
+/// The paths given and all their ancestors, down to the root.
+fn with_ancestors(paths: impl IntoIterator<Item = Vec<String>>) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for mut path in paths {
+        while out.insert(path.clone()) {
+            if path.pop().is_none() {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// Splits a JSON Pointer into unescaped tokens; `None` when it is not a valid pointer.
@@ -220,43 +245,71 @@ pub fn split_pointer(pointer: &str) -> Option<Vec<String>> {
     )
 }
 
-/// The byte range a label target covers in a file. A pointer that does not resolve falls back
-/// to its nearest ancestor that does, and finally to the start of the file. The range always
-/// lies on char boundaries inside the text, whatever the parser reported (granit-parser's byte
-/// offsets can land inside a multi-byte character, e.g. after a leading U+2028).
-pub fn resolve_target(file: &SourceFile, target: &Target) -> Range<usize> {
-    let text: &str = &file.text;
-    let range = unclamped_target(file, target);
-    let start = clamp_to_char_boundary(text, range.start);
-    let end = clamp_to_char_boundary(text, range.end.max(start));
-    start..end
+/// The positions of a set of label targets in one file, found in one pass over its text.
+#[derive(Debug)]
+pub struct Located {
+    nodes: BTreeMap<Vec<String>, NodeSpan>,
 }
 
-fn unclamped_target(file: &SourceFile, target: &Target) -> Range<usize> {
-    let text: &str = &file.text;
-    let (pointer, want_key) = match target {
-        Target::Range(range) => return range.clone(),
-        Target::FileStart => return 0..0,
-        Target::Key(pointer) => (pointer.as_str(), true),
-        Target::Value(pointer) => (pointer.as_str(), false),
-    };
-    let mut current = pointer;
-    let mut exact = true;
-    loop {
-        if let Some(span) = locate(text, file.format, current) {
-            return match span.key {
-                Some(key) if want_key || !exact => key,
-                _ => span.value,
-            };
-        }
-        match current.rfind('/') {
-            Some(idx) => {
-                current = &current[..idx];
-                exact = false;
+impl Located {
+    /// Scans `file` once for every target in `targets`. Each call counts as one pass in
+    /// `SourceFile::locate_passes`.
+    pub fn scan<'t>(file: &SourceFile, targets: impl IntoIterator<Item = &'t Target>) -> Located {
+        file.count_locate_pass();
+        let paths = targets.into_iter().filter_map(|target| match target {
+            Target::Key(pointer) | Target::Value(pointer) => split_pointer(pointer),
+            Target::Range(_) | Target::FileStart => None,
+        });
+        let wanted = with_ancestors(paths);
+        let nodes = if wanted.is_empty() {
+            BTreeMap::new()
+        } else {
+            locate_all(&file.text, file.format, &wanted)
+        };
+        Located { nodes }
+    }
+
+    /// The byte range a target covers. A pointer that does not resolve falls back to its
+    /// nearest ancestor that does, and finally to the start of the file. The range always lies
+    /// on char boundaries inside the text, whatever the parser reported (granit-parser's byte
+    /// offsets can land inside a multi-byte character, e.g. after a leading U+2028).
+    pub fn range(&self, file: &SourceFile, target: &Target) -> Range<usize> {
+        let text: &str = &file.text;
+        let range = self.unclamped(target);
+        let start = clamp_to_char_boundary(text, range.start);
+        let end = clamp_to_char_boundary(text, range.end.max(start));
+        start..end
+    }
+
+    fn unclamped(&self, target: &Target) -> Range<usize> {
+        let (pointer, want_key) = match target {
+            Target::Range(range) => return range.clone(),
+            Target::FileStart => return 0..0,
+            Target::Key(pointer) => (pointer.as_str(), true),
+            Target::Value(pointer) => (pointer.as_str(), false),
+        };
+        let Some(mut path) = split_pointer(pointer) else {
+            return 0..0;
+        };
+        let mut exact = true;
+        loop {
+            if let Some(span) = self.nodes.get(&path) {
+                return match &span.key {
+                    Some(key) if want_key || !exact => key.clone(),
+                    _ => span.value.clone(),
+                };
             }
-            None => return 0..0,
+            if path.pop().is_none() {
+                return 0..0;
+            }
+            exact = false;
         }
     }
+}
+
+/// The byte range one label target covers in a file (see `Located::range`).
+pub fn resolve_target(file: &SourceFile, target: &Target) -> Range<usize> {
+    Located::scan(file, [target]).range(file, target)
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
-//! Finds the byte range of a JSON Pointer target in YAML text, from the parser's event stream.
+//! Finds the byte ranges of JSON Pointer targets in YAML text, from one pass over the parser's
+//! event stream.
 //!
-//! granit-parser reports byte offsets for every event, so this walks events while keeping the
-//! pointer path of the current node, and stops at the first node whose path is the target.
-//! Aliases count as leaf nodes: a pointer into an aliased structure resolves to the alias.
+//! granit-parser reports byte offsets for every event, so this walks events once while keeping
+//! the pointer path of the current node, and records every node whose path is wanted; it stops
+//! when all are found. Aliases count as leaf nodes: a pointer into an aliased structure
+//! resolves to the alias.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::granit_parser::{Event, Parser};
 
@@ -20,13 +24,32 @@ enum Frame {
     ComplexKey,
 }
 
-pub(super) fn locate(text: &str, tokens: &[String]) -> Option<NodeSpan> {
+/// The nodes at `wanted` paths (token lists), by path. A path that is not in the text, or
+/// that lies past a point the parser cannot read, is absent.
+pub(super) fn locate_all(
+    text: &str,
+    wanted: &BTreeSet<Vec<String>>,
+) -> BTreeMap<Vec<String>, NodeSpan> {
+    let mut found = BTreeMap::new();
+    // `None` means the parser gave up; what was found before that point stands.
+    let _ = scan(text, wanted, &mut found);
+    found
+}
+
+fn scan(
+    text: &str,
+    wanted: &BTreeSet<Vec<String>>,
+    found: &mut BTreeMap<Vec<String>, NodeSpan>,
+) -> Option<()> {
     let mut stack: Vec<Frame> = Vec::new();
     // Path tokens of the open collections, excluding the root.
     let mut path: Vec<String> = Vec::new();
     let mut documents = 0;
 
     for item in Parser::new_from_str(text) {
+        if found.len() == wanted.len() {
+            return Some(());
+        }
         let (event, span) = item.ok()?;
         let start = span.start.byte_offset()?;
         let end = span.end.byte_offset()?.max(start);
@@ -95,33 +118,31 @@ pub(super) fn locate(text: &str, tokens: &[String]) -> Option<NodeSpan> {
             },
         };
 
-        let depth = path.len() + usize::from(token.is_some());
-        let on_target = depth == tokens.len()
-            && path.iter().zip(tokens).all(|(a, b)| a == b)
-            && token
-                .as_deref()
-                .is_none_or(|token| Some(token) == tokens.last().map(String::as_str));
-        if on_target {
+        if let Some(token) = &token {
+            path.push(token.clone());
+        }
+        if wanted.contains(&path) && !found.contains_key(&path) {
             let value = if is_collection_start {
                 start..(start + 1).min(text.len()).max(start)
             } else {
                 start..end
             };
-            return Some(NodeSpan {
-                key: key_range,
-                value,
-            });
+            found.insert(
+                path.clone(),
+                NodeSpan {
+                    key: key_range,
+                    value,
+                },
+            );
         }
-
         if is_collection_start {
-            if let Some(token) = token {
-                path.push(token);
-            }
             stack.push(match event {
                 Event::MappingStart(..) => Frame::Map { pending_key: None },
                 _ => Frame::Seq { next: 0 },
             });
+        } else if token.is_some() {
+            path.pop();
         }
     }
-    None
+    Some(())
 }

@@ -166,7 +166,7 @@ fn validate_with(
     }
     // A value of the wrong type also fails its enum or pattern; the type is the news.
     let place = |d: &Diagnostic| d.labels.first().map(|label| label.target.clone());
-    let mistyped: Vec<_> = diagnostics
+    let mistyped: std::collections::BTreeSet<_> = diagnostics
         .iter()
         .filter(|d| matches!(d.code, Code::WrongType | Code::InvalidVersion))
         .map(place)
