@@ -10,7 +10,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use super::words::{
-    display_path, join_or, json_type_name, list_values, lowercase_first, show_value,
+    display_path, join_and, join_or, json_type_name, list_values, lowercase_first, show_value,
     type_kind_names, unknown_key_help,
 };
 use crate::base::diagnostics::{Code, Diagnostic, Label, Severity, pointer_join};
@@ -62,8 +62,8 @@ impl Translator<'_> {
             | ValidationErrorKind::OneOfNotValid { context } => {
                 self.alternatives(&at, context, out)
             }
-            ValidationErrorKind::OneOfMultipleValid { .. }
-            | ValidationErrorKind::Not { .. }
+            ValidationErrorKind::OneOfMultipleValid { .. } => self.several_forms(&at, out),
+            ValidationErrorKind::Not { .. }
             | ValidationErrorKind::FalseSchema
             | ValidationErrorKind::Contains => self.no_allowed_form(&at, out),
             _ => self.other_rule(&at, out),
@@ -97,9 +97,19 @@ impl Translator<'_> {
     /// A required key that is missing, with what the key is for.
     fn missing_key(&self, at: &At<'_>, property: &Value, out: &mut Vec<Diagnostic>) {
         let name = property.as_str().unwrap_or("?");
-        let description = self
-            .property_description(at.schema_path, name)
-            .map(|text| format!(": {}", lowercase_first(&text)))
+        let node = self.property_schema(at.schema_path, name);
+        let description = node
+            .and_then(|node| node.get("description"))
+            .and_then(Value::as_str)
+            .map(|text| format!(": {}", lowercase_first(text)))
+            .or_else(|| {
+                let node = node?;
+                match (node.get("enum"), node.get("const")) {
+                    (Some(options), _) => Some(format!(", one of {}", list_values(options))),
+                    (None, Some(value)) => Some(format!(": {}", show_value(value))),
+                    (None, None) => None,
+                }
+            })
             .unwrap_or_default();
         out.push(
             Diagnostic::new(
@@ -163,40 +173,93 @@ impl Translator<'_> {
         );
     }
 
-    /// A value that matches none of the alternatives: the errors of the one most likely meant, or
-    /// the types that would do.
+    /// A value that matches none of the alternatives: the errors of the one most likely meant,
+    /// the keys one of which it needs, or the types that would do.
     fn alternatives(
         &self,
         at: &At<'_>,
         context: &[Vec<ValidationError<'static>>],
         out: &mut Vec<Diagnostic>,
     ) {
-        if let Some(branch) = best_branch(context, at.error.instance_path().as_str()) {
+        let here = at.error.instance_path().as_str();
+        if let Some(branch) = best_branch(context, here) {
             for inner in branch {
                 self.translate(inner, out);
             }
-        } else {
-            let expected = expected_types(context);
-            let hint = self.hint(at.schema_path);
-            let message = match (&expected, at.error.instance()) {
-                (Some(types), found) if !types_contain(types, found) => format!(
-                    "{} must be {types}, not {}",
-                    self.describe_value(&at.pointer),
-                    json_type_name(found)
-                ),
-                _ => format!(
-                    "{} does not have an allowed form",
-                    self.describe_value(&at.pointer)
-                ),
-            };
-            out.push(
-                Diagnostic::new(Code::SchemaViolation, message)
-                    .with_label(Label::value(self.file, &at.pointer))
-                    .with_help(
-                        hint.unwrap_or_else(|| self.help_for_value(at.schema_path, &at.pointer)),
-                    ),
-            );
+            return;
         }
+        let hint = self.hint(at.schema_path);
+        if let Some(keys) = required_alternatives(context, here) {
+            let keys: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+            out.push(
+                Diagnostic::new(
+                    Code::MissingKey,
+                    format!("{} needs {}", self.describe(&at.pointer), join_or(&keys)),
+                )
+                .with_label(Label::key(self.file, &at.pointer).with_text("add one of them here"))
+                .with_help(hint.unwrap_or_else(|| format!("add {}", join_or(&keys)))),
+            );
+            return;
+        }
+        let expected = expected_types(context);
+        let message = match (&expected, at.error.instance()) {
+            (Some(types), found) if !types_contain(types, found) => format!(
+                "{} must be {types}, not {}",
+                self.describe_value(&at.pointer),
+                json_type_name(found)
+            ),
+            _ => format!(
+                "{} does not have an allowed form",
+                self.describe_value(&at.pointer)
+            ),
+        };
+        out.push(
+            Diagnostic::new(Code::SchemaViolation, message)
+                .with_label(Label::value(self.file, &at.pointer))
+                .with_help(
+                    hint.unwrap_or_else(|| self.help_for_value(at.schema_path, &at.pointer)),
+                ),
+        );
+    }
+
+    /// A value that matches several alternatives of a `oneOf`: when they are told apart by the
+    /// key each requires, the keys given; else the form is not allowed.
+    fn several_forms(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        let given: Vec<String> = self
+            .schema_node(at.schema_path)
+            .and_then(Value::as_array)
+            .and_then(|branches| {
+                branches
+                    .iter()
+                    .map(sole_required_key)
+                    .collect::<Option<Vec<_>>>()
+            })
+            .map(|keys| {
+                keys.into_iter()
+                    .filter(|key| at.error.instance().get(key).is_some())
+                    .map(|key| format!("`{key}`"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if given.len() < 2 {
+            return self.no_allowed_form(at, out);
+        }
+        let hint = self
+            .hint(at.schema_path)
+            .unwrap_or_else(|| "keep one of them".to_owned());
+        out.push(
+            Diagnostic::new(
+                Code::SchemaViolation,
+                format!(
+                    "{} has {}{}",
+                    self.describe(&at.pointer),
+                    if given.len() == 2 { "both " } else { "" },
+                    join_and(&given),
+                ),
+            )
+            .with_label(Label::key(self.file, &at.pointer))
+            .with_help(format!("{hint}; keep one of them")),
+        );
     }
 
     /// A value whose form no rule allows (`not`, `false`, several alternatives at once).
@@ -441,13 +504,32 @@ impl Translator<'_> {
             .unwrap_or_default()
     }
 
-    fn property_description(&self, schema_path: &str, name: &str) -> Option<String> {
-        let owner = self.keyword_owner(schema_path)?;
-        let mut node = owner.get("properties")?.get(name)?;
+    /// The schema of a property of the node that holds the failing keyword, or of the schema
+    /// around it when the keyword sits in a combinator (`allOf/0/else/required` of a node
+    /// whose `properties` describe the key).
+    fn property_schema(&self, schema_path: &str, name: &str) -> Option<&Value> {
+        let mut path = schema_path.rsplit_once('/')?.0;
+        let mut node = loop {
+            if let Some(node) = self
+                .schema_node(path)
+                .and_then(|owner| owner.get("properties")?.get(name))
+            {
+                break node;
+            }
+            let (parent, last) = path.rsplit_once('/')?;
+            let combinator = matches!(
+                last,
+                "allOf" | "anyOf" | "oneOf" | "if" | "then" | "else" | "not"
+            ) || last.parse::<usize>().is_ok();
+            if !combinator {
+                return None;
+            }
+            path = parent;
+        };
         while let Some(target) = node.get("$ref").and_then(Value::as_str) {
             node = self.schema.pointer(target.strip_prefix('#')?)?;
         }
-        node.get("description")?.as_str().map(str::to_owned)
+        Some(node)
     }
 
     fn hint(&self, schema_path: &str) -> Option<String> {
@@ -499,30 +581,87 @@ impl Translator<'_> {
     }
 }
 
-/// Picks the alternative the author most likely meant: branches that fail on the type of the
-/// value itself, or on a discriminating constant, are set aside; of the rest, the one with the
-/// fewest errors wins.
+/// Picks the alternative the author most likely meant. A branch for another JSON type than
+/// the value's says nothing about it, so it is set aside; when one branch is left, its errors
+/// are the news (a nullable slot `anyOf: [X, null]` holding an object reports what is wrong
+/// inside X, a missing key included). Of several, those that fail on a discriminating constant
+/// or on a key they require are set aside too, and the one with the fewest errors wins. `None`
+/// when no branch stands out.
 fn best_branch<'e>(
     context: &'e [Vec<ValidationError<'static>>],
     here: &str,
 ) -> Option<&'e Vec<ValidationError<'static>>> {
-    context
+    let typed: Vec<&Vec<ValidationError<'static>>> = context
         .iter()
         .filter(|branch| {
             !branch.is_empty()
-                && !branch.iter().any(|error| {
-                    error.instance_path().as_str() == here
-                        && matches!(
-                            error.kind(),
-                            ValidationErrorKind::Type { .. }
-                                | ValidationErrorKind::Constant { .. }
-                                | ValidationErrorKind::Enum { .. }
-                                | ValidationErrorKind::Required { .. }
-                                | ValidationErrorKind::Not { .. }
-                        )
+                && !fails_here(branch, here, |kind| {
+                    matches!(kind, ValidationErrorKind::Type { .. })
                 })
         })
+        .collect();
+    if let [only] = typed.as_slice() {
+        return Some(only);
+    }
+    typed
+        .into_iter()
+        .filter(|branch| {
+            !fails_here(branch, here, |kind| {
+                matches!(
+                    kind,
+                    ValidationErrorKind::Constant { .. }
+                        | ValidationErrorKind::Enum { .. }
+                        | ValidationErrorKind::Required { .. }
+                        | ValidationErrorKind::Not { .. }
+                )
+            })
+        })
         .min_by_key(|branch| branch.len())
+}
+
+/// Whether a branch has an error of a kind `is` at the value itself.
+fn fails_here(
+    branch: &[ValidationError<'static>],
+    here: &str,
+    is: impl Fn(&ValidationErrorKind) -> bool,
+) -> bool {
+    branch
+        .iter()
+        .any(|error| error.instance_path().as_str() == here && is(error.kind()))
+}
+
+/// When every alternative fails only for want of a key of its own (`task` or
+/// `onExecutionTasks`), those keys.
+fn required_alternatives(
+    context: &[Vec<ValidationError<'static>>],
+    here: &str,
+) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    for branch in context {
+        let [error] = branch.as_slice() else {
+            return None;
+        };
+        let ValidationErrorKind::Required { property } = error.kind() else {
+            return None;
+        };
+        if error.instance_path().as_str() != here {
+            return None;
+        }
+        let key = property.as_str()?.to_owned();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    (keys.len() > 1).then_some(keys)
+}
+
+/// The key a `oneOf` branch of the form `{"required": [key]}` requires.
+fn sole_required_key(branch: &Value) -> Option<String> {
+    let object = branch.as_object()?;
+    match object.get("required")?.as_array()?.as_slice() {
+        [Value::String(key)] if object.len() == 1 => Some(key.clone()),
+        _ => None,
+    }
 }
 
 fn expected_types(context: &[Vec<ValidationError<'static>>]) -> Option<String> {

@@ -41,10 +41,18 @@ fn article(type_name: &str) -> String {
 }
 
 pub(super) fn join_or(names: &[String]) -> String {
+    join_with(names, "or")
+}
+
+pub(super) fn join_and(names: &[String]) -> String {
+    join_with(names, "and")
+}
+
+fn join_with(names: &[String], word: &str) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {word} {last}", init.join(", ")),
     }
 }
 
