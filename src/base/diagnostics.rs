@@ -89,6 +89,8 @@ codes! {
     InvalidComponentKey = ("VN205", "invalid-component-key", Error, "A component key is not lowercase kebab-case"),
     InvalidVersion = ("VN206", "invalid-version", Error, "A version is not semantic (MAJOR.MINOR.PATCH)"),
     UnknownComponentType = ("VN207", "unknown-component-type", Error, "The component's type cannot be told from its flow or folder"),
+    InvalidScript = ("VN209", "invalid-script", Error, "A script slot holds no code the runtime can run"),
+    RuntimeRule = ("VN210", "runtime-rule", Error, "A component breaks a rule the runtime checks when it is published"),
 
     // Components and references: VN30x.
     DomainMismatch = ("VN300", "domain-mismatch", Error, "A component's domain differs from its solution file's"),
@@ -126,6 +128,7 @@ codes! {
     DeprecatedTaskType = ("VN350", "deprecated-task-type", Warning, "A task uses a deprecated task type"),
     ExperimentalTaskType = ("VN351", "experimental-task-type", Warning, "A task uses an experimental task type"),
     UnresolvedWorkflowCall = ("VN352", "unresolved-workflow-call", Warning, "A task calls a workflow of its own domain that does not exist"),
+    IgnoredSetting = ("VN353", "ignored-setting", Warning, "A setting the runtime accepts but does not read"),
 
     // Graph: VN4xx.
     DependencyCycle = ("VN400", "dependency-cycle", Error, "Database objects depend on each other in a cycle"),

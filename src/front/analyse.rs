@@ -14,6 +14,7 @@ use crate::base::source::{FileId, SourceFile, SourceSet};
 use crate::front::check::{self, Resolution};
 use crate::front::extract::{self, Detail, Origin};
 use crate::front::model::{Component, Kind};
+use crate::front::rules;
 use crate::front::syntax;
 use crate::front::validate;
 use crate::front::workspace::{self, Candidate, Discovery, Embedded, Solution};
@@ -361,6 +362,7 @@ fn load(
     };
     diagnostics.extend(validate::validate_component(file, kind, &value));
     let schema_valid = !diagnostics.iter().any(Diagnostic::is_error);
+    diagnostics.extend(rules::check(file, kind, &value));
     let origin = Origin {
         file,
         solution: candidate.solution,

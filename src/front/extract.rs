@@ -214,11 +214,12 @@ fn collect_references(
     }
     match value {
         Value::Object(map) => {
-            if let Some(target) = as_reference(map) {
+            let slot = slot_kind(path.as_str());
+            if let Some(target) = as_reference(map, implied_flow(path.as_str())) {
                 out.push(Reference {
                     pointer: path.as_str().to_owned(),
                     target,
-                    slot_kind: slot_kind(path.as_str()),
+                    slot_kind: slot,
                 });
                 return;
             }
@@ -243,14 +244,20 @@ fn collect_references(
     }
 }
 
-fn as_reference(map: &serde_json::Map<String, Value>) -> Option<RefTarget> {
+/// The reference an object is, if it is one. A reference names its flow, except in the slots
+/// where the runtime knows it: a script's `code` and `helpers` (sys-mappings) and a CacheAside
+/// `sourceTask` (sys-tasks), whose `flow` may be left out.
+fn as_reference(map: &serde_json::Map<String, Value>, implied: Option<Kind>) -> Option<RefTarget> {
     if map.len() == 1
         && let Some(Value::String(path)) = map.get("ref")
     {
         return Some(RefTarget::Path(path.clone()));
     }
     let field = |name: &str| map.get(name).and_then(Value::as_str);
-    let flow = field("flow")?;
+    let flow = match field("flow") {
+        Some(flow) => flow,
+        None => implied?.flow(),
+    };
     Kind::from_flow(flow)?;
     let only_reference_keys = map
         .keys()
@@ -266,8 +273,9 @@ fn as_reference(map: &serde_json::Map<String, Value>) -> Option<RefTarget> {
     })
 }
 
-/// The kind a reference slot requires, told by the member that holds the reference.
-fn slot_kind(pointer: &str) -> Option<Kind> {
+/// The member that holds the value at `pointer` (for an array item, the array's member), and
+/// the member above it.
+fn holder(pointer: &str) -> Option<(&str, &str)> {
     let mut tokens = pointer.rsplit('/');
     let last = tokens.next()?;
     let holder = if last.parse::<usize>().is_ok() {
@@ -275,13 +283,27 @@ fn slot_kind(pointer: &str) -> Option<Kind> {
     } else {
         last
     };
-    let parent = tokens.next().unwrap_or("");
+    Some((holder, tokens.next().unwrap_or("")))
+}
+
+/// The kind of a reference that may leave out its `flow`, told by the member holding it.
+fn implied_flow(pointer: &str) -> Option<Kind> {
+    match holder(pointer)?.0 {
+        "code" | "helpers" => Some(Kind::Mapping),
+        "sourceTask" => Some(Kind::Task),
+        _ => None,
+    }
+}
+
+/// The kind a reference slot requires, told by the member that holds the reference.
+fn slot_kind(pointer: &str) -> Option<Kind> {
+    let (holder, parent) = holder(pointer)?;
     match holder {
         "task" | "sourceTask" => Some(Kind::Task),
         "functions" => Some(Kind::Function),
         "extensions" | "features" => Some(Kind::Extension),
-        "schema" | "inputSchema" => Some(Kind::Schema),
-        "view" => Some(Kind::View),
+        "schema" | "inputSchema" | "outputSchema" => Some(Kind::Schema),
+        "view" | "inputView" | "outputView" => Some(Kind::View),
         "process" => Some(Kind::Workflow),
         "helpers" | "code" => Some(Kind::Mapping),
         _ if matches!(parent, "views" | "viewOverrides") => Some(Kind::View),

@@ -38,17 +38,35 @@ impl Translator<'_> {
             pointer: error.instance_path().as_str().to_owned(),
             schema_path: error.schema_path().as_str(),
         };
+        let first = out.len();
+        self.translate_at(&at, out);
+        // A rule marked `x-warning` is advice (a value the runtime reads another way, a name
+        // clients may not know): its diagnostics are warnings, with the reason as help.
+        if let Some(reason) = self
+            .keyword_owner(at.schema_path)
+            .and_then(|owner| owner.get("x-warning"))
+            .and_then(Value::as_str)
+        {
+            for diagnostic in &mut out[first..] {
+                diagnostic.severity = Severity::Warning;
+                diagnostic.help = Some(reason.to_owned());
+            }
+        }
+    }
+
+    fn translate_at(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
+        let error = at.error;
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                self.unknown_keys(&at, unexpected, out)
+                self.unknown_keys(at, unexpected, out)
             }
-            ValidationErrorKind::Required { property } => self.missing_key(&at, property, out),
-            ValidationErrorKind::Type { kind } => self.wrong_type(&at, kind, out),
+            ValidationErrorKind::Required { property } => self.missing_key(at, property, out),
+            ValidationErrorKind::Type { kind } => self.wrong_type(at, kind, out),
             ValidationErrorKind::Enum { .. }
             | ValidationErrorKind::Constant { .. }
             | ValidationErrorKind::Pattern { .. }
-            | ValidationErrorKind::Format { .. } => self.invalid_choice(&at, out),
+            | ValidationErrorKind::Format { .. } => self.invalid_choice(at, out),
             ValidationErrorKind::MinLength { .. }
             | ValidationErrorKind::MaxLength { .. }
             | ValidationErrorKind::MinItems { .. }
@@ -57,16 +75,14 @@ impl Translator<'_> {
             | ValidationErrorKind::ExclusiveMinimum { .. }
             | ValidationErrorKind::Maximum { .. }
             | ValidationErrorKind::ExclusiveMaximum { .. }
-            | ValidationErrorKind::UniqueItems => self.out_of_bounds(&at, out),
+            | ValidationErrorKind::UniqueItems => self.out_of_bounds(at, out),
             ValidationErrorKind::AnyOf { context }
-            | ValidationErrorKind::OneOfNotValid { context } => {
-                self.alternatives(&at, context, out)
-            }
-            ValidationErrorKind::OneOfMultipleValid { .. } => self.several_forms(&at, out),
+            | ValidationErrorKind::OneOfNotValid { context } => self.alternatives(at, context, out),
+            ValidationErrorKind::OneOfMultipleValid { .. } => self.several_forms(at, out),
             ValidationErrorKind::Not { .. }
             | ValidationErrorKind::FalseSchema
-            | ValidationErrorKind::Contains => self.no_allowed_form(&at, out),
-            _ => self.other_rule(&at, out),
+            | ValidationErrorKind::Contains => self.no_allowed_form(at, out),
+            _ => self.other_rule(at, out),
         }
     }
 
@@ -267,16 +283,21 @@ impl Translator<'_> {
         let hint = self
             .hint(at.schema_path)
             .unwrap_or_else(|| "see the component format in `vnext schema export`".into());
+        let message = match at.error.kind() {
+            ValidationErrorKind::Not { schema } if schema.get("const").is_some() => format!(
+                "{} must not be {}",
+                self.describe_value(&at.pointer),
+                show_value(&schema["const"])
+            ),
+            _ => format!(
+                "{} does not have an allowed form",
+                self.describe_value(&at.pointer)
+            ),
+        };
         out.push(
-            Diagnostic::new(
-                Code::SchemaViolation,
-                format!(
-                    "{} does not have an allowed form",
-                    self.describe_value(&at.pointer)
-                ),
-            )
-            .with_label(Label::value(self.file, &at.pointer))
-            .with_help(hint),
+            Diagnostic::new(Code::SchemaViolation, message)
+                .with_label(Label::value(self.file, &at.pointer))
+                .with_help(hint),
         );
     }
 
@@ -328,16 +349,19 @@ impl Translator<'_> {
                 ));
             }
             ValidationErrorKind::Constant { expected_value } => {
-                out.push(self.invalid_value(
-                    at.error,
-                    &at.pointer,
-                    format!(
-                        "{} must be {}",
-                        self.describe_value(&at.pointer),
-                        show_value(expected_value)
+                out.push(
+                    self.invalid_value(
+                        at.error,
+                        &at.pointer,
+                        format!(
+                            "{} must be {}",
+                            self.describe_value(&at.pointer),
+                            show_value(expected_value)
+                        ),
+                        self.hint(at.schema_path)
+                            .unwrap_or_else(|| format!("write {}", show_value(expected_value))),
                     ),
-                    format!("write {}", show_value(expected_value)),
-                ));
+                );
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let help = self
@@ -553,9 +577,15 @@ impl Translator<'_> {
 
     /// The name of the member a pointer ends in, for messages.
     fn field_name(&self, pointer: &str) -> String {
-        match pointer.rsplit('/').next() {
-            Some(last) if !last.is_empty() && last.parse::<usize>().is_err() => {
-                format!("`{}`", last.replace("~1", "/").replace("~0", "~"))
+        let unescape = |token: &str| token.replace("~1", "/").replace("~0", "~");
+        let mut tokens = pointer.rsplit('/');
+        match (tokens.next(), tokens.next()) {
+            (Some(last), _) if !last.is_empty() && last.parse::<usize>().is_err() => {
+                format!("`{}`", unescape(last))
+            }
+            // An item of a list is named by the list: "a valid `verbs` entry".
+            (Some(_), Some(list)) if !list.is_empty() && list.parse::<usize>().is_err() => {
+                format!("`{}` entry", unescape(list))
             }
             _ => "value".to_owned(),
         }

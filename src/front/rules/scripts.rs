@@ -1,0 +1,174 @@
+//! Script slots hold code the runtime can run. The runtime's publish check
+//! (`vnext:src/BBT.Workflow.Domain/Definitions/Validators/ScriptCodeValidator.cs@3133589`)
+//! refuses a slot that is not global (`type: G`) or a reference (`encoding: REF`) and whose
+//! `code` is blank, is not valid base64 under a base64 encoding, or decodes to a blank body; a
+//! mapping component's `code` follows the same rules
+//! (`vnext:src/BBT.Workflow.Application/Definitions/Validators/MappingComponentValidator.cs@4d49a8f`).
+//!
+//! Slots are found by shape: an object whose keys are all script keys (`location`, `code`,
+//! `encoding`, `type`, `scripts`) and that has `code` or `location`. JSON Schema bodies of
+//! schema components and view content are data and are not searched.
+
+use serde_json::Value;
+
+use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
+use crate::base::source::FileId;
+use crate::front::model::Kind;
+
+const SCRIPT_KEYS: [&str; 5] = ["location", "code", "encoding", "type", "scripts"];
+
+pub(super) fn check(file: FileId, kind: Kind, attributes: &Value, out: &mut Vec<Diagnostic>) {
+    if kind == Kind::Mapping {
+        check_slot(file, "/attributes", attributes, out);
+        return;
+    }
+    let mut pointer = String::from("/attributes");
+    walk(file, kind, attributes, &mut pointer, out);
+}
+
+fn walk(file: FileId, kind: Kind, value: &Value, pointer: &mut String, out: &mut Vec<Diagnostic>) {
+    let data = match kind {
+        Kind::Schema => pointer == "/attributes/schema",
+        Kind::View => {
+            pointer == "/attributes/content" || pointer == "/attributes/platformOverrides"
+        }
+        _ => false,
+    };
+    if data {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let is_script = (map.contains_key("code") || map.contains_key("location"))
+                && map.keys().all(|key| SCRIPT_KEYS.contains(&key.as_str()));
+            if is_script {
+                check_slot(file, pointer, value, out);
+                return;
+            }
+            for (key, member) in map {
+                if member.is_object() || member.is_array() {
+                    let mark = pointer.len();
+                    *pointer = pointer_join(pointer, key);
+                    walk(file, kind, member, pointer, out);
+                    pointer.truncate(mark);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (idx, item) in items.iter().enumerate() {
+                if item.is_object() || item.is_array() {
+                    let mark = pointer.len();
+                    *pointer = pointer_join(pointer, idx);
+                    walk(file, kind, item, pointer, out);
+                    pointer.truncate(mark);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One slot: global and reference slots need no code of their own; the others need code that
+/// decodes to something.
+fn check_slot(file: FileId, pointer: &str, slot: &Value, out: &mut Vec<Diagnostic>) {
+    let text = |name: &str| slot.get(name).and_then(Value::as_str);
+    if text("type") == Some("G") || text("encoding") == Some("REF") {
+        return;
+    }
+    // A missing or mistyped `code` is the schema's to report.
+    let Some(code) = text("code") else {
+        return;
+    };
+    let code_pointer = pointer_join(pointer, "code");
+    let problem = if code.trim().is_empty() {
+        Some((
+            "the script has no code, so the runtime never runs it".to_owned(),
+            "inline the script into `code` (base64 unless `encoding: NAT`), or set `type: G` if the slot is meant to be empty",
+        ))
+    } else if text("encoding") == Some("NAT") {
+        None
+    } else {
+        match decode_base64(code) {
+            None => Some((
+                format!(
+                    "`code` is not valid base64{}",
+                    if text("encoding").is_none() {
+                        " (the default encoding is B64)"
+                    } else {
+                        ""
+                    }
+                ),
+                "encode the script as base64, or write it as plain text with `encoding: NAT`",
+            )),
+            Some(bytes) if String::from_utf8_lossy(&bytes).trim().is_empty() => Some((
+                "`code` decodes to an empty script, so the runtime never runs it".to_owned(),
+                "put the script's base64 in `code`, or set `type: G` if the slot is meant to be empty",
+            )),
+            Some(_) => None,
+        }
+    };
+    if let Some((message, help)) = problem {
+        out.push(
+            Diagnostic::new(Code::InvalidScript, message)
+                .with_label(Label::value(file, code_pointer))
+                .with_help(help),
+        );
+    }
+}
+
+/// Decodes base64 as .NET's `Convert.FromBase64String` does: the standard alphabet, spaces,
+/// tabs and line breaks ignored, the length a multiple of four, at most two `=` at the end.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let symbols: Vec<u8> = text
+        .bytes()
+        .filter(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+        .collect();
+    if !symbols.len().is_multiple_of(4) {
+        return None;
+    }
+    let padding = symbols
+        .iter()
+        .rev()
+        .take_while(|&&byte| byte == b'=')
+        .count();
+    if padding > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
+    let mut buffer = 0u32;
+    let mut bits = 0u32;
+    for &byte in &symbols[..symbols.len() - padding] {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xFF).ok()?);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_as_dotnet_does() {
+        assert_eq!(decode_base64("cmV0dXJuIDE7").unwrap(), b"return 1;");
+        assert_eq!(decode_base64("cmV0\r\ndXJu IDE7").unwrap(), b"return 1;");
+        assert_eq!(decode_base64("YQ==").unwrap(), b"a");
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert!(decode_base64("return 1;").is_none());
+        assert!(decode_base64("YQ=").is_none());
+        assert!(decode_base64("Y===").is_none());
+        assert!(decode_base64("Y=Q=").is_none());
+    }
+}
