@@ -101,6 +101,8 @@ codes! {
     ReferenceTypeMismatch = ("VN305", "reference-type-mismatch", Error, "A reference points at a component of the wrong type"),
     UnresolvedVersion = ("VN306", "unresolved-version", Error, "A referenced component exists but not in the referenced version"),
     UnresolvedRefPath = ("VN307", "unresolved-ref-path", Error, "A {ref} path names no component file"),
+    MisspeltDomain = ("VN309", "misspelt-domain", Error, "A reference names a domain close to the component's own or a declared one"),
+    UndeclaredDomain = ("VN310", "undeclared-domain", Warning, "A reference names a domain that dependencies.domains does not declare"),
 
     // Workflows: VN32x.
     UnknownTargetState = ("VN320", "unknown-target-state", Error, "A transition targets a state the workflow does not declare"),

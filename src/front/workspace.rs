@@ -41,6 +41,9 @@ pub struct Solution {
     pub generated_root: PathBuf,
     /// Table layout files (platform workspace only), as paths.
     pub layouts: Vec<PathBuf>,
+    /// The other domains `dependencies.domains` declares (entries written as strings, or as
+    /// objects naming a `domain` or `name`).
+    pub dependency_domains: Vec<String>,
 }
 
 impl Solution {
@@ -403,11 +406,24 @@ fn resolve_solution(
         .filter_map(Value::as_str)
         .map(|layout| solution_dir.join(layout))
         .collect();
+    let dependency_domains = value
+        .pointer("/dependencies/domains")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            Value::String(name) => Some(name.clone()),
+            _ => ["domain", "name"]
+                .iter()
+                .find_map(|key| entry.get(key)?.as_str().map(str::to_owned)),
+        })
+        .collect();
     Solution {
         file,
         domain,
         generated_root,
         layouts,
+        dependency_domains,
         components_root_name: namer.name(&components_root),
         components_root,
         folders,

@@ -1,6 +1,6 @@
 //! Semantic checks across components, one group of checks per file: the envelope (identity),
-//! references, workflow structure, schema names, attribute indexes and task calls, and the API
-//! dependencies on other domains.
+//! references, workflow structure, schema names, attribute indexes and task calls, the domains
+//! references may name, and the API dependencies on other domains.
 //!
 //! Each check reads the typed model only and pushes diagnostics; none stops the others. The
 //! checks that need the whole workspace (duplicates, references, schema-name collisions) work
@@ -8,6 +8,7 @@
 
 mod api;
 mod context;
+mod domains;
 mod envelope;
 mod indexed_fields;
 mod references;
@@ -38,7 +39,8 @@ pub(crate) fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) 
     let mut resolution = references::resolve_references(workspace, &index, &mut out);
     resolution
         .api_dependencies
-        .extend(api::task_api_dependencies(workspace));
+        .extend(api::task_api_dependencies(workspace, &mut out));
+    domains::once_per_file(&mut out);
     resolution.api_dependencies.sort();
     resolution.api_dependencies.dedup();
     (resolution, out)

@@ -3,6 +3,7 @@
 //! runtime.
 
 use super::context::{ApiDependency, Index, Resolution, Workspace};
+use super::domains::{self, Standing};
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
 use crate::front::model::{Component, ComponentId, Kind, RefTarget, Reference};
 use crate::front::semver;
@@ -142,13 +143,18 @@ fn resolve_explicit(
     let solution = &site.workspace.solutions[site.solution_idx];
 
     let kind = Kind::from_flow(flow)?;
-    if domain != &solution.domain {
-        resolution.api_dependencies.push(ApiDependency {
-            domain: domain.clone(),
-            target: format!("{flow}/{key}@{version}"),
-            from: site.component.display_id(),
-        });
-        return None;
+    let domain_pointer = pointer_join(&site.reference.pointer, "domain");
+    match domains::judge(site.workspace, site.component, domain, &domain_pointer, out) {
+        Standing::Own => {}
+        Standing::Misspelt => return None,
+        Standing::Other => {
+            resolution.api_dependencies.push(ApiDependency {
+                domain: domain.clone(),
+                target: format!("{flow}/{key}@{version}"),
+                from: site.component.display_id(),
+            });
+            return None;
+        }
     }
     if let Some(slot) = site.reference.slot_kind
         && slot != kind
