@@ -89,6 +89,7 @@ codes! {
     InvalidComponentKey = ("VN205", "invalid-component-key", Error, "A component key is not lowercase kebab-case"),
     InvalidVersion = ("VN206", "invalid-version", Error, "A version is not semantic (MAJOR.MINOR.PATCH)"),
     UnknownComponentType = ("VN207", "unknown-component-type", Error, "The component's type cannot be told from its flow or folder"),
+    NotAComponent = ("VN208", "not-a-component", Error, "A file in a component folder is not a vNext component"),
     InvalidScript = ("VN209", "invalid-script", Error, "A script slot holds no code the runtime can run"),
     RuntimeRule = ("VN210", "runtime-rule", Error, "A component breaks a rule the runtime checks when it is published"),
 
@@ -101,6 +102,7 @@ codes! {
     ReferenceTypeMismatch = ("VN305", "reference-type-mismatch", Error, "A reference points at a component of the wrong type"),
     UnresolvedVersion = ("VN306", "unresolved-version", Error, "A referenced component exists but not in the referenced version"),
     UnresolvedRefPath = ("VN307", "unresolved-ref-path", Error, "A {ref} path names no component file"),
+    UnreadableTarget = ("VN308", "unreadable-target", Error, "A reference names a component whose file could not be read"),
     MisspeltDomain = ("VN309", "misspelt-domain", Error, "A reference names a domain close to the component's own or a declared one"),
     UndeclaredDomain = ("VN310", "undeclared-domain", Warning, "A reference names a domain that dependencies.domains does not declare"),
 

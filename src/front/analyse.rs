@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::base::source::Format;
 use crate::base::source::{FileId, SourceFile, SourceSet};
-use crate::front::check::{self, Resolution};
+use crate::front::check::{self, Resolution, Unread};
 use crate::front::extract::{self, Detail, Origin};
 use crate::front::model::{Component, Kind};
 use crate::front::rules;
@@ -33,6 +33,8 @@ pub struct Analysis {
     pub layout_files: Vec<LayoutFile>,
     /// How many files came from the cache instead of being read.
     pub cache_hits: usize,
+    /// The files of component folders that gave no component, and why.
+    pub unread: Vec<Unread>,
 }
 
 /// A table layout file, read and parsed (`definitions/layout/*.yaml`).
@@ -60,6 +62,38 @@ struct Loaded {
     /// hit or when the file had something to report.
     fresh: Option<crate::front::cache::Stamp>,
     cached: bool,
+}
+
+impl Loaded {
+    /// A file that gave no component, with the one diagnostic that says why.
+    fn failed(source: SourceFile, diagnostic: Diagnostic) -> Loaded {
+        Loaded {
+            source,
+            component: None,
+            diagnostics: vec![diagnostic],
+            fresh: None,
+            cached: false,
+        }
+    }
+
+    /// What references to a file that gave no component are told about it (`check::unread`).
+    fn unread(&self, candidate: &Candidate, file: FileId) -> Option<Unread> {
+        let first = self.diagnostics.first()?;
+        if self.component.is_some() {
+            return None;
+        }
+        Some(Unread {
+            solution: candidate.solution?,
+            folder_kind: candidate.folder_kind,
+            relative: candidate.relative.clone(),
+            problem: first.message.clone(),
+            label: first
+                .labels
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Label::file(file)),
+        })
+    }
 }
 
 /// Loads and checks every candidate of a discovery. `detail` says whether to compute the
@@ -101,7 +135,9 @@ pub(crate) fn analyze_cached(
     let mut relative_paths = Vec::new();
     let mut cache_hits = 0;
     let mut fresh = Vec::new();
+    let mut unread = Vec::new();
     for (candidate, item) in candidates.iter().zip(loaded) {
+        unread.extend(item.unread(candidate, FileId::at(sources.len())));
         sources.add(item.source);
         diagnostics.extend(item.diagnostics);
         cache_hits += usize::from(item.cached);
@@ -146,6 +182,7 @@ pub(crate) fn analyze_cached(
         solutions: &solutions,
         components: &components,
         relative_paths: &relative_paths,
+        unread: &unread,
     });
     diagnostics.extend(checks);
     let layout_files = read_layouts(
@@ -163,6 +200,7 @@ pub(crate) fn analyze_cached(
         diagnostics,
         layout_files,
         cache_hits,
+        unread,
     };
     let diagnostics = std::mem::take(&mut analysis.diagnostics);
     load_texts_for(&mut analysis.sources, &diagnostics);
@@ -312,28 +350,18 @@ fn load(
         Ok(text) => text,
         Err(err) => {
             let (diagnostic, text) = err.into_diagnostic(file, &candidate.name);
-            return Loaded {
-                source: source(text),
-                component: None,
-                diagnostics: vec![diagnostic],
-                fresh: None,
-                cached: false,
-            };
+            return Loaded::failed(source(text), diagnostic);
         }
     };
     let value = match syntax::parse(&text, candidate.format) {
         Ok(value) => value,
         Err(err) => {
-            return Loaded {
-                source: source(text),
-                component: None,
-                diagnostics: vec![workspace::parse_error_diagnostic(file, err)],
-                fresh: None,
-                cached: false,
-            };
+            return Loaded::failed(source(text), workspace::parse_error_diagnostic(file, err));
         }
     };
-    let mut diagnostics = Vec::new();
+    if let Some(diagnostic) = not_a_component(file, candidate, &value) {
+        return Loaded::failed(source(text), diagnostic);
+    }
     let Some(kind) = extract::component_kind(&value, candidate.folder_kind) else {
         let label = if value.get("flow").is_some() {
             Label::value(file, "/flow")
@@ -341,25 +369,18 @@ fn load(
             Label::value(file, "")
         };
         let flows: Vec<&str> = Kind::ALL.iter().map(|kind| kind.flow()).collect();
-        diagnostics.push(
-            Diagnostic::new(
-                Code::UnknownComponentType,
-                "cannot tell which kind of component this is".to_owned(),
-            )
-            .with_label(label)
-            .with_help(format!(
-                "set `flow` to one of {}, or put the file in a component folder",
-                flows.join(", ")
-            )),
-        );
-        return Loaded {
-            source: source(text),
-            component: None,
-            diagnostics,
-            fresh: None,
-            cached: false,
-        };
+        let diagnostic = Diagnostic::new(
+            Code::UnknownComponentType,
+            "cannot tell which kind of component this is".to_owned(),
+        )
+        .with_label(label)
+        .with_help(format!(
+            "set `flow` to one of {}, or put the file in a component folder",
+            flows.join(", ")
+        ));
+        return Loaded::failed(source(text), diagnostic);
     };
+    let mut diagnostics = Vec::new();
     diagnostics.extend(validate::validate_component(file, kind, &value));
     let schema_valid = !diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.extend(rules::check(file, kind, &value));
@@ -383,4 +404,60 @@ fn load(
         component: Some(component),
         diagnostics,
     }
+}
+
+/// The keys of a component's envelope: a file with none of them is not a component.
+const ENVELOPE_KEYS: [&str; 6] = [
+    "key",
+    "version",
+    "domain",
+    "flow",
+    "flowVersion",
+    "attributes",
+];
+
+/// One diagnostic for a file that is no vNext component at all (a Dapr component kept for
+/// reference, a bundle of components, a JSON Schema), instead of one per missing key.
+fn not_a_component(
+    file: FileId,
+    candidate: &Candidate,
+    value: &serde_json::Value,
+) -> Option<Diagnostic> {
+    let (looks_like, instead) = match value.as_object() {
+        Some(map) if ENVELOPE_KEYS.iter().any(|key| map.contains_key(*key)) => return None,
+        Some(map) if map.contains_key("apiVersion") && map.contains_key("kind") => (
+            "a Kubernetes or Dapr resource (`apiVersion`, `kind`)".to_owned(),
+            "",
+        ),
+        Some(map) if map.get("data").is_some_and(serde_json::Value::is_array) => (
+            "a bundle of components (`data: [...]`)".to_owned(),
+            "; or put each component in a file of its own",
+        ),
+        Some(map) if map.contains_key("$schema") => (
+            "a JSON Schema".to_owned(),
+            "; or make it a schema component, which holds the JSON Schema in `attributes.schema`",
+        ),
+        Some(_) => ("an object without any of them".to_owned(), ""),
+        None => (
+            format!(
+                "{} instead of an object",
+                crate::front::validate::json_type_name(value)
+            ),
+            "",
+        ),
+    };
+    let place = match (candidate.folder_kind, candidate.relative.split_once('/')) {
+        (Some(_), Some((folder, _))) => format!("`{folder}/`"),
+        _ => "the files given to vnext lint".to_owned(),
+    };
+    Some(
+        Diagnostic::new(
+            Code::NotAComponent,
+            format!("this file is not a vNext component; it looks like {looks_like}"),
+        )
+        .with_label(Label::value(file, "").with_text("no key, version, domain, flow or attributes"))
+        .with_help(format!(
+            "a component has key, version, domain, flow, flowVersion, tags and attributes; move this file out of {place} (e.g. into docs/ beside the components root){instead}"
+        )),
+    )
 }

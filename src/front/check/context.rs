@@ -1,9 +1,11 @@
 //! What every check reads and what the checks hand on: the workspace borrowed from the
-//! analysis, its components indexed by key and by path, and the resolved references and API
-//! dependencies later stages use.
+//! analysis (with the files that gave no component), its components indexed by key and by
+//! path, how component files are named, and the resolved references and API dependencies
+//! later stages use.
 
 use std::collections::BTreeMap;
 
+use crate::base::diagnostics::Label;
 use crate::base::source::SourceSet;
 use crate::front::model::{Component, ComponentId, Kind};
 use crate::front::semver;
@@ -27,6 +29,21 @@ pub(crate) struct Workspace<'a> {
     pub components: &'a [Component],
     /// For each component, its path relative to its components root.
     pub relative_paths: &'a [String],
+    /// The files of component folders that could not be read as components.
+    pub unread: &'a [Unread],
+}
+
+/// A file in a component folder that gave no component (it could not be read or parsed, or is
+/// not a component), so that references to it can say so instead of "does not exist".
+#[derive(Debug, Clone)]
+pub struct Unread {
+    pub solution: usize,
+    pub folder_kind: Option<Kind>,
+    /// Path relative to the components root, as `{ref}` paths name it.
+    pub relative: String,
+    /// Why: the message of the file's own diagnostic, and its label (where in the file).
+    pub problem: String,
+    pub label: Label,
 }
 
 /// The result of resolving references, for later stages.
@@ -86,4 +103,25 @@ impl Index {
             .map(|(_, _, key)| key.clone())
             .collect()
     }
+}
+
+/// A file name without its folder and extension.
+pub(super) fn file_stem(name: &str) -> &str {
+    name.rsplit('/')
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(".json")
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".yml")
+}
+
+/// Whether a file stem names the component `key` (at `version`, when versions sit side by
+/// side as `key@1.0.0`, `key-1.0.0` or `key.1.0.0`).
+pub(super) fn names_key(stem: &str, key: &str, version: Option<&str>) -> bool {
+    stem == key
+        || version.is_some_and(|version| {
+            ["@", "-", "."]
+                .iter()
+                .any(|sep| stem == format!("{key}{sep}{version}"))
+        })
 }

@@ -1,7 +1,7 @@
 //! Checks of a component's envelope: its domain, flow and file name agree with where it sits,
 //! and no key and version is defined twice.
 
-use super::context::{Index, Workspace};
+use super::context::{Index, Workspace, file_stem, names_key};
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::front::model::{Component, Kind};
 
@@ -50,20 +50,8 @@ pub(super) fn check_envelope(
         );
     }
     if let Some(key) = &component.key {
-        let name = &workspace.sources.get(file).name;
-        let stem = name
-            .rsplit('/')
-            .next()
-            .unwrap_or(name)
-            .trim_end_matches(".json")
-            .trim_end_matches(".yaml")
-            .trim_end_matches(".yml");
-        let versioned = component.version.as_deref().is_some_and(|version| {
-            ["@", "-", "."]
-                .iter()
-                .any(|sep| stem == format!("{key}{sep}{version}"))
-        });
-        if stem != key && !versioned {
+        let stem = file_stem(&workspace.sources.get(file).name);
+        if !names_key(stem, key, component.version.as_deref()) {
             out.push(
                 Diagnostic::new(
                     Code::FileNameMismatch,

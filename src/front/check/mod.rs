@@ -1,6 +1,7 @@
 //! Semantic checks across components, one group of checks per file: the envelope (identity),
-//! references, workflow structure, schema names, attribute indexes and task calls, the domains
-//! references may name, and the API dependencies on other domains.
+//! references (and those whose target could not be read), workflow structure, schema names,
+//! attribute indexes and task calls, the domains references may name, and the API
+//! dependencies on other domains.
 //!
 //! Each check reads the typed model only and pushes diagnostics; none stops the others. The
 //! checks that need the whole workspace (duplicates, references, schema-name collisions) work
@@ -14,9 +15,10 @@ mod indexed_fields;
 mod references;
 mod schema_names;
 mod tasks;
+mod unread;
 mod workflow;
 
-pub(crate) use context::{ApiDependency, Resolution, Workspace};
+pub(crate) use context::{ApiDependency, Resolution, Unread, Workspace};
 
 use crate::base::diagnostics::Diagnostic;
 use context::Index;

@@ -4,6 +4,7 @@
 
 use super::context::{ApiDependency, Index, Resolution, Workspace};
 use super::domains::{self, Standing};
+use super::unread;
 use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
 use crate::front::model::{Component, ComponentId, Kind, RefTarget, Reference};
 use crate::front::semver;
@@ -88,6 +89,12 @@ fn resolve_path(
         .by_path
         .get(&(site.solution_idx, normalized.clone()))
     else {
+        let at = Label::value(file, pointer_join(&site.reference.pointer, "ref"));
+        if let Some(broken) = unread::at_path(site.workspace, site.solution_idx, &normalized) {
+            let what = format!("`{normalized}`");
+            out.push(unread::unreadable(site.workspace, &what, broken, at));
+            return None;
+        }
         let known: Vec<String> = site
             .index
             .by_path
@@ -163,6 +170,18 @@ fn resolve_explicit(
         return None;
     }
     let versions = site.index.versions(site.solution_idx, kind, key);
+    let target = unread::Target {
+        kind,
+        key,
+        version,
+        versions,
+    };
+    if let Some(problem) = unread::explain(site.workspace, site.solution_idx, &target, |member| {
+        Label::value(file, pointer_join(&site.reference.pointer, member))
+    }) {
+        out.push(problem);
+        return None;
+    }
     if versions.is_empty() {
         // The key may exist as another kind: that is the more useful thing to say.
         let other_kind = Kind::ALL.into_iter().find(|other| {

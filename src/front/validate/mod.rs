@@ -9,4 +9,4 @@ mod words;
 pub(crate) use schemas::{
     exported_schemas, validate_component, validate_layout, validate_solution,
 };
-pub(crate) use words::closest;
+pub(crate) use words::{closest, json_type_name};

@@ -56,7 +56,7 @@ fn join_with(names: &[String], word: &str) -> String {
     }
 }
 
-pub(super) fn json_type_name(value: &Value) -> &'static str {
+pub(crate) fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
