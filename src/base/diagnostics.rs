@@ -79,6 +79,7 @@ codes! {
     MissingFolder = ("VN111", "missing-folder", Error, "A folder named by a solution file does not exist"),
     InvalidDomainName = ("VN112", "invalid-domain-name", Error, "A domain name is not accepted by the runtime"),
     InvalidLayout = ("VN113", "invalid-layout", Error, "A platform table layout refers to something it does not declare"),
+    OutsideComponentFolders = ("VN114", "outside-component-folders", Warning, "A file named on the command line is in no component folder, so it is not linted as a component"),
 
     // Schema validation: VN2xx.
     UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),

@@ -237,27 +237,40 @@ fn read_layouts(
             let name = display_relative(sources, solution, path)
                 .unwrap_or_else(|| path.to_string_lossy().into_owned());
             let format = Format::from_path(path).unwrap_or(Format::Yaml);
-            let (text, read_error) = match workspace::read_source(embedded, path) {
-                Ok(text) => (text, None),
-                Err(err) => (String::new(), Some(err)),
-            };
-            let file = sources.add(SourceFile::new(
-                path.clone(),
-                name.clone(),
-                format,
-                Arc::from(text.as_str()),
-            ));
-            if let Some(err) = read_error {
-                diagnostics.push(err.into_diagnostic(file, &name).0);
-                continue;
-            }
-            match syntax::parse(&text, format) {
-                Err(err) => diagnostics.push(workspace::parse_error_diagnostic(file, err)),
-                Ok(value) => layouts.push(LayoutFile { file, value }),
+            match read_and_parse(sources, embedded, path, name, format) {
+                (file, Ok(value)) => layouts.push(LayoutFile { file, value }),
+                (_, Err(problem)) => diagnostics.push(problem),
             }
         }
     }
     layouts
+}
+
+/// Reads and parses one file that is not a component candidate into `sources`: its value, or
+/// the diagnostic that says why it cannot be read or parsed.
+pub(crate) fn read_and_parse(
+    sources: &mut SourceSet,
+    embedded: Option<&Embedded>,
+    path: &std::path::Path,
+    name: String,
+    format: Format,
+) -> (FileId, Result<serde_json::Value, Diagnostic>) {
+    let (text, read_error) = match workspace::read_source(embedded, path) {
+        Ok(text) => (text, None),
+        Err(err) => (String::new(), Some(err)),
+    };
+    let file = sources.add(SourceFile::new(
+        path.to_path_buf(),
+        name.clone(),
+        format,
+        Arc::from(text.as_str()),
+    ));
+    if let Some(err) = read_error {
+        return (file, Err(err.into_diagnostic(file, &name).0));
+    }
+    let parsed =
+        syntax::parse(&text, format).map_err(|err| workspace::parse_error_diagnostic(file, err));
+    (file, parsed)
 }
 
 /// A path shown like the solution file's name: relative to the same base.

@@ -1,7 +1,8 @@
 //! `vnext lint` behaviour, one fixture folder per behaviour under `tests/fixtures/lint/`.
 //!
 //! A folder with a solution file is linted as a workspace; one without is linted file by file
-//! (loose files). The human rendering, without colour, is compared with `expected.txt`.
+//! (loose files); one with `lint-files.txt` lints the files it lists, as `vnext lint FILE...`
+//! does. The human rendering, without colour, is compared with `expected.txt`.
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,16 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn lint_fixture(dir: &Path) -> String {
-    let files = if workspace::solution_files_in(dir).is_empty() {
+    let named = dir.join("lint-files.txt");
+    let files = if named.is_file() {
+        // The files named on the command line, one per line, relative to the fixture.
+        std::fs::read_to_string(&named)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| dir.join(line.trim()))
+            .collect()
+    } else if workspace::solution_files_in(dir).is_empty() {
         loose_files(dir)
     } else {
         Vec::new()

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::analysis::{absolute, analyse};
+use super::named_files;
 use crate::base::diagnostics::Diagnostic;
 use crate::command::report::Summary;
 use crate::front::analyse::Analysis;
@@ -31,16 +32,24 @@ pub struct LintOutput {
     pub analysis: Analysis,
     /// The diagnostics to report: all of them, or those about the requested files.
     pub diagnostics: Vec<Diagnostic>,
+    /// When files were named: how many, and how many of them are components (the summary
+    /// counts these, not the workspace read as their context).
+    pub named: Option<(usize, usize)>,
 }
 
 impl LintOutput {
     /// What the summary line counts: the files and components looked at, and the API
     /// dependencies on other domains.
     pub fn summary(&self) -> Summary {
-        Summary {
+        let mut summary = Summary {
             api_dependencies: self.analysis.resolution.api_dependencies.clone(),
             ..Summary::of(&self.analysis)
+        };
+        if let Some((files, components)) = self.named {
+            summary.files = files;
+            summary.components = components;
         }
+        summary
     }
 }
 
@@ -56,10 +65,21 @@ pub fn lint(input: &LintInput) -> LintOutput {
         return LintOutput {
             analysis,
             diagnostics,
+            named: None,
         };
     }
+    lint_files(input, &namer)
+}
 
-    let files: Vec<PathBuf> = input.files.iter().map(|f| absolute(f)).collect();
+/// `lint FILE...`: the files within their workspaces, reporting only what concerns them.
+fn lint_files(input: &LintInput, namer: &Namer) -> LintOutput {
+    let mut files: Vec<PathBuf> = input
+        .files
+        .iter()
+        .map(|f| workspace::normalize_path(&absolute(f)))
+        .collect();
+    files.sort();
+    files.dedup();
     let mut roots: BTreeSet<PathBuf> = BTreeSet::new();
     let mut loose = Vec::new();
     for file in &files {
@@ -75,10 +95,10 @@ pub fn lint(input: &LintInput) -> LintOutput {
     let mut discovery = if roots.is_empty() {
         workspace::Discovery::default()
     } else {
-        workspace::discover(&roots, input.domain.as_deref(), &namer)
+        workspace::discover(&roots, input.domain.as_deref(), namer)
     };
     for file in &loose {
-        match workspace::loose_candidate(file, &namer) {
+        match workspace::loose_candidate(file, namer) {
             Some(candidate) => discovery.candidates.push(candidate),
             None => discovery.diagnostics.push(
                 Diagnostic::new(
@@ -89,32 +109,64 @@ pub fn lint(input: &LintInput) -> LintOutput {
             ),
         }
     }
-    let (analysis, _) = analyse(discovery, Detail::Model, None);
-    let selected: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let found: BTreeSet<PathBuf> = discovery
+        .candidates
+        .iter()
+        .map(|candidate| workspace::normalize_path(&candidate.path))
+        .collect();
+    let outside: Vec<PathBuf> = files
+        .iter()
+        .filter(|file| !loose.contains(file) && !found.contains(*file))
+        .filter(|file| {
+            !file
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(workspace::is_solution_file_name)
+        })
+        .cloned()
+        .collect();
+    let (mut analysis, _) = analyse(discovery, Detail::Model, None);
+    let stray = named_files::outside_component_folders(
+        &outside,
+        &analysis.solutions,
+        &mut analysis.sources,
+        namer,
+    );
+    analysis.diagnostics.extend(stray);
+    let selected: BTreeSet<PathBuf> = files.iter().cloned().collect();
+    let is_selected = |path: &Path| selected.contains(&workspace::normalize_path(path));
+    let components = analysis
+        .components
+        .iter()
+        .filter(|component| is_selected(&analysis.sources.get(component.file).path))
+        .count();
+    let diagnostics = about_files(&analysis, &is_selected);
+    LintOutput {
+        analysis,
+        diagnostics,
+        named: Some((files.len(), components)),
+    }
+}
+
+/// The diagnostics of an analysis that concern the selected files, the solution files, or no
+/// file at all.
+fn about_files(analysis: &Analysis, is_selected: &impl Fn(&Path) -> bool) -> Vec<Diagnostic> {
     let solution_files: BTreeSet<_> = analysis.solutions.iter().map(|s| s.file).collect();
-    let diagnostics = analysis
+    analysis
         .diagnostics
         .iter()
         .filter(|diagnostic| match diagnostic.file() {
             None => true,
             Some(file) => {
+                let path = &analysis.sources.get(file).path;
                 solution_files.contains(&file)
-                    || workspace::is_solution_file_name(
-                        analysis
-                            .sources
-                            .get(file)
-                            .path
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .unwrap_or(""),
-                    )
-                    || selected.contains(analysis.sources.get(file).path.as_path())
+                    || path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(workspace::is_solution_file_name)
+                    || is_selected(path)
             }
         })
         .cloned()
-        .collect();
-    LintOutput {
-        analysis,
-        diagnostics,
-    }
+        .collect()
 }

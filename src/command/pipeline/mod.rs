@@ -9,6 +9,7 @@ mod desired;
 mod graph;
 mod judge;
 mod lint;
+mod named_files;
 mod plan;
 mod recorded;
 
