@@ -305,17 +305,29 @@ fn cached(
     let stamp = crate::front::cache::Stamp::of(&candidate.path)?;
     let entry = cache.get(&candidate.path, stamp, domain, candidate.folder_kind)?;
     let mut component = entry.component.clone();
-    if let Detail::Content(known) = detail {
-        // Only a version published with the same content can do without its attributes.
-        let content = component.content.as_ref()?;
+    let published = || {
         let key = (
             candidate.solution?,
             component.kind.flow().to_owned(),
             component.key.clone()?,
             component.version.clone()?,
         );
-        if known.get(&key) != Some(&content.hash) {
-            return None;
+        detail.published(&key).cloned()
+    };
+    match detail {
+        Detail::Model => {}
+        Detail::Content(_) => {
+            // Only a version published with the same content can do without its attributes.
+            let content = component.content.as_ref()?;
+            if published().as_ref() != Some(&content.hash) {
+                return None;
+            }
+        }
+        Detail::Published(_) => {
+            // A published version needs its content hash; the rest need nothing more.
+            if published().is_some() && component.content.is_none() {
+                return None;
+            }
         }
     }
     component.file = file;

@@ -45,6 +45,19 @@ pub(crate) enum Detail<'a> {
     /// The attributes of versions in `known` with an unchanged hash are not kept: they are
     /// published already and will not be written again.
     Content(&'a Known),
+    /// The model, and the content hash of the versions in `known` only, without attributes:
+    /// for `lint`, which tells when a published version's content changed (VN500).
+    Published(&'a Known),
+}
+
+impl Detail<'_> {
+    /// Whether the version at `key` (solution, flow, key, version) was published.
+    pub(crate) fn published(&self, key: &(usize, String, String, String)) -> Option<&String> {
+        match self {
+            Detail::Model => None,
+            Detail::Content(known) | Detail::Published(known) => known.get(key),
+        }
+    }
 }
 
 /// The canonical attributes of a component and their hash.
@@ -139,26 +152,33 @@ pub(crate) fn extract(
             .unwrap_or_default(),
         refs,
         body,
-        content: match detail {
-            Detail::Model => None,
-            Detail::Content(known) => {
-                let mut content = content(value);
-                let published = origin
-                    .solution
-                    .zip(value.get("version").and_then(Value::as_str))
-                    .and_then(|(solution, version)| {
-                        let key = value.get("key").and_then(Value::as_str)?;
-                        known.get(&(
-                            solution,
-                            kind.flow().to_owned(),
-                            key.to_owned(),
-                            version.to_owned(),
-                        ))
-                    });
-                if published == Some(&content.hash) {
+        content: {
+            let published = origin
+                .solution
+                .zip(value.get("version").and_then(Value::as_str))
+                .and_then(|(solution, version)| {
+                    let key = value.get("key").and_then(Value::as_str)?;
+                    detail.published(&(
+                        solution,
+                        kind.flow().to_owned(),
+                        key.to_owned(),
+                        version.to_owned(),
+                    ))
+                });
+            match detail {
+                Detail::Model => None,
+                Detail::Published(_) => published.map(|_| {
+                    let mut content = content(value);
                     content.attributes = std::sync::Arc::from("");
+                    content
+                }),
+                Detail::Content(_) => {
+                    let mut content = content(value);
+                    if published == Some(&content.hash) {
+                        content.attributes = std::sync::Arc::from("");
+                    }
+                    Some(content)
                 }
-                Some(content)
             }
         },
         schema_valid,

@@ -105,3 +105,29 @@ fn plans_with_and_without_the_cache_are_identical() {
     assert_eq!(read(&with_cache), read(&without));
     assert_eq!(cached.diagnostics, fresh.diagnostics);
 }
+
+#[test]
+fn a_published_version_that_changed_is_reported_with_or_without_the_cache() {
+    let ws = copy_of_loans();
+    assert!(lint(ws.path(), true).diagnostics.is_empty());
+    let task = ws.path().join("loans/Tasks/score-applicant.yaml");
+    let text = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("method: POST", "method: PUT");
+    std::fs::write(&task, text).unwrap();
+    // The edited file is read once, then its content hash comes from the cache.
+    for reread in [1, 0] {
+        let output = lint(ws.path(), true);
+        let codes: Vec<_> = output.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [vnext::base::diagnostics::Code::PublishedVersionChanged],
+            "{:#?}",
+            output.diagnostics
+        );
+        assert_eq!(
+            output.analysis.cache_hits,
+            output.analysis.components.len() - reread
+        );
+    }
+}

@@ -52,3 +52,29 @@ pub fn component_references(
     }
     references
 }
+
+/// The versions each solution's `state.json` records as published, so their content need not be
+/// kept in memory. An unreadable state is ignored here; planning reports it.
+pub(super) fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
+    let mut known = crate::front::extract::Known::new();
+    for (index, solution) in discovery.solutions.iter().enumerate() {
+        let path = solution
+            .generated_root
+            .join(&solution.domain)
+            .join(crate::deploy::migrations::STATE_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(state) = crate::compile::state::State::parse(&text) else {
+            continue;
+        };
+        for (flow, keys) in state.components {
+            for (key, component) in keys {
+                for (version, hash) in component.versions {
+                    known.insert((index, flow.clone(), key.clone(), version), hash);
+                }
+            }
+        }
+    }
+    known
+}

@@ -1,11 +1,16 @@
 //! The judgement of a diff, before anything is written: published versions whose content
-//! changed, components that left the definitions, drops that were not allowed, and dependency
-//! cycles. Pure: diagnostics in, nothing read or written.
+//! changed (also for `lint`, from the components and `state.json` alone), components that left
+//! the definitions, drops that were not allowed, and dependency cycles. Pure: diagnostics in,
+//! nothing read or written.
 
 use crate::base::diagnostics::{Code, Diagnostic, Label};
+use crate::base::source::FileId;
 use crate::compile::diff::Diff;
 use crate::compile::lower::Origins;
 use crate::compile::plan::{Cycle, allows, drop_object};
+use crate::front::analyse::Analysis;
+use crate::front::extract::Known;
+use crate::front::model::Kind;
 
 /// What is wrong with a diff: conflicts and refused drops are errors, removals are warnings.
 /// `origins` say which file defined each version; `allow_drop` holds the `--allow-drop`
@@ -13,27 +18,17 @@ use crate::compile::plan::{Cycle, allows, drop_object};
 pub(super) fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for conflict in &diff.conflicts {
-        let mut diagnostic = Diagnostic::new(
-            Code::PublishedVersionChanged,
-            format!(
-                "{} `{}` version {} was published by an earlier migration and its content changed",
-                conflict.kind, conflict.key, conflict.version
-            ),
-        )
-        .with_help(format!(
-            "published versions are immutable; give the change a new version (e.g. bump {} to the next patch or minor)",
-            conflict.version
-        ));
-        if let Some(file) = origins.get(&(
+        let file = origins.get(&(
             conflict.kind,
             conflict.key.clone(),
             conflict.version.clone(),
-        )) {
-            diagnostic = diagnostic.with_label(
-                Label::value(*file, "/version").with_text("already published with other content"),
-            );
-        }
-        out.push(diagnostic);
+        ));
+        out.push(published_version_changed(
+            conflict.kind,
+            &conflict.key,
+            &conflict.version,
+            file.copied(),
+        ));
     }
     for removed in &diff.removed {
         out.push(
@@ -65,6 +60,53 @@ pub(super) fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec
         }
     }
     out
+}
+
+/// A published version whose content changed (VN500), labelled in the file that defines it.
+fn published_version_changed(
+    kind: Kind,
+    key: &str,
+    version: &str,
+    file: Option<FileId>,
+) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::PublishedVersionChanged,
+        format!(
+            "{kind} `{key}` version {version} was published by an earlier migration and its content changed"
+        ),
+    )
+    .with_help(format!(
+        "published versions are immutable; give the change a new version (e.g. bump {version} to the next patch or minor)"
+    ));
+    match file {
+        Some(file) => diagnostic.with_label(
+            Label::value(file, "/version").with_text("already published with other content"),
+        ),
+        None => diagnostic,
+    }
+}
+
+/// What `lint` knows `plan` will refuse: the components whose version `state.json` records
+/// as published with other content. Only components extracted with their content hash
+/// (`Detail::Published`) are compared.
+pub(super) fn published_changes(analysis: &Analysis, known: &Known) -> Vec<Diagnostic> {
+    analysis
+        .components
+        .iter()
+        .filter_map(|component| {
+            let key = (
+                component.solution?,
+                component.kind.flow().to_owned(),
+                component.key.clone()?,
+                component.version.clone()?,
+            );
+            let published = known.get(&key)?;
+            let content = component.content.as_ref()?;
+            (published != &content.hash).then(|| {
+                published_version_changed(component.kind, &key.2, &key.3, Some(component.file))
+            })
+        })
+        .collect()
 }
 
 /// Dependency cycles between components, one error each.

@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse};
+use super::analysis::{absolute, analyse, published_versions};
+use super::judge;
 use super::named_files;
 use crate::base::diagnostics::Diagnostic;
 use crate::command::report::Summary;
 use crate::front::analyse::Analysis;
-use crate::front::extract::Detail;
+use crate::front::extract::{Detail, Known};
 use crate::front::workspace::{self, Namer};
 
 /// What `vnext lint` is asked to look at.
@@ -59,8 +60,10 @@ pub fn lint(input: &LintInput) -> LintOutput {
     if input.files.is_empty() {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+        let known = published_versions(&discovery);
         let mut cache = input.cache.as_deref().map(crate::front::cache::Cache::open);
-        let (analysis, _) = analyse(discovery, Detail::Model, cache.as_mut());
+        let (mut analysis, _) = analyse(discovery, Detail::Published(&known), cache.as_mut());
+        with_published_changes(&mut analysis, &known);
         let diagnostics = analysis.diagnostics.clone();
         return LintOutput {
             analysis,
@@ -125,7 +128,9 @@ fn lint_files(input: &LintInput, namer: &Namer) -> LintOutput {
         })
         .cloned()
         .collect();
-    let (mut analysis, _) = analyse(discovery, Detail::Model, None);
+    let known = published_versions(&discovery);
+    let (mut analysis, _) = analyse(discovery, Detail::Published(&known), None);
+    with_published_changes(&mut analysis, &known);
     let stray = named_files::outside_component_folders(
         &outside,
         &analysis.solutions,
@@ -169,4 +174,12 @@ fn about_files(analysis: &Analysis, is_selected: &impl Fn(&Path) -> bool) -> Vec
         })
         .cloned()
         .collect()
+}
+
+/// Adds VN500 for every published version whose content changed (`plan` would refuse it), with
+/// the text of the files it points into.
+fn with_published_changes(analysis: &mut Analysis, known: &Known) {
+    let changed = judge::published_changes(analysis, known);
+    crate::front::analyse::load_texts_for(&mut analysis.sources, &changed);
+    analysis.diagnostics.extend(changed);
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse, component_references};
+use super::analysis::{absolute, analyse, component_references, published_versions};
 use super::recorded::{self, Refused};
 use super::{desired, judge};
 use crate::base::diagnostics::{Code, Diagnostic};
@@ -167,32 +167,6 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         diagnostics,
         domains,
     }
-}
-
-/// The versions each solution's `state.json` records as published, so their content need not be
-/// kept in memory. An unreadable state is ignored here; planning reports it.
-pub(super) fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
-    let mut known = crate::front::extract::Known::new();
-    for (index, solution) in discovery.solutions.iter().enumerate() {
-        let path = solution
-            .generated_root
-            .join(&solution.domain)
-            .join(crate::deploy::migrations::STATE_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Ok(state) = crate::compile::state::State::parse(&text) else {
-            continue;
-        };
-        for (flow, keys) in state.components {
-            for (key, component) in keys {
-                for (version, hash) in component.versions {
-                    known.insert((index, flow.clone(), key.clone(), version), hash);
-                }
-            }
-        }
-    }
-    known
 }
 
 /// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
