@@ -185,7 +185,10 @@ impl Translator<'_> {
             .with_label(
                 Label::value(self.file, &at.pointer).with_text(format!("expected {expected}")),
             )
-            .with_help(self.help_for_value(at.schema_path, &at.pointer)),
+            .with_help(
+                self.help_for_value_opt(at.schema_path)
+                    .unwrap_or_else(|| format!("write {expected} here")),
+            ),
         );
     }
 
@@ -571,8 +574,12 @@ impl Translator<'_> {
     }
 
     fn help_for_value(&self, schema_path: &str, pointer: &str) -> String {
-        self.help_for_value_opt(schema_path)
-            .unwrap_or_else(|| format!("see the component format for {}", self.field_name(pointer)))
+        self.help_for_value_opt(schema_path).unwrap_or_else(|| {
+            format!(
+                "see what {} takes in the schemas `vnext schema export` writes",
+                self.field_name(pointer)
+            )
+        })
     }
 
     /// The name of the member a pointer ends in, for messages.
