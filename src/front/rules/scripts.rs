@@ -9,9 +9,11 @@
 //! `encoding`, `type`, `scripts`) and that has `code` or `location`. JSON Schema bodies of
 //! schema components and view content are data and are not searched.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
-use crate::base::diagnostics::{Code, Diagnostic, Label, pointer_join};
+use crate::base::diagnostics::{Code, Diagnostic, Label, escape_pointer_token, pointer_join};
 use crate::base::source::FileId;
 use crate::front::model::Kind;
 
@@ -48,7 +50,12 @@ fn walk(file: FileId, kind: Kind, value: &Value, pointer: &mut String, out: &mut
             for (key, member) in map {
                 if member.is_object() || member.is_array() {
                     let mark = pointer.len();
-                    *pointer = pointer_join(pointer, key);
+                    pointer.push('/');
+                    if key.contains(['~', '/']) {
+                        pointer.push_str(&escape_pointer_token(key));
+                    } else {
+                        pointer.push_str(key);
+                    }
                     walk(file, kind, member, pointer, out);
                     pointer.truncate(mark);
                 }
@@ -58,7 +65,7 @@ fn walk(file: FileId, kind: Kind, value: &Value, pointer: &mut String, out: &mut
             for (idx, item) in items.iter().enumerate() {
                 if item.is_object() || item.is_array() {
                     let mark = pointer.len();
-                    *pointer = pointer_join(pointer, idx);
+                    let _ = write!(pointer, "/{idx}");
                     walk(file, kind, item, pointer, out);
                     pointer.truncate(mark);
                 }
