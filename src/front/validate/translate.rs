@@ -227,10 +227,7 @@ impl Translator<'_> {
                 self.describe_value(&at.pointer),
                 json_type_name(found)
             ),
-            _ => format!(
-                "{} does not have an allowed form",
-                self.describe_value(&at.pointer)
-            ),
+            _ => self.no_form(&at.pointer),
         };
         out.push(
             Diagnostic::new(Code::SchemaViolation, message)
@@ -281,6 +278,14 @@ impl Translator<'_> {
         );
     }
 
+    /// "`x` does not have an allowed form", when nothing more precise can be said.
+    fn no_form(&self, pointer: &str) -> String {
+        format!(
+            "{} does not have an allowed form",
+            self.describe_value(pointer)
+        )
+    }
+
     /// A value whose form no rule allows (`not`, `false`, several alternatives at once).
     fn no_allowed_form(&self, at: &At<'_>, out: &mut Vec<Diagnostic>) {
         let hint = self
@@ -292,10 +297,7 @@ impl Translator<'_> {
                 self.describe_value(&at.pointer),
                 show_value(&schema["const"])
             ),
-            _ => format!(
-                "{} does not have an allowed form",
-                self.describe_value(&at.pointer)
-            ),
+            _ => self.no_form(&at.pointer),
         };
         out.push(
             Diagnostic::new(Code::SchemaViolation, message)
