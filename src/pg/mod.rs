@@ -1,6 +1,6 @@
 //! Everything PostgreSQL: identifier and literal quoting (`quote`), canonical type names
 //! (`types`), rendering typed changes into SQL (`render`), and for apply, status and drift:
-//! connecting (`conn`), reading migration files (`script`), the registry tables (`history`),
+//! reading the database URL without repeating it (`url`), connecting (`conn`), reading migration files (`script`), the registry tables (`history`),
 //! the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, and
 //! introspecting the catalog (`introspect`).
 //!
@@ -18,3 +18,4 @@ pub(crate) mod render;
 pub(crate) mod script;
 pub mod status;
 pub(crate) mod types;
+pub(crate) mod url;

@@ -16,5 +16,6 @@ mod hostile_input;
 mod layout_upgrade;
 mod lint_fixtures;
 mod plan_fixtures;
+mod safety;
 mod scale;
 mod tidy;

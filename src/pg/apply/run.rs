@@ -160,7 +160,7 @@ impl Run<'_> {
         events: &mut dyn FnMut(Event),
     ) -> Result<(), Vec<Diagnostic>> {
         let end = position + step.statements.len();
-        let attempts = self.options.lock_retries + 1;
+        let attempts = self.options.lock_retries.saturating_add(1);
         let mut pause = self.options.retry_pause;
         for attempt in 1..=attempts {
             let outcome = if step.transactional {
@@ -401,7 +401,7 @@ impl Run<'_> {
                     file.label,
                     idx + 1,
                     ms(self.options.lock_timeout),
-                    self.options.lock_retries + 1
+                    self.options.lock_retries.saturating_add(1)
                 ),
                 format!(
                     "{before}; a long transaction holds a lock this step needs: find it in pg_stat_activity, then run vnext apply again (or raise --lock-retries)"
