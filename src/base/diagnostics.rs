@@ -152,6 +152,11 @@ codes! {
     DirectDatabase = ("VN609", "direct-database", Error, "The database was changed with apply --direct, so generated/ files cannot be applied"),
     DomainRequired = ("VN611", "domain-required", Error, "The workspace has several domains and the command works on one database"),
     DatabaseError = ("VN610", "database-error", Error, "A query vnext needs for its own bookkeeping failed"),
+    WaitTimedOut = ("VN612", "wait-timed-out", Error, "A query waited longer than lock_timeout or statement_timeout, so the command stopped"),
+    ApplyRunning = ("VN613", "apply-running", Error, "An apply holds the database's migration lock, so the database is between two recorded states"),
+    DataLossAtApply = ("VN614", "data-loss-at-apply", Error, "A pending migration would destroy rows and apply was not told to allow it"),
+    PlatformTooNew = ("VN615", "platform-too-new", Error, "A migration was planned against a platform layout newer than this vnext knows"),
+    ExpectedSideUnbuildable = ("VN616", "expected-side-unbuildable", Error, "drift cannot build the expected objects: the server or the role allows no writes, not even temporary ones"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -71,9 +71,7 @@ fn not_a_url(text: &str) -> String {
     } else {
         "the database URL does not start with postgres:// or postgresql://".to_owned()
     };
-    format!(
-        "{what}; it is not repeated here because it may hold a password. Write it as {SHAPE}"
-    )
+    format!("{what}; it is not repeated here because it may hold a password. Write it as {SHAPE}")
 }
 
 /// Refuses the shapes a password with an unencoded character takes, before sqlx reads them.
@@ -157,7 +155,10 @@ fn what_failed(err: &sqlx::Error) -> &'static str {
         ("domain", "the host is not a valid host name"),
         ("IPv4", "the host is not a valid IPv4 address"),
         ("IPv6", "the host is not a valid IPv6 address"),
-        ("ssl_mode", "sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+        (
+            "ssl_mode",
+            "sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full",
+        ),
         ("utf-8", "a part decodes to text that is not UTF-8"),
         ("relative URL", "it is not an absolute URL"),
         ("invalid digit", "a number in the query is not a number"),
@@ -209,8 +210,7 @@ mod tests {
     #[test]
     fn encoded_passwords_and_known_parameters_parse() {
         let options =
-            parse("postgres://app:ab%2FS3cr%40x@db:6543/loans?sslmode=require&password=y")
-                .unwrap();
+            parse("postgres://app:ab%2FS3cr%40x@db:6543/loans?sslmode=require&password=y").unwrap();
         assert_eq!(options.get_database(), Some("loans"));
         assert_eq!(options.get_port(), 6543);
         assert!(parse("postgresql://db/loans?options[lock_timeout]=5s").is_ok());

@@ -15,6 +15,12 @@ pub(super) fn db(err: sqlx::Error) -> String {
     crate::pg::conn::Failure::from_sqlx(&err).to_string()
 }
 
+/// Whether a message of `db` says a wait ran out: `lock_timeout` (55P03) or `statement_timeout`
+/// (57014, which a cancel request shares).
+pub(super) fn is_timeout(message: &str) -> bool {
+    message.contains("(SQLSTATE 55P03)") || message.contains("(SQLSTATE 57014)")
+}
+
 /// Runs `work` in a transaction opened by `begin`, then rolls it back whatever happened: what
 /// the work builds or reads leaves nothing behind.
 pub(super) async fn rolled_back<T>(

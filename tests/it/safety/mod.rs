@@ -5,5 +5,6 @@
 //! and refused at apply time (`data_loss`), and a database described truthfully (`truth`,
 //! `read_only`). Each test fails without the fix it guards, most by injecting the fault.
 
+mod bounded_waits;
 mod numbers;
 mod secrets;

@@ -11,17 +11,38 @@ fn out_of_range_numbers_are_usage_errors_not_panics() {
         (&["apply", "--lock-timeout", "0"], "from 0.001 to 2147483"),
         (&["apply", "--lock-timeout", "-1"], ""),
         (&["apply", "--lock-wait", "1e20"], "from 0 to 86400"),
-        (&["apply", "--statement-timeout", "1e300"], "from 0 to 2147483"),
-        (&["apply", "--statement-timeout", "nan"], "from 0 to 2147483"),
-        (&["apply", "--statement-timeout", "NaN"], "from 0 to 2147483"),
+        (
+            &["apply", "--statement-timeout", "1e300"],
+            "from 0 to 2147483",
+        ),
+        (
+            &["apply", "--statement-timeout", "nan"],
+            "from 0 to 2147483",
+        ),
+        (
+            &["apply", "--statement-timeout", "NaN"],
+            "from 0 to 2147483",
+        ),
         (&["apply", "--lock-wait", "-inf"], ""),
         (&["apply", "--lock-retries", "4294967295"], "0..=100"),
         (&["apply", "--lock-retries", "-1"], ""),
-        (&["apply", "--lock-timeout", "ten"], "is not a number of seconds"),
+        (
+            &["apply", "--lock-timeout", "ten"],
+            "is not a number of seconds",
+        ),
         (&["drift", "--lock-timeout", "inf"], "from 0.001 to 2147483"),
-        (&["drift", "--statement-timeout", "nan"], "from 0 to 2147483"),
-        (&["status", "--statement-timeout", "1e300"], "from 0 to 2147483"),
-        (&["status", "--lock-timeout", "1e-9"], "from 0.001 to 2147483"),
+        (
+            &["drift", "--statement-timeout", "nan"],
+            "from 0 to 2147483",
+        ),
+        (
+            &["status", "--statement-timeout", "1e300"],
+            "from 0 to 2147483",
+        ),
+        (
+            &["status", "--lock-timeout", "1e-9"],
+            "from 0.001 to 2147483",
+        ),
     ];
     for (args, expected) in cases {
         let output = vnext(args, temp.path(), "postgres://vnext@127.0.0.1:1/unused");
