@@ -8,3 +8,4 @@
 mod bounded_waits;
 mod numbers;
 mod secrets;
+mod truth;
