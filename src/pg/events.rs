@@ -78,6 +78,11 @@ pub enum Event {
         file: String,
         index: String,
     },
+    /// A concurrent build failed for good and the invalid index it left was dropped.
+    InvalidIndexRemoved {
+        file: String,
+        index: String,
+    },
     FileFinished {
         file: String,
         elapsed_ms: u64,

@@ -63,6 +63,9 @@ pub fn event_line(event: &Event) -> Option<String> {
         Event::InvalidIndexDropped { file, index } => format!(
             "{file}: dropped index {index}, left invalid by an interrupted build; building it again"
         ),
+        Event::InvalidIndexRemoved { file, index } => format!(
+            "{file}: dropped index {index}, left invalid by the failed build, so writes do not pay for it"
+        ),
         Event::FileFinished { file, elapsed_ms } => {
             format!("applied {file} ({:.1} s)", seconds(*elapsed_ms))
         }
