@@ -14,6 +14,9 @@ use crate::deploy::reconcile::{HistoryRow, Source};
 #[serde(rename_all = "kebab-case")]
 pub enum FileState {
     Applied,
+    /// Applied, but as a file with another name or checksum than the workspace's (another
+    /// domain's migration, or a regenerated folder): apply refuses until it is resolved.
+    Mismatch,
     /// Started and stopped with an error.
     Failed,
     /// Started and not finished, without an error: an apply is running, or was killed.
@@ -29,6 +32,9 @@ pub enum FileState {
 pub struct StatusEntry {
     pub file: String,
     pub state: FileState,
+    /// The workspace file's checksum, when the workspace has the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryRow>,
 }
@@ -54,6 +60,9 @@ pub async fn status(
             seen.insert((source.kind.as_str(), file.number));
             let state = match row {
                 None => FileState::Pending,
+                Some(row) if row.checksum != file.checksum || row.name != file.name => {
+                    FileState::Mismatch
+                }
                 Some(row) if row.is_finished() => FileState::Applied,
                 Some(row) if row.error.is_some() => FileState::Failed,
                 Some(_) => FileState::Interrupted,
@@ -61,6 +70,7 @@ pub async fn status(
             entries.push(StatusEntry {
                 file: source.file_label(&file.name),
                 state,
+                checksum: Some(file.checksum.clone()),
                 history: row.cloned(),
             });
         }
@@ -77,6 +87,7 @@ pub async fn status(
             entries.push(StatusEntry {
                 file: format!("{} {}", row.source, row.name),
                 state,
+                checksum: None,
                 history: Some(row.clone()),
             });
         }

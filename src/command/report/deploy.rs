@@ -156,6 +156,19 @@ fn describe(entry: &StatusEntry) -> String {
             row.applied_by,
             row.tool_version
         ),
+        FileState::Mismatch => format!(
+            "MISMATCH: the database applied {} {} by {} with checksum {}; this file is {}{}: it is another migration (another domain's, or a regenerated folder), and apply refuses to run until the two agree",
+            row.name,
+            row.finished_at.as_deref().unwrap_or(&row.started_at),
+            row.applied_by,
+            row.checksum,
+            entry.checksum.as_deref().unwrap_or("?"),
+            if row.is_finished() {
+                ""
+            } else {
+                " (unfinished there)"
+            }
+        ),
         FileState::Failed => format!(
             "FAILED {} by {} after {} of {} statements: {}",
             row.started_at,

@@ -74,3 +74,88 @@ fn a_layout_upgrade_that_adds_a_column_mid_table_leaves_no_drift() {
     let next = ok(vnext(&["apply", "--platform", &platform], &loans, &db.url));
     assert!(stderr(&next).contains("no drift"), "{}", text(&next));
 }
+
+#[test]
+fn status_shows_a_file_the_database_applied_with_another_checksum() {
+    if !crate::database::available() {
+        return;
+    }
+    let loans = crate::apply::workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("status_mismatch");
+    ok(vnext(&["apply"], loans.path(), &db.url));
+    // Another domain's folder (its 0001_initial.sql is another file) against the same database.
+    let payments = crate::apply::workspace_copy(&root().join("examples/payments"));
+    let output = ok(vnext(
+        &["status", "--domain", "payments"],
+        payments.path(),
+        &db.url,
+    ));
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    let line = listing
+        .lines()
+        .find(|l| l.contains("generated/payments/0001_initial.sql"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(
+        line.contains("MISMATCH") && line.contains("apply refuses") && !line.contains(" applied 2"),
+        "{listing}"
+    );
+    let output = ok(vnext(
+        &["status", "--domain", "payments", "--format", "json"],
+        payments.path(),
+        &db.url,
+    ));
+    let entries: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entry = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"] == "generated/payments/0001_initial.sql")
+        .unwrap();
+    assert_eq!(entry["state"], "mismatch", "{entry}");
+    assert_ne!(entry["checksum"], entry["history"]["checksum"], "{entry}");
+    // The platform file is the same file in both workspaces.
+    assert!(
+        listing.contains("platform 0001_initial.sql") && listing.matches("MISMATCH").count() == 1,
+        "{listing}"
+    );
+}
+
+#[test]
+fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
+    if !crate::database::available() {
+        return;
+    }
+    let (_temp, definitions, loans) = platform_and_loans();
+    crate::layout_upgrade::upgrade_layout(&definitions);
+    ok(vnext(
+        &["plan", "--no-cache"],
+        &definitions,
+        "postgres://unused",
+    ));
+    // Planned with a platform whose instance layout is newer than the built-in one.
+    plan_with(&loans, &definitions);
+    let db = TestDb::create("platform_too_new");
+    for args in [&["apply"][..], &["apply", "--dry-run"]] {
+        let output = vnext(args, &loans, &db.url);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output));
+        assert!(
+            message.contains("VN615")
+                && message.contains("instance layout 20261015000000")
+                && message.contains("brings instance 20260930104256")
+                && message.contains(&format!(
+                    "apply with vnext {} (which planned it)",
+                    env!("CARGO_PKG_VERSION")
+                )),
+            "{args:?}: {message}"
+        );
+    }
+    assert_eq!(
+        db.query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sys_%' OR nspname = 'loan_application'"),
+        vec!["0"],
+        "nothing was applied"
+    );
+    // The platform that planned it applies it.
+    let platform = definitions.to_str().unwrap();
+    ok(vnext(&["apply", "--platform", platform], &loans, &db.url));
+}
