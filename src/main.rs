@@ -170,9 +170,13 @@ struct ApplyArgs {
     /// without generated/ (for development databases).
     #[arg(long)]
     direct: bool,
-    /// With --direct: allow this data-loss change (as for plan).
+    /// With --direct: allow this data-loss change (as for plan); it also allows the rows.
     #[arg(long, value_name = "OBJECT", requires = "direct")]
     allow_drop: Vec<String>,
+    /// Let a pending migration destroy the rows this object holds now (repeatable):
+    /// schema:NAME, table:SCHEMA.TABLE, column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
+    #[arg(long, value_name = "OBJECT", value_parser = data_loss_object)]
+    allow_data_loss: Vec<String>,
     #[arg(long, value_name = "DIR", hide = true)]
     platform: Option<PathBuf>,
 }
@@ -210,6 +214,21 @@ fn seconds_within(text: &str, min: f64, max: f64) -> Result<Duration, String> {
         return Err(format!("must be a number of seconds from {min} to {max}"));
     }
     Ok(Duration::from_secs_f64(value))
+}
+
+/// An object as `--allow-data-loss` names it: `schema:NAME`, `table:SCHEMA.TABLE` or
+/// `column:SCHEMA.TABLE.COLUMN` (a pattern that matches nothing would allow nothing, silently).
+fn data_loss_object(text: &str) -> Result<String, String> {
+    let segments = match text.split_once(':') {
+        Some(("schema", path)) => (path.split('.').count() == 1).then_some(path),
+        Some(("table", path)) => (path.split('.').count() == 2).then_some(path),
+        Some(("column", path)) => (path.split('.').count() == 3).then_some(path),
+        _ => None,
+    };
+    match segments {
+        Some(path) if path.split('.').all(|name| !name.is_empty()) => Ok(text.to_owned()),
+        _ => Err("must be schema:NAME, table:SCHEMA.TABLE or column:SCHEMA.TABLE.COLUMN (`*` for any one name)".to_owned()),
+    }
 }
 
 fn lock_wait(text: &str) -> Result<Duration, String> {
@@ -636,6 +655,13 @@ fn apply(args: ApplyArgs) -> ExitCode {
         applied_by: applied_by(),
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
+        // --direct plans and applies in one go: its --allow-drop is this apply's opt-in too.
+        allow_data_loss: args
+            .allow_data_loss
+            .iter()
+            .chain(&args.allow_drop)
+            .cloned()
+            .collect(),
     };
     let runtime = runtime();
     let sources = if args.direct {

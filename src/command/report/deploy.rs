@@ -41,6 +41,26 @@ pub fn event_line(event: &Event) -> Option<String> {
             "no drift: the database matches its recorded state".to_owned()
         }
         Event::DriftSkipped { reason } => format!("drift check skipped: {reason}"),
+        Event::DataLoss {
+            file,
+            object,
+            rows,
+            allowed,
+        } => format!(
+            "data loss: {file} drops {object}, {}{}",
+            match rows {
+                Some(rows) => format!(
+                    "destroying {rows} row{} it holds now",
+                    plural(usize::try_from(*rows).unwrap_or(usize::MAX))
+                ),
+                None => "which does not exist yet".to_owned(),
+            },
+            match (allowed, rows) {
+                (true, _) => " (allowed by --allow-data-loss)",
+                (false, Some(rows)) if *rows > 0 => " (refused: not allowed by --allow-data-loss)",
+                _ => "",
+            }
+        ),
         Event::FileStarted {
             file,
             resume_at,

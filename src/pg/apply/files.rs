@@ -19,6 +19,8 @@ pub(super) struct Loaded {
     pub state_after: Option<String>,
     /// The newest file of its source: finishing it records the source's state.
     pub records_state: Option<String>,
+    /// What it drops with its data, as its header lists it.
+    pub drops: Vec<crate::pg::header::Dropped>,
 }
 
 pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
@@ -69,6 +71,7 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
             kind: source.kind,
             state_before,
             state_after,
+            drops: crate::pg::header::data_loss(&text),
             records_state: if newest {
                 source.folder.state.clone()
             } else {

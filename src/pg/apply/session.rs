@@ -7,6 +7,7 @@ use std::time::Instant;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
+use super::data_loss;
 use super::files::{load, summarize};
 use super::options::Options;
 use super::run::Run;
@@ -127,6 +128,7 @@ async fn dry_run(
     if options.check_drift {
         check_drift(conn, target, &history, &states, &work, events).await?;
     }
+    data_loss::check(conn, sources, &loaded, options, events).await?;
     events(Event::Pending {
         files: pending.clone(),
     });
@@ -218,6 +220,7 @@ pub(super) async fn apply_locked(
     if options.check_drift {
         check_drift(conn, target, &history, &states, &work, events).await?;
     }
+    data_loss::check(conn, sources, &loaded, options, events).await?;
     events(Event::Pending {
         files: pending.clone(),
     });
