@@ -9,5 +9,6 @@ mod bounded_waits;
 mod data_loss;
 mod leftovers;
 mod numbers;
+mod plan_atomic;
 mod secrets;
 mod truth;
