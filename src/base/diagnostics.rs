@@ -89,6 +89,7 @@ codes! {
     InvalidComponentKey = ("VN205", "invalid-component-key", Error, "A component key is not lowercase kebab-case"),
     InvalidVersion = ("VN206", "invalid-version", Error, "A version is not semantic (MAJOR.MINOR.PATCH)"),
     UnknownComponentType = ("VN207", "unknown-component-type", Error, "The component's type cannot be told from its flow or folder"),
+    ControlCharacter = ("VN208", "control-character", Error, "A tag holds the NUL character or another control character"),
 
     // Components and references: VN30x.
     DomainMismatch = ("VN300", "domain-mismatch", Error, "A component's domain differs from its solution file's"),

@@ -1,6 +1,6 @@
 //! Semantic checks across components, one group of checks per file: the envelope (identity),
-//! references, workflow structure, schema names, attribute indexes and task calls, and the API
-//! dependencies on other domains.
+//! references, workflow structure, schema names, attribute indexes and task calls, text that
+//! reaches SQL, and the API dependencies on other domains.
 //!
 //! Each check reads the typed model only and pushes diagnostics; none stops the others. The
 //! checks that need the whole workspace (duplicates, references, schema-name collisions) work
@@ -13,6 +13,7 @@ mod indexed_fields;
 mod references;
 mod schema_names;
 mod tasks;
+mod text;
 mod workflow;
 
 pub(crate) use context::{ApiDependency, Resolution, Workspace};
@@ -31,6 +32,7 @@ pub(crate) fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) 
         }
         indexed_fields::check_indexed_fields(component, &mut out);
         tasks::check_task(workspace, &index, id, &mut out);
+        text::check_text(component, &mut out);
     }
     envelope::check_duplicates(workspace, &index, &mut out);
     schema_names::check_schema_names(workspace, &mut out);

@@ -11,4 +11,5 @@ mod leftovers;
 mod numbers;
 mod plan_atomic;
 mod secrets;
+mod text;
 mod truth;
