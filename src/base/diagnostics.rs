@@ -79,6 +79,7 @@ codes! {
     MissingFolder = ("VN111", "missing-folder", Error, "A folder named by a solution file does not exist"),
     InvalidDomainName = ("VN112", "invalid-domain-name", Error, "A domain name is not accepted by the runtime"),
     InvalidLayout = ("VN113", "invalid-layout", Error, "A platform table layout refers to something it does not declare"),
+    PathOutsideWorkspace = ("VN114", "path-outside-workspace", Error, "A path of the workspace, or a symbolic link in it, leads outside the workspace folder"),
 
     // Schema validation: VN2xx.
     UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),

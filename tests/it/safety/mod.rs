@@ -6,6 +6,7 @@
 //! `read_only`). Each test fails without the fix it guards, most by injecting the fault.
 
 mod bounded_waits;
+mod containment;
 mod data_loss;
 mod leftovers;
 mod numbers;
