@@ -15,6 +15,17 @@ pub(super) fn db(err: sqlx::Error) -> String {
     crate::pg::conn::Failure::from_sqlx(&err).to_string()
 }
 
+/// A definition with its schema's name taken out (`drift::normalize`); the session's temporary
+/// schema is also printed as `pg_temp` (by `pg_get_functiondef`), which is taken out as well.
+fn normalized(text: &str, schema: &str, quoted: &BTreeMap<String, String>) -> String {
+    let text = drift::normalize(text, &quoted[schema]);
+    if schema.starts_with("pg_temp_") {
+        drift::normalize(&text, "pg_temp")
+    } else {
+        text
+    }
+}
+
 /// Whether a message of `db` says a wait ran out: `lock_timeout` (55P03) or `statement_timeout`
 /// (57014, which a cancel request shares).
 pub(super) fn is_timeout(message: &str) -> bool {
@@ -186,7 +197,7 @@ async fn columns(
     quoted: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Described>,
 ) -> Result<Positions, String> {
-    let norm = |schema: &str, text: &str| -> String { drift::normalize(text, &quoted[schema]) };
+    let norm = |schema: &str, text: &str| -> String { normalized(text, schema, quoted) };
     let rows: Vec<ColumnRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, a.attidentity::text, ds.description \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -256,13 +267,13 @@ async fn constraints_and_indexes(
     positions: &Positions,
     out: &mut BTreeMap<String, Described>,
 ) -> Result<(), String> {
-    let norm = |schema: &str, text: &str| -> String { drift::normalize(text, &quoted[schema]) };
+    let norm = |schema: &str, text: &str| -> String { normalized(text, schema, quoted) };
     // Constraints (foreign keys name their referenced table without its schema: a layout's
     // foreign keys stay inside the schema).
     let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, con.conname::text, con.oid::int8, \
          concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum), fr.relname, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
-         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_constraintdef(con.oid) END \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' OR n.oid = pg_my_temp_schema() THEN pg_get_constraintdef(con.oid) END \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
          WHERE n.nspname = ANY($1)",
     )
@@ -277,7 +288,7 @@ async fn constraints_and_indexes(
     let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, t.relname::text, i.relname::text, i.oid::int8, \
          concat_ws('|', am.amname, x.indisunique, x.indnkeyatts, (SELECT string_agg(coalesce(quote_ident(a.attname), '(expression)'), ',' ORDER BY k.n) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, n) LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), x.indclass::text, x.indoption::text, x.indcollation::text, x.indexprs::text, x.indpred::text, x.indisvalid), \
-         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_indexdef(i.oid) END \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' OR n.oid = pg_my_temp_schema() THEN pg_get_indexdef(i.oid) END \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')",
     )
@@ -317,7 +328,7 @@ async fn functions(
                 }
                 described
                     .functions
-                    .insert(signature, drift::normalize(&def, &quoted[&schema]));
+                    .insert(signature, normalized(&def, &schema, quoted));
             }
             None => {
                 let kind = if kind == "a" { "aggregate" } else { "routine" };

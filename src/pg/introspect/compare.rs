@@ -73,6 +73,12 @@ pub async fn drift(
 
 /// A failure of drift's reading as a diagnostic: a wait that ran out says so, and how to go on.
 pub(crate) fn failed(target: &Target, what: &str, message: String) -> Vec<Diagnostic> {
+    if message.starts_with(super::shadows::UNBUILDABLE) {
+        return vec![
+            Diagnostic::new(Code::ExpectedSideUnbuildable, format!("{what} on {}: {message}", target.display()))
+                .with_help("drift builds the expected objects in a transaction it rolls back, in its own schemas or its session's temporary schema: run it against the primary, with a role that has TEMPORARY on the database (every role has it by default) or may create schemas"),
+        ];
+    }
     if !super::catalog::is_timeout(&message) {
         return error(Code::DatabaseError, format!("{what}: {message}"));
     }
@@ -138,10 +144,9 @@ async fn describe_both_sides(
     shadows: &Shadows<'_>,
     names: &[String],
 ) -> Result<(ShadowDescriptions, Descriptions), String> {
-    let shadow_names = shadows.names();
     let (first, second) = names.split_at(names.len().div_ceil(2));
     let (expected_side, first_half, second_half) = tokio::join!(
-        describe_shadows(conn, &shadows.ddl, &shadow_names),
+        describe_shadows(conn, shadows),
         describe_elsewhere(target, first),
         describe_elsewhere(target, second),
     );

@@ -23,4 +23,4 @@ mod tables;
 mod derived_state;
 
 pub(crate) use file::{Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, render};
-pub(crate) use shadow::{rebuild_sql, shadow_schema_sql};
+pub(crate) use shadow::{rebuild_sql, shadow_objects_sql, shadow_schema_sql};

@@ -11,6 +11,7 @@ mod data_loss;
 mod leftovers;
 mod numbers;
 mod plan_atomic;
+mod read_only;
 mod secrets;
 mod text;
 mod truth;
