@@ -76,8 +76,17 @@ pub(crate) async fn lock(
 
 /// Who holds the migration lock, in words.
 pub(crate) async fn lock_holder(conn: &mut PgConnection) -> Option<String> {
+    holder(conn, "").await
+}
+
+/// Which apply holds the migration lock (not a drift check, which holds it shared), in words.
+pub(crate) async fn applying(conn: &mut PgConnection) -> Option<String> {
+    holder(conn, " AND l.mode = 'ExclusiveLock'").await
+}
+
+async fn holder(conn: &mut PgConnection, only: &str) -> Option<String> {
     let sql = format!(
-        "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', {ISO}), to_char(a.backend_start AT TIME ZONE 'UTC', {ISO}), ''), l.mode = 'ShareLock' FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {LOCK_CLASS}::oid AND l.objid = {LOCK_APPLY}::oid AND l.objsubid = 2 AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY l.mode = 'ShareLock', a.pid LIMIT 1"
+        "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', {ISO}), to_char(a.backend_start AT TIME ZONE 'UTC', {ISO}), ''), l.mode = 'ShareLock' FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {LOCK_CLASS}::oid AND l.objid = {LOCK_APPLY}::oid AND l.objsubid = 2 AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()){only} ORDER BY l.mode = 'ShareLock', a.pid LIMIT 1"
     );
     let row: Option<(i32, String, String, String, String, bool)> =
         sqlx::query_as(AssertSqlSafe(sql))

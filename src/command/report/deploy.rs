@@ -198,8 +198,16 @@ fn describe(entry: &StatusEntry) -> String {
             row.error.as_deref().unwrap_or("")
         ),
         FileState::Interrupted => format!(
-            "interrupted (or running) since {} by {}: {} of {} statements applied",
+            "interrupted since {} by {}: {} of {} statements applied; the next vnext apply resumes it",
             row.started_at, row.applied_by, row.statements_applied, row.statements_total
+        ),
+        FileState::Running => format!(
+            "running since {} by {}: {} of {} statements applied ({} holds the migration lock)",
+            row.started_at,
+            row.applied_by,
+            row.statements_applied,
+            row.statements_total,
+            entry.running.as_deref().unwrap_or("an apply")
         ),
         FileState::Unknown => format!(
             "applied {} by {} (vnext {}), but not in this workspace",

@@ -159,3 +159,84 @@ fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
     let platform = definitions.to_str().unwrap();
     ok(vnext(&["apply", "--platform", platform], &loans, &db.url));
 }
+
+#[test]
+fn status_tells_a_running_apply_from_an_interrupted_one() {
+    if !crate::database::available() {
+        return;
+    }
+    use crate::apply::{Session, advance, command, fixture_workspace};
+    use std::time::{Duration, Instant};
+    let ws = fixture_workspace("add-indexed-field", 1);
+    let db = TestDb::create("status_running");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    advance(ws.path(), "add-indexed-field", 2, &[]);
+    // An old snapshot holds the concurrent index build: apply commits the steps before it,
+    // then retries with the migration lock held.
+    let snapshot = Session::open(
+        &db,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM sys_schemas.\"ManagedSchemas\";",
+    );
+    let apply = command(
+        &["apply", "--lock-timeout", "0.2", "--lock-retries", "8"],
+        ws.path(),
+        &db.url,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    let listing = loop {
+        assert!(
+            Instant::now() < until,
+            "the apply never got to its index build"
+        );
+        let output = ok(vnext(&["status"], ws.path(), &db.url));
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        if listing.contains("0002_")
+            && !listing
+                .lines()
+                .any(|l| l.contains("0002_") && l.ends_with("pending"))
+        {
+            break listing;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let line = listing.lines().find(|l| l.contains("0002_")).unwrap();
+    assert!(
+        line.contains("running since")
+            && line.contains("holds the migration lock")
+            && line.contains("pid "),
+        "{listing}"
+    );
+    // Killed, its session gone (the server notices within a second): interrupted.
+    let mut apply = apply;
+    apply.kill().unwrap();
+    let _ = apply.wait();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let output = ok(vnext(&["status"], ws.path(), &db.url));
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        let line = listing
+            .lines()
+            .find(|l| l.contains("0002_"))
+            .unwrap()
+            .to_owned();
+        if line.contains("interrupted since") {
+            assert!(
+                line.contains("the next vnext apply resumes it"),
+                "{listing}"
+            );
+            break;
+        }
+        assert!(line.contains("running since"), "{listing}");
+        assert!(
+            Instant::now() < until,
+            "the killed apply still holds the lock: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    snapshot.close("COMMIT;");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+}
