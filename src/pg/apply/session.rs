@@ -8,7 +8,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use super::data_loss;
-use super::files::{load, summarize};
+use super::files::{Loaded, load, summarize};
 use super::options::Options;
 use super::run::Run;
 use crate::base::diagnostics::{Code, Diagnostic};
@@ -107,6 +107,32 @@ pub async fn apply(
     Ok(summary)
 }
 
+/// The pending files loaded and checked, as apply and its dry run both do before anything
+/// runs: the drift check, then the data loss; `None` when nothing is pending.
+async fn checked(
+    conn: &mut PgConnection,
+    target: &Target,
+    sources: &[Source],
+    options: &Options,
+    (history, states, work): (&[HistoryRow], &[StoredState], &[Work]),
+    events: &mut dyn FnMut(Event),
+) -> Result<Option<(Vec<Loaded>, Vec<PendingFile>)>, Vec<Diagnostic>> {
+    if work.is_empty() {
+        events(Event::UpToDate);
+        return Ok(None);
+    }
+    let loaded = load(sources, work)?;
+    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
+    if options.check_drift {
+        check_drift(conn, target, history, states, work, events).await?;
+    }
+    data_loss::check(conn, sources, &loaded, options, events).await?;
+    events(Event::Pending {
+        files: pending.clone(),
+    });
+    Ok(Some((loaded, pending)))
+}
+
 /// What an apply would do, read under the shared migration lock: the files and steps it would
 /// run, after the drift check it would make.
 async fn dry_run(
@@ -119,19 +145,18 @@ async fn dry_run(
     let history = read_history(conn).await?;
     let work = reconcile::reconcile(sources, &history)?;
     let states = read_states(conn).await?;
-    if work.is_empty() {
-        events(Event::UpToDate);
+    let Some((_, pending)) = checked(
+        conn,
+        target,
+        sources,
+        options,
+        (&history, &states, &work),
+        events,
+    )
+    .await?
+    else {
         return Ok(Summary::default());
-    }
-    let loaded = load(sources, &work)?;
-    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-    if options.check_drift {
-        check_drift(conn, target, &history, &states, &work, events).await?;
-    }
-    data_loss::check(conn, sources, &loaded, options, events).await?;
-    events(Event::Pending {
-        files: pending.clone(),
-    });
+    };
     Ok(Summary {
         pending,
         ..Summary::default()
@@ -211,20 +236,18 @@ pub(super) async fn apply_locked(
             version: newest.number,
         });
     }
-    if work.is_empty() {
-        events(Event::UpToDate);
+    let Some((loaded, pending)) = checked(
+        conn,
+        target,
+        sources,
+        options,
+        (&history, &states, &work),
+        events,
+    )
+    .await?
+    else {
         return Ok(Summary::default());
-    }
-    let loaded = load(sources, &work)?;
-    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-    if options.check_drift {
-        check_drift(conn, target, &history, &states, &work, events).await?;
-    }
-    data_loss::check(conn, sources, &loaded, options, events).await?;
-    events(Event::Pending {
-        files: pending.clone(),
-    });
-
+    };
     let mut run = Run {
         options,
         done_files: Vec::new(),

@@ -8,21 +8,32 @@ fn invalid_indexes(db: &TestDb) -> Vec<String> {
     db.query("SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid ORDER BY 1")
 }
 
+/// A database at the add-indexed-field fixture's first step, the workspace at its second: the
+/// pending file builds attribute indexes concurrently.
+pub(crate) fn before_an_index_build(purpose: &str) -> (tempfile::TempDir, TestDb) {
+    let ws = fixture_workspace("add-indexed-field", 1);
+    let db = TestDb::create(purpose);
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    advance(ws.path(), "add-indexed-field", 2, &[]);
+    (ws, db)
+}
+
+/// A session holding an old snapshot: CREATE INDEX CONCURRENTLY waits for it after the index
+/// exists (and is maintained by every write), and gives up after lock_timeout, every time.
+pub(crate) fn old_snapshot(db: &TestDb) -> Session {
+    Session::open(
+        db,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM sys_schemas.\"ManagedSchemas\";",
+    )
+}
+
 #[test]
 fn a_concurrent_build_out_of_retries_drops_the_invalid_index_it_left() {
     if !crate::database::available() {
         return;
     }
-    let ws = fixture_workspace("add-indexed-field", 1);
-    let db = TestDb::create("invalid_left");
-    ok(vnext(&["apply"], ws.path(), &db.url));
-    advance(ws.path(), "add-indexed-field", 2, &[]);
-    // An old snapshot: CREATE INDEX CONCURRENTLY waits for it after the index exists (and is
-    // maintained by every write), and gives up after lock_timeout, every time.
-    let snapshot = Session::open(
-        &db,
-        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM sys_schemas.\"ManagedSchemas\";",
-    );
+    let (ws, db) = before_an_index_build("invalid_left");
+    let snapshot = old_snapshot(&db);
     let output = vnext(
         &["apply", "--lock-timeout", "0.3", "--lock-retries", "1"],
         ws.path(),
@@ -46,10 +57,7 @@ fn an_invalid_index_that_cannot_be_dropped_yet_is_named_with_the_way_out() {
     if !crate::database::available() {
         return;
     }
-    let ws = fixture_workspace("add-indexed-field", 1);
-    let db = TestDb::create("invalid_kept");
-    ok(vnext(&["apply"], ws.path(), &db.url));
-    advance(ws.path(), "add-indexed-field", 2, &[]);
+    let (ws, db) = before_an_index_build("invalid_kept");
     // A transaction that wrote to the table: the build waits for it, and so would the drop.
     let writer = Session::open(
         &db,

@@ -34,6 +34,14 @@ fn folder(ws: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The folder an uninterrupted plan writes.
+fn reference() -> Vec<(String, Vec<u8>)> {
+    let ws = workspace();
+    let ok = vnext(&["plan", "--no-cache"], ws.path(), "postgres://unused");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    folder(ws.path())
+}
+
 /// After the fault: the next plan succeeds, the folder is the reference, and is in sync.
 #[track_caller]
 fn assert_recovers(ws: &Path, reference: &[(String, Vec<u8>)], what: &str) {
@@ -78,14 +86,7 @@ fn calls(ws: &Path, syscalls: &str) -> usize {
 
 #[test]
 fn plan_killed_at_every_write_fsync_and_rename_recovers_its_own_leftovers() {
-    let reference_ws = workspace();
-    let ok = vnext(
-        &["plan", "--no-cache"],
-        reference_ws.path(),
-        "postgres://unused",
-    );
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
-    let reference = folder(reference_ws.path());
+    let reference = reference();
     if !strace_available() {
         eprintln!(
             "plan fault injection by strace skipped: strace is not installed (the timed kills still run)"
@@ -130,14 +131,7 @@ fn plan_killed_at_every_write_fsync_and_rename_recovers_its_own_leftovers() {
 
 #[test]
 fn plan_killed_at_random_moments_while_writing_recovers_its_own_leftovers() {
-    let reference_ws = workspace();
-    let ok = vnext(
-        &["plan", "--no-cache"],
-        reference_ws.path(),
-        "postgres://unused",
-    );
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
-    let reference = folder(reference_ws.path());
+    let reference = reference();
     let mut landed = 0;
     for delay in spread(13, 25, Duration::from_millis(3)) {
         let ws = workspace();

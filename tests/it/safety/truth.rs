@@ -30,6 +30,16 @@ fn plan_with(ws: &Path, definitions: &Path) {
     ));
 }
 
+/// The platform's migrations, then the domain's on that platform.
+fn plan_both(definitions: &Path, loans: &Path) {
+    ok(vnext(
+        &["plan", "--no-cache"],
+        definitions,
+        "postgres://unused",
+    ));
+    plan_with(loans, definitions);
+}
+
 #[test]
 fn a_layout_upgrade_that_adds_a_column_mid_table_leaves_no_drift() {
     if !crate::database::available() {
@@ -37,12 +47,7 @@ fn a_layout_upgrade_that_adds_a_column_mid_table_leaves_no_drift() {
     }
     let (_temp, definitions, loans) = platform_and_loans();
     let platform = definitions.to_str().unwrap().to_owned();
-    ok(vnext(
-        &["plan", "--no-cache"],
-        &definitions,
-        "postgres://unused",
-    ));
-    plan_with(&loans, &definitions);
+    plan_both(&definitions, &loans);
     let db = TestDb::create("mid_table_column");
     // `apply --platform DIR` reads what `plan -C DIR` wrote (the folder its solution file
     // names, ../generated/platform), not DIR/generated/platform.
@@ -51,12 +56,7 @@ fn a_layout_upgrade_that_adds_a_column_mid_table_leaves_no_drift() {
     // The upgrade adds "Priority" after "Tags", ahead of a dozen columns and the indexes on
     // them; ALTER TABLE puts it last in the live tables.
     crate::layout_upgrade::upgrade_layout(&definitions);
-    ok(vnext(
-        &["plan", "--no-cache"],
-        &definitions,
-        "postgres://unused",
-    ));
-    plan_with(&loans, &definitions);
+    plan_both(&definitions, &loans);
     let upgrade = ok(vnext(&["apply", "--platform", &platform], &loans, &db.url));
     assert!(stderr(&upgrade).contains("no drift"), "{}", text(&upgrade));
     let position = db.query("SELECT attnum > (SELECT max(attnum) - 1 FROM pg_attribute WHERE attrelid = 'loan_application.\"Instances\"'::regclass) FROM pg_attribute WHERE attrelid = 'loan_application.\"Instances\"'::regclass AND attname = 'Priority'");
@@ -127,13 +127,8 @@ fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
     }
     let (_temp, definitions, loans) = platform_and_loans();
     crate::layout_upgrade::upgrade_layout(&definitions);
-    ok(vnext(
-        &["plan", "--no-cache"],
-        &definitions,
-        "postgres://unused",
-    ));
     // Planned with a platform whose instance layout is newer than the built-in one.
-    plan_with(&loans, &definitions);
+    plan_both(&definitions, &loans);
     let db = TestDb::create("platform_too_new");
     for args in [&["apply"][..], &["apply", "--dry-run"]] {
         let output = vnext(args, &loans, &db.url);
@@ -165,18 +160,12 @@ fn status_tells_a_running_apply_from_an_interrupted_one() {
     if !crate::database::available() {
         return;
     }
-    use crate::apply::{Session, advance, command, fixture_workspace};
+    use crate::apply::command;
     use std::time::{Duration, Instant};
-    let ws = fixture_workspace("add-indexed-field", 1);
-    let db = TestDb::create("status_running");
-    ok(vnext(&["apply"], ws.path(), &db.url));
-    advance(ws.path(), "add-indexed-field", 2, &[]);
+    let (ws, db) = super::leftovers::before_an_index_build("status_running");
     // An old snapshot holds the concurrent index build: apply commits the steps before it,
     // then retries with the migration lock held.
-    let snapshot = Session::open(
-        &db,
-        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM sys_schemas.\"ManagedSchemas\";",
-    );
+    let snapshot = super::leftovers::old_snapshot(&db);
     let apply = command(
         &["apply", "--lock-timeout", "0.2", "--lock-retries", "8"],
         ws.path(),
