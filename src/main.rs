@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -149,18 +150,18 @@ struct ApplyArgs {
     /// human, or json (one event per line).
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
-    /// How long to wait for another apply to finish, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    lock_wait: f64,
-    /// lock_timeout of every statement, in seconds: how long production queries may queue
-    /// behind a migration that waits for a lock.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    lock_timeout: f64,
-    /// statement_timeout of every statement, in seconds (0: none).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800.0)]
-    statement_timeout: f64,
-    /// How often a step that ran into lock_timeout is tried again.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// How long to wait for another apply to finish, in seconds (0 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = lock_wait)]
+    lock_wait: Duration,
+    /// lock_timeout of every statement, in seconds (0.001 to 2147483): how long production
+    /// queries may queue behind a migration that waits for a lock.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = lock_timeout)]
+    lock_timeout: Duration,
+    /// statement_timeout of every statement, in seconds (0 to 2147483; 0: none).
+    #[arg(long, value_name = "SECONDS", default_value = "1800", value_parser = statement_timeout)]
+    statement_timeout: Duration,
+    /// How often a step that ran into lock_timeout is tried again (0 to 100).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
     lock_retries: u32,
     /// Apply even when the database differs from its recorded state.
     #[arg(long)]
@@ -169,11 +170,78 @@ struct ApplyArgs {
     /// without generated/ (for development databases).
     #[arg(long)]
     direct: bool,
-    /// With --direct: allow this data-loss change (as for plan).
+    /// With --direct: allow this data-loss change (as for plan); it also allows the rows.
     #[arg(long, value_name = "OBJECT", requires = "direct")]
     allow_drop: Vec<String>,
+    /// Let a pending migration destroy the rows this object holds now (repeatable):
+    /// schema:NAME, table:SCHEMA.TABLE, column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
+    #[arg(long, value_name = "OBJECT", value_parser = data_loss_object)]
+    allow_data_loss: Vec<String>,
     #[arg(long, value_name = "DIR", hide = true)]
     platform: Option<PathBuf>,
+}
+
+/// How long the queries of a reading command may wait.
+#[derive(Args)]
+struct BoundsArgs {
+    /// lock_timeout of every query, in seconds (0.001 to 2147483).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = lock_timeout)]
+    lock_timeout: Duration,
+    /// statement_timeout of every query, in seconds (0 to 2147483; 0: none).
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = statement_timeout)]
+    statement_timeout: Duration,
+}
+
+impl BoundsArgs {
+    fn bounds(&self) -> vnext::pg::conn::Bounds {
+        vnext::pg::conn::Bounds {
+            lock_timeout: self.lock_timeout,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+}
+
+/// The longest timeout PostgreSQL accepts: INT_MAX milliseconds.
+const MAX_TIMEOUT_SECONDS: f64 = 2_147_483.0;
+
+/// A number of seconds from the command line: finite, and within `min..=max`.
+fn seconds_within(text: &str, min: f64, max: f64) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "is not a number of seconds".to_owned())?;
+    if !value.is_finite() || value < min || value > max {
+        return Err(format!("must be a number of seconds from {min} to {max}"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// An object as `--allow-data-loss` names it: `schema:NAME`, `table:SCHEMA.TABLE` or
+/// `column:SCHEMA.TABLE.COLUMN` (a pattern that matches nothing would allow nothing, silently).
+fn data_loss_object(text: &str) -> Result<String, String> {
+    let segments = match text.split_once(':') {
+        Some(("schema", path)) => (path.split('.').count() == 1).then_some(path),
+        Some(("table", path)) => (path.split('.').count() == 2).then_some(path),
+        Some(("column", path)) => (path.split('.').count() == 3).then_some(path),
+        _ => None,
+    };
+    match segments {
+        Some(path) if path.split('.').all(|name| !name.is_empty()) => Ok(text.to_owned()),
+        _ => Err("must be schema:NAME, table:SCHEMA.TABLE or column:SCHEMA.TABLE.COLUMN (`*` for any one name)".to_owned()),
+    }
+}
+
+fn lock_wait(text: &str) -> Result<Duration, String> {
+    seconds_within(text, 0.0, 86_400.0)
+}
+
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    // 0 would switch lock_timeout off in PostgreSQL.
+    seconds_within(text, 0.001, MAX_TIMEOUT_SECONDS)
+}
+
+fn statement_timeout(text: &str) -> Result<Duration, String> {
+    seconds_within(text, 0.0, MAX_TIMEOUT_SECONDS)
 }
 
 #[derive(Args)]
@@ -182,6 +250,8 @@ struct StatusArgs {
     workspace: WorkspaceArgs,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    bounds: BoundsArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
     #[arg(long, value_name = "DIR", hide = true)]
@@ -192,6 +262,8 @@ struct StatusArgs {
 struct DriftArgs {
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    bounds: BoundsArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
 }
@@ -226,7 +298,7 @@ struct LintArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_arguments();
     match cli.command {
         Command::Lint(args) => lint(args),
         Command::Plan(args) => plan(args),
@@ -242,6 +314,40 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The arguments, or clap's usage error without any argument that may hold a password: a
+/// database URL passed where clap expects none (`vnext apply $DATABASE_URL`) would otherwise be
+/// echoed into the deploy log as "unexpected argument".
+fn parse_arguments() -> Cli {
+    let err = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(err) => err,
+    };
+    let text = err.render().to_string();
+    let secrets: Vec<String> = std::env::args_os()
+        .skip(1)
+        .filter_map(|arg| arg.into_string().ok())
+        .chain(std::env::var("DATABASE_URL"))
+        .filter(|arg| may_hold_a_password(arg))
+        .collect();
+    if !secrets.iter().any(|secret| text.contains(secret.as_str())) {
+        err.exit();
+    }
+    let mut scrubbed = text;
+    for secret in &secrets {
+        scrubbed = scrubbed.replace(
+            secret.as_str(),
+            "<an argument that may hold a password, not repeated>",
+        );
+    }
+    eprint!("{scrubbed}");
+    std::process::exit(err.exit_code());
+}
+
+/// Whether a command-line argument looks like a connection string (URL or keyword/value).
+fn may_hold_a_password(arg: &str) -> bool {
+    arg.contains("://") || arg.contains('@') || arg.to_ascii_lowercase().contains("password")
 }
 
 fn style_for_stdout() -> Style {
@@ -396,10 +502,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a single-threaded runtime starts")
 }
 
-fn seconds(value: f64) -> std::time::Duration {
-    std::time::Duration::from_secs_f64(value.max(0.0))
-}
-
 /// Who runs apply, for the history: the OS user and the host.
 fn applied_by() -> String {
     let user = std::env::var("USER")
@@ -527,7 +629,10 @@ impl EventPrinter {
 
 fn apply(args: ApplyArgs) -> ExitCode {
     let target = match parse_target(&args.database.database_url) {
-        Ok(target) => target,
+        Ok(target) => target.bounded(vnext::pg::conn::Bounds {
+            lock_timeout: args.lock_timeout,
+            statement_timeout: args.statement_timeout,
+        }),
         Err(code) => return code,
     };
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -538,14 +643,21 @@ fn apply(args: ApplyArgs) -> ExitCode {
         platform: args.platform.clone(),
     };
     let options = vnext::pg::apply::Options {
-        lock_wait: seconds(args.lock_wait),
-        lock_timeout: seconds(args.lock_timeout),
-        statement_timeout: seconds(args.statement_timeout),
+        lock_wait: args.lock_wait,
+        lock_timeout: args.lock_timeout,
+        statement_timeout: args.statement_timeout,
         lock_retries: args.lock_retries,
         retry_pause: std::time::Duration::from_secs(1),
         applied_by: applied_by(),
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
+        // --direct plans and applies in one go: its --allow-drop is this apply's opt-in too.
+        allow_data_loss: args
+            .allow_data_loss
+            .iter()
+            .chain(&args.allow_drop)
+            .cloned()
+            .collect(),
     };
     let runtime = runtime();
     let sources = if args.direct {
@@ -611,7 +723,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
 
 fn status(args: StatusArgs) -> ExitCode {
     let target = match parse_target(&args.database.database_url) {
-        Ok(target) => target,
+        Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -648,7 +760,7 @@ fn status(args: StatusArgs) -> ExitCode {
 
 fn drift(args: DriftArgs) -> ExitCode {
     let target = match parse_target(&args.database.database_url) {
-        Ok(target) => target,
+        Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };
     let result = runtime().block_on(vnext::pg::introspect::drift(&target));

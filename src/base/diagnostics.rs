@@ -80,6 +80,7 @@ codes! {
     InvalidDomainName = ("VN112", "invalid-domain-name", Error, "A domain name is not accepted by the runtime"),
     InvalidLayout = ("VN113", "invalid-layout", Error, "A platform table layout refers to something it does not declare"),
     OutsideComponentFolders = ("VN114", "outside-component-folders", Warning, "A file named on the command line is in no component folder, so it is not linted as a component"),
+    PathOutsideWorkspace = ("VN115", "path-outside-workspace", Error, "A path of the workspace, or a symbolic link in it, leads outside the workspace folder"),
 
     // Schema validation: VN2xx.
     UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),
@@ -93,6 +94,7 @@ codes! {
     NotAComponent = ("VN208", "not-a-component", Error, "A file in a component folder is not a vNext component"),
     InvalidScript = ("VN209", "invalid-script", Error, "A script slot holds no code the runtime can run"),
     RuntimeRule = ("VN210", "runtime-rule", Error, "A component breaks a rule the runtime checks when it is published"),
+    ControlCharacter = ("VN211", "control-character", Error, "A tag holds the NUL character or another control character"),
 
     // Components and references: VN30x.
     DomainMismatch = ("VN300", "domain-mismatch", Error, "A component's domain differs from its solution file's"),
@@ -160,6 +162,11 @@ codes! {
     DirectDatabase = ("VN609", "direct-database", Error, "The database was changed with apply --direct, so generated/ files cannot be applied"),
     DomainRequired = ("VN611", "domain-required", Error, "The workspace has several domains and the command works on one database"),
     DatabaseError = ("VN610", "database-error", Error, "A query vnext needs for its own bookkeeping failed"),
+    WaitTimedOut = ("VN612", "wait-timed-out", Error, "A query waited longer than lock_timeout or statement_timeout, so the command stopped"),
+    ApplyRunning = ("VN613", "apply-running", Error, "An apply holds the database's migration lock, so the database is between two recorded states"),
+    DataLossAtApply = ("VN614", "data-loss-at-apply", Error, "A pending migration would destroy rows and apply was not told to allow it"),
+    PlatformTooNew = ("VN615", "platform-too-new", Error, "A migration was planned against a platform layout newer than this vnext knows"),
+    ExpectedSideUnbuildable = ("VN616", "expected-side-unbuildable", Error, "drift cannot build the expected objects: the server or the role allows no writes, not even temporary ones"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -182,7 +182,18 @@ impl State {
 
     /// Reads `state.json`; the error says what is wrong.
     pub(crate) fn parse(text: &str) -> Result<State, String> {
-        let state: State = serde_json::from_str(text).map_err(|err| err.to_string())?;
+        // serde's message quotes the text it stumbled on; a state may come from a folder
+        // outside the workspace (`generated`), whose text vnext never quotes: say where only.
+        let state: State = serde_json::from_str(text).map_err(|err| {
+            let what = match err.classify() {
+                serde_json::error::Category::Io | serde_json::error::Category::Eof => {
+                    "it ends early"
+                }
+                serde_json::error::Category::Syntax => "it is not valid JSON",
+                serde_json::error::Category::Data => "it is not a state vnext wrote",
+            };
+            format!("{what} (line {}, column {})", err.line(), err.column())
+        })?;
         if state.format != FORMAT {
             return Err(format!(
                 "format {} is not the format {FORMAT} this version of vnext reads",

@@ -119,6 +119,41 @@ pub(crate) fn strip_locations(tree: &str) -> String {
     out
 }
 
+/// A node tree with the column positions of its table's `VAR`s (`:varattno 5`, `:varattnosyn 5`)
+/// replaced by the columns' names: a column added by `ALTER TABLE ... ADD COLUMN` goes last,
+/// while a table built from a newer layout has it where the layout says, so the same index on
+/// the same columns reads differently by position and the same by name.
+pub(crate) fn name_columns(tree: &str, columns: &BTreeMap<i16, String>) -> String {
+    const FIELDS: [&str; 2] = [":varattno ", ":varattnosyn "];
+    let mut out = String::with_capacity(tree.len());
+    let mut rest = tree;
+    while let Some(colon) = rest.find(':') {
+        let candidate = &rest[colon..];
+        let Some(field) = FIELDS.iter().find(|field| candidate.starts_with(*field)) else {
+            out.push_str(&rest[..=colon]);
+            rest = &rest[colon + 1..];
+            continue;
+        };
+        let after = &candidate[field.len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .unwrap_or(after.len());
+        out.push_str(&rest[..colon]);
+        out.push_str(field);
+        match after[..end]
+            .parse::<i16>()
+            .ok()
+            .and_then(|n| columns.get(&n))
+        {
+            Some(name) => out.push_str(&crate::pg::quote::ident(name)),
+            None => out.push_str(&after[..end]),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Replaces the schema prefix `schema.` (as `quote_ident` prints it) by `@.` wherever it
 /// stands as a whole qualifier.
 pub(crate) fn normalize(text: &str, quoted_schema: &str) -> String {
@@ -378,6 +413,20 @@ mod tests {
                 "({FUNCEXPR :funcid 3 :funcformat 2 :args ({RELABELTYPE :arg {VAR :varno 1 :location 41} :relabelformat 1 :location 7}) :location -1})"
             ),
             "({FUNCEXPR :funcid 3  :args ({RELABELTYPE :arg {VAR :varno 1 }  }) })"
+        );
+    }
+
+    #[test]
+    fn columns_are_named_not_numbered() {
+        let columns: BTreeMap<i16, String> = [(3, "Data".to_owned()), (9, "Priority".to_owned())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            name_columns(
+                "({OPEXPR :args ({VAR :varno 1 :varattno 3 :vartype 3802 :varattnosyn 3 } {VAR :varno 1 :varattno 0 }) })",
+                &columns
+            ),
+            "({OPEXPR :args ({VAR :varno 1 :varattno \"Data\" :vartype 3802 :varattnosyn \"Data\" } {VAR :varno 1 :varattno 0 }) })"
         );
     }
 

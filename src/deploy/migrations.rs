@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use crate::base::hash::{checksum, checksum_reader, sha256_hex};
 
 pub const SUM_FILE: &str = "vnext.sum";
+
+/// The header lines of a migration with the state hashes before and after it.
+pub(crate) const STATE_BEFORE: &str = "-- State before:";
+pub(crate) const STATE_AFTER: &str = "-- State after:";
 pub const STATE_FILE: &str = "state.json";
 const SUM_HEADER: &str = "vnext-sum 1";
 
@@ -52,6 +56,24 @@ impl MigrationFile {
     }
 }
 
+/// `State before:` and `State after:` from a migration's header (its leading comments).
+pub(crate) fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
+    let mut before = None;
+    let mut after = None;
+    for line in text
+        .lines()
+        .take_while(|line| line.starts_with("--") || line.is_empty())
+        .take(30)
+    {
+        if let Some(rest) = line.strip_prefix(STATE_BEFORE) {
+            before = Some(rest.trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix(STATE_AFTER) {
+            after = Some(rest.trim().to_owned());
+        }
+    }
+    (before, after)
+}
+
 /// The `checksum` of a file, read in pieces.
 pub fn checksum_file(path: &Path) -> std::io::Result<String> {
     checksum_reader(std::fs::File::open(path)?, 1 << 16)
@@ -74,6 +96,8 @@ pub struct Folder {
     pub sum: Option<String>,
     /// Files in the folder that do not belong there.
     pub strangers: Vec<String>,
+    /// Hidden files an interrupted `plan` was writing (`.NNNN_slug.sql.tmp`, ...).
+    pub pending: Vec<String>,
 }
 
 /// Parses `NNNN_slug.sql`.
@@ -123,6 +147,8 @@ pub fn read(dir: &Path) -> std::io::Result<Folder> {
                 text: Text::File(path),
                 name,
             });
+        } else if name.starts_with('.') && name.ends_with(".tmp") {
+            folder.pending.push(name);
         } else if !name.starts_with('.') {
             folder.strangers.push(name);
         }
@@ -179,9 +205,15 @@ pub fn sum_of(files: &[(String, String)], state: &str) -> String {
 pub fn verify(folder: &Folder) -> Vec<String> {
     let mut problems = Vec::new();
     for stranger in &folder.strangers {
-        problems.push(format!(
-            "`{stranger}` does not belong in the folder (migrations are named NNNN_slug.sql)"
-        ));
+        if stranger.ends_with(".tmp") {
+            problems.push(format!(
+                "`{stranger}` was left by an interrupted vnext plan: run vnext plan, which removes it"
+            ));
+        } else {
+            problems.push(format!(
+                "`{stranger}` does not belong in the folder (migrations are named NNNN_slug.sql)"
+            ));
+        }
     }
     for (idx, file) in folder.files.iter().enumerate() {
         let expected = u32::try_from(idx + 1).unwrap_or(u32::MAX);
@@ -207,6 +239,12 @@ pub fn verify(folder: &Folder) -> Vec<String> {
     let expected = sum(&folder.files, state);
     if normalize(sum_text) != expected {
         problems.extend(explain_sum_mismatch(sum_text, &expected, folder));
+    }
+    if !problems.is_empty() && !folder.pending.is_empty() {
+        problems.push(format!(
+            "an interrupted vnext plan left {}: run vnext plan, which finishes or undoes it",
+            folder.pending.join(", ")
+        ));
     }
     problems
 }
@@ -266,42 +304,97 @@ pub fn next_name(folder: &Folder, slug: &str) -> (u32, String) {
     (number, format!("{number:04}_{slug}.sql"))
 }
 
+/// The name a file of the folder is written under before it is complete: hidden, so that a
+/// folder with a half-written file is still the folder it was (`read` skips hidden files).
+pub(crate) fn pending_name(name: &str) -> String {
+    format!(".{name}.tmp")
+}
+
 /// Writes a new migration (its text produced by `render` into the file), the new state and
-/// the new sum. Each file is written to a temporary name first and renamed, so a reader never
-/// sees half a file; the migration goes first, the sum last.
+/// the new sum, as one step that a kill or a full disk cannot leave half done: all three are
+/// written under hidden pending names and synced first, the sum last (it is the commit record:
+/// it names the new migration and hashes the new state); then they are renamed into place, the
+/// sum last, and the folder is synced. An interruption before the renames leaves hidden files
+/// the next plan removes; one during them leaves a complete pending sum, with which the next
+/// plan finishes the renames (`interrupted::recover`).
 pub fn write<R>(
     folder: &Folder,
     name: &str,
     state: &str,
     render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<(R, String)>,
 ) -> std::io::Result<(PathBuf, R)> {
-    use std::io::Write as _;
     std::fs::create_dir_all(&folder.dir)?;
-    let path = folder.dir.join(name);
-    let tmp = path.with_extension("tmp");
+    let dir = &folder.dir;
+    let targets = [dir.join(name), dir.join(STATE_FILE), dir.join(SUM_FILE)];
+    let pending: Vec<PathBuf> = [name, STATE_FILE, SUM_FILE]
+        .iter()
+        .map(|file| dir.join(pending_name(file)))
+        .collect();
+    let prepared = prepare(folder, name, state, &pending, render);
+    let result = match prepared {
+        Ok(result) => result,
+        Err(err) => {
+            // Nothing was renamed: the folder is as it was; take the pending files away.
+            for path in &pending {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(err);
+        }
+    };
+    for (from, to) in pending.iter().zip(&targets) {
+        std::fs::rename(from, to)?;
+    }
+    sync_dir(dir)?;
+    Ok((targets[0].clone(), result))
+}
+
+/// The pending files of `write`, each written and synced: the migration, the state, the sum.
+fn prepare<R>(
+    folder: &Folder,
+    name: &str,
+    state: &str,
+    pending: &[PathBuf],
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<(R, String)>,
+) -> std::io::Result<R> {
+    use std::io::Write as _;
     let (result, checksum) = {
-        let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-        let rendered = render(&mut file)?;
-        file.flush()?;
+        let file = std::fs::File::create(&pending[0])?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+        let rendered = render(&mut writer)?;
+        writer.flush()?;
+        writer
+            .into_inner()
+            .map_err(|err| err.into_error())?
+            .sync_all()?;
         rendered
     };
-    std::fs::rename(&tmp, &path)?;
     let mut entries: Vec<(String, String)> = folder
         .files
         .iter()
         .map(|f| (f.name.clone(), f.checksum.clone()))
         .collect();
     entries.push((name.to_owned(), checksum));
-    let sum_text = sum_of(&entries, state);
-    for (target, text) in [
-        (folder.dir.join(STATE_FILE), state),
-        (folder.dir.join(SUM_FILE), sum_text.as_str()),
-    ] {
-        let tmp = target.with_extension("tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &target)?;
+    write_synced(&pending[1], state)?;
+    write_synced(&pending[2], &sum_of(&entries, state))?;
+    Ok(result)
+}
+
+/// Writes a whole file and waits until it is on disk.
+pub(crate) fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+/// Waits until the folder's entries (the renames) are on disk.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()?;
     }
-    Ok((path, result))
+    let _ = dir;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -245,6 +245,53 @@ fn source_work(
     work
 }
 
+/// The table layouts a domain's state was planned on that the platform's state has at an older
+/// version or not at all: `(layout, version needed, version the platform has)`. Applying such a
+/// file would move the domain's schemas ahead of the system schemas, which stay at the layout
+/// this vnext knows. Unreadable states yield nothing here; planning and drift report them.
+pub(crate) fn layouts_ahead(
+    platform_state: &str,
+    domain_state: &str,
+) -> Vec<(String, String, Option<String>)> {
+    use crate::compile::state::State;
+    let (Ok(platform), Ok(domain)) = (State::parse(platform_state), State::parse(domain_state))
+    else {
+        return Vec::new();
+    };
+    let version = |layout: &serde_json::Value| {
+        layout
+            .get("version")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut out = Vec::new();
+    for (name, layout) in &domain.layouts {
+        let Some(needed) = version(layout) else {
+            continue;
+        };
+        let known = platform.layouts.get(name).and_then(version);
+        let behind = match &known {
+            None => true,
+            Some(known) => newer(&needed, known),
+        };
+        if behind {
+            out.push((name.clone(), needed, known));
+        }
+    }
+    out
+}
+
+/// Whether layout version `a` is newer than `b`: numbers (timestamps) by value, else as text.
+fn newer(a: &str, b: &str) -> bool {
+    let numeric = |v: &str| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit());
+    if numeric(a) && numeric(b) {
+        let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+        (a.len(), a) > (b.len(), b)
+    } else {
+        a > b
+    }
+}
+
 /// Whether a history row's file is in the source, named and checksummed as applied.
 fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagnostic>) -> bool {
     let mut consistent = true;
@@ -414,6 +461,28 @@ mod tests {
         let history = vec![row(&platform, 1, true, 5), row(&direct, 1, true, 3)];
         let problems = reconcile(&[platform, domain], &history).unwrap_err();
         assert_eq!(problems[0].code, Code::DirectDatabase);
+    }
+
+    #[test]
+    fn a_domain_planned_on_a_newer_layout_is_ahead_of_the_platform() {
+        let state = |version: &str| {
+            format!(
+                "{{\"format\":1,\"domain\":\"d\",\"migration\":1,\"definitionsHash\":\"x\",\"layouts\":{{\"instance\":{{\"name\":\"instance\",\"version\":\"{version}\"}}}},\"schemas\":{{}},\"extensions\":[],\"components\":{{}}}}"
+            )
+        };
+        let old = state("20260930104256");
+        let new = state("20261015000000");
+        assert_eq!(
+            layouts_ahead(&old, &new),
+            vec![(
+                "instance".to_owned(),
+                "20261015000000".to_owned(),
+                Some("20260930104256".to_owned())
+            )]
+        );
+        assert!(layouts_ahead(&new, &old).is_empty());
+        assert!(layouts_ahead(&new, &new).is_empty());
+        assert!(newer("10", "9") && !newer("9", "10"));
     }
 
     #[test]

@@ -101,12 +101,21 @@ fn build_key() -> String {
     )
 }
 
+/// The cache folder, unless it is a symbolic link: a workspace (from a pull request, say) must
+/// not make vnext write into, or read from, a folder elsewhere on the machine.
+fn usable(dir: &Path) -> Option<PathBuf> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => None,
+        _ => Some(dir.to_path_buf()),
+    }
+}
+
 impl Cache {
     /// A cache in `dir` that starts empty and is written afresh (when nothing in it could be
     /// used anyway, reading it would only cost time and memory).
     pub fn fresh(dir: &Path) -> Cache {
         Cache {
-            dir: Some(dir.to_path_buf()),
+            dir: usable(dir),
             key: build_key(),
             entries: BTreeMap::new(),
             changed: true,
@@ -116,6 +125,14 @@ impl Cache {
     /// Opens the cache in `dir`; a missing, unreadable or foreign cache is an empty one.
     pub fn open(dir: &Path) -> Cache {
         let key = build_key();
+        let Some(dir) = usable(dir) else {
+            return Cache {
+                dir: None,
+                key,
+                entries: BTreeMap::new(),
+                changed: false,
+            };
+        };
         let entries = std::fs::read(dir.join(FILE))
             .ok()
             .and_then(|bytes| postcard::from_bytes::<CacheFile>(&bytes).ok())
@@ -123,7 +140,7 @@ impl Cache {
             .map(|file| file.entries)
             .unwrap_or_default();
         Cache {
-            dir: Some(dir.to_path_buf()),
+            dir: Some(dir),
             key,
             entries,
             changed: false,
@@ -229,7 +246,8 @@ impl Cache {
         let _ = (|| -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
             let ignore = dir.join(".gitignore");
-            if !ignore.exists() {
+            // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
+            if std::fs::symlink_metadata(&ignore).is_err() {
                 std::fs::write(
                     &ignore,
                     "# vnext's cache of analysed files; safe to delete.\n*\n",

@@ -8,6 +8,7 @@
 pub(crate) mod analyse;
 pub mod cache;
 pub(crate) mod check;
+pub(crate) mod containment;
 pub(crate) mod extract;
 pub(crate) mod model;
 pub(crate) mod naming;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::base::source::{FileId, Format, SourceFile, SourceSet};
+use crate::front::containment;
 use crate::front::model::Kind;
 use crate::front::syntax;
 use crate::front::validate;
@@ -29,6 +30,8 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Solution {
     pub file: FileId,
+    /// The folder of the solution file: the workspace, which nothing read for it may leave.
+    pub root: PathBuf,
     pub domain: String,
     /// The folder holding the component folders.
     pub components_root: PathBuf,
@@ -263,6 +266,19 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
             );
         }
         for path in files {
+            if !containment::inside(root, &path) {
+                discovery.diagnostics.push(
+                    Diagnostic::new(
+                        Code::PathOutsideWorkspace,
+                        format!(
+                            "{} is a symbolic link that leads outside the workspace, so vnext does not read it",
+                            namer.name(&path)
+                        ),
+                    )
+                    .with_help("replace the link by the solution file itself"),
+                );
+                continue;
+            }
             load_solution(&path, namer, &mut discovery);
         }
     }
@@ -368,7 +384,16 @@ fn resolve_solution(
     let paths = &value["paths"];
     let solution_dir = path.parent().unwrap_or(Path::new("."));
     let components_root = solution_dir.join(paths["componentsRoot"].as_str().unwrap_or("."));
-    if discovery.embedded.is_none() && !components_root.is_dir() {
+    let on_disk = discovery.embedded.is_none();
+    let contained = !on_disk || containment::inside(solution_dir, &components_root);
+    if !contained {
+        discovery.diagnostics.push(outside(
+            file,
+            "/paths/componentsRoot",
+            "the components root",
+            &namer.name(&components_root),
+        ));
+    } else if on_disk && !components_root.is_dir() {
         discovery.diagnostics.push(
             Diagnostic::new(
                 Code::MissingFolder,
@@ -398,14 +423,29 @@ fn resolve_solution(
                 .unwrap_or("generated"),
         ),
     );
-    let layouts = value
+    let mut layouts = Vec::new();
+    let listed = value
         .get("layouts")
         .and_then(Value::as_array)
         .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|layout| solution_dir.join(layout))
-        .collect();
+        .flatten();
+    for (idx, layout) in listed.enumerate() {
+        let Some(layout) = layout.as_str() else {
+            continue;
+        };
+        let path = solution_dir.join(layout);
+        if on_disk && !containment::inside(solution_dir, &path) {
+            let pointer = crate::base::diagnostics::pointer_join("/layouts", idx);
+            discovery.diagnostics.push(outside(
+                file,
+                &pointer,
+                "the layout file",
+                &namer.name(&path),
+            ));
+            continue;
+        }
+        layouts.push(path);
+    }
     let dependency_domains = value
         .pointer("/dependencies/domains")
         .and_then(Value::as_array)
@@ -420,6 +460,7 @@ fn resolve_solution(
         .collect();
     Solution {
         file,
+        root: solution_dir.to_path_buf(),
         domain,
         generated_root,
         layouts,
@@ -434,22 +475,20 @@ fn resolve_solution(
     }
 }
 
+/// VN115: `what` at `pointer` of a solution file resolves outside the workspace; nothing there
+/// is read.
+fn outside(file: FileId, pointer: &str, what: &str, shown: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::PathOutsideWorkspace,
+        format!("{what} {shown} is outside the workspace, so vnext does not read it"),
+    )
+    .with_label(Label::value(file, pointer).with_text("leads outside the workspace"))
+    .with_help("keep the workspace's files inside its folder (the folder of the solution file): a path that leaves it could make vnext print any file of the machine, e.g. in a pull request's CI log")
+}
+
 /// Removes `.` and `..` components without touching the file system.
 pub fn normalize_path(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    containment::lexical(path)
 }
 
 /// The runtime's domain rule: letters and hyphens, at most 50 characters.
@@ -495,15 +534,54 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
         }
         seen_folders.push(folder.clone());
         let dir = solution.components_root.join(folder);
+        if !containment::inside(&solution.root, &solution.components_root) {
+            return;
+        }
+        if !containment::inside(&solution.root, &dir) {
+            let pointer = format!("/paths/{}", kind.paths_key());
+            discovery.diagnostics.push(outside(
+                solution.file,
+                &pointer,
+                "the component folder",
+                &namer.name(&dir),
+            ));
+            continue;
+        }
         if !dir.is_dir() {
             continue;
         }
+        // Links are followed where they stay inside the workspace; one that leaves it is
+        // reported and not read.
+        let mut leaving: Vec<PathBuf> = Vec::new();
         let walker = walkdir::WalkDir::new(&dir)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|entry| entry.depth() == 0 || !is_skipped_entry(entry));
-        for entry in walker {
+            .filter_entry(|entry| {
+                if entry.depth() > 0 && is_skipped_entry(entry) {
+                    return false;
+                }
+                if entry.path_is_symlink() && !containment::inside(&solution.root, entry.path()) {
+                    leaving.push(entry.path().to_path_buf());
+                    return false;
+                }
+                true
+            });
+        let walked: Vec<_> = walker.collect();
+        for link in std::mem::take(&mut leaving) {
+            discovery.diagnostics.push(
+                Diagnostic::new(
+                    Code::PathOutsideWorkspace,
+                    format!(
+                        "{} is a symbolic link that leads outside the workspace, so vnext does not read it",
+                        namer.name(&link)
+                    ),
+                )
+                .with_label(Label::value(solution.file, "/paths/componentsRoot").with_text("in this folder"))
+                .with_help("replace the link by the file itself, or by a link to a file inside the workspace"),
+            );
+        }
+        for entry in walked {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {

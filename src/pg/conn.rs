@@ -1,48 +1,91 @@
 //! Connecting to PostgreSQL, and turning sqlx errors into one-line messages.
 //!
 //! Every message about a connection names the server as `user@host:port/database` and never
-//! the password: the URL a user passes is parsed once here and only its redacted form is ever
-//! formatted. `sslmode` works as in libpq (`disable`, `allow`, `prefer`, `require`,
-//! `verify-ca`, `verify-full`), through rustls; like libpq, `PG*` variables fill in what the
+//! the password: the URL a user passes is parsed once (`pg::url`) and never formatted, not even
+//! by `{:?}`. Every session is bounded before its first query (`Bounds`: `lock_timeout` and
+//! `statement_timeout`), so no query vnext sends waits unbounded.
+//! `sslmode` works as in libpq (`disable`, `allow`, `prefer`, `require`, `verify-ca`,
+//! `verify-full`), through rustls; like libpq, `PG*` variables fill in what the
 //! URL leaves out (sqlx reads them, not us). TCP connections have Nagle's algorithm off, as
 //! libpq's do; sqlx 0.9.0 lost that, and `vendor/sqlx-core` puts it back (a step's batch spans
 //! several TLS records, and each one after the first would wait 40 ms for a delayed ACK).
 
-use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::AssertSqlSafe;
 use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 
-/// Where to connect, parsed from a URL.
-#[derive(Debug, Clone)]
+/// Where to connect, parsed from a URL, and the bounds every session opened there runs under.
+#[derive(Clone)]
 pub struct Target {
     options: PgConnectOptions,
+    bounds: Bounds,
+}
+
+/// The password must not reach a `{:?}` either: a target prints as the server it names.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target({})", self.display())
+    }
+}
+
+/// How long any statement of a session may wait: for a lock (`lock_timeout`) and in all
+/// (`statement_timeout`, zero for none). Set as soon as a session is open, before anything
+/// else runs on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub lock_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for Bounds {
+    /// What `drift`, `status` and the reads before apply's own settings run under.
+    fn default() -> Bounds {
+        Bounds {
+            lock_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Bounds {
+    /// The `SET` statements, for a session or a migration file's header alike.
+    pub(crate) fn sql(&self) -> String {
+        format!(
+            "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms';",
+            ms(self.lock_timeout).max(1),
+            ms(self.statement_timeout)
+        )
+    }
 }
 
 impl Target {
-    /// Parses a `postgres://` URL. The error never contains the password.
+    /// Parses a `postgres://` URL. The error never contains any part of the URL (see `pg::url`).
     pub fn parse(url: &str) -> Result<Target, String> {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(format!(
-                "the database URL must start with postgres:// or postgresql://, got `{}`",
-                redact_url(url)
-            ));
-        }
-        let options = PgConnectOptions::from_str(url).map_err(|err| {
-            format!(
-                "the database URL `{}` is not valid: {}",
-                redact_url(url),
-                one_line(&err.to_string().replace(url, &redact_url(url)))
-            )
-        })?;
+        let options = super::url::parse(url)?;
         // Statement logging would go through `log`/`tracing` to nobody; switch it off so an
         // index build that takes minutes is not a warning somewhere.
         let options = options
             .application_name("vnext")
             .disable_statement_logging();
-        Ok(Target { options })
+        Ok(Target {
+            options,
+            bounds: Bounds::default(),
+        })
+    }
+
+    /// The same server, every session bounded by `bounds`.
+    pub fn bounded(&self, bounds: Bounds) -> Target {
+        Target {
+            options: self.options.clone(),
+            bounds,
+        }
+    }
+
+    pub fn bounds(&self) -> Bounds {
+        self.bounds
     }
 
     /// `user@host:port/database`, for messages.
@@ -71,14 +114,28 @@ impl Target {
             PgConnection::connect_with(&self.options),
         )
         .await;
-        match attempt {
-            Err(_) => Err(format!(
-                "cannot connect to {}: no answer within 30 s",
-                self.display()
-            )),
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(err)) => Err(self.connect_error(&err)),
-        }
+        let mut conn = match attempt {
+            Err(_) => {
+                return Err(format!(
+                    "cannot connect to {}: no answer within 30 s",
+                    self.display()
+                ));
+            }
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(self.connect_error(&err)),
+        };
+        // Set here, not in the startup packet, which connection poolers refuse to pass on.
+        sqlx::raw_sql(AssertSqlSafe(self.bounds.sql()))
+            .execute(&mut conn)
+            .await
+            .map_err(|err| {
+                format!(
+                    "cannot set lock_timeout and statement_timeout on {}: {}",
+                    self.display(),
+                    Failure::from_sqlx(&err)
+                )
+            })?;
+        Ok(conn)
     }
 
     fn connect_error(&self, err: &sqlx::Error) -> String {
@@ -124,47 +181,6 @@ impl Target {
             ),
         }
     }
-}
-
-/// The URL with its password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    // scheme://user:password@host... : hide between the first ':' after the scheme and the
-    // last '@' before the path.
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return redact_query(url);
-    };
-    let userinfo = &authority[..at];
-    let redacted_userinfo = match userinfo.find(':') {
-        Some(colon) => format!("{}:***", &userinfo[..colon]),
-        None => userinfo.to_owned(),
-    };
-    redact_query(&format!(
-        "{}{}{}",
-        &url[..scheme_end + 3],
-        redacted_userinfo,
-        &rest[at..]
-    ))
-}
-
-/// Hides a `password=` query parameter.
-fn redact_query(url: &str) -> String {
-    let Some(q) = url.find('?') else {
-        return url.to_owned();
-    };
-    let params: Vec<String> = url[q + 1..]
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{}?{}", &url[..q], params.join("&"))
 }
 
 /// A message on one line.
@@ -232,6 +248,11 @@ impl Failure {
         matches!(self, Failure::Server(e) if e.code == "55P03")
     }
 
+    /// SQLSTATE 57014: `statement_timeout` ran out (or the statement was cancelled).
+    pub fn is_statement_timeout(&self) -> bool {
+        matches!(self, Failure::Server(e) if e.code == "57014")
+    }
+
     /// 40001/40P01: serialization failure or deadlock; worth a retry.
     pub fn is_transient(&self) -> bool {
         matches!(self, Failure::Server(e) if e.code == "40001" || e.code == "40P01")
@@ -279,19 +300,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_never_appear() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/loans"),
-            "postgres://app:***@db:5432/loans"
-        );
-        assert_eq!(
-            redact_url("postgres://app:p@ss@db/loans?sslmode=require&password=x"),
-            "postgres://app:***@db/loans?sslmode=require&password=***"
-        );
-        assert_eq!(redact_url("postgres://db/loans"), "postgres://db/loans");
-        let err = Target::parse("postgres://app:s3cret@db:notaport/x").unwrap_err();
-        assert!(!err.contains("s3cret"), "{err}");
+    fn a_target_shows_the_server_never_the_password() {
         let target = Target::parse("postgres://app:s3cret@db:6543/loans?sslmode=require").unwrap();
         assert_eq!(target.display(), "app@db:6543/loans");
+        assert_eq!(format!("{target:?}"), "Target(app@db:6543/loans)");
+        let err = Target::parse("postgres://app:s3cret@db:notaport/x").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
     }
 }

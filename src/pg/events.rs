@@ -51,6 +51,14 @@ pub enum Event {
     DriftSkipped {
         reason: String,
     },
+    /// A pending file drops `object` with its data: `rows` it holds now (`None`: it does not
+    /// exist yet), and whether `--allow-data-loss` allows it.
+    DataLoss {
+        file: String,
+        object: String,
+        rows: Option<u64>,
+        allowed: bool,
+    },
     FileStarted {
         file: String,
         steps: usize,
@@ -75,6 +83,11 @@ pub enum Event {
         reason: String,
     },
     InvalidIndexDropped {
+        file: String,
+        index: String,
+    },
+    /// A concurrent build failed for good and the invalid index it left was dropped.
+    InvalidIndexRemoved {
         file: String,
         index: String,
     },

@@ -33,6 +33,15 @@ pub(crate) async fn exec(
 
 pub(crate) fn bookkeeping_error(err: &sqlx::Error, what: &str) -> Vec<Diagnostic> {
     let failure = Failure::from_sqlx(err);
+    if failure.is_lock_timeout() || failure.is_statement_timeout() {
+        return vec![
+            Diagnostic::new(
+                Code::WaitTimedOut,
+                format!("{what}: waited longer than allowed: {failure}"),
+            )
+            .with_help("another session holds a lock vnext needs (find it in pg_locks and pg_stat_activity); run this again once it is gone, or wait longer with --lock-timeout and --statement-timeout"),
+        ];
+    }
     let code = if failure.is_connection_lost() {
         Code::ConnectionLost
     } else {

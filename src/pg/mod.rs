@@ -1,8 +1,9 @@
 //! Everything PostgreSQL: identifier and literal quoting (`quote`), canonical type names
 //! (`types`), rendering typed changes into SQL (`render`), and for apply, status and drift:
-//! connecting (`conn`), reading migration files (`script`), the registry tables (`history`),
-//! the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, and
-//! introspecting the catalog (`introspect`).
+//! reading the database URL without repeating it (`url`), connecting (`conn`), reading
+//! migration files (`script`) and what their headers say (`header`), the registry tables
+//! (`history`), the migration lock (`lock`), applying (`apply`, reporting `events`), `status`,
+//! and introspecting the catalog (`introspect`).
 //!
 //! No other module writes SQL text or names a catalog table. `quote` and `types` sit lower in
 //! the layering than the rest: the compiler uses them.
@@ -10,6 +11,7 @@
 pub mod apply;
 pub mod conn;
 pub mod events;
+pub(crate) mod header;
 pub(crate) mod history;
 pub mod introspect;
 pub(crate) mod lock;
@@ -18,3 +20,4 @@ pub(crate) mod render;
 pub(crate) mod script;
 pub mod status;
 pub(crate) mod types;
+pub(crate) mod url;

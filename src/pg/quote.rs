@@ -71,9 +71,13 @@ pub(crate) fn literal(text: &str) -> String {
 
 /// Appends a string literal to `out`. Copies runs of ordinary text at once: component data
 /// makes up most of a migration, so this is the renderer's hot path.
+///
+/// Control characters are written as escapes (`E'a\r\nb'`), never raw: a file's checksum reads
+/// CRLF as LF, and a checkout may turn one into the other, so a raw line break inside a
+/// literal would be data that changes with the file's line endings while its checksum stays.
 pub(crate) fn push_literal(out: &mut String, text: &str) {
-    let escape_backslashes = text.contains('\\');
-    if escape_backslashes {
+    let escaping = text.bytes().any(|b| b == b'\\' || b < 0x20 || b == 0x7f);
+    if escaping {
         out.push('E');
     }
     out.push('\'');
@@ -81,7 +85,16 @@ pub(crate) fn push_literal(out: &mut String, text: &str) {
     for (idx, byte) in text.bytes().enumerate() {
         let replacement = match byte {
             b'\'' => "''",
-            b'\\' if escape_backslashes => "\\\\",
+            b'\\' if escaping => "\\\\",
+            b'\n' if escaping => "\\n",
+            b'\r' if escaping => "\\r",
+            b'\t' if escaping => "\\t",
+            0..0x20 | 0x7f if escaping => {
+                out.push_str(&text[start..idx]);
+                out.push_str(&format!("\\x{byte:02X}"));
+                start = idx + 1;
+                continue;
+            }
             _ => continue,
         };
         out.push_str(&text[start..idx]);
@@ -133,8 +146,20 @@ mod tests {
     #[test]
     fn literals_escape_quotes_and_backslashes() {
         assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal("a\r\nb\tc\u{1}"), "E'a\\r\\nb\\tc\\x01'");
+        assert!(!literal("two\r\nlines").contains(['\r', '\n']));
         assert_eq!(literal(r#"{"a":"b\"c"}"#), r#"E'{"a":"b\\"c"}'"#);
         assert_eq!(literal(""), "''");
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, its literal holds no control character: line endings never
+        /// change what a migration stores.
+        #[test]
+        fn a_literal_holds_no_control_character(text in "[a\\\\'\r\n\t\u{1}\u{7f}é]{0,30}") {
+            let quoted = literal(&text);
+            proptest::prop_assert!(!quoted.bytes().any(|b| b < 0x20 || b == 0x7f), "{}", quoted);
+        }
     }
 
     #[test]

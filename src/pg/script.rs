@@ -13,7 +13,7 @@
 //! carry the marker alone; for them, and only them, the index is read from the statement.
 
 use crate::pg::quote::parse_qualified;
-use crate::pg::render::{NO_TRANSACTION, REBUILDS_INDEX, STATE_AFTER, STATE_BEFORE};
+use crate::pg::render::{NO_TRANSACTION, REBUILDS_INDEX};
 
 /// One SQL statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,23 +339,6 @@ pub(crate) fn parse(text: &str) -> Result<Script, ScriptError> {
     Ok(Script { steps })
 }
 
-/// `State before:` and `State after:` from a migration's header, as the renderer writes them.
-pub(crate) fn header_state_hashes(text: &str) -> (Option<String>, Option<String>) {
-    let mut before = None;
-    let mut after = None;
-    for line in text.lines().take(30) {
-        if let Some(rest) = line.strip_prefix(STATE_BEFORE) {
-            before = Some(rest.trim().to_owned());
-        } else if let Some(rest) = line.strip_prefix(STATE_AFTER) {
-            after = Some(rest.trim().to_owned());
-        }
-        if !line.starts_with("--") && !line.is_empty() {
-            break;
-        }
-    }
-    (before, after)
-}
-
 /// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY` statement builds,
 /// read from the statement: only for files whose markers do not name the index (vnext wrote
 /// those before they did, and a committed migration never changes).
@@ -524,14 +507,5 @@ mod tests {
         );
         assert_eq!(legacy_index_target("CREATE INDEX ix ON s.t (x)"), None);
         assert_eq!(legacy_index_target("DROP INDEX CONCURRENTLY s.ix"), None);
-    }
-
-    #[test]
-    fn header_hashes() {
-        let text = "-- vnext migration 0002_x.sql\n-- State before: sha256:aa\n-- State after:  sha256:bb\n--\n\nSET lock_timeout = '10s';\n";
-        assert_eq!(
-            header_state_hashes(text),
-            (Some("sha256:aa".into()), Some("sha256:bb".into()))
-        );
     }
 }

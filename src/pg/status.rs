@@ -14,10 +14,16 @@ use crate::deploy::reconcile::{HistoryRow, Source};
 #[serde(rename_all = "kebab-case")]
 pub enum FileState {
     Applied,
+    /// Applied, but as a file with another name or checksum than the workspace's (another
+    /// domain's migration, or a regenerated folder): apply refuses until it is resolved.
+    Mismatch,
     /// Started and stopped with an error.
     Failed,
-    /// Started and not finished, without an error: an apply is running, or was killed.
+    /// Started and not finished, without an error, and no apply holds the migration lock: the
+    /// apply that started it was killed.
     Interrupted,
+    /// Started and not finished while an apply holds the migration lock: it is running.
+    Running,
     Pending,
     /// Applied to the database, but not in the workspace.
     Unknown,
@@ -29,6 +35,12 @@ pub enum FileState {
 pub struct StatusEntry {
     pub file: String,
     pub state: FileState,
+    /// The apply that holds the migration lock, for a file that is running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    /// The workspace file's checksum, when the workspace has the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryRow>,
 }
@@ -43,7 +55,13 @@ pub async fn status(
         .await
         .map_err(|message| error(Code::ConnectionFailed, message))?;
     let history = read_history(&mut conn).await?;
+    let applying = crate::pg::lock::applying(&mut conn).await;
     let _ = conn.close().await;
+    let unfinished = if applying.is_some() {
+        FileState::Running
+    } else {
+        FileState::Interrupted
+    };
     let mut entries = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for source in sources {
@@ -54,13 +72,20 @@ pub async fn status(
             seen.insert((source.kind.as_str(), file.number));
             let state = match row {
                 None => FileState::Pending,
+                Some(row) if row.checksum != file.checksum || row.name != file.name => {
+                    FileState::Mismatch
+                }
                 Some(row) if row.is_finished() => FileState::Applied,
                 Some(row) if row.error.is_some() => FileState::Failed,
-                Some(_) => FileState::Interrupted,
+                Some(_) => unfinished,
             };
             entries.push(StatusEntry {
                 file: source.file_label(&file.name),
+                running: (state == FileState::Running)
+                    .then(|| applying.clone())
+                    .flatten(),
                 state,
+                checksum: Some(file.checksum.clone()),
                 history: row.cloned(),
             });
         }
@@ -72,11 +97,15 @@ pub async fn status(
             } else if row.error.is_some() {
                 FileState::Failed
             } else {
-                FileState::Interrupted
+                unfinished
             };
             entries.push(StatusEntry {
                 file: format!("{} {}", row.source, row.name),
+                running: (state == FileState::Running)
+                    .then(|| applying.clone())
+                    .flatten(),
                 state,
+                checksum: None,
                 history: Some(row.clone()),
             });
         }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use crate::database::{TestDb, psql, url_for};
 use crate::plan_fixtures::{copy_dir, steps, switch_to};
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn command(args: &[&str], cwd: &Path, url: &str) -> Command {
+pub(crate) fn command(args: &[&str], cwd: &Path, url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vnext"));
     command
         .args(args)
@@ -25,11 +25,11 @@ fn command(args: &[&str], cwd: &Path, url: &str) -> Command {
 }
 
 /// Runs vnext with `DATABASE_URL` set.
-fn vnext(args: &[&str], cwd: &Path, url: &str) -> Output {
+pub(crate) fn vnext(args: &[&str], cwd: &Path, url: &str) -> Output {
     command(args, cwd, url).output().expect("vnext runs")
 }
 
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}--- stderr\n{}",
         output.status.code(),
@@ -40,11 +40,11 @@ fn text(output: &Output) -> String {
 
 /// stderr with the report's line wrapping and box drawing taken out, so a message can be
 /// matched whole.
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     flat(&String::from_utf8_lossy(&output.stderr))
 }
 
-fn flat(text: &str) -> String {
+pub(crate) fn flat(text: &str) -> String {
     text.replace(['│', '×'], " ")
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -52,20 +52,20 @@ fn flat(text: &str) -> String {
 }
 
 #[track_caller]
-fn ok(output: Output) -> Output {
+pub(crate) fn ok(output: Output) -> Output {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     output
 }
 
 /// A copy of a workspace in a temporary folder.
-fn workspace_copy(from: &Path) -> tempfile::TempDir {
+pub(crate) fn workspace_copy(from: &Path) -> tempfile::TempDir {
     let temp = tempfile::tempdir().unwrap();
     copy_dir(from, temp.path());
     temp
 }
 
 /// A workspace at step `step` (1-based) of a plan fixture, with generated/ planned step by step.
-fn fixture_workspace(fixture: &str, step: usize) -> tempfile::TempDir {
+pub(crate) fn fixture_workspace(fixture: &str, step: usize) -> tempfile::TempDir {
     let temp = tempfile::tempdir().unwrap();
     let all = steps(&root().join("tests/fixtures/plan").join(fixture));
     for step_dir in &all[..step] {
@@ -75,26 +75,26 @@ fn fixture_workspace(fixture: &str, step: usize) -> tempfile::TempDir {
     temp
 }
 
-fn plan(ws: &Path, extra: &[&str]) {
+pub(crate) fn plan(ws: &Path, extra: &[&str]) {
     let mut args = vec!["plan", "--no-cache"];
     args.extend_from_slice(extra);
     ok(vnext(&args, ws, "postgres://unused"));
 }
 
 /// Moves a fixture workspace on to its next step and plans it.
-fn advance(ws: &Path, fixture: &str, step: usize, extra: &[&str]) {
+pub(crate) fn advance(ws: &Path, fixture: &str, step: usize, extra: &[&str]) {
     let all = steps(&root().join("tests/fixtures/plan").join(fixture));
     switch_to(ws, &all[step - 1]);
     plan(ws, extra);
 }
 
 /// `Source Version Name applied/total finished?` of every history row.
-fn history(db: &TestDb) -> Vec<String> {
+pub(crate) fn history(db: &TestDb) -> Vec<String> {
     db.query("SELECT \"Source\" || ' ' || \"Version\" || ' ' || \"Name\" || ' ' || \"StatementsApplied\" || '/' || \"StatementsTotal\" || ' ' || CASE WHEN \"FinishedAt\" IS NULL THEN 'unfinished' ELSE 'finished' END FROM sys_schemas.\"MigrationHistory\" ORDER BY 1")
 }
 
 /// The schema of a database as pg_dump prints it (without anything naming the database).
-fn dump(db: &TestDb) -> String {
+pub(crate) fn dump(db: &TestDb) -> String {
     let output = Command::new("pg_dump")
         .args([
             "--schema-only",
@@ -122,7 +122,7 @@ fn dump(db: &TestDb) -> String {
 }
 
 /// The published component rows, without times.
-fn components(db: &TestDb) -> Vec<String> {
+pub(crate) fn components(db: &TestDb) -> Vec<String> {
     let mut rows = Vec::new();
     for schema in [
         "sys_flows",
@@ -142,7 +142,7 @@ fn components(db: &TestDb) -> Vec<String> {
 /// After an apply: drift finds nothing, a second apply has nothing to do, and a plan of the
 /// definitions against the database's recorded state is empty.
 #[track_caller]
-fn assert_settled(ws: &Path, db: &TestDb, domain: Option<&str>) {
+pub(crate) fn assert_settled(ws: &Path, db: &TestDb, domain: Option<&str>) {
     let mut extra: Vec<&str> = Vec::new();
     if let Some(domain) = domain {
         extra.extend(["--domain", domain]);
@@ -357,13 +357,13 @@ fn eight_concurrent_applies_apply_each_file_once() {
 }
 
 /// A psql session kept open (to hold a transaction, a lock or a snapshot).
-struct Session {
+pub(crate) struct Session {
     child: Child,
 }
 
 impl Session {
     /// Runs `sql` and returns once the session sits idle inside its transaction.
-    fn open(db: &TestDb, sql: &str) -> Session {
+    pub(crate) fn open(db: &TestDb, sql: &str) -> Session {
         use std::io::Write as _;
         let mut child = Command::new("psql")
             .args([
@@ -390,7 +390,7 @@ impl Session {
         Session { child }
     }
 
-    fn close(mut self, sql: &str) {
+    pub(crate) fn close(mut self, sql: &str) {
         use std::io::Write as _;
         let mut stdin = self.child.stdin.take().unwrap();
         writeln!(stdin, "{sql}").unwrap();
@@ -400,7 +400,7 @@ impl Session {
 }
 
 /// A small deterministic pseudo-random sequence (the trials must be reproducible).
-fn spread(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
+pub(crate) fn spread(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
     let mut state = seed;
     (0..n)
         .map(|_| {
@@ -412,7 +412,7 @@ fn spread(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
         .collect()
 }
 
-fn kill_after(mut child: Child, delay: Duration) -> bool {
+pub(crate) fn kill_after(mut child: Child, delay: Duration) -> bool {
     let deadline = Instant::now() + delay;
     while Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {
@@ -802,7 +802,7 @@ fn connection_failures_are_one_line_and_never_show_the_password() {
         ),
         (
             "mysql://app:s3cret-pw@127.0.0.1/x".to_owned(),
-            "must start with postgres://",
+            "a scheme other than postgres:// or postgresql://",
         ),
     ];
     for (url, expected) in cases {

@@ -17,7 +17,7 @@ fn plan(root: &Path, platform: Option<&Path>) -> pipeline::PlanOutput {
 
 /// The layout change: a new nullable column and index on "Instances", a wider varchar, a new
 /// table, and a new EF migration id.
-fn upgrade_layout(definitions: &Path) {
+pub(crate) fn upgrade_layout(definitions: &Path) {
     let path = definitions.join("layout/instance-tables.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text

@@ -17,5 +17,6 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod safety;
 mod scale;
 mod tidy;

@@ -39,7 +39,7 @@ pub(super) fn platform_source(
     let folder = match platform {
         None => crate::deploy::migrations::from_memory(crate::compile::platform::generated_files()),
         Some(dir) => {
-            let dir = absolute(dir).join("generated").join(PLATFORM_DOMAIN);
+            let dir = platform_generated_dir(dir)?;
             let folder = crate::deploy::migrations::read(&dir).map_err(|err| {
                 Diagnostic::new(
                     Code::IoError,
@@ -63,6 +63,32 @@ pub(super) fn platform_source(
         label: "platform (built in)".to_owned(),
         folder,
     })
+}
+
+/// Where `plan -C DIR` writes the platform's migrations: the `generated/platform/` folder its
+/// solution file names (`definitions/` says `"generated": "../generated"`), not `DIR/generated`.
+fn platform_generated_dir(dir: &Path) -> Result<PathBuf, Diagnostic> {
+    use crate::base::diagnostics::Code;
+    let root = absolute(dir);
+    let namer = Namer::new(&root);
+    let discovery = workspace::discover(std::slice::from_ref(&root), Some(PLATFORM_DOMAIN), &namer);
+    let solution = discovery
+        .solutions
+        .iter()
+        .find(|solution| solution.domain == PLATFORM_DOMAIN);
+    match solution {
+        Some(solution) => Ok(solution.generated_root.join(PLATFORM_DOMAIN)),
+        None => Err(Diagnostic::new(
+            Code::NoSolutionFile,
+            format!(
+                "--platform {}: no solution file of domain `{PLATFORM_DOMAIN}` there",
+                root.display()
+            ),
+        )
+        .with_help(
+            "--platform takes the platform workspace (a copy of definitions/), as plan -C does",
+        )),
+    }
 }
 
 /// Finds the domain's `generated/` folder and checks it against its `vnext.sum`; reads no

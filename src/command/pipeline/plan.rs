@@ -188,6 +188,18 @@ pub(super) fn plan_domain(
         PlanMode::Direct { state, number } => Some((state, *number)),
         PlanMode::Write | PlanMode::Check => None,
     };
+    if input.mode == PlanMode::Write
+        && let Err(err) = crate::deploy::interrupted::recover(&dir)
+    {
+        let problem = Diagnostic::new(
+            Code::IoError,
+            format!(
+                "cannot finish or undo what an interrupted plan left in {}: {err}",
+                dir.display()
+            ),
+        );
+        return (ended(Outcome::Failed), vec![problem]);
+    }
     let folder = match recorded::folder(direct, &dir, &domain) {
         Ok(folder) => folder,
         Err(Refused::Unreadable(problem)) => return (ended(Outcome::Failed), vec![problem]),

@@ -41,6 +41,26 @@ pub fn event_line(event: &Event) -> Option<String> {
             "no drift: the database matches its recorded state".to_owned()
         }
         Event::DriftSkipped { reason } => format!("drift check skipped: {reason}"),
+        Event::DataLoss {
+            file,
+            object,
+            rows,
+            allowed,
+        } => format!(
+            "data loss: {file} drops {object}, {}{}",
+            match rows {
+                Some(rows) => format!(
+                    "destroying {rows} row{} it holds now",
+                    plural(usize::try_from(*rows).unwrap_or(usize::MAX))
+                ),
+                None => "which does not exist yet".to_owned(),
+            },
+            match (allowed, rows) {
+                (true, _) => " (allowed by --allow-data-loss)",
+                (false, Some(rows)) if *rows > 0 => " (refused: not allowed by --allow-data-loss)",
+                _ => "",
+            }
+        ),
         Event::FileStarted {
             file,
             resume_at,
@@ -62,6 +82,9 @@ pub fn event_line(event: &Event) -> Option<String> {
         ),
         Event::InvalidIndexDropped { file, index } => format!(
             "{file}: dropped index {index}, left invalid by an interrupted build; building it again"
+        ),
+        Event::InvalidIndexRemoved { file, index } => format!(
+            "{file}: dropped index {index}, left invalid by the failed build, so writes do not pay for it"
         ),
         Event::FileFinished { file, elapsed_ms } => {
             format!("applied {file} ({:.1} s)", seconds(*elapsed_ms))
@@ -153,6 +176,19 @@ fn describe(entry: &StatusEntry) -> String {
             row.applied_by,
             row.tool_version
         ),
+        FileState::Mismatch => format!(
+            "MISMATCH: the database applied {} {} by {} with checksum {}; this file is {}{}: it is another migration (another domain's, or a regenerated folder), and apply refuses to run until the two agree",
+            row.name,
+            row.finished_at.as_deref().unwrap_or(&row.started_at),
+            row.applied_by,
+            row.checksum,
+            entry.checksum.as_deref().unwrap_or("?"),
+            if row.is_finished() {
+                ""
+            } else {
+                " (unfinished there)"
+            }
+        ),
         FileState::Failed => format!(
             "FAILED {} by {} after {} of {} statements: {}",
             row.started_at,
@@ -162,8 +198,16 @@ fn describe(entry: &StatusEntry) -> String {
             row.error.as_deref().unwrap_or("")
         ),
         FileState::Interrupted => format!(
-            "interrupted (or running) since {} by {}: {} of {} statements applied",
+            "interrupted since {} by {}: {} of {} statements applied; the next vnext apply resumes it",
             row.started_at, row.applied_by, row.statements_applied, row.statements_total
+        ),
+        FileState::Running => format!(
+            "running since {} by {}: {} of {} statements applied ({} holds the migration lock)",
+            row.started_at,
+            row.applied_by,
+            row.statements_applied,
+            row.statements_total,
+            entry.running.as_deref().unwrap_or("an apply")
         ),
         FileState::Unknown => format!(
             "applied {} by {} (vnext {}), but not in this workspace",

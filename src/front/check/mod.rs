@@ -1,7 +1,7 @@
 //! Semantic checks across components, one group of checks per file: the envelope (identity),
 //! references (and those whose target could not be read), workflow structure, schema names,
-//! attribute indexes and task calls, the domains references may name, and the API
-//! dependencies on other domains.
+//! attribute indexes and task calls, the domains references may name, text that reaches SQL,
+//! and the API dependencies on other domains.
 //!
 //! Each check reads the typed model only and pushes diagnostics; none stops the others. The
 //! checks that need the whole workspace (duplicates, references, schema-name collisions) work
@@ -15,6 +15,7 @@ mod indexed_fields;
 mod references;
 mod schema_names;
 mod tasks;
+mod text;
 mod unread;
 mod workflow;
 
@@ -34,6 +35,7 @@ pub(crate) fn check(workspace: &Workspace<'_>) -> (Resolution, Vec<Diagnostic>) 
         }
         indexed_fields::check_indexed_fields(component, &mut out);
         tasks::check_task(workspace, &index, id, &mut out);
+        text::check_text(component, &mut out);
     }
     envelope::check_duplicates(workspace, &index, &mut out);
     schema_names::check_schema_names(workspace, &mut out);

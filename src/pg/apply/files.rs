@@ -19,6 +19,8 @@ pub(super) struct Loaded {
     pub state_after: Option<String>,
     /// The newest file of its source: finishing it records the source's state.
     pub records_state: Option<String>,
+    /// What it drops with its data, as its header lists it.
+    pub drops: Vec<crate::pg::header::Dropped>,
 }
 
 pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
@@ -55,8 +57,11 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
                 continue;
             }
         };
-        let (state_before, state_after) = script::header_state_hashes(&text);
+        let (state_before, state_after) = crate::pg::header::state_hashes(&text);
         let newest = item.file + 1 == source.folder.files.len();
+        if newest && source.kind != SourceKind::Platform {
+            problems.extend(platform_too_old(sources, source, &label, &text));
+        }
         loaded.push(Loaded {
             work: item.clone(),
             label,
@@ -66,6 +71,7 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
             kind: source.kind,
             state_before,
             state_after,
+            drops: crate::pg::header::data_loss(&text),
             records_state: if newest {
                 source.folder.state.clone()
             } else {
@@ -79,6 +85,44 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
     } else {
         Err(problems)
     }
+}
+
+/// Refuses a domain's newest file when its state was planned on table layouts newer than the
+/// platform this apply brings (the built-in one, or `--platform`).
+fn platform_too_old(
+    sources: &[Source],
+    source: &Source,
+    label: &str,
+    text: &str,
+) -> Vec<Diagnostic> {
+    let platform = sources
+        .iter()
+        .find(|s| s.kind == SourceKind::Platform)
+        .and_then(|s| s.folder.state.as_deref());
+    let (Some(platform), Some(state)) = (platform, source.folder.state.as_deref()) else {
+        return Vec::new();
+    };
+    let planned_by =
+        crate::pg::header::tool_version(text).unwrap_or_else(|| "a newer vnext".to_owned());
+    crate::deploy::reconcile::layouts_ahead(platform, state)
+        .into_iter()
+        .map(|(layout, needed, known)| {
+            Diagnostic::new(
+                Code::PlatformTooNew,
+                format!(
+                    "{label} was planned on the platform's {layout} layout {needed}, and this vnext ({}) brings {}: applying it would move the domain's schemas ahead of the system schemas",
+                    env!("CARGO_PKG_VERSION"),
+                    match known {
+                        Some(known) => format!("{layout} {known}"),
+                        None => format!("no {layout} layout"),
+                    }
+                ),
+            )
+            .with_help(format!(
+                "apply with vnext {planned_by} (which planned it) or newer, whose built-in platform has {layout} {needed}; nothing was applied"
+            ))
+        })
+        .collect()
 }
 
 pub(super) fn summarize(file: &Loaded) -> PendingFile {

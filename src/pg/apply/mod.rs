@@ -16,9 +16,11 @@
 //! queries queue behind it; a step that times out is rolled back and retried after a pause, a
 //! bounded number of times.
 //!
-//! `session` is one apply against one database, `files` the files it runs, `run` the running
-//! of them step by step, `options` how it behaves.
+//! `session` is one apply against one database, `files` the files it runs, `data_loss` the rows
+//! they would destroy (refused unless allowed), `run` the running of them step by step,
+//! `options` how it behaves.
 
+mod data_loss;
 mod files;
 mod options;
 mod run;

@@ -1,4 +1,5 @@
-//! How apply behaves: lock waits and timeouts, retries, who applies, dry runs and the drift check.
+//! How apply behaves: lock waits and timeouts, retries, who applies, dry runs, the drift check
+//! and the data loss it may cause.
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Compare the live catalog with the recorded state before running anything.
     pub check_drift: bool,
+    /// `--allow-data-loss` patterns: the drops of rows this apply may make (as `--allow-drop`
+    /// names objects).
+    pub allow_data_loss: Vec<String>,
 }
 
 impl Default for Options {
@@ -34,6 +38,7 @@ impl Default for Options {
             applied_by: "vnext".to_owned(),
             dry_run: false,
             check_drift: true,
+            allow_data_loss: Vec::new(),
         }
     }
 }

@@ -160,7 +160,7 @@ impl Run<'_> {
         events: &mut dyn FnMut(Event),
     ) -> Result<(), Vec<Diagnostic>> {
         let end = position + step.statements.len();
-        let attempts = self.options.lock_retries + 1;
+        let attempts = self.options.lock_retries.saturating_add(1);
         let mut pause = self.options.retry_pause;
         for attempt in 1..=attempts {
             let outcome = if step.transactional {
@@ -186,12 +186,21 @@ impl Run<'_> {
                 pause = (pause * 2).min(Duration::from_secs(30));
                 continue;
             }
-            return Err(vec![
-                self.failed(
+            let cleanup = self
+                .drop_left_invalid(conn, file, step, &failure, events)
+                .await;
+            let mut problem = self
+                .failed(
                     conn, file, idx, step, position, statement, &failure, retryable,
                 )
-                .await,
-            ]);
+                .await;
+            if let Some(note) = cleanup {
+                problem.help = Some(match problem.help {
+                    Some(help) => format!("{help}; {note}"),
+                    None => note,
+                });
+            }
+            return Err(vec![problem]);
         }
         unreachable!("the last attempt returns")
     }
@@ -300,30 +309,15 @@ impl Run<'_> {
             });
         }
         let statement = &step.statements[0];
-        if let Some((schema, index)) = &step.rebuilds_index {
-            let sql = format!(
-                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {}",
-                literal(schema),
-                literal(index)
-            );
-            let invalid: Option<(bool,)> = sqlx::query_as(AssertSqlSafe(sql))
-                .fetch_optional(&mut *conn)
+        if let Some((schema, index)) = &step.rebuilds_index
+            && drop_if_invalid(conn, schema, index)
                 .await
-                .map_err(failed_at(None))?;
-            if invalid.is_some_and(|(invalid,)| invalid) {
-                let drop = format!(
-                    "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                    crate::pg::quote::qualified(schema, index)
-                );
-                sqlx::raw_sql(AssertSqlSafe(drop))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(failed_at(None))?;
-                events(Event::InvalidIndexDropped {
-                    file: file.label.clone(),
-                    index: format!("{schema}.{index}"),
-                });
-            }
+                .map_err(failed_at(None))?
+        {
+            events(Event::InvalidIndexDropped {
+                file: file.label.clone(),
+                index: format!("{schema}.{index}"),
+            });
         }
         sqlx::raw_sql(AssertSqlSafe(statement.sql.as_str()))
             .execute(&mut *conn)
@@ -339,6 +333,39 @@ impl Run<'_> {
             .await
             .map_err(failed_at(None))?;
         Ok(())
+    }
+
+    /// After a concurrent index build failed for good: drops the index it left invalid, which
+    /// writes would otherwise keep maintaining; says what became of it.
+    async fn drop_left_invalid(
+        &self,
+        conn: &mut PgConnection,
+        file: &Loaded,
+        step: &Step,
+        failure: &Failure,
+        events: &mut dyn FnMut(Event),
+    ) -> Option<String> {
+        let (schema, index) = step.rebuilds_index.as_ref()?;
+        if step.transactional || failure.is_connection_lost() {
+            return None;
+        }
+        let name = crate::pg::quote::qualified(schema, index);
+        match drop_if_invalid(conn, schema, index).await {
+            Ok(false) => None,
+            Ok(true) => {
+                events(Event::InvalidIndexRemoved {
+                    file: file.label.clone(),
+                    index: format!("{schema}.{index}"),
+                });
+                Some(format!(
+                    "the index {name} the failed build left invalid was dropped, so writes do not pay for it"
+                ))
+            }
+            Err(err) => Some(format!(
+                "the index {name} the failed build left invalid could not be dropped yet ({}): the next vnext apply drops it before building it again, or run DROP INDEX CONCURRENTLY {name} once the blocking transaction has ended",
+                Failure::from_sqlx(&err)
+            )),
+        }
     }
 
     /// Records the failure in the history (when it exists) and builds the error.
@@ -397,11 +424,16 @@ impl Run<'_> {
             (
                 Code::LockTimeoutExhausted,
                 format!(
-                    "{}:{line}: step {} of {steps} could not get its locks within lock_timeout ({} ms), {} times: {failure}",
+                    "{}:{line}: step {} of {steps} could not get its locks within lock_timeout ({} ms), {} time{}: {failure}",
                     file.label,
                     idx + 1,
                     ms(self.options.lock_timeout),
-                    self.options.lock_retries + 1
+                    self.options.lock_retries.saturating_add(1),
+                    if self.options.lock_retries == 0 {
+                        ""
+                    } else {
+                        "s"
+                    }
                 ),
                 format!(
                     "{before}; a long transaction holds a lock this step needs: find it in pg_stat_activity, then run vnext apply again (or raise --lock-retries)"
@@ -448,6 +480,35 @@ impl Run<'_> {
             format!("applied before it: {}", parts.join("; "))
         }
     }
+}
+
+/// Drops `schema.index` if an interrupted or failed concurrent build left it invalid; whether it
+/// did. `DROP INDEX CONCURRENTLY` waits only for sessions that use the table, within
+/// `lock_timeout`.
+async fn drop_if_invalid(
+    conn: &mut PgConnection,
+    schema: &str,
+    index: &str,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {}",
+        literal(schema),
+        literal(index)
+    );
+    let invalid: Option<(bool,)> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_optional(&mut *conn)
+        .await?;
+    if !invalid.is_some_and(|(invalid,)| invalid) {
+        return Ok(false);
+    }
+    let drop = format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}",
+        crate::pg::quote::qualified(schema, index)
+    );
+    sqlx::raw_sql(AssertSqlSafe(drop))
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
 }
 
 pub(super) fn truncate(text: &str, max: usize) -> String {

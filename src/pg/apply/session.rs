@@ -7,7 +7,8 @@ use std::time::Instant;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use super::files::{load, summarize};
+use super::data_loss;
+use super::files::{Loaded, load, summarize};
 use super::options::Options;
 use super::run::Run;
 use crate::base::diagnostics::{Code, Diagnostic};
@@ -18,7 +19,7 @@ use crate::pg::history::{
     HISTORY, StoredState, bookkeeping_error, error, exec, read_history, read_states,
     registry_exists, store_state_sql,
 };
-use crate::pg::lock::{lock, unlock};
+use crate::pg::lock::{lock, read_lock, read_unlock, unlock};
 
 /// The session settings every apply runs under.
 pub(super) async fn prepare_session(
@@ -68,6 +69,21 @@ pub async fn apply(
         version,
     });
 
+    if options.dry_run {
+        // A dry run reads between two applies, never during one (see `pg::lock`).
+        let result = match read_lock(&mut conn, target).await {
+            Ok(()) => {
+                let result = dry_run(&mut conn, target, sources, options, events).await;
+                read_unlock(&mut conn).await;
+                result
+            }
+            Err(running) => Err(running),
+        };
+        let _ = conn.close().await;
+        let mut summary = result?;
+        summary.elapsed_ms = ms(started.elapsed());
+        return Ok(summary);
+    }
     // First look without the lock: an up-to-date database costs one query and never waits.
     let history = read_history(&mut conn).await?;
     let work = reconcile::reconcile(sources, &history)?;
@@ -81,23 +97,6 @@ pub async fn apply(
             ..Summary::default()
         });
     }
-    if options.dry_run {
-        let loaded = load(sources, &work)?;
-        let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-        if options.check_drift && !pending.is_empty() {
-            check_drift(&mut conn, target, &history, &states, &work, events).await?;
-        }
-        events(Event::Pending {
-            files: pending.clone(),
-        });
-        let _ = conn.close().await;
-        return Ok(Summary {
-            pending,
-            elapsed_ms: ms(started.elapsed()),
-            ..Summary::default()
-        });
-    }
-
     let waited = lock(&mut conn, target, options.lock_wait, events).await?;
     let result = apply_locked(&mut conn, target, sources, options, events).await;
     unlock(&mut conn).await;
@@ -106,6 +105,62 @@ pub async fn apply(
     summary.lock_waited_ms = ms(waited);
     summary.elapsed_ms = ms(started.elapsed());
     Ok(summary)
+}
+
+/// The pending files loaded and checked, as apply and its dry run both do before anything
+/// runs: the drift check, then the data loss; `None` when nothing is pending.
+async fn checked(
+    conn: &mut PgConnection,
+    target: &Target,
+    sources: &[Source],
+    options: &Options,
+    (history, states, work): (&[HistoryRow], &[StoredState], &[Work]),
+    events: &mut dyn FnMut(Event),
+) -> Result<Option<(Vec<Loaded>, Vec<PendingFile>)>, Vec<Diagnostic>> {
+    if work.is_empty() {
+        events(Event::UpToDate);
+        return Ok(None);
+    }
+    let loaded = load(sources, work)?;
+    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
+    if options.check_drift {
+        check_drift(conn, target, history, states, work, events).await?;
+    }
+    data_loss::check(conn, sources, &loaded, options, events).await?;
+    events(Event::Pending {
+        files: pending.clone(),
+    });
+    Ok(Some((loaded, pending)))
+}
+
+/// What an apply would do, read under the shared migration lock: the files and steps it would
+/// run, after the drift check it would make.
+async fn dry_run(
+    conn: &mut PgConnection,
+    target: &Target,
+    sources: &[Source],
+    options: &Options,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Vec<Diagnostic>> {
+    let history = read_history(conn).await?;
+    let work = reconcile::reconcile(sources, &history)?;
+    let states = read_states(conn).await?;
+    let Some((_, pending)) = checked(
+        conn,
+        target,
+        sources,
+        options,
+        (&history, &states, &work),
+        events,
+    )
+    .await?
+    else {
+        return Ok(Summary::default());
+    };
+    Ok(Summary {
+        pending,
+        ..Summary::default()
+    })
 }
 
 /// Sources whose newest file is applied but whose recorded state is not that file's (a kill
@@ -181,19 +236,18 @@ pub(super) async fn apply_locked(
             version: newest.number,
         });
     }
-    if work.is_empty() {
-        events(Event::UpToDate);
+    let Some((loaded, pending)) = checked(
+        conn,
+        target,
+        sources,
+        options,
+        (&history, &states, &work),
+        events,
+    )
+    .await?
+    else {
         return Ok(Summary::default());
-    }
-    let loaded = load(sources, &work)?;
-    let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
-    if options.check_drift {
-        check_drift(conn, target, &history, &states, &work, events).await?;
-    }
-    events(Event::Pending {
-        files: pending.clone(),
-    });
-
+    };
     let mut run = Run {
         options,
         done_files: Vec::new(),
@@ -254,7 +308,7 @@ pub(super) async fn check_drift(
     }
     let differences = crate::pg::introspect::differences(conn, target, states)
         .await
-        .map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))?;
+        .map_err(|message| crate::pg::introspect::failed(target, "checking drift", message))?;
     events(Event::DriftChecked {
         differences: differences.len(),
     });

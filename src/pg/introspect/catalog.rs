@@ -15,6 +15,23 @@ pub(super) fn db(err: sqlx::Error) -> String {
     crate::pg::conn::Failure::from_sqlx(&err).to_string()
 }
 
+/// A definition with its schema's name taken out (`drift::normalize`); the session's temporary
+/// schema is also printed as `pg_temp` (by `pg_get_functiondef`), which is taken out as well.
+fn normalized(text: &str, schema: &str, quoted: &BTreeMap<String, String>) -> String {
+    let text = drift::normalize(text, &quoted[schema]);
+    if schema.starts_with("pg_temp_") {
+        drift::normalize(&text, "pg_temp")
+    } else {
+        text
+    }
+}
+
+/// Whether a message of `db` says a wait ran out: `lock_timeout` (55P03) or `statement_timeout`
+/// (57014, which a cancel request shares).
+pub(super) fn is_timeout(message: &str) -> bool {
+    message.contains("(SQLSTATE 55P03)") || message.contains("(SQLSTATE 57014)")
+}
+
 /// Runs `work` in a transaction opened by `begin`, then rolls it back whatever happened: what
 /// the work builds or reads leaves nothing behind.
 pub(super) async fn rolled_back<T>(
@@ -64,11 +81,12 @@ pub(super) struct Descriptions {
     pub(super) present: BTreeSet<String>,
 }
 
-/// schema, table, column, type, not null, default, generated, identity, comment
+/// schema, table, column, position, type, not null, default, generated, identity, comment
 pub(super) type ColumnRow = (
     String,
     String,
     String,
+    i16,
     String,
     bool,
     Option<String>,
@@ -76,6 +94,10 @@ pub(super) type ColumnRow = (
     String,
     Option<String>,
 );
+
+/// Each table's column names by position (`attnum`), by schema and table: what turns the
+/// positions in index and constraint definitions into the names they stand for.
+pub(super) type Positions = BTreeMap<(String, String), BTreeMap<i16, String>>;
 
 /// schema, table, constraint or index, oid, fingerprint, definition (shadows only)
 pub(super) type DefinedRow = (String, String, String, i64, String, Option<String>);
@@ -91,8 +113,8 @@ pub(super) async fn describe(
     let mut out: BTreeMap<String, Described> = BTreeMap::new();
     let quoted = namespaces(conn, names, &mut out).await?;
     relations(conn, names, &mut out).await?;
-    columns(conn, names, &quoted, &mut out).await?;
-    constraints_and_indexes(conn, names, &quoted, &mut out).await?;
+    let positions = columns(conn, names, &quoted, &mut out).await?;
+    constraints_and_indexes(conn, names, &quoted, &positions, &mut out).await?;
     functions(conn, names, &quoted, &mut out).await?;
     types(conn, names, &mut out).await?;
     Ok(Descriptions {
@@ -167,16 +189,17 @@ async fn relations(
     Ok(())
 }
 
-/// Every column: its type, nullability, default or generation expression, identity and comment.
+/// Every column: its type, nullability, default or generation expression, identity and comment;
+/// returns the columns' positions.
 async fn columns(
     conn: &mut PgConnection,
     names: &[String],
     quoted: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Described>,
-) -> Result<(), String> {
-    let norm = |schema: &str, text: &str| -> String { drift::normalize(text, &quoted[schema]) };
+) -> Result<Positions, String> {
+    let norm = |schema: &str, text: &str| -> String { normalized(text, schema, quoted) };
     let rows: Vec<ColumnRow> = sqlx::query_as(
-        "SELECT n.nspname::text, c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, a.attidentity::text, ds.description \
+        "SELECT n.nspname::text, c.relname::text, a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, a.attidentity::text, ds.description \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum \
          WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
@@ -185,7 +208,24 @@ async fn columns(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (schema, table, column, sql_type, not_null, default, generated, identity, comment) in rows {
+    let mut positions = Positions::new();
+    for row in rows {
+        let (
+            schema,
+            table,
+            column,
+            position,
+            sql_type,
+            not_null,
+            default,
+            generated,
+            identity,
+            comment,
+        ) = row;
+        positions
+            .entry((schema.clone(), table.clone()))
+            .or_default()
+            .insert(position, column.clone());
         let mut text = sql_type;
         if not_null {
             text.push_str(" NOT NULL");
@@ -216,7 +256,7 @@ async fn columns(
         }
         entry.columns.insert(column, text);
     }
-    Ok(())
+    Ok(positions)
 }
 
 /// Constraints and indexes, by structural fingerprint (and printed, in shadow schemas).
@@ -224,15 +264,16 @@ async fn constraints_and_indexes(
     conn: &mut PgConnection,
     names: &[String],
     quoted: &BTreeMap<String, String>,
+    positions: &Positions,
     out: &mut BTreeMap<String, Described>,
 ) -> Result<(), String> {
-    let norm = |schema: &str, text: &str| -> String { drift::normalize(text, &quoted[schema]) };
+    let norm = |schema: &str, text: &str| -> String { normalized(text, schema, quoted) };
     // Constraints (foreign keys name their referenced table without its schema: a layout's
     // foreign keys stay inside the schema).
     let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, con.conname::text, con.oid::int8, \
-         concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, con.conkey::text, fr.relname, con.confkey::text, con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
-         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_constraintdef(con.oid) END \
+         concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum), fr.relname, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' OR n.oid = pg_my_temp_schema() THEN pg_get_constraintdef(con.oid) END \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
          WHERE n.nspname = ANY($1)",
     )
@@ -240,14 +281,14 @@ async fn constraints_and_indexes(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    record_defined(out, rows, "con:", &norm, |table| {
+    record_defined(out, rows, "con:", &norm, positions, |table| {
         (&mut table.constraints, &mut table.constraint_text)
     });
 
     let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, t.relname::text, i.relname::text, i.oid::int8, \
-         concat_ws('|', am.amname, x.indisunique, x.indnkeyatts, x.indkey::text, x.indclass::text, x.indoption::text, x.indcollation::text, x.indexprs::text, x.indpred::text, x.indisvalid), \
-         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' THEN pg_get_indexdef(i.oid) END \
+         concat_ws('|', am.amname, x.indisunique, x.indnkeyatts, (SELECT string_agg(coalesce(quote_ident(a.attname), '(expression)'), ',' ORDER BY k.n) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, n) LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), x.indclass::text, x.indoption::text, x.indcollation::text, x.indexprs::text, x.indpred::text, x.indisvalid), \
+         CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' OR n.oid = pg_my_temp_schema() THEN pg_get_indexdef(i.oid) END \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')",
     )
@@ -255,7 +296,7 @@ async fn constraints_and_indexes(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    record_defined(out, rows, "oid:", &norm, |table| {
+    record_defined(out, rows, "oid:", &norm, positions, |table| {
         (&mut table.indexes, &mut table.index_text)
     });
     Ok(())
@@ -287,7 +328,7 @@ async fn functions(
                 }
                 described
                     .functions
-                    .insert(signature, drift::normalize(&def, &quoted[&schema]));
+                    .insert(signature, normalized(&def, &schema, quoted));
             }
             None => {
                 let kind = if kind == "a" { "aggregate" } else { "routine" };
@@ -325,14 +366,15 @@ async fn types(
     Ok(())
 }
 
-/// Files constraint or index rows under their tables: the fingerprint (without parse positions)
-/// to compare, and the printed definition, or `<placeholder><oid>` for `resolve_text` to fill in
-/// should the object differ.
+/// Files constraint or index rows under their tables: the fingerprint (without parse positions,
+/// columns by name, not by position) to compare, and the printed definition, or
+/// `<placeholder><oid>` for `resolve_text` to fill in should the object differ.
 pub(super) fn record_defined(
     out: &mut BTreeMap<String, Described>,
     rows: Vec<DefinedRow>,
     placeholder: &str,
     norm: &dyn Fn(&str, &str) -> String,
+    positions: &Positions,
     maps: impl Fn(
         &mut drift::DescribedTable,
     ) -> (&mut BTreeMap<String, String>, &mut BTreeMap<String, String>),
@@ -342,9 +384,14 @@ pub(super) fn record_defined(
             Some(def) => norm(&schema, &def),
             None => format!("{placeholder}{oid}"),
         };
+        let fingerprint = drift::strip_locations(&fingerprint);
+        let fingerprint = match positions.get(&(schema.clone(), table.clone())) {
+            Some(columns) => drift::name_columns(&fingerprint, columns),
+            None => fingerprint,
+        };
         let entry = described_table(out, schema, table);
         let (fingerprints, texts) = maps(entry);
-        fingerprints.insert(name.clone(), drift::strip_locations(&fingerprint));
+        fingerprints.insert(name.clone(), fingerprint);
         texts.insert(name, text);
     }
 }

@@ -18,6 +18,7 @@ use crate::compile::ir::{Catalog, Schema};
 use crate::deploy::drift::{self, Difference};
 use crate::pg::conn::Target;
 use crate::pg::history::{StoredState, error, read_states};
+use crate::pg::lock::{read_lock, read_unlock};
 use crate::pg::quote::ident;
 
 /// The catalog the recorded states describe together (the platform and the domain).
@@ -47,7 +48,7 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
     Ok(merged)
 }
 
-/// `vnext drift`: the live catalog against the recorded states.
+/// `vnext drift`: the live catalog against the recorded states, read while no apply runs.
 pub async fn drift(
     target: &Target,
 ) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
@@ -55,10 +56,45 @@ pub async fn drift(
         .connect()
         .await
         .map_err(|message| error(Code::ConnectionFailed, message))?;
-    let states = read_states(&mut conn).await?;
-    let result = differences(&mut conn, target, &states).await;
+    if let Err(running) = read_lock(&mut conn, target).await {
+        let _ = conn.close().await;
+        return Err(running);
+    }
+    let result = match read_states(&mut conn).await {
+        Ok(states) => differences(&mut conn, target, &states)
+            .await
+            .map_err(|message| failed(target, "checking drift", message)),
+        Err(problems) => Err(problems),
+    };
+    read_unlock(&mut conn).await;
     let _ = conn.close().await;
-    result.map_err(|message| error(Code::DatabaseError, format!("checking drift: {message}")))
+    result
+}
+
+/// A failure of drift's reading as a diagnostic: a wait that ran out says so, and how to go on.
+pub(crate) fn failed(target: &Target, what: &str, message: String) -> Vec<Diagnostic> {
+    if message.starts_with(super::shadows::UNBUILDABLE) {
+        return vec![
+            Diagnostic::new(Code::ExpectedSideUnbuildable, format!("{what} on {}: {message}", target.display()))
+                .with_help("drift builds the expected objects in a transaction it rolls back, in its own schemas or its session's temporary schema: run it against the primary, with a role that has TEMPORARY on the database (every role has it by default) or may create schemas"),
+        ];
+    }
+    if !super::catalog::is_timeout(&message) {
+        return error(Code::DatabaseError, format!("{what}: {message}"));
+    }
+    let bounds = target.bounds();
+    vec![
+        Diagnostic::new(
+            Code::WaitTimedOut,
+            format!(
+                "{what}: a query on {} waited longer than allowed (lock_timeout {} ms, statement_timeout {} ms): {message}",
+                target.display(),
+                crate::pg::conn::ms(bounds.lock_timeout),
+                crate::pg::conn::ms(bounds.statement_timeout)
+            ),
+        )
+        .with_help("another session holds a lock on a system catalog or a managed table (find it in pg_locks and pg_stat_activity); run this again once it is gone, or wait longer with --lock-timeout and --statement-timeout"),
+    ]
 }
 
 /// Compares the live database with the recorded states.
@@ -108,10 +144,9 @@ async fn describe_both_sides(
     shadows: &Shadows<'_>,
     names: &[String],
 ) -> Result<(ShadowDescriptions, Descriptions), String> {
-    let shadow_names = shadows.names();
     let (first, second) = names.split_at(names.len().div_ceil(2));
     let (expected_side, first_half, second_half) = tokio::join!(
-        describe_shadows(conn, &shadows.ddl, &shadow_names),
+        describe_shadows(conn, shadows),
         describe_elsewhere(target, first),
         describe_elsewhere(target, second),
     );

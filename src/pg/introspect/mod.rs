@@ -8,4 +8,5 @@ mod compare;
 mod rows;
 mod shadows;
 
+pub(crate) use compare::failed;
 pub use compare::{differences, drift, recorded_catalog};

@@ -1,5 +1,12 @@
 //! The expected side of drift: shadow schemas built from the recorded state, and rebuilt from
 //! PostgreSQL's own text of them, described inside a transaction that is rolled back.
+//!
+//! The transaction is `READ WRITE` whatever the role's `default_transaction_read_only` says:
+//! nothing it builds outlives it. A role that may not create schemas (a read-only role) builds
+//! each shadow in turn in its session's temporary schema instead, under a savepoint rolled back
+//! after describing it; the copies rebuilt from text need a second schema and are left out
+//! there, so a database restored from a dump may show a difference that such a role sees and
+//! another does not. A standby, or a role without `TEMPORARY`, can build nothing: VN616.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,18 +14,18 @@ use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
 
 use super::catalog::{Descriptions, db, describe, rolled_back};
-use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::compile::ir::{AttributeIndex, Catalog, Schema};
 use crate::deploy::drift::Described;
 use crate::pg::quote::ident;
-use crate::pg::render::shadow_schema_sql;
+use crate::pg::render::{shadow_objects_sql, shadow_schema_sql};
 
 /// The shadow schemas drift builds: one per distinct set of layouts of the recorded state, and
 /// the first with an `"InstancesData"` table holds every attribute index the state records.
 pub(super) struct Shadows<'c> {
     /// The shadow's name, by the layout version it is built for.
     pub(super) by_layout: BTreeMap<String, String>,
-    /// The DDL that builds them all.
-    pub(super) ddl: String,
+    /// What each shadow is built from, in order: its name, the schema, its attribute indexes.
+    pub(super) parts: Vec<(String, &'c Schema, Vec<&'c AttributeIndex>)>,
     /// The names of every attribute index of the recorded state.
     pub(super) attribute_names: BTreeSet<&'c str>,
     /// The shadow that holds the attribute indexes.
@@ -36,7 +43,7 @@ impl<'c> Shadows<'c> {
             }
         }
         let mut by_layout: BTreeMap<String, String> = BTreeMap::new();
-        let mut ddl = String::new();
+        let mut parts = Vec::new();
         let mut indexes_placed = false;
         for schema in expected.schemas.values() {
             let key = schema.layout_version();
@@ -51,7 +58,7 @@ impl<'c> Shadows<'c> {
             } else {
                 Vec::new()
             };
-            ddl.push_str(&shadow_schema_sql(&name, schema, &indexes));
+            parts.push((name.clone(), schema, indexes));
             by_layout.insert(key, name);
         }
         let holding_indexes = expected
@@ -62,7 +69,7 @@ impl<'c> Shadows<'c> {
             .cloned();
         Shadows {
             by_layout,
-            ddl,
+            parts,
             attribute_names: attribute_indexes.keys().copied().collect(),
             holding_indexes,
         }
@@ -81,54 +88,146 @@ pub(super) struct ShadowDescriptions {
     pub(super) rebuilt: BTreeMap<String, Described>,
 }
 
-/// Builds the shadows and their rebuilt-from-text copies in a transaction on `conn`, describes
-/// them and rolls back.
+/// The start of a refusal to build the expected side (VN616), which `compare::failed` tells by.
+pub(super) const UNBUILDABLE: &str = "there is no room to build the expected objects";
+
+/// How the expected side can be built on this server, for this role.
+enum Room {
+    /// In shadow schemas of their own.
+    Schemas,
+    /// One after another in the session's temporary schema.
+    Temporary,
+}
+
+async fn room(conn: &mut PgConnection) -> Result<Room, String> {
+    let (standby, create, temporary): (bool, bool, bool) = sqlx::query_as(
+        "SELECT pg_is_in_recovery(), has_database_privilege(current_database(), 'CREATE'), has_database_privilege(current_database(), 'TEMPORARY')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    match (standby, create, temporary) {
+        (true, _, _) => Err(format!(
+            "{UNBUILDABLE} of the recorded state: the server is a standby, which allows no writes, not even temporary ones"
+        )),
+        (false, true, _) => Ok(Room::Schemas),
+        (false, false, true) => Ok(Room::Temporary),
+        (false, false, false) => Err(format!(
+            "{UNBUILDABLE} of the recorded state: the role may neither create schemas nor temporary tables in this database"
+        )),
+    }
+}
+
+/// Builds the shadows (and, where there is room, their rebuilt-from-text copies) in a
+/// transaction on `conn`, describes them and rolls back.
 pub(super) async fn describe_shadows(
     conn: &mut PgConnection,
-    ddl: &str,
-    shadow_names: &[String],
+    shadows: &Shadows<'_>,
 ) -> Result<ShadowDescriptions, String> {
-    if shadow_names.is_empty() {
+    if shadows.parts.is_empty() {
         return Ok(Default::default());
     }
-    let begin =
-        "BEGIN; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL jit = off;";
-    rolled_back(conn, begin, async |conn| {
+    let room = room(conn).await?;
+    let begin = "BEGIN READ WRITE; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL jit = off;";
+    match room {
+        Room::Schemas => {
+            rolled_back(conn, begin, async |conn| in_schemas(conn, shadows).await).await
+        }
+        Room::Temporary => {
+            rolled_back(conn, begin, async |conn| in_temporary(conn, shadows).await).await
+        }
+    }
+}
+
+fn unbuilt(err: sqlx::Error) -> String {
+    format!(
+        "cannot build the expected objects from the recorded state: {}",
+        db(err)
+    )
+}
+
+/// Every shadow in a schema of its own, then each once more rebuilt from its printed
+/// definitions (as by a dump and restore).
+async fn in_schemas(
+    conn: &mut PgConnection,
+    shadows: &Shadows<'_>,
+) -> Result<ShadowDescriptions, String> {
+    let ddl: String = shadows
+        .parts
+        .iter()
+        .map(|(name, schema, indexes)| shadow_schema_sql(name, schema, indexes))
+        .collect();
+    let shadow_names = shadows.names();
+    sqlx::raw_sql(AssertSqlSafe(ddl))
+        .execute(&mut *conn)
+        .await
+        .map_err(unbuilt)?;
+    // A handful of schemas: the default plans (index lookups) suit them.
+    let built = describe(conn, &shadow_names).await?;
+    let mut rebuild = String::new();
+    let mut rebuilt_names = Vec::new();
+    for shadow in &shadow_names {
+        let target = format!("{shadow}_rt");
+        rebuild.push_str(&format!("CREATE SCHEMA {};\n", ident(&target)));
+        if let Some(d) = built.schemas.get(shadow) {
+            rebuild.push_str(&crate::pg::render::rebuild_sql(
+                &ident(shadow),
+                &ident(&target),
+                d,
+            ));
+        }
+        rebuilt_names.push(target);
+    }
+    let rebuilt = match sqlx::raw_sql(AssertSqlSafe(rebuild.as_str()))
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => describe(conn, &rebuilt_names).await?.schemas,
+        // Not every definition prints as text that parses back; then compare as built.
+        Err(_) => BTreeMap::new(),
+    };
+    Ok(ShadowDescriptions { built, rebuilt })
+}
+
+/// Each shadow in turn in the session's temporary schema, under a savepoint rolled back after
+/// describing it; described under the shadow's own name.
+async fn in_temporary(
+    conn: &mut PgConnection,
+    shadows: &Shadows<'_>,
+) -> Result<ShadowDescriptions, String> {
+    // The temporary schema exists once the session has a temporary object.
+    sqlx::raw_sql("CREATE TEMPORARY TABLE vnext_shadow_probe ()")
+        .execute(&mut *conn)
+        .await
+        .map_err(unbuilt)?;
+    let (temporary,): (String,) =
+        sqlx::query_as("SELECT nspname::text FROM pg_namespace WHERE oid = pg_my_temp_schema()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    let mut built = Descriptions::default();
+    for (name, schema, indexes) in &shadows.parts {
+        let ddl = format!(
+            "SAVEPOINT vnext_shadow; DROP TABLE {}.vnext_shadow_probe; {}",
+            ident(&temporary),
+            shadow_objects_sql(&temporary, schema, indexes)
+        );
         sqlx::raw_sql(AssertSqlSafe(ddl))
             .execute(&mut *conn)
             .await
-            .map_err(|err| {
-                format!(
-                    "cannot build the expected objects from the recorded state: {}",
-                    db(err)
-                )
-            })?;
-        // A handful of schemas: the default plans (index lookups) suit them.
-        let built = describe(conn, shadow_names).await?;
-        // Each shadow once more, rebuilt from its printed definitions (as by a dump and restore).
-        let mut rebuild = String::new();
-        let mut rebuilt_names = Vec::new();
-        for shadow in shadow_names {
-            let target = format!("{shadow}_rt");
-            rebuild.push_str(&format!("CREATE SCHEMA {};\n", ident(&target)));
-            if let Some(d) = built.schemas.get(shadow) {
-                rebuild.push_str(&crate::pg::render::rebuild_sql(
-                    &ident(shadow),
-                    &ident(&target),
-                    d,
-                ));
-            }
-            rebuilt_names.push(target);
-        }
-        let rebuilt = match sqlx::raw_sql(AssertSqlSafe(rebuild.as_str()))
+            .map_err(unbuilt)?;
+        let mut described = describe(conn, std::slice::from_ref(&temporary)).await?;
+        sqlx::raw_sql("ROLLBACK TO SAVEPOINT vnext_shadow")
             .execute(&mut *conn)
             .await
-        {
-            Ok(_) => describe(conn, &rebuilt_names).await?.schemas,
-            // Not every definition prints as text that parses back; then compare as built.
-            Err(_) => BTreeMap::new(),
-        };
-        Ok(ShadowDescriptions { built, rebuilt })
+            .map_err(db)?;
+        if let Some(schema) = described.schemas.remove(&temporary) {
+            built.schemas.insert(name.clone(), schema);
+            built.present.insert(name.clone());
+        }
+    }
+    Ok(ShadowDescriptions {
+        built,
+        rebuilt: BTreeMap::new(),
     })
-    .await
 }

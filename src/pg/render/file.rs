@@ -18,9 +18,9 @@ use super::sql::comment_line;
 /// The marker before a statement that runs outside any transaction.
 pub(crate) const NO_TRANSACTION: &str = "-- vnext:no-transaction";
 
-/// The header lines with the state hashes before and after a migration, which apply records.
-pub(crate) const STATE_BEFORE: &str = "-- State before:";
-pub(crate) const STATE_AFTER: &str = "-- State after:";
+/// The header lines with the state hashes before and after a migration, which apply records
+/// (and an interrupted plan is recovered by): part of the folder's format.
+pub(crate) use crate::deploy::migrations::{STATE_AFTER, STATE_BEFORE};
 
 /// What follows the marker when its statement builds an index concurrently: the index's
 /// qualified name, so that apply can drop the index an interrupted build left invalid without

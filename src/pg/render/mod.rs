@@ -22,7 +22,5 @@ mod tables;
 #[cfg(test)]
 mod derived_state;
 
-pub(crate) use file::{
-    Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, STATE_AFTER, STATE_BEFORE, render,
-};
-pub(crate) use shadow::{rebuild_sql, shadow_schema_sql};
+pub(crate) use file::{Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, render};
+pub(crate) use shadow::{rebuild_sql, shadow_objects_sql, shadow_schema_sql};

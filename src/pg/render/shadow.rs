@@ -23,6 +23,18 @@ pub(crate) fn shadow_schema_sql(
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "CREATE SCHEMA {};", ident(name));
+    out.push_str(&shadow_objects_sql(name, schema, indexes));
+    out
+}
+
+/// The objects of `shadow_schema_sql` without the schema: for a schema that exists already
+/// (the session's temporary schema, when the role may not create schemas).
+pub(crate) fn shadow_objects_sql(
+    name: &str,
+    schema: &Schema,
+    indexes: &[&AttributeIndex],
+) -> String {
+    let mut out = String::new();
     for function in schema.functions() {
         let _ = writeln!(out, "{};", function_sql(name, function, false));
         if let Some(comment) = &function.comment {
