@@ -446,18 +446,7 @@ fn resolve_solution(
         }
         layouts.push(path);
     }
-    let dependency_domains = value
-        .pointer("/dependencies/domains")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| match entry {
-            Value::String(name) => Some(name.clone()),
-            _ => ["domain", "name"]
-                .iter()
-                .find_map(|key| entry.get(key)?.as_str().map(str::to_owned)),
-        })
-        .collect();
+    let dependency_domains = dependency_domains(value);
     Solution {
         file,
         root: solution_dir.to_path_buf(),
@@ -473,6 +462,23 @@ fn resolve_solution(
             .and_then(Value::as_str)
             .map(str::to_owned),
     }
+}
+
+/// The domains a solution file declares it depends on (`dependencies.domains`): names, or
+/// objects naming one by `domain` or `name`.
+fn dependency_domains(value: &Value) -> Vec<String> {
+    value
+        .pointer("/dependencies/domains")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            Value::String(name) => Some(name.clone()),
+            _ => ["domain", "name"]
+                .iter()
+                .find_map(|key| entry.get(key)?.as_str().map(str::to_owned)),
+        })
+        .collect()
 }
 
 /// VN115: `what` at `pointer` of a solution file resolves outside the workspace; nothing there
