@@ -332,7 +332,8 @@ fn parse_arguments() -> Cli {
         .filter(|arg| may_hold_a_password(arg))
         .collect();
     if !secrets.iter().any(|secret| text.contains(secret.as_str())) {
-        err.exit();
+        let _ = err.print();
+        std::process::exit(usage_exit_code(&err));
     }
     let mut scrubbed = text;
     for secret in &secrets {
@@ -342,7 +343,13 @@ fn parse_arguments() -> Cli {
         );
     }
     eprint!("{scrubbed}");
-    std::process::exit(err.exit_code());
+    std::process::exit(usage_exit_code(&err));
+}
+
+/// 64 (EX_USAGE) for a command line vnext cannot run; 0 for `--help` and `--version`. Never
+/// clap's default 2, which means "changes or drift found" (plan --check, drift).
+fn usage_exit_code(err: &clap::Error) -> i32 {
+    if err.use_stderr() { 64 } else { 0 }
 }
 
 /// Whether a command-line argument looks like a connection string (URL or keyword/value).

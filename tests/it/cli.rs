@@ -67,14 +67,14 @@ fn warnings_pass_unless_denied() {
 }
 
 #[test]
-fn usage_errors_exit_two() {
+fn usage_errors_exit_64_never_2_which_means_changes_found() {
     let dir = fixture("ok-every-component-type");
     assert_eq!(
         vnext(&["lint", "--format", "xml"], &dir).status.code(),
-        Some(2)
+        Some(64)
     );
-    assert_eq!(vnext(&["lnt"], &dir).status.code(), Some(2));
-    assert_eq!(vnext(&[], &dir).status.code(), Some(2));
+    assert_eq!(vnext(&["lnt"], &dir).status.code(), Some(64));
+    assert_eq!(vnext(&[], &dir).status.code(), Some(64));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod cli;
 mod database;
 mod deploy_files;
 mod docs;
+mod exit_codes;
 mod generated;
 mod github_action;
 mod graph;

@@ -76,7 +76,7 @@ fn a_retired_schema_holding_instances_is_refused_until_apply_allows_it() {
         ws.path(),
         &db.url,
     );
-    assert_eq!(malformed.status.code(), Some(2), "{}", text(&malformed));
+    assert_eq!(malformed.status.code(), Some(64), "{}", text(&malformed));
 
     let dry = ok(vnext(
         &["apply", "--dry-run", "--allow-data-loss", "schema:*"],

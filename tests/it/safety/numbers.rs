@@ -47,7 +47,7 @@ fn out_of_range_numbers_are_usage_errors_not_panics() {
     for (args, expected) in cases {
         let output = vnext(args, temp.path(), "postgres://vnext@127.0.0.1:1/unused");
         let all = flat(&text(&output));
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {all}");
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {all}");
         assert!(!all.contains("panicked"), "{args:?}: {all}");
         assert!(all.contains(expected), "{args:?}: {all}");
         assert!(all.contains("error:"), "{args:?}: {all}");

@@ -102,7 +102,7 @@ fn a_url_where_clap_expects_none_is_not_echoed() {
         ] {
             let output = vnext(&args, ws.path(), &url);
             let all = text(&output);
-            assert_eq!(output.status.code(), Some(2), "{args:?}: {all}");
+            assert_eq!(output.status.code(), Some(64), "{args:?}: {all}");
             assert_secret_kept(&format!("{args:?}"), &all);
         }
     }
