@@ -33,25 +33,13 @@ fn code(args: &[&str], cwd: &Path, url: Option<&str>) -> i32 {
     })
 }
 
-fn copy_of_loans() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(repo().join("examples/loans/."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
 #[test]
 fn every_row_of_the_readme_exit_code_table_holds_without_a_database() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     for row in ["| 0 |", "| 1 |", "| 2 |", "| 64 |"] {
         assert!(readme.contains(row), "README's table lacks {row}");
     }
-    let ws = copy_of_loans();
+    let ws = crate::support::example_copy("loans");
     let ws = ws.path();
     let unreachable = Some("postgres://vnext@127.0.0.1:1/none");
     // 0: done.
@@ -100,7 +88,7 @@ fn database_commands_exit_0_when_in_step_and_2_on_drift() {
     if !database::available() {
         return;
     }
-    let ws = copy_of_loans();
+    let ws = crate::support::example_copy("loans");
     let ws = ws.path();
     let db = TestDb::create("exit_codes");
     let url = Some(db.url.as_str());

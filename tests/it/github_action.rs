@@ -126,19 +126,6 @@ fn run_action(workspace: &Path, inputs: &[(&str, &str)]) -> Run {
     run
 }
 
-fn workspace_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(repo().join("examples/loans/."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(dir.path().join(".vnext-cache"));
-    dir
-}
-
 fn status_of<'a>(run: &'a Run, step: &str) -> &'a Option<i32> {
     &run.steps
         .iter()
@@ -149,7 +136,7 @@ fn status_of<'a>(run: &'a Run, step: &str) -> &'a Option<i32> {
 
 #[test]
 fn the_action_passes_an_up_to_date_workspace_and_writes_the_plan_as_the_summary() {
-    let workspace = workspace_copy();
+    let workspace = crate::support::example_copy("loans");
     let run = run_action(workspace.path(), &[("install", "false")]);
     assert_eq!(status_of(&run, "Install vnext"), &None);
     assert_eq!(status_of(&run, "Lint"), &Some(0), "{}", run.log);
@@ -162,7 +149,7 @@ fn the_action_passes_an_up_to_date_workspace_and_writes_the_plan_as_the_summary(
 
 #[test]
 fn the_action_fails_a_workspace_whose_generated_folder_is_behind_and_summarises_the_plan() {
-    let workspace = workspace_copy();
+    let workspace = crate::support::example_copy("loans");
     crate::support::publish_new_task_version(workspace.path());
     let run = run_action(workspace.path(), &[("install", "false")]);
     assert_eq!(status_of(&run, "Lint"), &Some(0), "{}", run.log);
@@ -180,7 +167,7 @@ fn the_action_fails_a_workspace_whose_generated_folder_is_behind_and_summarises_
 
 #[test]
 fn the_action_annotates_a_lint_error_at_its_file_and_line_and_stops() {
-    let workspace = workspace_copy();
+    let workspace = crate::support::example_copy("loans");
     let file = workspace.path().join("loans/Tasks/score-applicant.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replacen("key:", "kye:", 1)).unwrap();

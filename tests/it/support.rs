@@ -72,3 +72,21 @@ pub fn publish_new_task_version(workspace: &Path) {
     )
     .unwrap();
 }
+
+/// A copy of an example workspace (`examples/<name>`) in a temporary folder, without its cache.
+pub fn example_copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .join(".");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(source)
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(dir.path().join(".vnext-cache"));
+    dir
+}
