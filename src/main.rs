@@ -64,6 +64,8 @@ enum SchemaAction {
         /// The folder to write into (created if missing).
         dir: PathBuf,
     },
+    /// Print the component format's reference as Markdown (docs/component-reference.md).
+    Reference,
 }
 
 #[derive(Args)]
@@ -309,6 +311,12 @@ fn main() -> ExitCode {
         Command::Schema {
             action: SchemaAction::Export { dir },
         } => schema_export(&dir),
+        Command::Schema {
+            action: SchemaAction::Reference,
+        } => {
+            print(&vnext::command::reference::markdown());
+            ExitCode::SUCCESS
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vnext", &mut std::io::stdout());
             ExitCode::SUCCESS

@@ -1,5 +1,6 @@
-//! The documentation keeps up with the code: every diagnostic code is documented, and every
-//! front-end code is shown by at least one fixture.
+//! The documentation keeps up with the code: every diagnostic code is documented, every
+//! front-end code is shown by at least one fixture, and the component reference is what
+//! `vnext schema reference` prints from the embedded schemas.
 
 use std::path::Path;
 
@@ -35,4 +36,20 @@ fn every_lint_code_appears_in_a_lint_fixture() {
         .map(|code| code.as_str())
         .collect();
     assert!(missing.is_empty(), "no lint fixture shows {missing:?}");
+}
+
+#[test]
+fn the_component_reference_is_what_vnext_schema_reference_prints() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnext"))
+        .args(["schema", "reference"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/component-reference.md");
+    if let Err(diff) = crate::support::check_expected(&path, &printed) {
+        panic!(
+            "{diff}\nThe schemas changed: run `vnext schema reference > docs/component-reference.md`."
+        );
+    }
 }

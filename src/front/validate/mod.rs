@@ -7,6 +7,6 @@ mod translate;
 mod words;
 
 pub(crate) use schemas::{
-    exported_schemas, validate_component, validate_layout, validate_solution,
+    exported_schemas, source_schemas, validate_component, validate_layout, validate_solution,
 };
 pub(crate) use words::{closest, json_type_name};

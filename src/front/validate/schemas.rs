@@ -125,6 +125,21 @@ pub(crate) fn exported_schemas() -> Vec<(&'static str, Value)> {
     out
 }
 
+/// The schemas as written in `schemas/`, for the generated reference: the component schemas
+/// and the solution file's, each with only its own `$defs`, and the shared definitions.
+pub(crate) fn source_schemas() -> (Vec<(&'static str, Value)>, Value) {
+    let mut files: Vec<(&'static str, Value)> = COMPONENT_SCHEMAS
+        .iter()
+        .map(|(_, name, text)| (*name, serde_json::from_str(text).expect("valid JSON")))
+        .collect();
+    files.push((
+        "solution.schema.json",
+        serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"),
+    ));
+    let defs: Value = serde_json::from_str(DEFS).expect("embedded defs are valid JSON");
+    (files, defs["$defs"].clone())
+}
+
 /// Validates a component against the schema of its kind.
 pub(crate) fn validate_component(file: FileId, kind: Kind, value: &Value) -> Vec<Diagnostic> {
     let compiled = &schemas().components[&kind];
