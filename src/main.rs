@@ -50,6 +50,8 @@ enum Command {
         #[command(subcommand)]
         action: SchemaAction,
     },
+    /// Start a workspace: solution file, folders, one workflow, pre-commit, squawk and CI.
+    Init(InitArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -66,6 +68,71 @@ enum SchemaAction {
     },
     /// Print the component format's reference as Markdown (docs/component-reference.md).
     Reference,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The folder to start the workspace in (created when missing).
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    directory: PathBuf,
+    /// The domain: lowercase letters, digits and hyphens.
+    #[arg(long, value_parser = domain_name)]
+    domain: String,
+    /// The vNext runtime release the workspace targets (vnext.config.json's runtimeVersion).
+    #[arg(long, default_value = vnext::command::init::DEFAULT_RUNTIME_VERSION)]
+    runtime_version: String,
+    /// The GitHub Action the CI workflow uses: where your organisation hosts vnext, and a tag.
+    #[arg(
+        long,
+        value_name = "OWNER/REPO@REF",
+        default_value = "OWNER/vnext@v0.1.0"
+    )]
+    action: String,
+}
+
+fn domain_name(text: &str) -> Result<String, String> {
+    match vnext::command::init::domain_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_owned()),
+    }
+}
+
+fn init(args: InitArgs) -> ExitCode {
+    use vnext::command::pipeline::InitOutcome;
+    let dir = &args.directory;
+    match vnext::command::pipeline::init(dir, &args.domain, &args.runtime_version, &args.action) {
+        InitOutcome::Written(files) => {
+            for file in &files {
+                print(&format!("wrote {}\n", dir.join(file).display()));
+            }
+            print(&format!(
+                "next: vnext lint -C {0}, then vnext plan -C {0} writes the first migration\n",
+                dir.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        InitOutcome::Exists(files) => {
+            for file in &files {
+                eprintln!("error: {} exists already", dir.join(file).display());
+            }
+            eprintln!(
+                "vnext init wrote nothing: it never overwrites a file. Start in an empty folder (vnext init -C NEW_FOLDER --domain ...), or move these files away."
+            );
+            ExitCode::from(1)
+        }
+        InitOutcome::Failed(file, err) => {
+            eprintln!(
+                "error: cannot write {}: {err}; vnext init removed what it had written. Check that the folder is writable and try again.",
+                dir.join(file).display()
+            );
+            ExitCode::from(1)
+        }
+    }
 }
 
 #[derive(Args)]
@@ -317,6 +384,7 @@ fn main() -> ExitCode {
             print(&vnext::command::reference::markdown());
             ExitCode::SUCCESS
         }
+        Command::Init(args) => init(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vnext", &mut std::io::stdout());
             ExitCode::SUCCESS

@@ -32,20 +32,7 @@ fn validator() -> Option<PathBuf> {
     let path = std::env::var_os("VNEXT_KUBERNETES_VALIDATE")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/kube-venv/bin/kubernetes-validate"));
-    if path.is_file() {
-        return Some(path);
-    }
-    let required = std::env::var_os("VNEXT_REQUIRE_DATABASE").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "{} is missing: .ci/run installs kubernetes-validate there",
-        path.display()
-    );
-    eprintln!(
-        "skipped: no kubernetes-validate at {} (.ci/run installs it)",
-        path.display()
-    );
-    None
+    crate::support::ci_tool(path)
 }
 
 fn validate(validator: &Path, file: &Path) -> std::process::Output {

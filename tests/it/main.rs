@@ -16,6 +16,7 @@ mod generated;
 mod github_action;
 mod graph;
 mod hostile_input;
+mod init;
 mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;

@@ -90,3 +90,19 @@ pub fn example_copy(name: &str) -> tempfile::TempDir {
     let _ = std::fs::remove_dir_all(dir.path().join(".vnext-cache"));
     dir
 }
+
+/// A tool `.ci/run` installs under `target/` (squawk, kubernetes-validate), or `None` with a
+/// note when it is missing; under CI (`VNEXT_REQUIRE_DATABASE=1`) a missing tool fails.
+pub fn ci_tool(path: PathBuf) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    let required = std::env::var_os("VNEXT_REQUIRE_DATABASE").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "{} is missing: .ci/run installs it",
+        path.display()
+    );
+    eprintln!("skipped: no {} (.ci/run installs it)", path.display());
+    None
+}
