@@ -197,8 +197,10 @@ struct PlanArgs {
 #[derive(Args)]
 struct DatabaseArgs {
     /// postgres://user:password@host:port/database?sslmode=... (the password is never printed).
+    /// Without it, as psql: PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE and the
+    /// password file (PGPASSFILE, ~/.pgpass).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
-    database_url: String,
+    database_url: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -587,9 +589,21 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Who runs apply, for the history: the OS user and the host.
 fn applied_by() -> String {
+    // A container often has no USER, nor a name for its uid: the uid then.
+    let uid = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()?
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().next())
+            .map(|uid| format!("uid {uid}"))
+    };
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
+        .ok()
+        .filter(|user| !user.is_empty())
+        .or_else(uid)
+        .unwrap_or_else(|| "unknown".to_owned());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())
@@ -621,7 +635,10 @@ fn report_problems(
     eprint!("{text}");
 }
 
-fn parse_target(url: &str) -> Result<vnext::pg::conn::Target, ExitCode> {
+fn parse_target(url: Option<&str>) -> Result<vnext::pg::conn::Target, ExitCode> {
+    let Some(url) = url else {
+        return Ok(vnext::pg::conn::Target::from_environment());
+    };
     vnext::pg::conn::Target::parse(url).map_err(|message| {
         report_problems(
             &vnext::base::source::SourceSet::new(),
@@ -711,7 +728,7 @@ impl EventPrinter {
 }
 
 fn apply(args: ApplyArgs) -> ExitCode {
-    let target = match parse_target(&args.database.database_url) {
+    let target = match parse_target(args.database.database_url.as_deref()) {
         Ok(target) => target.bounded(vnext::pg::conn::Bounds {
             lock_timeout: args.lock_timeout,
             statement_timeout: args.statement_timeout,
@@ -805,7 +822,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
 }
 
 fn status(args: StatusArgs) -> ExitCode {
-    let target = match parse_target(&args.database.database_url) {
+    let target = match parse_target(args.database.database_url.as_deref()) {
         Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };
@@ -842,7 +859,7 @@ fn status(args: StatusArgs) -> ExitCode {
 }
 
 fn drift(args: DriftArgs) -> ExitCode {
-    let target = match parse_target(&args.database.database_url) {
+    let target = match parse_target(args.database.database_url.as_deref()) {
         Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };

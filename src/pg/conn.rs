@@ -76,6 +76,18 @@ impl Target {
         })
     }
 
+    /// Where libpq would connect without a URL: the `PG*` variables and the password file,
+    /// which sqlx reads when it builds the options (vnext's own code reads no variable), so
+    /// `vnext apply` connects where `psql` would.
+    pub fn from_environment() -> Target {
+        Target {
+            options: PgConnectOptions::new()
+                .application_name("vnext")
+                .disable_statement_logging(),
+            bounds: Bounds::default(),
+        }
+    }
+
     /// The same server, every session bounded by `bounds`.
     pub fn bounded(&self, bounds: Bounds) -> Target {
         Target {

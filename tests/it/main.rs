@@ -8,6 +8,7 @@ mod support;
 mod apply;
 mod cache;
 mod cli;
+mod connection_env;
 mod database;
 mod deploy_files;
 mod docs;

@@ -116,6 +116,12 @@ impl Run<'_> {
     /// The history upsert: `done` statements applied, and finished if `finish`.
     fn progress_sql(&self, file: &Loaded, done: usize, finish: bool) -> String {
         let opt = |v: &Option<String>| v.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
+        // Who ran it (the OS user and host the binary found) and the database role it ran as:
+        // in a pod the OS user is often nameless, the role never is.
+        let applied_by = format!(
+            "{} || ' as ' || current_user",
+            literal(&self.options.applied_by)
+        );
         format!(
             "INSERT INTO {HISTORY} (\"Source\", \"Version\", \"Name\", \"Checksum\", \"StatementsApplied\", \"StatementsTotal\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\", \"FinishedAt\") VALUES ({}, {}, {}, {}, {done}, {}, {}, {}, {}, {}, {}) ON CONFLICT (\"Source\", \"Version\") DO UPDATE SET \"StatementsApplied\" = EXCLUDED.\"StatementsApplied\", \"FinishedAt\" = EXCLUDED.\"FinishedAt\", \"Error\" = NULL, \"FailingStatement\" = NULL, \"ToolVersion\" = EXCLUDED.\"ToolVersion\", \"AppliedBy\" = EXCLUDED.\"AppliedBy\";",
             literal(file.kind.as_str()),
@@ -124,7 +130,7 @@ impl Run<'_> {
             literal(&file.checksum),
             file.script.statement_count(),
             literal(env!("CARGO_PKG_VERSION")),
-            literal(&self.options.applied_by),
+            applied_by,
             opt(&file.state_before),
             opt(&file.state_after),
             if finish { "clock_timestamp()" } else { "NULL" },
