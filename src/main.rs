@@ -1,12 +1,16 @@
 //! The `vnext` binary: parses arguments, calls the library, prints, and picks the exit code.
 //!
-//! Exit codes: 0 success, 1 errors in the input (or warnings with `--deny-warnings`), 2 usage
-//! errors and, for `plan --check` and `drift`, "changes found".
+//! Exit codes (README, "Exit codes"): 0 success, 1 errors (or warnings with `--deny-warnings`),
+//! 2 "changes found" for `plan --check` and `drift`, 64 a command line that cannot run.
+//! `fleet` is `apply` over several domains at once.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+#[path = "main/fleet.rs"]
+mod fleet;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -221,19 +225,26 @@ struct ApplyArgs {
     /// human, or json (one event per line).
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
-    /// How long to wait for another apply to finish, in seconds (0 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = lock_wait)]
-    lock_wait: Duration,
-    /// lock_timeout of every statement, in seconds (0.001 to 2147483): how long production
-    /// queries may queue behind a migration that waits for a lock.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = lock_timeout)]
-    lock_timeout: Duration,
-    /// statement_timeout of every statement, in seconds (0 to 2147483; 0: none).
-    #[arg(long, value_name = "SECONDS", default_value = "1800", value_parser = statement_timeout)]
-    statement_timeout: Duration,
-    /// How often a step that ran into lock_timeout is tried again (0 to 100).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
-    lock_retries: u32,
+    /// How long to wait for another apply to finish, in seconds (0 to 86400; default 60).
+    #[arg(long, value_name = "SECONDS", value_parser = lock_wait)]
+    lock_wait: Option<Duration>,
+    /// lock_timeout of every statement, in seconds (0.001 to 2147483; default 10): how long
+    /// production queries may queue behind a migration that waits for a lock.
+    #[arg(long, value_name = "SECONDS", value_parser = lock_timeout)]
+    lock_timeout: Option<Duration>,
+    /// statement_timeout of every statement, in seconds (0 to 2147483, 0: none; default 1800).
+    #[arg(long, value_name = "SECONDS", value_parser = statement_timeout)]
+    statement_timeout: Option<Duration>,
+    /// How often a step that ran into lock_timeout is tried again (0 to 100; default 5).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    lock_retries: Option<u32>,
+    /// The environment of vnext.deploy.yaml to apply: its domains, their URLs, its bounds
+    /// (flags override them).
+    #[arg(long = "env", value_name = "NAME")]
+    environment: Option<String>,
+    /// How many domains to apply at once when several are applied (1 to 64; default 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    jobs: Option<u32>,
     /// Apply even when the database differs from its recorded state.
     #[arg(long)]
     ignore_drift: bool,
@@ -728,12 +739,15 @@ impl EventPrinter {
 }
 
 fn apply(args: ApplyArgs) -> ExitCode {
-    let target = match parse_target(args.database.database_url.as_deref()) {
-        Ok(target) => target.bounded(vnext::pg::conn::Bounds {
-            lock_timeout: args.lock_timeout,
-            statement_timeout: args.statement_timeout,
-        }),
-        Err(code) => return code,
+    let environment =
+        match fleet::environment(&args.workspace.directory, args.environment.as_deref()) {
+            Ok(environment) => environment,
+            Err(code) => return code,
+        };
+    let options = apply_options(&args, environment.as_ref());
+    let bounds = vnext::pg::conn::Bounds {
+        lock_timeout: options.lock_timeout,
+        statement_timeout: options.statement_timeout,
     };
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let input = pipeline::DeployInput {
@@ -742,12 +756,96 @@ fn apply(args: ApplyArgs) -> ExitCode {
         domain: args.workspace.domain.clone(),
         platform: args.platform.clone(),
     };
-    let options = vnext::pg::apply::Options {
-        lock_wait: args.lock_wait,
-        lock_timeout: args.lock_timeout,
-        statement_timeout: args.statement_timeout,
-        lock_retries: args.lock_retries,
-        retry_pause: std::time::Duration::from_secs(1),
+    let (files, problems, domains) = pipeline::deploy_domains(&input);
+    if problems
+        .iter()
+        .any(vnext::base::diagnostics::Diagnostic::is_error)
+    {
+        report_problems(&files, &problems);
+        return ExitCode::from(1);
+    }
+    let selection = fleet::select(
+        args.workspace.domain.as_deref(),
+        args.database.database_url.as_deref(),
+        environment.as_ref(),
+        &domains,
+        &args.workspace.directory,
+    );
+    match selection {
+        Err(problems) => {
+            report_problems(&files, &problems);
+            ExitCode::from(1)
+        }
+        Ok(fleet::Selection::One { domain, url }) => {
+            let target = match parse_target(url.as_deref()) {
+                Ok(target) => target.bounded(bounds),
+                Err(code) => return code,
+            };
+            let input = pipeline::DeployInput { domain, ..input };
+            apply_one_domain(&args, &input, &target, &options)
+        }
+        Ok(fleet::Selection::Many(urls)) => {
+            if args.direct || args.dry_run {
+                eprintln!(
+                    "error: --direct and --dry-run apply one domain at a time: add --domain NAME"
+                );
+                return ExitCode::from(64);
+            }
+            let mut runs = Vec::new();
+            for (domain, url) in urls {
+                let target = match parse_target(Some(&url)) {
+                    Ok(target) => target.bounded(bounds),
+                    Err(code) => return code,
+                };
+                let found = pipeline::deploy_sources(&pipeline::DeployInput {
+                    domain: Some(domain.clone()),
+                    ..input.clone()
+                });
+                if !found.diagnostics.is_empty() {
+                    report_problems(&found.files, &found.diagnostics);
+                }
+                if found.sources.is_empty() {
+                    return ExitCode::from(1);
+                }
+                runs.push(fleet::DomainApply {
+                    domain,
+                    target,
+                    found,
+                });
+            }
+            let jobs = args
+                .jobs
+                .or(environment.as_ref().and_then(|e| e.jobs))
+                .unwrap_or(1);
+            let json = matches!(args.format, EventFormat::Json);
+            fleet::apply_all(runs, &options, usize::try_from(jobs).unwrap_or(1), json)
+        }
+    }
+}
+
+/// The apply's settings: flags first, then the environment's, then the defaults.
+fn apply_options(
+    args: &ApplyArgs,
+    environment: Option<&vnext::deploy::config::Environment>,
+) -> vnext::pg::apply::Options {
+    let defaults = vnext::pg::apply::Options::default();
+    let configured = |read: fn(&vnext::deploy::config::Environment) -> Option<f64>| {
+        environment.and_then(read).map(Duration::from_secs_f64)
+    };
+    vnext::pg::apply::Options {
+        lock_wait: (args.lock_wait)
+            .or(configured(|e| e.lock_wait))
+            .unwrap_or(defaults.lock_wait),
+        lock_timeout: (args.lock_timeout)
+            .or(configured(|e| e.lock_timeout))
+            .unwrap_or(defaults.lock_timeout),
+        statement_timeout: (args.statement_timeout)
+            .or(configured(|e| e.statement_timeout))
+            .unwrap_or(defaults.statement_timeout),
+        lock_retries: (args.lock_retries)
+            .or(environment.and_then(|e| e.lock_retries))
+            .unwrap_or(defaults.lock_retries),
+        retry_pause: Duration::from_secs(1),
         applied_by: applied_by(),
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
@@ -758,10 +856,19 @@ fn apply(args: ApplyArgs) -> ExitCode {
             .chain(&args.allow_drop)
             .cloned()
             .collect(),
-    };
+    }
+}
+
+/// One domain's apply (or the only domain's), with its events and summary printed.
+fn apply_one_domain(
+    args: &ApplyArgs,
+    input: &pipeline::DeployInput,
+    target: &vnext::pg::conn::Target,
+    options: &vnext::pg::apply::Options,
+) -> ExitCode {
     let runtime = runtime();
     let sources = if args.direct {
-        let base = runtime.block_on(vnext::pg::apply::direct_base(&target));
+        let base = runtime.block_on(vnext::pg::apply::direct_base(target));
         let (recorded, number) = match base {
             Ok(base) => base,
             Err(problems) => {
@@ -769,8 +876,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let (output, sources) =
-            pipeline::direct_sources(&input, &args.allow_drop, recorded, number);
+        let (output, sources) = pipeline::direct_sources(input, &args.allow_drop, recorded, number);
         if !output.diagnostics.is_empty() {
             report_problems(&output.analysis.sources, &output.diagnostics);
         }
@@ -779,7 +885,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
             None => return ExitCode::from(1),
         }
     } else {
-        let found = pipeline::deploy_sources(&input);
+        let found = pipeline::deploy_sources(input);
         if !found.diagnostics.is_empty() {
             report_problems(&found.files, &found.diagnostics);
         }
@@ -790,9 +896,9 @@ fn apply(args: ApplyArgs) -> ExitCode {
     };
     let mut printer = EventPrinter::new(matches!(args.format, EventFormat::Json));
     let result = runtime.block_on(vnext::pg::apply::apply(
-        &target,
+        target,
         &sources,
-        &options,
+        options,
         &mut |event| printer.event(event),
     ));
     printer.finish();

@@ -167,6 +167,10 @@ codes! {
     DataLossAtApply = ("VN614", "data-loss-at-apply", Error, "A pending migration would destroy rows and apply was not told to allow it"),
     PlatformTooNew = ("VN615", "platform-too-new", Error, "A migration was planned against a platform layout newer than this vnext knows"),
     ExpectedSideUnbuildable = ("VN616", "expected-side-unbuildable", Error, "drift cannot build the expected objects: the server or the role allows no writes, not even temporary ones"),
+    InvalidDeployConfig = ("VN640", "invalid-deploy-config", Error, "The deploy configuration (vnext.deploy.yaml) is malformed"),
+    SecretInDeployConfig = ("VN641", "secret-in-deploy-config", Error, "The deploy configuration holds a connection string; it may only say where to read one"),
+    UnknownEnvironment = ("VN642", "unknown-environment", Error, "apply --env names an environment the deploy configuration lacks"),
+    DomainWithoutDatabase = ("VN643", "domain-without-database", Error, "A domain to apply has no database URL"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -238,6 +238,7 @@ fn schema_export_writes_self_contained_schemas() {
     assert_eq!(
         names,
         [
+            "deploy.schema.json",
             "extension.schema.json",
             "function.schema.json",
             "layout.schema.json",

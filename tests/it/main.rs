@@ -13,6 +13,7 @@ mod database;
 mod deploy_files;
 mod docs;
 mod exit_codes;
+mod fleet;
 mod generated;
 mod github_action;
 mod graph;

@@ -237,3 +237,20 @@ pub fn direct_sources(
     }
     (output, Some(sources))
 }
+
+/// The domains of the workspace (`--domain` narrows them), in the order of their solution
+/// files, with what discovery found wrong.
+pub fn deploy_domains(
+    input: &DeployInput,
+) -> (crate::base::source::SourceSet, Vec<Diagnostic>, Vec<String>) {
+    let namer = Namer::new(&absolute(&input.display_base));
+    let root = absolute(&input.root);
+    let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+    let domains = discovery
+        .solutions
+        .iter()
+        .map(|solution| solution.domain.clone())
+        .filter(|domain| input.domain.as_deref().is_none_or(|d| d == domain))
+        .collect();
+    (discovery.sources, discovery.diagnostics, domains)
+}

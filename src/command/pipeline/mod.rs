@@ -15,7 +15,7 @@ mod plan;
 mod recorded;
 
 pub use analysis::component_references;
-pub use deploy::{DeployInput, DeploySources, deploy_sources, direct_sources};
+pub use deploy::{DeployInput, DeploySources, deploy_domains, deploy_sources, direct_sources};
 pub use graph::{GraphOutput, graph};
 pub use init::{InitOutcome, init};
 pub use lint::{LintInput, LintOutput, lint};

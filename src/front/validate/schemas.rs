@@ -61,6 +61,8 @@ const SOLUTION_SCHEMA: &str = include_str!("../../../schemas/solution.schema.jso
 
 const LAYOUT_SCHEMA: &str = include_str!("../../../schemas/layout.schema.json");
 
+const DEPLOY_SCHEMA: &str = include_str!("../../../schemas/deploy.schema.json");
+
 struct Compiled {
     schema: Value,
     validator: Validator,
@@ -70,6 +72,7 @@ struct Schemas {
     components: BTreeMap<Kind, Compiled>,
     solution: Compiled,
     layout: Compiled,
+    deploy: Compiled,
 }
 
 fn compile(schema: Value) -> Compiled {
@@ -95,10 +98,12 @@ fn schemas() -> &'static Schemas {
             .collect();
         let solution = compile(serde_json::from_str(SOLUTION_SCHEMA).expect("valid JSON"));
         let layout = compile(serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"));
+        let deploy = compile(serde_json::from_str(DEPLOY_SCHEMA).expect("valid JSON"));
         Schemas {
             components,
             solution,
             layout,
+            deploy,
         }
     })
 }
@@ -121,6 +126,10 @@ pub(crate) fn exported_schemas() -> Vec<(&'static str, Value)> {
     out.push((
         "layout.schema.json",
         serde_json::from_str(LAYOUT_SCHEMA).expect("valid JSON"),
+    ));
+    out.push((
+        "deploy.schema.json",
+        serde_json::from_str(DEPLOY_SCHEMA).expect("valid JSON"),
     ));
     out
 }
@@ -152,6 +161,15 @@ pub(crate) fn validate_solution(file: FileId, value: &Value) -> Vec<Diagnostic> 
     let mut diagnostics = validate_with(file, compiled, value, None);
     for diagnostic in &mut diagnostics {
         diagnostic.code = Code::InvalidSolutionFile;
+    }
+    diagnostics
+}
+
+/// Validates a deploy configuration (`vnext.deploy.yaml`).
+pub(crate) fn validate_deploy_config(file: FileId, value: &Value) -> Vec<Diagnostic> {
+    let mut diagnostics = validate_with(file, &schemas().deploy, value, None);
+    for diagnostic in &mut diagnostics {
+        diagnostic.code = Code::InvalidDeployConfig;
     }
     diagnostics
 }
