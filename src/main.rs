@@ -11,6 +11,10 @@ use std::time::Duration;
 
 #[path = "main/fleet.rs"]
 mod fleet;
+#[path = "main/printer.rs"]
+mod printer;
+
+use printer::EventPrinter;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -33,6 +37,49 @@ use vnext::command::report::{self, Style, Summary};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, or never.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// Print only problems and what was asked for: no progress, no "up to date".
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// apply: show each statement (its line and first line) as it runs.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The global flags, set once before any command runs.
+struct Global {
+    color: ColorChoice,
+    quiet: bool,
+    verbose: bool,
+}
+
+static GLOBAL: std::sync::OnceLock<Global> = std::sync::OnceLock::new();
+
+fn global() -> &'static Global {
+    GLOBAL.get_or_init(|| Global {
+        color: ColorChoice::Auto,
+        quiet: false,
+        verbose: false,
+    })
+}
+
+/// Colour or plain text for a stream, by `--color` (auto: a terminal and no NO_COLOR).
+fn style_for(terminal: bool) -> Style {
+    let colour = match global().color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    if colour { Style::Color } else { Style::Plain }
 }
 
 #[derive(Subcommand)]
@@ -381,6 +428,11 @@ struct LintArgs {
 
 fn main() -> ExitCode {
     let cli = parse_arguments();
+    let _ = GLOBAL.set(Global {
+        color: cli.color,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     match cli.command {
         Command::Lint(args) => lint(args),
         Command::Plan(args) => plan(args),
@@ -447,11 +499,7 @@ fn may_hold_a_password(arg: &str) -> bool {
 }
 
 fn style_for_stdout() -> Style {
-    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        Style::Color
-    } else {
-        Style::Plain
-    }
+    style_for(std::io::stdout().is_terminal())
 }
 
 fn print(text: &str) {
@@ -488,7 +536,9 @@ fn lint(args: LintArgs) -> ExitCode {
         &output.diagnostics,
         &output.summary(),
     );
-    print(&text);
+    if !(global().quiet && output.diagnostics.is_empty()) {
+        print(&text);
+    }
     let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
     if tally.errors > 0 || (args.deny_warnings && tally.warnings > 0) {
         ExitCode::from(1)
@@ -513,20 +563,22 @@ fn plan(args: PlanArgs) -> ExitCode {
             PlanMode::Write
         },
     });
+    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
+    let behind = output
+        .domains
+        .iter()
+        .any(|d| matches!(d.outcome, Outcome::Stale | Outcome::Tampered));
+    let silent = global().quiet && output.diagnostics.is_empty() && !(args.check && behind);
     match args.format {
         PlanFormat::Json => print(&report::plan_json(&output)),
         PlanFormat::Markdown => print(&report::plan_markdown(&output)),
+        PlanFormat::Human if silent => {}
         PlanFormat::Human => print(&report::plan_human(
             &output,
             style_for_stdout(),
             &display_base,
         )),
     }
-    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
-    let behind = output
-        .domains
-        .iter()
-        .any(|d| matches!(d.outcome, Outcome::Stale | Outcome::Tampered));
     if args.check && behind {
         ExitCode::from(2)
     } else if tally.errors > 0 {
@@ -591,6 +643,19 @@ fn schema_export(dir: &std::path::Path) -> ExitCode {
     }
 }
 
+/// Runs `work` to its end, or until SIGTERM (Kubernetes stopping the pod): `None` then, and
+/// `work` is dropped, which closes its connections.
+async fn until_terminated<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        return Some(work.await);
+    };
+    tokio::select! {
+        done = work => Some(done),
+        _ = terminate.recv() => None,
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -631,11 +696,7 @@ fn report_problems(
     files: &vnext::base::source::SourceSet,
     problems: &[vnext::base::diagnostics::Diagnostic],
 ) {
-    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        Style::Color
-    } else {
-        Style::Plain
-    };
+    let style = style_for(std::io::stderr().is_terminal());
     let text = report::render(
         report::Format::Human,
         style,
@@ -660,82 +721,6 @@ fn parse_target(url: Option<&str>) -> Result<vnext::pg::conn::Target, ExitCode> 
         );
         ExitCode::from(1)
     })
-}
-
-/// Prints apply events: a line per file (or per event with --format json), and a progress bar
-/// on a terminal.
-struct EventPrinter {
-    json: bool,
-    bar: Option<indicatif::ProgressBar>,
-    done_before: u64,
-}
-
-impl EventPrinter {
-    fn new(json: bool) -> EventPrinter {
-        EventPrinter {
-            json,
-            bar: None,
-            done_before: 0,
-        }
-    }
-
-    fn line(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
-        }
-    }
-
-    fn event(&mut self, event: vnext::pg::events::Event) {
-        use vnext::pg::events::Event;
-        if self.json {
-            print(&report::event_json(&event));
-            return;
-        }
-        if let Some(line) = report::event_line(&event) {
-            self.line(&line);
-        }
-        match event {
-            Event::Pending { files } => {
-                let total: usize = files.iter().map(|f| f.statements - f.resume_at).sum();
-                if std::io::stderr().is_terminal() && total > 0 {
-                    let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
-                    bar.set_style(
-                        indicatif::ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} statements, {elapsed} {msg}",
-                        )
-                        .expect("the template is valid"),
-                    );
-                    self.bar = Some(bar);
-                }
-            }
-            Event::FileStarted { file, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message(file);
-                }
-            }
-            Event::StepFinished {
-                statements_done, ..
-            } => {
-                if let Some(bar) = &self.bar {
-                    let done = u64::try_from(statements_done).unwrap_or(u64::MAX);
-                    bar.set_position(self.done_before + done);
-                }
-            }
-            Event::FileFinished { .. } => {
-                if let Some(bar) = &self.bar {
-                    self.done_before = bar.position();
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 fn apply(args: ApplyArgs) -> ExitCode {
@@ -849,6 +834,7 @@ fn apply_options(
         applied_by: applied_by(),
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
+        report_statements: global().verbose,
         // --direct plans and applies in one go: its --allow-drop is this apply's opt-in too.
         allow_data_loss: args
             .allow_data_loss
@@ -895,13 +881,17 @@ fn apply_one_domain(
         found.sources
     };
     let mut printer = EventPrinter::new(matches!(args.format, EventFormat::Json));
-    let result = runtime.block_on(vnext::pg::apply::apply(
+    let result = runtime.block_on(until_terminated(vnext::pg::apply::apply(
         target,
         &sources,
         options,
         &mut |event| printer.event(event),
-    ));
+    )));
     printer.finish();
+    let Some(result) = result else {
+        eprintln!("{}", printer.stopped("SIGTERM"));
+        return ExitCode::from(143);
+    };
     match result {
         Ok(summary) => {
             if args.dry_run {
@@ -914,7 +904,7 @@ fn apply_one_domain(
                     statements: summary.applied_statements,
                     elapsed_ms: summary.elapsed_ms,
                 });
-                if matches!(args.format, EventFormat::Human) {
+                if matches!(args.format, EventFormat::Human) && !global().quiet {
                     eprintln!("{}", report::applied(&summary));
                 }
             }

@@ -182,22 +182,27 @@ fn apply_one(
 ) -> Outcome {
     let runtime = super::runtime();
     let domain = run.domain.as_str();
-    runtime.block_on(vnext::pg::apply::apply(
-        &run.target,
-        &run.found.sources,
-        options,
-        &mut |event| {
-            let _lock = output.lock();
-            if json {
-                let line = report::event_json(&event);
-                let rest = line.strip_prefix('{').unwrap_or(&line);
-                let domain = serde_json::to_string(domain).expect("a string serializes");
-                super::print(&format!("{{\"domain\":{domain},{rest}"));
-            } else if let Some(line) = report::event_line(&event) {
-                let _ = writeln!(std::io::stderr(), "[{domain}] {line}");
-            }
-        },
-    ))
+    let mut print_event = |event: vnext::pg::events::Event| {
+        let _lock = output.lock();
+        if json {
+            let line = report::event_json(&event);
+            let rest = line.strip_prefix('{').unwrap_or(&line);
+            let domain = serde_json::to_string(domain).expect("a string serializes");
+            super::print(&format!("{{\"domain\":{domain},{rest}"));
+        } else if super::global().quiet {
+        } else if let Some(line) = report::event_line(&event) {
+            let _ = writeln!(std::io::stderr(), "[{domain}] {line}");
+        }
+    };
+    let work = vnext::pg::apply::apply(&run.target, &run.found.sources, options, &mut print_event);
+    runtime
+        .block_on(super::until_terminated(work))
+        .unwrap_or_else(|| {
+            Err(vec![Diagnostic::new(
+                vnext::base::diagnostics::Code::ConnectionFailed,
+                "stopped by SIGTERM; what committed stays committed, and the next vnext apply resumes after it",
+            )])
+        })
 }
 
 /// One line per domain, in the workspace's order, then which failed.
@@ -225,12 +230,12 @@ fn summarise(domains: &[DomainApply], outcomes: &[Option<Outcome>], json: bool) 
                 "result": line,
             });
             super::print(&format!("{value}\n"));
-        } else {
+        } else if !super::global().quiet || line.starts_with("FAILED") {
             eprintln!("{}: {line}", run.domain);
         }
     }
     if failed.is_empty() {
-        if !json {
+        if !json && !super::global().quiet {
             eprintln!("all {} domains applied", domains.len());
         }
         return ExitCode::SUCCESS;

@@ -17,6 +17,13 @@ pub struct StepSummary {
     pub done: bool,
 }
 
+/// A statement as `apply -v` shows it: its line in the file and its first line of text.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementStart {
+    pub line: usize,
+    pub text: String,
+}
+
 /// A file apply has to run.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingFile {
@@ -64,6 +71,14 @@ pub enum Event {
         steps: usize,
         statements: usize,
         resume_at: usize,
+    },
+    /// A step is about to run (only with `Options::report_statements`, `apply -v`): the line
+    /// and first line of each of its statements.
+    StepStarted {
+        file: String,
+        step: usize,
+        steps: usize,
+        statements: Vec<StatementStart>,
     },
     StepFinished {
         file: String,

@@ -25,4 +25,5 @@ mod many_errors;
 mod plan_fixtures;
 mod safety;
 mod scale;
+mod terminal;
 mod tidy;

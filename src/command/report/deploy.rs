@@ -86,6 +86,18 @@ pub fn event_line(event: &Event) -> Option<String> {
         Event::InvalidIndexRemoved { file, index } => format!(
             "{file}: dropped index {index}, left invalid by the failed build, so writes do not pay for it"
         ),
+        Event::StepStarted {
+            file,
+            step,
+            steps,
+            statements,
+        } => {
+            let mut text = format!("{file} step {step} of {steps}:");
+            for statement in statements {
+                text.push_str(&format!("\n  {}: {}", statement.line, statement.text));
+            }
+            text
+        }
         Event::FileFinished { file, elapsed_ms } => {
             format!("applied {file} ({:.1} s)", seconds(*elapsed_ms))
         }

@@ -25,6 +25,8 @@ pub struct Options {
     /// `--allow-data-loss` patterns: the drops of rows this apply may make (as `--allow-drop`
     /// names objects).
     pub allow_data_loss: Vec<String>,
+    /// Report each step's statements before it runs (`Event::StepStarted`, `apply -v`).
+    pub report_statements: bool,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             dry_run: false,
             check_drift: true,
             allow_data_loss: Vec::new(),
+            report_statements: false,
         }
     }
 }

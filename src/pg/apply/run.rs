@@ -12,7 +12,7 @@ use super::files::Loaded;
 use super::options::Options;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::pg::conn::{Failure, ms, one_line};
-use crate::pg::events::Event;
+use crate::pg::events::{Event, StatementStart};
 use crate::pg::history::{HISTORY, error, exec, registry_exists, store_state_sql};
 use crate::pg::quote::literal;
 use crate::pg::script::Step;
@@ -78,6 +78,21 @@ impl Run<'_> {
                 ));
             }
             let last = idx + 1 == steps;
+            if self.options.report_statements {
+                events(Event::StepStarted {
+                    file: file.label.clone(),
+                    step: idx + 1,
+                    steps,
+                    statements: step
+                        .statements
+                        .iter()
+                        .map(|statement| StatementStart {
+                            line: statement.line,
+                            text: first_line(&statement.sql),
+                        })
+                        .collect(),
+                });
+            }
             let step_started = Instant::now();
             self.step(conn, file, idx, step, position, last, events)
                 .await?;
@@ -547,4 +562,13 @@ pub(super) async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize
     }
     rollback(conn).await;
     found
+}
+
+/// A statement's first line, at most 160 characters: what `apply -v` shows of it.
+fn first_line(sql: &str) -> String {
+    let line = sql.lines().next().unwrap_or_default().trim_end();
+    match line.char_indices().nth(160) {
+        Some((cut, _)) => format!("{} ...", &line[..cut]),
+        None => line.to_owned(),
+    }
 }
