@@ -223,6 +223,8 @@ enum PlanFormat {
     Human,
     Markdown,
     Json,
+    /// GitHub annotations (with --base).
+    Github,
 }
 
 #[derive(Args)]
@@ -236,9 +238,14 @@ struct PlanArgs {
     /// column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
     #[arg(long, value_name = "OBJECT")]
     allow_drop: Vec<String>,
-    /// Output format: human, markdown (the pull-request comment) or json (the typed plan).
+    /// Output format: human, markdown (the pull-request comment), json (the typed plan), or
+    /// github (annotations; with --base).
     #[arg(long, value_enum, default_value = "human")]
     format: PlanFormat,
+    /// Describe what this branch adds relative to a git ref (origin/main, a commit): the
+    /// pull-request review once generated/ is committed. Writes nothing.
+    #[arg(long, value_name = "REF", conflicts_with = "check")]
+    base: Option<String>,
     /// Use this platform workspace (a copy of definitions/) instead of the built-in platform:
     /// for developing table layouts against real domains.
     #[arg(long, value_name = "DIR", hide = true)]
@@ -547,8 +554,56 @@ fn lint(args: LintArgs) -> ExitCode {
     }
 }
 
+/// `plan --base REF`: the plan of this branch on top of its base.
+fn review(args: &PlanArgs, base: &str) -> ExitCode {
+    let output = pipeline::review(&pipeline::ReviewInput {
+        root: args.workspace.directory.clone(),
+        domain: args.workspace.domain.clone(),
+        base: base.to_owned(),
+        allow_drop: args.allow_drop.clone(),
+    });
+    let output = match output {
+        Ok(output) => output,
+        Err(problem) => {
+            report_problems(&vnext::base::source::SourceSet::new(), &[problem]);
+            return ExitCode::from(1);
+        }
+    };
+    match args.format {
+        PlanFormat::Markdown => print(&report::review_markdown(&output, base)),
+        PlanFormat::Json => print(&report::review_json(&output, base)),
+        PlanFormat::Github => print(&report::review_github(&output, base)),
+        PlanFormat::Human => {
+            let base_dir = args.workspace.directory.join(".vnext-cache/review");
+            let text = report::plan_human(&output.plan, style_for_stdout(), &base_dir).replace(
+                "generated/ is behind the definitions; `vnext plan` would write",
+                &format!("against {base} this branch adds"),
+            );
+            print(&text);
+            for file in &output.unexpected {
+                eprintln!(
+                    "error: {file} is not what vnext plan writes on top of {base}: delete this branch's new migrations, merge {base}, and plan again"
+                );
+            }
+        }
+    }
+    let tally = vnext::base::diagnostics::Tally::of(&output.plan.diagnostics);
+    if tally.errors > 0 || !output.unexpected.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn plan(args: PlanArgs) -> ExitCode {
     use vnext::command::pipeline::{Outcome, PlanInput, PlanMode};
+    if let Some(base) = &args.base {
+        return review(&args, base);
+    }
+    if matches!(args.format, PlanFormat::Github) {
+        eprintln!("error: --format github describes a branch against its base: add --base REF");
+        return ExitCode::from(64);
+    }
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let output = pipeline::plan(&PlanInput {
         platform: args.platform,
@@ -573,6 +628,7 @@ fn plan(args: PlanArgs) -> ExitCode {
         PlanFormat::Json => print(&report::plan_json(&output)),
         PlanFormat::Markdown => print(&report::plan_markdown(&output)),
         PlanFormat::Human if silent => {}
+        PlanFormat::Github => unreachable!("refused before planning"),
         PlanFormat::Human => print(&report::plan_human(
             &output,
             style_for_stdout(),

@@ -192,6 +192,8 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0   # the pull request's base, for `vnext plan --base`
       - uses: {action}
 ";
 

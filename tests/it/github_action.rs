@@ -38,9 +38,12 @@ fn value(name: &str, context: &BTreeMap<String, String>) -> String {
     context.get(name).cloned().unwrap_or_default()
 }
 
-/// `a == 'x' && b == 'y'`: the only form the action's conditions take.
+/// `a == 'x' && b != 'y'`: the only forms the action's conditions take.
 fn condition(text: &str, context: &BTreeMap<String, String>) -> bool {
     text.split("&&").all(|part| {
+        if let Some((left, right)) = part.split_once("!=") {
+            return value(left.trim(), context) != right.trim().trim_matches('\'');
+        }
         let (left, right) = part.split_once("==").expect("a comparison");
         value(left.trim(), context) == right.trim().trim_matches('\'')
     })
@@ -54,14 +57,20 @@ fn run_action(workspace: &Path, inputs: &[(&str, &str)]) -> Run {
     let temp = tempfile::tempdir().unwrap();
     let summary = temp.path().join("summary.md");
     let mut context = BTreeMap::new();
+    context.insert("github.event_name".to_owned(), "push".to_owned());
+    // A push has no pull request: the default `base` expression is empty.
+    context.insert(
+        "github.event.pull_request.base.sha".to_owned(),
+        String::new(),
+    );
     for (name, spec) in action["inputs"].as_object().unwrap() {
-        let default = spec["default"].as_str().unwrap_or_default().to_owned();
+        let default = expand(spec["default"].as_str().unwrap_or_default(), &context);
         context.insert(format!("inputs.{name}"), default);
     }
     for (name, value) in inputs {
         context.insert(format!("inputs.{name}"), (*value).to_owned());
     }
-    context.insert("github.event_name".to_owned(), "push".to_owned());
+
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_vnext"));
     let path = format!(
         "{}:{}",
@@ -179,4 +188,28 @@ fn the_action_annotates_a_lint_error_at_its_file_and_line_and_stops() {
     assert!(run.log.contains("::error file="), "{}", run.log);
     assert!(run.log.contains(",line="), "{}", run.log);
     assert_eq!(run.steps.len(), 2, "the run stops at the failed step");
+}
+
+#[test]
+fn in_a_pull_request_the_action_reviews_the_branch_against_its_base() {
+    let repo = crate::review::repository();
+    let run = run_action(repo.path(), &[("install", "false"), ("base", "main")]);
+    assert_eq!(status_of(&run, "Plan check"), &Some(0), "{}", run.log);
+    assert_eq!(
+        status_of(&run, "Review against the base"),
+        &Some(0),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("::notice file=generated/loans/0002_"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.summary.contains("## vnext plan against `main`"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains("This branch adds"), "{}", run.summary);
 }

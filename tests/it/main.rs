@@ -23,6 +23,7 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod review;
 mod safety;
 mod scale;
 mod terminal;

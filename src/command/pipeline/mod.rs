@@ -13,6 +13,7 @@ mod lint;
 mod named_files;
 mod plan;
 mod recorded;
+mod review;
 
 pub use analysis::component_references;
 pub use deploy::{DeployInput, DeploySources, deploy_domains, deploy_sources, direct_sources};
@@ -20,3 +21,4 @@ pub use graph::{GraphOutput, graph};
 pub use init::{InitOutcome, init};
 pub use lint::{LintInput, LintOutput, lint};
 pub use plan::{DirectMigration, DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput, plan};
+pub use review::{ReviewInput, ReviewOutput, review};

@@ -1,0 +1,250 @@
+//! `vnext plan --base REF`: what a branch adds relative to its base, for the pull-request
+//! comment after the migrations are committed (when plain `plan` says "up to date").
+//!
+//! The workspace as it is now (its definitions) is copied into a temporary folder with each
+//! domain's `generated/` folder taken from the base commit instead (`git show`), and planned
+//! there in check mode: the plan is exactly what the branch adds on top of the base, with its
+//! summary, hazards and SQL. The migration files the branch adds (`git diff` against the
+//! base) are listed beside it, and a branch whose files differ from that plan is told so.
+//! Git is run as a program (`git -C`), so any repository layout and any ref git knows work;
+//! the scratch copy lives in `.vnext-cache/review/` and is removed when done.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::analysis::absolute;
+use super::plan::{PlanInput, PlanMode, PlanOutput, plan};
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::front::workspace::{self, Namer};
+
+/// What `plan --base` is asked.
+#[derive(Debug, Clone)]
+pub struct ReviewInput {
+    pub root: PathBuf,
+    pub domain: Option<String>,
+    /// The git ref the branch is compared with (`origin/main`, a commit).
+    pub base: String,
+    pub allow_drop: Vec<String>,
+}
+
+/// The plan relative to the base, and the migration files the branch adds, per domain
+/// folder (relative to the workspace), in order.
+#[derive(Debug)]
+pub struct ReviewOutput {
+    pub plan: PlanOutput,
+    pub added: Vec<String>,
+    /// Files the branch adds that the plan on top of the base would not write under the
+    /// same name: the branch's `generated/` is out of step with its base.
+    pub unexpected: Vec<String>,
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|err| format!("cannot run git: {err}"))?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
+fn problem(message: String, help: &str) -> Diagnostic {
+    Diagnostic::new(Code::IoError, message).with_help(help)
+}
+
+/// Plans the branch against its base; a diagnostic when git or the base cannot be read.
+pub fn review(input: &ReviewInput) -> Result<ReviewOutput, Diagnostic> {
+    let root = absolute(&input.root);
+    let top = git(&root, &["rev-parse", "--show-toplevel"]).map_err(|err| {
+        problem(
+            format!("plan --base needs the workspace in a git repository: {err}"),
+            "run it in a clone (actions/checkout with fetch-depth: 0 fetches the base too)",
+        )
+    })?;
+    let top = PathBuf::from(String::from_utf8_lossy(&top).trim());
+    let commit = git(
+        &top,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{}^{{commit}}", input.base),
+        ],
+    )
+    .map_err(|_| {
+        problem(
+            format!("plan --base {}: git knows no such commit here", input.base),
+            "fetch it first (git fetch origin main, or actions/checkout with fetch-depth: 0)",
+        )
+    })?;
+    let commit = String::from_utf8_lossy(&commit).trim().to_owned();
+    // Inside the workspace's cache folder (ignored by git, skipped by the copy), removed again
+    // when done.
+    let temp = Scratch(root.join(crate::front::cache::DIR).join("review"));
+    let _ = std::fs::remove_dir_all(temp.path());
+    std::fs::create_dir_all(temp.path()).map_err(|err| {
+        problem(
+            format!("cannot write {}: {err}", temp.path().display()),
+            "plan --base writes a scratch copy under .vnext-cache/: make the workspace writable",
+        )
+    })?;
+    copy_workspace(&root, temp.path()).map_err(|err| {
+        problem(
+            format!("cannot copy the workspace: {err}"),
+            "check that the workspace folder is writable",
+        )
+    })?;
+    let namer = Namer::new(&root);
+    let discovery =
+        workspace::discover(std::slice::from_ref(&root), input.domain.as_deref(), &namer);
+    let mut added = Vec::new();
+    for solution in &discovery.solutions {
+        let folder = solution.generated_root.join(&solution.domain);
+        let Ok(inside) = folder.strip_prefix(&root) else {
+            return Err(problem(
+                format!(
+                    "plan --base: domain {}'s generated/ lies outside the workspace",
+                    solution.domain
+                ),
+                "keep generated/ inside the workspace folder to review it against a base",
+            ));
+        };
+        let copy = temp.path().join(inside);
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).map_err(|err| {
+            problem(
+                format!("cannot write {}: {err}", copy.display()),
+                "check that the workspace folder is writable",
+            )
+        })?;
+        let in_repo = folder
+            .strip_prefix(&top)
+            .unwrap_or(&folder)
+            .to_string_lossy()
+            .into_owned();
+        restore_from_base(&top, &commit, &in_repo, &copy)?;
+        added.extend(added_files(&top, &commit, &in_repo, &root)?);
+    }
+    let output = plan(&PlanInput {
+        domain: input.domain.clone(),
+        allow_drop: input.allow_drop.clone(),
+        ..PlanInput::new(temp.path(), PlanMode::Check)
+    });
+    let planned: Vec<String> = output
+        .domains
+        .iter()
+        .filter_map(|domain| domain.migration.as_ref().map(|(name, _)| name.clone()))
+        .collect();
+    let unexpected = added
+        .iter()
+        .filter(|path| path.ends_with(".sql"))
+        .filter(|path| !planned.iter().any(|name| path.ends_with(name.as_str())))
+        .cloned()
+        .collect();
+    Ok(ReviewOutput {
+        plan: output,
+        added,
+        unexpected,
+    })
+}
+
+/// A folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The workspace's files, without caches and git's own folder.
+fn copy_workspace(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".git" || name == crate::front::cache::DIR {
+            continue;
+        }
+        let target = to.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_workspace(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the base commit's files of `folder` (a path in the repository) into `into`.
+fn restore_from_base(
+    top: &Path,
+    commit: &str,
+    folder: &str,
+    into: &Path,
+) -> Result<(), Diagnostic> {
+    let listing = git(top, &["ls-tree", "-r", "--name-only", commit, "--", folder])
+        .map_err(|err| problem(format!("git ls-tree: {err}"), "check the repository"))?;
+    for path in String::from_utf8_lossy(&listing).lines() {
+        let bytes = git(top, &["show", &format!("{commit}:{path}")])
+            .map_err(|err| problem(format!("git show {path}: {err}"), "check the repository"))?;
+        let relative = Path::new(path)
+            .strip_prefix(folder)
+            .unwrap_or(Path::new(path));
+        let target = into.join(relative);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&target, bytes).map_err(|err| {
+            problem(
+                format!("cannot write {}: {err}", target.display()),
+                "check that the workspace folder is writable",
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The files of `folder` that the working tree has and the base lacks, relative to the
+/// workspace.
+fn added_files(
+    top: &Path,
+    commit: &str,
+    folder: &str,
+    root: &Path,
+) -> Result<Vec<String>, Diagnostic> {
+    let in_base = git(top, &["ls-tree", "-r", "--name-only", commit, "--", folder])
+        .map_err(|err| problem(format!("git ls-tree: {err}"), "check the repository"))?;
+    let in_base = String::from_utf8_lossy(&in_base).into_owned();
+    let in_base: Vec<&str> = in_base.lines().collect();
+    let absolute_folder = top.join(folder);
+    let mut now: Vec<String> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&absolute_folder) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".sql") {
+                now.push(name);
+            }
+        }
+    }
+    now.sort();
+    let prefix = absolute_folder
+        .strip_prefix(root)
+        .unwrap_or(Path::new(folder));
+    Ok(now
+        .into_iter()
+        .filter(|name| !in_base.contains(&format!("{folder}/{name}").as_str()))
+        .map(|name| prefix.join(name).to_string_lossy().into_owned())
+        .collect())
+}
