@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::base::diagnostics::Diagnostic;
 use crate::compile::ir::Layout;
-use crate::compile::layout::Layouts;
+use crate::compile::layout::{Layouts, Release};
 use crate::compile::lower::INSTANCE_LAYOUT;
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
@@ -34,14 +34,53 @@ impl Platform {
     /// Builds the layouts of an analysed platform workspace; what is wrong with them joins the
     /// analysis's diagnostics.
     pub fn from_analysis(mut analysis: Analysis) -> Platform {
-        let layouts = Layouts::build(&analysis.layout_files, &mut analysis.diagnostics);
+        let layouts = Layouts::of_analysis(&mut analysis);
         Platform { analysis, layouts }
     }
 
-    /// The layout every workflow schema of a domain is built from.
+    /// The layout the platform's own schemas are built from (for its own runtime release).
     pub fn instance_layout(&self) -> Option<&Arc<Layout>> {
         self.layouts.get(INSTANCE_LAYOUT)
     }
+
+    /// The runtime release a workspace that names none targets: the platform's own.
+    pub fn default_release(&self) -> Option<String> {
+        self.analysis
+            .solutions
+            .first()
+            .and_then(|s| s.runtime_version.clone())
+            .or_else(|| self.layouts.newest_release().map(str::to_owned))
+    }
+
+    /// The instance layout of runtime release `version`, and its source.
+    pub fn release(&self, version: &str) -> Option<&Release> {
+        self.layouts.releases.get(version)
+    }
+}
+
+/// The runtime releases the embedded platform's layouts describe, oldest first: read from the
+/// layout files alone, without analysing the platform (lint checks `runtimeVersion` with it).
+pub fn embedded_releases() -> Vec<String> {
+    let mut releases: Vec<String> = files::DEFINITIONS
+        .iter()
+        .filter(|(path, _)| path.starts_with("layout/"))
+        .filter_map(|(_, text)| {
+            crate::front::syntax::parse(text, crate::base::source::Format::Yaml).ok()
+        })
+        .flat_map(|value| {
+            value
+                .get("runtimeReleases")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    releases.sort_by(|a, b| crate::front::semver::compare_text(a, b));
+    releases.dedup();
+    releases
 }
 
 /// The embedded platform definitions, analysed like any workspace (with content).
