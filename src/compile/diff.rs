@@ -141,6 +141,13 @@ pub enum Change {
         product_version: String,
         migrations: Vec<String>,
     },
+    /// EF Core history rows the recorded layout wrote and the desired one does not have (another
+    /// runtime release's chain): removed, so the table holds exactly the release's chain.
+    RemoveEfHistory {
+        schema: String,
+        table: String,
+        migrations: Vec<String>,
+    },
     CreateAttributeIndex {
         schema: String,
         index: AttributeIndex,
@@ -290,8 +297,25 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
         .filter_map(|l| l.ef_history.as_ref())
         .flat_map(|ef| ef.migrations.iter().map(String::as_str))
         .collect();
+    let new_ef: BTreeSet<&str> = desired
+        .layouts
+        .iter()
+        .filter_map(|l| l.ef_history.as_ref())
+        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
+        .collect();
     for layout in &desired.layouts {
         if let Some(ef) = &layout.ef_history {
+            let stale: Vec<String> = old_ef
+                .difference(&new_ef)
+                .map(|m| (*m).to_owned())
+                .collect();
+            if !stale.is_empty() {
+                out.push(Change::RemoveEfHistory {
+                    schema: schema.clone(),
+                    table: ef.table.clone(),
+                    migrations: stale,
+                });
+            }
             let fresh: Vec<String> = ef
                 .migrations
                 .iter()

@@ -295,4 +295,35 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     );
     assert_eq!(layouts, vec!["instance@20260929213525"]);
     assert_eq!(plan(&loans).domains[0].outcome, Outcome::UpToDate);
+
+    // And back to 0.0.95: the release's table goes, so the plan is refused without the opt-in;
+    // with it, every schema holds 0.0.94's objects again, its history rows included.
+    let config = loans.join("vnext.config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("\"0.0.99\"", "\"0.0.95\"")).unwrap();
+    let refused = plan(&loans);
+    assert_ne!(refused.domains[0].outcome, Outcome::Written);
+    let back = pipeline::plan(&PlanInput {
+        allow_drop: vec![
+            "table:*.InstanceSecrets".to_owned(),
+            "column:*.InstanceTasks.*".to_owned(),
+        ],
+        ..PlanInput::new(&loans, PlanMode::Write)
+    });
+    assert_eq!(
+        back.domains[0].outcome,
+        Outcome::Written,
+        "{:#?}",
+        back.diagnostics
+    );
+    let files = migration_files(&loans.join("generated/loans"));
+    db.run_file(files.last().unwrap());
+    for schema in [
+        "collateral_valuation",
+        "kyc_check",
+        "loan_application",
+        "loan_disbursement",
+    ] {
+        assert_parity(&db, schema, "0.0.94");
+    }
 }
