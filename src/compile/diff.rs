@@ -291,18 +291,7 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
             });
         }
     }
-    let old_ef: BTreeSet<&str> = recorded
-        .layouts
-        .iter()
-        .filter_map(|l| l.ef_history.as_ref())
-        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
-        .collect();
-    let new_ef: BTreeSet<&str> = desired
-        .layouts
-        .iter()
-        .filter_map(|l| l.ef_history.as_ref())
-        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
-        .collect();
+    let (old_ef, new_ef) = (ef_ids(recorded), ef_ids(desired));
     for layout in &desired.layouts {
         if let Some(ef) = &layout.ef_history {
             let stale: Vec<String> = old_ef
@@ -338,6 +327,16 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
             layout_version: desired.layout_version(),
         });
     }
+}
+
+/// The EF Core migration ids a schema's layouts write into its history table.
+fn ef_ids(schema: &Schema) -> BTreeSet<&str> {
+    schema
+        .layouts
+        .iter()
+        .filter_map(|l| l.ef_history.as_ref())
+        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
+        .collect()
 }
 
 /// A schema's attribute indexes: gone ones dropped, new ones built, changed ones both.
