@@ -123,3 +123,63 @@ fn check(platform: Platform) -> Result<Platform, Vec<Diagnostic>> {
 pub fn generated_files() -> &'static [(&'static str, &'static str)] {
     files::GENERATED
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::diagnostics::Code;
+
+    #[test]
+    fn the_embedded_platform_knows_each_release_it_names() {
+        assert_eq!(
+            embedded_releases(),
+            ["0.0.94", "0.0.95", "0.0.96", "0.0.97", "0.0.98", "0.0.99"]
+        );
+        let platform = checked_analysis().unwrap();
+        assert_eq!(platform.default_release().as_deref(), Some("0.0.99"));
+        let chain = |release: &str| {
+            let layout = &platform.release(release).unwrap().layout;
+            let ef = layout.ef_history.as_ref().unwrap();
+            (layout.version.clone(), ef.migrations.len())
+        };
+        for older in ["0.0.94", "0.0.95", "0.0.96", "0.0.97", "0.0.98"] {
+            assert_eq!(chain(older), ("20260918090000".to_owned(), 59), "{older}");
+        }
+        assert_eq!(chain("0.0.99"), ("20260929213525".to_owned(), 61));
+        assert!(platform.release("0.0.93").is_none());
+        // The platform's own schemas are built from its own release.
+        assert_eq!(
+            platform.instance_layout().unwrap().version,
+            "20260929213525"
+        );
+    }
+
+    #[test]
+    fn layouts_pick_the_targeted_release_and_refuse_a_release_named_twice() {
+        let platform = checked_analysis().unwrap();
+        let files = &platform.analysis.layout_files;
+        let mut out = Vec::new();
+        let older = Layouts::build(files, Some("0.0.96"), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(
+            older.get(INSTANCE_LAYOUT).unwrap().version,
+            "20260918090000"
+        );
+        assert!(older.get(crate::compile::lower::REGISTRY_LAYOUT).is_some());
+        let newest = Layouts::build(files, None, &mut out);
+        assert_eq!(
+            newest.get(INSTANCE_LAYOUT).unwrap().version,
+            "20260929213525"
+        );
+
+        let mut twice = files.clone();
+        twice.push(files[0].clone());
+        Layouts::build(&twice, None, &mut out);
+        assert!(
+            out.iter()
+                .any(|d| d.code == Code::InvalidLayout
+                    && d.message.contains("is named by two layouts")),
+            "{out:?}"
+        );
+    }
+}
