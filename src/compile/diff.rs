@@ -141,6 +141,13 @@ pub enum Change {
         product_version: String,
         migrations: Vec<String>,
     },
+    /// EF Core history rows the recorded layout wrote and the desired one does not have (another
+    /// runtime release's chain): removed, so the table holds exactly the release's chain.
+    RemoveEfHistory {
+        schema: String,
+        table: String,
+        migrations: Vec<String>,
+    },
     CreateAttributeIndex {
         schema: String,
         index: AttributeIndex,
@@ -284,14 +291,20 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
             });
         }
     }
-    let old_ef: BTreeSet<&str> = recorded
-        .layouts
-        .iter()
-        .filter_map(|l| l.ef_history.as_ref())
-        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
-        .collect();
+    let (old_ef, new_ef) = (ef_ids(recorded), ef_ids(desired));
     for layout in &desired.layouts {
         if let Some(ef) = &layout.ef_history {
+            let stale: Vec<String> = old_ef
+                .difference(&new_ef)
+                .map(|m| (*m).to_owned())
+                .collect();
+            if !stale.is_empty() {
+                out.push(Change::RemoveEfHistory {
+                    schema: schema.clone(),
+                    table: ef.table.clone(),
+                    migrations: stale,
+                });
+            }
             let fresh: Vec<String> = ef
                 .migrations
                 .iter()
@@ -314,6 +327,16 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
             layout_version: desired.layout_version(),
         });
     }
+}
+
+/// The EF Core migration ids a schema's layouts write into its history table.
+fn ef_ids(schema: &Schema) -> BTreeSet<&str> {
+    schema
+        .layouts
+        .iter()
+        .filter_map(|l| l.ef_history.as_ref())
+        .flat_map(|ef| ef.migrations.iter().map(String::as_str))
+        .collect()
 }
 
 /// A schema's attribute indexes: gone ones dropped, new ones built, changed ones both.

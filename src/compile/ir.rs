@@ -188,6 +188,9 @@ pub struct Layout {
     pub functions: Vec<Function>,
     /// EF Core history rows written into every schema with this layout, when it has them.
     pub ef_history: Option<EfHistory>,
+    /// The runtime releases whose per-schema tables and migration chain this layout is (the
+    /// instance layouts only; empty for the others).
+    pub runtime_releases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,29 +20,134 @@ use crate::front::analyse::LayoutFile;
 use crate::pg::types;
 
 /// The table layouts of a workspace, by layout name: built, and as written (JSON), which
-/// `state.json` records.
+/// `state.json` records. A layout that names runtime releases (`runtimeReleases`) is also kept
+/// by release; of the layouts sharing a name, the one for the workspace's own release is the
+/// one in `built`.
 #[derive(Debug, Clone, Default)]
 pub struct Layouts {
     pub built: BTreeMap<String, Arc<Layout>>,
     pub sources: BTreeMap<String, Value>,
+    /// Every runtime release a layout names: the layout and its source.
+    pub releases: BTreeMap<String, Release>,
+}
+
+/// The tables and EF migration chain of one runtime release.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub layout: Arc<Layout>,
+    pub source: Value,
 }
 
 impl Layouts {
-    /// Builds the layout files the front end read, reporting what is wrong with them.
-    pub fn build(files: &[LayoutFile], out: &mut Vec<Diagnostic>) -> Layouts {
+    /// Builds the layout files the front end read, reporting what is wrong with them. `release`
+    /// is the runtime release the workspace targets (absent: the newest one a layout names);
+    /// of several layouts with one name, the one naming that release is used.
+    pub fn build(
+        files: &[LayoutFile],
+        release: Option<&str>,
+        out: &mut Vec<Diagnostic>,
+    ) -> Layouts {
         let mut layouts = Layouts::default();
+        let mut built = Vec::new();
         for LayoutFile { file, value } in files {
-            if let Some(built) = build(*file, value, out) {
-                layouts.sources.insert(built.name.clone(), value.clone());
-                layouts.built.insert(built.name.clone(), Arc::new(built));
+            if let Some(layout) = build(*file, value, out) {
+                let layout = Arc::new(layout);
+                for version in &layout.runtime_releases {
+                    if layouts.releases.contains_key(version) {
+                        out.push(
+                            Diagnostic::new(
+                                Code::InvalidLayout,
+                                format!("runtime release {version} is named by two layouts"),
+                            )
+                            .with_label(Label::value(*file, "/runtimeReleases"))
+                            .with_help("name each runtime release in one layout only"),
+                        );
+                        continue;
+                    }
+                    let release = Release {
+                        layout: layout.clone(),
+                        source: value.clone(),
+                    };
+                    layouts.releases.insert(version.clone(), release);
+                }
+                built.push((layout, value));
+            }
+        }
+        let target = release
+            .map(str::to_owned)
+            .or_else(|| layouts.newest_release().map(str::to_owned));
+        for (layout, value) in built {
+            let chosen = layout.runtime_releases.is_empty()
+                || target
+                    .as_ref()
+                    .is_some_and(|t| layout.runtime_releases.contains(t));
+            if chosen {
+                layouts.sources.insert(layout.name.clone(), value.clone());
+                layouts.built.insert(layout.name.clone(), layout);
             }
         }
         layouts
     }
 
+    /// Builds the layout files an analysis read, for the runtime release its platform solution
+    /// (the one listing layouts) targets; what is wrong joins the analysis's diagnostics.
+    pub fn of_analysis(analysis: &mut crate::front::analyse::Analysis) -> Layouts {
+        let release = analysis
+            .solutions
+            .iter()
+            .find(|s| !s.layouts.is_empty())
+            .and_then(|s| s.runtime_version.clone());
+        let layouts = Layouts::build(
+            &analysis.layout_files,
+            release.as_deref(),
+            &mut analysis.diagnostics,
+        );
+        if let (Some(release), Some(solution)) = (
+            &release,
+            analysis.solutions.iter().find(|s| !s.layouts.is_empty()),
+        ) && !layouts.releases.is_empty()
+            && !layouts.releases.contains_key(release)
+        {
+            analysis.diagnostics.push(unknown_release(
+                solution.file,
+                release,
+                &layouts.supported_releases(),
+            ));
+        }
+        layouts
+    }
+
+    /// The runtime releases the layouts name, oldest first.
+    pub fn supported_releases(&self) -> Vec<String> {
+        let mut releases: Vec<String> = self.releases.keys().cloned().collect();
+        releases.sort_by(|a, b| crate::front::semver::compare_text(a, b));
+        releases
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<Layout>> {
         self.built.get(name)
     }
+
+    /// The newest runtime release a layout names: the default for a workspace that names none.
+    pub fn newest_release(&self) -> Option<&str> {
+        self.releases
+            .keys()
+            .max_by(|a, b| crate::front::semver::compare_text(a, b))
+            .map(String::as_str)
+    }
+}
+
+/// VN116: a solution file's `runtimeVersion` names a runtime release no layout describes.
+pub(crate) fn unknown_release(file: FileId, release: &str, supported: &[String]) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownRuntimeRelease,
+        format!("vnext does not know the tables and migrations of runtime release {release}"),
+    )
+    .with_label(Label::value(file, "/runtimeVersion").with_text("unknown runtime release"))
+    .with_help(format!(
+        "set runtimeVersion to the release the domain's runtime runs; vnext supports {}",
+        supported.join(", ")
+    ))
 }
 
 /// Builds a layout from a parsed layout file, reporting what is wrong with it.
@@ -102,6 +207,7 @@ pub(crate) fn build(file: FileId, value: &Value, out: &mut Vec<Diagnostic>) -> O
         tables,
         functions,
         ef_history,
+        runtime_releases: names(&value["runtimeReleases"]),
     })
 }
 

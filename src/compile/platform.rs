@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::base::diagnostics::Diagnostic;
 use crate::compile::ir::Layout;
-use crate::compile::layout::Layouts;
+use crate::compile::layout::{Layouts, Release};
 use crate::compile::lower::INSTANCE_LAYOUT;
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
@@ -34,14 +34,53 @@ impl Platform {
     /// Builds the layouts of an analysed platform workspace; what is wrong with them joins the
     /// analysis's diagnostics.
     pub fn from_analysis(mut analysis: Analysis) -> Platform {
-        let layouts = Layouts::build(&analysis.layout_files, &mut analysis.diagnostics);
+        let layouts = Layouts::of_analysis(&mut analysis);
         Platform { analysis, layouts }
     }
 
-    /// The layout every workflow schema of a domain is built from.
+    /// The layout the platform's own schemas are built from (for its own runtime release).
     pub fn instance_layout(&self) -> Option<&Arc<Layout>> {
         self.layouts.get(INSTANCE_LAYOUT)
     }
+
+    /// The runtime release a workspace that names none targets: the platform's own.
+    pub fn default_release(&self) -> Option<String> {
+        self.analysis
+            .solutions
+            .first()
+            .and_then(|s| s.runtime_version.clone())
+            .or_else(|| self.layouts.newest_release().map(str::to_owned))
+    }
+
+    /// The instance layout of runtime release `version`, and its source.
+    pub fn release(&self, version: &str) -> Option<&Release> {
+        self.layouts.releases.get(version)
+    }
+}
+
+/// The runtime releases the embedded platform's layouts describe, oldest first: read from the
+/// layout files alone, without analysing the platform (lint checks `runtimeVersion` with it).
+pub fn embedded_releases() -> Vec<String> {
+    let mut releases: Vec<String> = files::DEFINITIONS
+        .iter()
+        .filter(|(path, _)| path.starts_with("layout/"))
+        .filter_map(|(_, text)| {
+            crate::front::syntax::parse(text, crate::base::source::Format::Yaml).ok()
+        })
+        .flat_map(|value| {
+            value
+                .get("runtimeReleases")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    releases.sort_by(|a, b| crate::front::semver::compare_text(a, b));
+    releases.dedup();
+    releases
 }
 
 /// The embedded platform definitions, analysed like any workspace (with content).
@@ -83,4 +122,64 @@ fn check(platform: Platform) -> Result<Platform, Vec<Diagnostic>> {
 /// The embedded platform migrations: file name and text, sorted by name.
 pub fn generated_files() -> &'static [(&'static str, &'static str)] {
     files::GENERATED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::diagnostics::Code;
+
+    #[test]
+    fn the_embedded_platform_knows_each_release_it_names() {
+        assert_eq!(
+            embedded_releases(),
+            ["0.0.94", "0.0.95", "0.0.96", "0.0.97", "0.0.98", "0.0.99"]
+        );
+        let platform = checked_analysis().unwrap();
+        assert_eq!(platform.default_release().as_deref(), Some("0.0.99"));
+        let chain = |release: &str| {
+            let layout = &platform.release(release).unwrap().layout;
+            let ef = layout.ef_history.as_ref().unwrap();
+            (layout.version.clone(), ef.migrations.len())
+        };
+        for older in ["0.0.94", "0.0.95", "0.0.96", "0.0.97", "0.0.98"] {
+            assert_eq!(chain(older), ("20260918090000".to_owned(), 59), "{older}");
+        }
+        assert_eq!(chain("0.0.99"), ("20260929213525".to_owned(), 61));
+        assert!(platform.release("0.0.93").is_none());
+        // The platform's own schemas are built from its own release.
+        assert_eq!(
+            platform.instance_layout().unwrap().version,
+            "20260929213525"
+        );
+    }
+
+    #[test]
+    fn layouts_pick_the_targeted_release_and_refuse_a_release_named_twice() {
+        let platform = checked_analysis().unwrap();
+        let files = &platform.analysis.layout_files;
+        let mut out = Vec::new();
+        let older = Layouts::build(files, Some("0.0.96"), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(
+            older.get(INSTANCE_LAYOUT).unwrap().version,
+            "20260918090000"
+        );
+        assert!(older.get(crate::compile::lower::REGISTRY_LAYOUT).is_some());
+        let newest = Layouts::build(files, None, &mut out);
+        assert_eq!(
+            newest.get(INSTANCE_LAYOUT).unwrap().version,
+            "20260929213525"
+        );
+
+        let mut twice = files.clone();
+        twice.push(files[0].clone());
+        Layouts::build(&twice, None, &mut out);
+        assert!(
+            out.iter()
+                .any(|d| d.code == Code::InvalidLayout
+                    && d.message.contains("is named by two layouts")),
+            "{out:?}"
+        );
+    }
 }

@@ -21,10 +21,10 @@ pub(crate) fn upgrade_layout(definitions: &Path) {
     let path = definitions.join("layout/instance-tables.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
-        .replace("version: \"20260930104256\"", "version: \"20261015000000\"")
+        .replace("version: \"20260929213525\"", "version: \"20261015000000\"")
         .replace(
-            "    - 20260930104256_AddInstanceJobRequestDataTable\n",
-            "    - 20260930104256_AddInstanceJobRequestDataTable\n    - 20261015000000_AddInstancePriority\n",
+            "    - 20260929213525_AddInstanceSecrets\n",
+            "    - 20260929213525_AddInstanceSecrets\n    - 20261015000000_AddInstancePriority\n",
         )
         .replace(
             "      - { name: Stage, type: varchar(120), nullable: true }\n      - { name: Tags, type: \"text[]\" }",
@@ -46,6 +46,22 @@ pub(crate) fn upgrade_layout(definitions: &Path) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Points a copied example workspace at the platform's own runtime release (the one whose
+/// layout `upgrade_layout` changes), so its workflow schemas follow the system schemas.
+pub(crate) fn on_newest_release(workspace: &Path) {
+    let path = workspace.join("vnext.config.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"runtimeVersion\": \"0.0.95\""));
+    std::fs::write(
+        &path,
+        text.replace(
+            "\"runtimeVersion\": \"0.0.95\"",
+            "\"runtimeVersion\": \"0.0.99\"",
+        ),
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_layout_change_upgrades_every_schema() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -56,6 +72,7 @@ fn a_layout_change_upgrades_every_schema() {
     let domain = temp.path().join("loans");
     crate::plan_fixtures::copy_dir(&repo.join("examples/loans"), &domain);
     std::fs::remove_dir_all(domain.join("generated")).unwrap();
+    on_newest_release(&domain);
 
     assert_eq!(
         plan(&definitions, None).domains[0].outcome,

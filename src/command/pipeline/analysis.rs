@@ -17,8 +17,34 @@ pub(super) fn analyse(
     cache: Option<&mut crate::front::cache::Cache>,
 ) -> (Analysis, Layouts) {
     let mut analysis = analyse::analyze_cached(discovery, detail, cache);
-    let layouts = Layouts::build(&analysis.layout_files, &mut analysis.diagnostics);
+    let layouts = Layouts::of_analysis(&mut analysis);
+    check_runtime_versions(&mut analysis);
     (analysis, layouts)
+}
+
+/// VN116 for every domain solution whose `runtimeVersion` names a release the built-in platform
+/// does not describe. (A platform workspace's own release is checked against its own layouts.)
+/// A domain that names none targets the platform's release (docs/runtime-parity/release.md).
+fn check_runtime_versions(analysis: &mut Analysis) {
+    let mut supported: Option<Vec<String>> = None;
+    for solution in &analysis.solutions {
+        let Some(release) = &solution.runtime_version else {
+            continue;
+        };
+        if !solution.layouts.is_empty() {
+            continue;
+        }
+        let supported = supported.get_or_insert_with(crate::compile::platform::embedded_releases);
+        if !supported.contains(release) {
+            analysis
+                .diagnostics
+                .push(crate::compile::layout::unknown_release(
+                    solution.file,
+                    release,
+                    supported,
+                ));
+        }
+    }
 }
 
 pub(super) fn absolute(path: &Path) -> PathBuf {

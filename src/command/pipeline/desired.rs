@@ -22,7 +22,8 @@ pub(super) struct Desired {
 }
 
 /// Lowers solution `index`: the platform's own workspace on its own layouts, any other domain on
-/// the platform's instance layout.
+/// the instance layout of the runtime release it targets (`runtimeVersion`; absent: the
+/// platform's own release).
 pub(super) fn lower(
     analysis: &Analysis,
     layouts: &Layouts,
@@ -50,14 +51,27 @@ pub(super) fn lower(
             })
             .collect::<Vec<_>>()
     })?;
-    let Some(instance) = platform.instance_layout() else {
-        return Err(vec![Diagnostic::new(
-            Code::InvalidLayout,
-            "the built-in platform has no instance layout",
-        )]);
+    let solution = &analysis.solutions[index];
+    let release = solution
+        .runtime_version
+        .clone()
+        .or_else(|| platform.default_release());
+    let Some(found) = release.as_deref().and_then(|r| platform.release(r)) else {
+        let supported = platform.layouts.supported_releases();
+        return Err(vec![match &solution.runtime_version {
+            Some(release) => {
+                crate::compile::layout::unknown_release(solution.file, release, &supported)
+            }
+            None => Diagnostic::new(
+                Code::InvalidLayout,
+                "the built-in platform describes no runtime release",
+            ),
+        }]);
     };
+    let mut layout_sources = platform.layouts.sources.clone();
+    layout_sources.insert(found.layout.name.clone(), found.source.clone());
     Ok(Desired {
-        lowered: lower_domain(analysis, index, instance),
-        layout_sources: platform.layouts.sources.clone(),
+        lowered: lower_domain(analysis, index, &found.layout),
+        layout_sources,
     })
 }

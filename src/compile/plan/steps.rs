@@ -90,6 +90,7 @@ pub(super) fn schema_of(change: &Change) -> Option<&str> {
         | Change::CreateIndex { schema, .. }
         | Change::DropIndex { schema, .. }
         | Change::AddEfHistory { schema, .. }
+        | Change::RemoveEfHistory { schema, .. }
         | Change::CreateAttributeIndex { schema, .. }
         | Change::DropAttributeIndex { schema, .. } => Some(schema),
         Change::SetComment { target, .. } => Some(match target {
@@ -117,7 +118,7 @@ pub(super) fn rank_in_schema(change: &Change) -> u8 {
         Change::AddCheck { .. } => 10,
         Change::CreateIndex { .. } => 11,
         Change::SetComment { .. } => 12,
-        Change::AddEfHistory { .. } => 13,
+        Change::RemoveEfHistory { .. } | Change::AddEfHistory { .. } => 13,
         Change::UpdateLayoutVersion { .. } => 14,
         _ => 15,
     }

@@ -97,7 +97,8 @@ pub(crate) fn describe_object(change: &Change) -> String {
                 column,
             } => format!("column:{schema}.{table}.{column}"),
         },
-        Change::AddEfHistory { schema, table, .. } => format!("table:{schema}.{table}"),
+        Change::AddEfHistory { schema, table, .. }
+        | Change::RemoveEfHistory { schema, table, .. } => format!("table:{schema}.{table}"),
         Change::PublishComponent { record } => {
             format!("component:{}/{}", record.kind.flow(), record.key)
         }

@@ -6,7 +6,7 @@ use crate::compile::ids;
 
 use super::components::{VERSION_COLUMNS, publish_component_sql, version_values};
 use super::registry::registry;
-use super::schema::{create_schema_sql, ef_history_sql};
+use super::schema::{create_schema_sql, ef_history_delete_sql, ef_history_sql};
 use crate::pg::quote::{ident, literal, qualified};
 
 use super::sql::{
@@ -24,7 +24,8 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
         Change::CreateSchema { .. }
         | Change::RetireSchema { .. }
         | Change::UpdateLayoutVersion { .. }
-        | Change::AddEfHistory { .. } => schema_change_sql(domain, change, out),
+        | Change::AddEfHistory { .. }
+        | Change::RemoveEfHistory { .. } => schema_change_sql(domain, change, out),
         Change::CreateTable { .. } | Change::DropTable { .. } => table_change_sql(change, out),
         Change::AddColumn { .. } | Change::DropColumn { .. } | Change::AlterColumnType { .. } => {
             column_change_sql(change, out)
@@ -132,6 +133,19 @@ fn schema_change_sql(domain: &str, change: &Change, out: &mut String) {
                 if migrations.len() == 1 { "" } else { "s" }
             ),
             &ef_history_sql(schema, table, product_version, migrations),
+        ),
+        Change::RemoveEfHistory {
+            schema,
+            table,
+            migrations,
+        } => statement(
+            out,
+            &format!(
+                "Remove {} EF Core migration{} this runtime release does not contain",
+                migrations.len(),
+                if migrations.len() == 1 { "" } else { "s" }
+            ),
+            &ef_history_delete_sql(schema, table, migrations),
         ),
         // `change_sql` sends each change to its family; no other change arrives here.
         _ => {}

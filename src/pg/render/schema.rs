@@ -27,6 +27,16 @@ pub(super) fn ef_history_sql(
     )
 }
 
+/// Deletes the history rows of migrations the targeted runtime release does not contain.
+pub(super) fn ef_history_delete_sql(schema: &str, table: &str, migrations: &[String]) -> String {
+    let ids: Vec<String> = migrations.iter().map(|id| literal(id)).collect();
+    format!(
+        "DELETE FROM {} WHERE \"MigrationId\" IN (\n    {}\n)",
+        qualified(schema, table),
+        ids.join(",\n    ")
+    )
+}
+
 pub(super) fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String) {
     let name = &schema.name;
     let _ = domain;

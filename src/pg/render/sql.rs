@@ -147,6 +147,9 @@ pub(super) fn column_definition(column: &Column) -> String {
         out.push_str(" GENERATED ALWAYS AS (");
         push_expr(&mut out, generated);
         out.push_str(") STORED");
+        if !column.nullable {
+            out.push_str(" NOT NULL");
+        }
         return out;
     }
     if !column.nullable {

@@ -18,6 +18,7 @@ fn platform_and_loans() -> (tempfile::TempDir, std::path::PathBuf, std::path::Pa
     let loans = temp.path().join("loans");
     copy_dir(&root().join("examples/loans"), &loans);
     std::fs::remove_dir_all(loans.join("generated")).unwrap();
+    crate::layout_upgrade::on_newest_release(&loans);
     (temp, definitions, loans)
 }
 
@@ -137,7 +138,7 @@ fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
         assert!(
             message.contains("VN615")
                 && message.contains("instance layout 20261015000000")
-                && message.contains("brings instance 20260930104256")
+                && message.contains("brings instance 20260929213525")
                 && message.contains(&format!(
                     "apply with vnext {} (which planned it)",
                     env!("CARGO_PKG_VERSION")
