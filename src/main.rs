@@ -134,9 +134,10 @@ struct InitArgs {
     /// The domain: lowercase letters, digits and hyphens.
     #[arg(long, value_parser = domain_name)]
     domain: String,
-    /// The vNext runtime release the workspace targets (vnext.config.json's runtimeVersion).
-    #[arg(long, default_value = vnext::command::init::DEFAULT_RUNTIME_VERSION)]
-    runtime_version: String,
+    /// The vNext runtime release the workspace targets (vnext.config.json's runtimeVersion);
+    /// default: the newest this vnext supports.
+    #[arg(long, value_name = "VERSION")]
+    runtime_version: Option<String>,
     /// The GitHub Action the CI workflow uses: where your organisation hosts vnext, and a tag.
     #[arg(
         long,
@@ -156,7 +157,11 @@ fn domain_name(text: &str) -> Result<String, String> {
 fn init(args: InitArgs) -> ExitCode {
     use vnext::command::pipeline::InitOutcome;
     let dir = &args.directory;
-    match vnext::command::pipeline::init(dir, &args.domain, &args.runtime_version, &args.action) {
+    let runtime_version = args
+        .runtime_version
+        .clone()
+        .unwrap_or_else(vnext::command::init::default_runtime_version);
+    match vnext::command::pipeline::init(dir, &args.domain, &runtime_version, &args.action) {
         InitOutcome::Written(files) => {
             for file in &files {
                 print(&format!("wrote {}\n", dir.join(file).display()));

@@ -10,8 +10,14 @@
 
 use std::path::PathBuf;
 
-/// The runtime release a new workspace targets unless `--runtime-version` says otherwise.
-pub const DEFAULT_RUNTIME_VERSION: &str = "0.0.95";
+/// The runtime release a new workspace targets unless `--runtime-version` says otherwise: the
+/// newest one this vnext knows the layout of.
+pub fn default_runtime_version() -> String {
+    crate::compile::platform::embedded_releases()
+        .into_iter()
+        .max_by(|a, b| crate::front::semver::compare_text(a, b))
+        .unwrap_or_default()
+}
 
 /// The component folders of a workspace, in the runtime CLI's names.
 const FOLDERS: [&str; 7] = [
