@@ -65,13 +65,12 @@ pub(crate) fn content(value: &Value) -> Content {
     let attributes = value
         .get("attributes")
         .filter(|attributes| attributes.is_object());
-    let canonical = match attributes {
-        Some(attributes) => canonical_json(attributes),
-        None => "{}".to_owned(),
-    };
+    let empty = Value::Object(Default::default());
+    let attributes = attributes.unwrap_or(&empty);
+    let canonical = canonical_json(attributes);
     Content {
         hash: content_hash(&canonical),
-        data_hash: data_hash(&canonical),
+        data_hash: data_hash(attributes),
         attributes: std::sync::Arc::from(canonical),
     }
 }

@@ -1,0 +1,64 @@
+//! Published component rows as the runtime's own publish writes them (issue 9 §3,
+//! docs/runtime-parity/rows.md): planned by vnext, applied to a real database, read back.
+
+use std::path::Path;
+
+use vnext::command::pipeline::{self, PlanInput, PlanMode};
+
+use crate::database::TestDb;
+use crate::generated::apply_with_psql;
+
+/// One task at three versions; its attributes are out of key order and hold a non-ASCII
+/// character, so the data hash shows the runtime's normalization.
+fn workspace(root: &Path) {
+    std::fs::create_dir_all(root.join("core/Tasks")).unwrap();
+    std::fs::write(
+        root.join("vnext.config.json"),
+        r#"{"domain":"loans","paths":{"componentsRoot":"core"}}"#,
+    )
+    .unwrap();
+    for version in ["0.9.0", "1.0.0", "1.0.0-pkg.1.0.0+core"] {
+        std::fs::write(
+            root.join(format!("core/Tasks/score@{version}.json")),
+            format!(
+                r#"{{"key":"score","version":"{version}","domain":"loans","flow":"sys-tasks","flowVersion":"1.0.0","tags":["loans"],"attributes":{{"type":"6","config":{{"url":"https://scoring.example.com/s\u00e9","method":"POST"}}}}}}"#
+            ),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn published_rows_carry_the_runtimes_values() {
+    if !crate::database::available() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    workspace(temp.path());
+    let output = pipeline::plan(&PlanInput::new(temp.path(), PlanMode::Write));
+    assert!(output.diagnostics.is_empty(), "{:#?}", output.diagnostics);
+    let db = TestDb::create("rows");
+    apply_with_psql(&db, &temp.path().join("generated/loans"));
+
+    // Instance.Create: no state; ModifiedAt set with CreatedAt.
+    assert_eq!(
+        db.query(
+            "SELECT \"CurrentState\" IS NULL, \"EffectiveState\" IS NULL, \"ModifiedAt\" = \"CreatedAt\", \"Status\", \"EffectiveStatus\", \"Type\" FROM sys_tasks.\"Instances\" WHERE \"Key\" = 'score'"
+        ),
+        vec!["t|t|t|A|A|R"]
+    );
+    // InstanceDataWriteService.AppendExplicitAsync: VersionNo 1 on each new version line,
+    // IsLatest by InstanceDataVersionComparer (the package version above its plain artifact),
+    // DataHash the SHA-1 of JsonData.NormalizedJson:
+    // {"config":{"method":"POST","url":"https://scoring.example.com/sé"},"type":"6"}.
+    assert_eq!(
+        db.query(
+            "SELECT d.\"Version\" || ' ' || d.\"VersionNo\" || ' ' || d.\"IsLatest\" || ' ' || d.\"DataHash\" FROM sys_tasks.\"InstancesData\" d ORDER BY d.\"Version\""
+        ),
+        vec![
+            "0.9.0 1 false dc2d1c5df57df0eef7c076e113a6d1e1904db30e",
+            "1.0.0 1 false dc2d1c5df57df0eef7c076e113a6d1e1904db30e",
+            "1.0.0-pkg.1.0.0+core 1 true dc2d1c5df57df0eef7c076e113a6d1e1904db30e",
+        ]
+    );
+}
