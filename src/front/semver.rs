@@ -109,6 +109,12 @@ pub(crate) fn runtime_cmp(a: &str, b: &str) -> Ordering {
         .then_with(|| compare_semantic(package_a, package_b))
 }
 
+/// Whether a version carries the runtime's package suffix (`ARTIFACT-pkg.X.Y.Z[+name]`), as
+/// the runtime's package publisher writes every version it publishes.
+pub(crate) fn has_package_version(version: &str) -> bool {
+    split_package(version).1.is_some()
+}
+
 fn blank(text: &str) -> bool {
     text.chars().all(char::is_whitespace)
 }

@@ -62,3 +62,45 @@ fn published_rows_carry_the_runtimes_values() {
         ]
     );
 }
+
+/// The platform publishes no system workflows (issue 9 §4): the runtime's own post-install
+/// publish of the official package finds the system schemas empty of them, writes its rows
+/// (versions `…-pkg.X.Y.Z+core`), and vnext's drift leaves those rows alone; a row nobody
+/// published through a package is still drift.
+#[test]
+fn the_runtimes_package_publish_is_not_drift() {
+    use crate::apply::{fixture_workspace, ok, text, vnext};
+    if !crate::database::available() {
+        return;
+    }
+    let ws = fixture_workspace("add-workflow", 1);
+    let db = TestDb::create("rows_pkg");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert_eq!(
+        db.query("SELECT count(*) FROM sys_flows.\"Instances\" WHERE \"Key\" LIKE 'sys-%'"),
+        vec!["0"]
+    );
+    // What PublishAsync writes for the package's sys-flows (Instance.Create, AppendExplicitAsync).
+    db.query(
+        "INSERT INTO sys_flows.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"HasActiveIncident\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
+         VALUES ('0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0001', 'sys-flows', 'sys-flows', '1.0.0', 'A', 'A', 'R', ARRAY[]::text[], false, 0, now(), now(), '{}'); \
+         INSERT INTO sys_flows.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
+         VALUES ('0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0002', '0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0001', '1.0.0-pkg.1.0.0+core', 1, true, '01JDZ8Q5N3K7W2X9Y4T6R8M0AB', 'bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f', now(), '{}')",
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+
+    db.query(
+        "INSERT INTO sys_flows.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"HasActiveIncident\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ExtraProperties\") \
+         VALUES ('0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0003', 'by-hand', 'sys-flows', '1.0.0', 'A', 'A', 'R', ARRAY[]::text[], false, 0, now(), '{}'); \
+         INSERT INTO sys_flows.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
+         VALUES ('0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0004', '0b6f0c59-3c59-4a43-9f3e-1d2a7c1e0003', '1.0.0', 1, true, '01JDZ8Q5N3K7W2X9Y4T6R8M0AC', 'bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f', now(), '{}')",
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+    assert!(
+        String::from_utf8_lossy(&drift.stdout).contains("component by-hand 1.0.0 (in sys_flows)"),
+        "{}",
+        text(&drift)
+    );
+}
