@@ -94,7 +94,14 @@ pub(crate) fn lower_domain(
     // Workflow versions by key, and the master schemas they reference.
     let mut workflows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (id, component) in analysis.components_of(solution) {
+        // A package's system workflow is a row in `sys_flows`; its schema is the platform's.
+        let system = component.package.is_some()
+            && component
+                .key
+                .as_deref()
+                .is_some_and(naming::is_system_workflow);
         if component.kind == Kind::Workflow
+            && !system
             && let Some(key) = &component.key
         {
             workflows.entry(key).or_default().push(id);
@@ -186,6 +193,10 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
             let (Some(version), Some(content)) = (&component.version, &component.content) else {
                 continue;
             };
+            // A package's later duplicate is refused by the runtime: the first one stays.
+            if component.package.is_some() && versions.contains_key(version) {
+                continue;
+            }
             if content.attributes.contains("\\u0000") {
                 lowered.diagnostics.push(
                     Diagnostic::new(

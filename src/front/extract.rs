@@ -130,6 +130,7 @@ pub(crate) fn extract(
     };
 
     Component {
+        package: None,
         file: origin.file,
         solution: origin.solution,
         folder_kind: origin.folder_kind,

@@ -248,6 +248,17 @@ pub(crate) fn resolve<'a>(wanted: &str, available: &[&'a str]) -> Option<&'a str
     if let Some(exact) = available.iter().find(|v| **v == wanted) {
         return Some(exact);
     }
+    // The runtime's `FindBestMatch`: an artifact version names the highest package version
+    // published of it (`1.0.0` → `1.0.0-pkg.1.2.0+core`).
+    if is_artifact(wanted) {
+        let packaged = available
+            .iter()
+            .filter(|v| matches!(split_package(v), (artifact, Some(_)) if artifact == wanted))
+            .max_by(|a, b| compare_text(a, b));
+        if let Some(found) = packaged {
+            return Some(found);
+        }
+    }
     let highest = |filter: &dyn Fn(&Version) -> bool| {
         available
             .iter()
@@ -340,6 +351,12 @@ mod tests {
         assert_eq!(resolve("latest", &available), Some("2.0.0-rc.1"));
         assert_eq!(resolve("3", &available), None);
         assert_eq!(resolve("1.3.0", &available), None);
+        let packaged = ["1.0.0-pkg.1.0.0+core", "1.0.0-pkg.1.2.0+core", "2.0.0"];
+        assert_eq!(resolve("1.0.0", &packaged), Some("1.0.0-pkg.1.2.0+core"));
+        assert_eq!(
+            resolve("1.0.0-pkg.1.0.0+core", &packaged),
+            Some("1.0.0-pkg.1.0.0+core")
+        );
     }
 
     #[test]

@@ -104,3 +104,62 @@ fn the_runtimes_package_publish_is_not_drift() {
         text(&drift)
     );
 }
+
+/// A workspace that brings the official system package (a copy of burgan-tech/vnext-sys-flow,
+/// `tests/fixtures/lint/ok-official-package/vendor/vnext-sys-flow/NOTICE.md`) gets exactly the
+/// rows the runtime's package publisher would write: its versions `1.0.0-pkg.1.0.0+core`, its
+/// `domain` fields set to the workspace's domain, the seed data of its system workflows as
+/// components, no workflow schema of their own; and the database is then without drift.
+#[test]
+fn a_brought_package_is_seeded_as_the_publisher_writes_it() {
+    use crate::apply::{ok, root, text, vnext, workspace_copy};
+    if !crate::database::available() {
+        return;
+    }
+    let ws = workspace_copy(&root().join("tests/fixtures/lint/ok-official-package"));
+    ok(vnext(&["plan", "--no-cache"], ws.path(), ""));
+    let db = TestDb::create("rows_seed");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+
+    assert_eq!(
+        db.query(
+            "SELECT i.\"Key\" || ' ' || i.\"Flow\" || ' ' || i.\"FlowVersion\" || ' ' || d.\"Version\" || ' ' || d.\"IsLatest\" || ' ' || d.\"VersionNo\" || ' ' || (d.\"Data\"::text LIKE '%\"domain\": \"core\"%') FROM sys_flows.\"Instances\" i JOIN sys_flows.\"InstancesData\" d ON d.\"InstanceId\" = i.\"Id\" ORDER BY 1"
+        ),
+        vec![
+            "loan-application sys-flows 1.0.0 1.0.0 true 1 false",
+            "sys-extensions sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+            "sys-flows sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+            "sys-functions sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+            "sys-schemas sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+            "sys-tasks sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+            "sys-views sys-flows 1.0.0 1.0.0-pkg.1.0.0+core true 1 false",
+        ]
+    );
+    // A `domain` inside the attributes (in the package: `core`) now names the workspace's.
+    assert_eq!(
+        db.query("SELECT \"Data\"::text LIKE '%\"domain\": \"loans\"%' FROM sys_schemas.\"InstancesData\" d JOIN sys_schemas.\"Instances\" i ON i.\"Id\" = d.\"InstanceId\" WHERE i.\"Key\" = 'workflow'"),
+        vec!["t"]
+    );
+    // The seed data of sys-schemas (and not the Schemas/ files of the same key and version,
+    // which the runtime refuses as a version conflict) and of sys-tasks.
+    assert_eq!(
+        db.query("SELECT \"Key\" || ' ' || \"Flow\" FROM sys_schemas.\"Instances\" ORDER BY 1"),
+        vec![
+            "schema sys-schemas",
+            "task sys-schemas",
+            "view sys-schemas",
+            "workflow sys-schemas"
+        ]
+    );
+    assert_eq!(
+        db.query("SELECT \"Key\" FROM sys_tasks.\"Instances\" ORDER BY 1"),
+        vec!["available-transitions", "invalidate-cache", "script-task"]
+    );
+    // The system workflows own no schema of their own: only the domain's workflow does.
+    assert_eq!(
+        db.query("SELECT \"Name\" FROM sys_schemas.\"ManagedSchemas\" WHERE \"Kind\" = 'flow'"),
+        vec!["loan_application"]
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}
