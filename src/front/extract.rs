@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::base::diagnostics::pointer_join;
-use crate::base::hash::{canonical_json, content_hash, data_hash};
+use crate::base::hash::{canonical_json, content_hash, data_hash_with};
 use crate::base::source::FileId;
 use crate::front::model::{
     Availability, Body, Component, Content, ExtensionBody, FunctionBody, IndexedField,
@@ -70,7 +70,7 @@ pub(crate) fn content(value: &Value) -> Content {
     let canonical = canonical_json(attributes);
     Content {
         hash: content_hash(&canonical),
-        data_hash: data_hash(attributes),
+        data_hash: data_hash_with(&canonical, attributes),
         attributes: std::sync::Arc::from(canonical),
     }
 }
