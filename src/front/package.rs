@@ -36,6 +36,8 @@ pub struct Package {
     pub domain: String,
     pub components_root: PathBuf,
     pub folders: Vec<(Kind, String)>,
+    /// The solution file and the pointer of the `dependencies.npm` entry that declares it.
+    pub declared_at: (FileId, String),
 }
 
 /// The packages `dependencies.npm` of a solution file declares as folders; what cannot be used
@@ -91,7 +93,10 @@ pub(crate) fn declared(
             continue;
         }
         match load(name, &root, io) {
-            Ok(package) => packages.push(package),
+            Ok(package) => packages.push(Package {
+                declared_at: (file, pointer.clone()),
+                ..package
+            }),
             Err(message) => diagnostics.push(
                 unusable(file, &pointer, message).with_help(
                     "name a folder that holds the package's vnext.config.json (with `version` and `domain`) and its component folders",
@@ -148,16 +153,19 @@ fn load(name: &str, root: &Path, io: &Io<'_>) -> Result<Package, String> {
         domain,
         components_root,
         folders,
+        declared_at: (FileId::at(0), String::new()),
     })
 }
 
 /// The `.json` files of a package's folders (path, kind, path relative to its components root),
 /// in the order the publisher posts them: workflows first with `sys-flows.json` first of all,
 /// then tasks, views, functions, extensions and schemas; within a folder by path. Symbolic
-/// links are not followed; hidden folders (`.meta/`), `node_modules/` and `*.diagram.json` are
-/// skipped.
-pub(crate) fn files(package: &Package) -> Vec<(PathBuf, Kind, String)> {
+/// links are skipped, as the publisher's `Dirent.isFile()` skips them, and so are hidden
+/// folders (`.meta/`), `node_modules/` and `*.diagram.json`. What cannot be read is reported at
+/// the entry that declares the package.
+pub(crate) fn files(package: &Package) -> (Vec<(PathBuf, Kind, String)>, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     for (kind, folder) in &package.folders {
         let dir = package.components_root.join(folder);
         if !containment::inside(&package.components_root, &dir) || !dir.is_dir() {
@@ -171,7 +179,18 @@ pub(crate) fn files(package: &Package) -> Vec<(PathBuf, Kind, String)> {
                 let name = entry.file_name().to_string_lossy();
                 entry.depth() == 0 || !(name.starts_with('.') || name == "node_modules")
             })
-            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                entry
+                    .map_err(|err| {
+                        let (file, pointer) = &package.declared_at;
+                        problems.push(
+                            Diagnostic::new(Code::IoError, format!("cannot read package {}: {err}", package.name))
+                                .with_label(Label::value(*file, pointer).with_text("while reading this package"))
+                                .with_help("fix the folder's permissions or remove what cannot be read; the rest of the package was read"),
+                        );
+                    })
+                    .ok()
+            })
             .filter(|entry| entry.file_type().is_file())
             .map(walkdir::DirEntry::into_path)
             .filter(|path| {
@@ -183,15 +202,11 @@ pub(crate) fn files(package: &Package) -> Vec<(PathBuf, Kind, String)> {
             files.sort_by_key(|path| !path.ends_with("sys-flows.json"));
         }
         for path in files {
-            let relative = path
-                .strip_prefix(&package.components_root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let relative = containment::relative(&package.components_root, &path);
             out.push((path, *kind, relative));
         }
     }
-    out
+    (out, problems)
 }
 
 /// A component file of `package` as the publisher posts it into domain `app_domain`
@@ -288,6 +303,7 @@ mod tests {
             domain: "core".into(),
             components_root: PathBuf::new(),
             folders: Vec::new(),
+            declared_at: (FileId::at(0), String::new()),
         }
     }
 

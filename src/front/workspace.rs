@@ -316,7 +316,9 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
         }
         collect_candidates(index, solution, namer, &mut discovery);
         for (package_index, package) in solution.packages.iter().enumerate() {
-            for (path, kind, relative) in crate::front::package::files(package) {
+            let (files, problems) = crate::front::package::files(package);
+            discovery.diagnostics.extend(problems);
+            for (path, kind, relative) in files {
                 discovery.candidates.push(Candidate {
                     name: namer.name(&path),
                     path,
@@ -663,7 +665,7 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
             let Some(format) = Format::from_path(path) else {
                 continue;
             };
-            let relative = relative_path(&solution.components_root, path);
+            let relative = containment::relative(&solution.components_root, path);
             discovery.candidates.push(Candidate {
                 path: path.to_path_buf(),
                 name: namer.name(path),
@@ -675,14 +677,6 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
             });
         }
     }
-}
-
-/// `path` relative to `root`, with `/`: what `{ref}` paths name.
-pub(crate) fn relative_path(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
 }
 
 fn is_skipped_entry(entry: &walkdir::DirEntry) -> bool {
