@@ -82,6 +82,7 @@ codes! {
     OutsideComponentFolders = ("VN114", "outside-component-folders", Warning, "A file named on the command line is in no component folder, so it is not linted as a component"),
     PathOutsideWorkspace = ("VN115", "path-outside-workspace", Error, "A path of the workspace, or a symbolic link in it, leads outside the workspace folder"),
     UnknownRuntimeRelease = ("VN116", "unknown-runtime-release", Error, "runtimeVersion names a runtime release whose tables and migrations vnext does not know"),
+    UnusablePackage = ("VN119", "unusable-package", Error, "A package `dependencies.npm` declares cannot be read as a folder of components"),
 
     // Schema validation: VN2xx.
     UnknownKey = ("VN200", "unknown-key", Error, "A key the component format does not define"),

@@ -1,8 +1,7 @@
 //! Lowering: typed components into the desired database (`ir::Catalog`).
 //!
 //! The platform lowers into the system schemas (`sys_flows`, ...), each built from the
-//! `instance` layout (plus the `registry` layout in `sys_schemas`), and the rows of its system
-//! workflows. A domain lowers into one schema per workflow key, named by the runtime's formatter
+//! `instance` layout (plus the `registry` layout in `sys_schemas`), and no rows. A domain lowers into one schema per workflow key, named by the runtime's formatter
 //! and built from the `instance` layout, plus attribute indexes from the `x-indexed` fields of
 //! the master schemas its workflows reference, plus one component row per key and version.
 //! Lowering never looks at the database; `state` lowers a recorded state the same way.
@@ -78,7 +77,8 @@ pub(crate) fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: u
             schema(name, SchemaKind::System, layouts, Vec::new()),
         );
     }
-    lower_components(analysis, solution, &mut lowered);
+    // The platform publishes no rows: the system workflows are the official package's
+    // (docs/runtime-parity/rows.md §6), seeded by a domain that brings it or by the runtime.
     lowered
 }
 
@@ -94,7 +94,14 @@ pub(crate) fn lower_domain(
     // Workflow versions by key, and the master schemas they reference.
     let mut workflows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (id, component) in analysis.components_of(solution) {
+        // A package's system workflow is a row in `sys_flows`; its schema is the platform's.
+        let system = component.package.is_some()
+            && component
+                .key
+                .as_deref()
+                .is_some_and(naming::is_system_workflow);
         if component.kind == Kind::Workflow
+            && !system
             && let Some(key) = &component.key
         {
             workflows.entry(key).or_default().push(id);
@@ -186,6 +193,10 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
             let (Some(version), Some(content)) = (&component.version, &component.content) else {
                 continue;
             };
+            // A package's later duplicate is refused by the runtime: the first one stays.
+            if component.package.is_some() && versions.contains_key(version) {
+                continue;
+            }
             if content.attributes.contains("\\u0000") {
                 lowered.diagnostics.push(
                     Diagnostic::new(

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::base::diagnostics::{Code, Diagnostic, Label};
+use crate::base::diagnostics::{Code, Diagnostic, Label, Severity};
 use crate::base::source::Format;
 use crate::base::source::{FileId, SourceFile, SourceSet};
 use crate::front::check::{self, Resolution, Unread};
 use crate::front::extract::{self, Detail, Origin};
 use crate::front::model::{Component, Kind};
+use crate::front::package::Package;
 use crate::front::rules;
 use crate::front::syntax;
 use crate::front::validate;
@@ -57,6 +58,8 @@ impl Analysis {
 struct Loaded {
     source: SourceFile,
     component: Option<Component>,
+    /// The components a package's system workflow seeds (`front::package::seeds`).
+    seeds: Vec<Component>,
     diagnostics: Vec<Diagnostic>,
     /// The stamp of a clean file that was read, to record it in the cache; `None` on a cache
     /// hit or when the file had something to report.
@@ -70,6 +73,7 @@ impl Loaded {
         Loaded {
             source,
             component: None,
+            seeds: Vec::new(),
             diagnostics: vec![diagnostic],
             fresh: None,
             cached: false,
@@ -119,15 +123,11 @@ pub(crate) fn analyze_cached(
     let domains: Vec<String> = solutions.iter().map(|s| s.domain.clone()).collect();
     let loaded: Vec<Loaded> = {
         let cache = cache.as_deref();
+        let env = (embedded.as_ref(), solutions.as_slice());
         candidates
             .par_iter()
             .enumerate()
-            .map(|(idx, candidate)| {
-                let file = FileId::at(first_id + idx);
-                let domain = candidate.solution.map(|s| domains[s].as_str());
-                cached(candidate, file, detail, cache, domain)
-                    .unwrap_or_else(|| load(candidate, file, detail, embedded.as_ref()))
-            })
+            .map(|(idx, c)| load_one(c, FileId::at(first_id + idx), detail, cache, env))
             .collect()
     };
 
@@ -141,6 +141,10 @@ pub(crate) fn analyze_cached(
         sources.add(item.source);
         diagnostics.extend(item.diagnostics);
         cache_hits += usize::from(item.cached);
+        for (idx, seed) in item.seeds.into_iter().enumerate() {
+            components.push(seed);
+            relative_paths.push(format!("{}#/data/{idx}", candidate.relative));
+        }
         if let Some(component) = item.component {
             if let Some(stamp) = item.fresh {
                 fresh.push((
@@ -293,6 +297,28 @@ fn display_relative(
     ))
 }
 
+/// One candidate, from the cache when it may be; a package file is read as the publisher
+/// rewrites it, never from the cache.
+fn load_one(
+    candidate: &Candidate,
+    file: FileId,
+    detail: Detail<'_>,
+    cache: Option<&crate::front::cache::Cache>,
+    (embedded, solutions): (Option<&Embedded>, &[Solution]),
+) -> Loaded {
+    let solution = candidate.solution.map(|s| &solutions[s]);
+    let domain = solution.map(|s| s.domain.as_str());
+    let package = candidate
+        .package
+        .zip(solution)
+        .map(|(p, s)| (&s.packages[p], s.domain.as_str()));
+    match package {
+        Some(package) => load(candidate, file, detail, embedded, Some(package)),
+        None => cached(candidate, file, detail, cache, domain)
+            .unwrap_or_else(|| load(candidate, file, detail, embedded, None)),
+    }
+}
+
 /// The cached analysis of a file, when it is still valid and enough for `detail`.
 fn cached(
     candidate: &Candidate,
@@ -339,6 +365,7 @@ fn cached(
             candidate.format,
         ),
         component: Some(component),
+        seeds: Vec::new(),
         diagnostics: Vec::new(),
         fresh: None,
         cached: true,
@@ -350,6 +377,7 @@ fn load(
     file: FileId,
     detail: Detail<'_>,
     embedded: Option<&Embedded>,
+    package: Option<(&Package, &str)>,
 ) -> Loaded {
     let stamp = if embedded.is_none() {
         crate::front::cache::Stamp::of(&candidate.path)
@@ -379,7 +407,10 @@ fn load(
         }
     };
     let value = match syntax::parse(&text, candidate.format) {
-        Ok(value) => value,
+        Ok(value) => match package {
+            Some((package, domain)) => crate::front::package::as_published(value, package, domain),
+            None => value,
+        },
         Err(err) => {
             return Loaded::failed(source(text), workspace::parse_error_diagnostic(file, err));
         }
@@ -409,15 +440,25 @@ fn load(
     diagnostics.extend(validate::validate_component(file, kind, &value));
     let schema_valid = !diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.extend(rules::check(file, kind, &value));
+    if package.is_some() {
+        tolerate_unknown_keys(&mut diagnostics);
+    }
     let origin = Origin {
         file,
         solution: candidate.solution,
         folder_kind: candidate.folder_kind,
     };
-    let component = extract::extract(origin, kind, &value, schema_valid, detail);
-    // Only clean files are cached: a cache hit must never hide a diagnostic.
-    let fresh = stamp.filter(|_| diagnostics.is_empty());
+    let mut component = extract::extract(origin, kind, &value, schema_valid, detail);
+    component.package = candidate.package;
+    let seeds = match package {
+        Some(_) => seeds(candidate, file, &value, schema_valid, detail),
+        None => Vec::new(),
+    };
+    // Only clean files are cached, and never a package's: a cache hit must never hide a
+    // diagnostic, nor a rewrite that depends on the package's solution file.
+    let fresh = stamp.filter(|_| diagnostics.is_empty() && package.is_none());
     Loaded {
+        seeds,
         fresh,
         cached: false,
         // Keep the text only where there is already something to show.
@@ -429,6 +470,38 @@ fn load(
         component: Some(component),
         diagnostics,
     }
+}
+
+/// The runtime ignores keys it does not know; a package's are not the team's to fix.
+fn tolerate_unknown_keys(diagnostics: &mut [Diagnostic]) {
+    for diagnostic in diagnostics {
+        if diagnostic.code == Code::UnknownKey {
+            diagnostic.severity = Severity::Warning;
+        }
+    }
+}
+
+/// The components a package's system workflow seeds, extracted like files of their kind.
+fn seeds(
+    candidate: &Candidate,
+    file: FileId,
+    value: &serde_json::Value,
+    schema_valid: bool,
+    detail: Detail<'_>,
+) -> Vec<Component> {
+    crate::front::package::seeds(value)
+        .into_iter()
+        .map(|(kind, seed)| {
+            let origin = Origin {
+                file,
+                solution: candidate.solution,
+                folder_kind: Some(kind),
+            };
+            let mut seeded = extract::extract(origin, kind, &seed, schema_valid, detail);
+            seeded.package = candidate.package;
+            seeded
+        })
+        .collect()
 }
 
 /// The keys of a component's envelope: a file with none of them is not a component.

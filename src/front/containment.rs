@@ -49,6 +49,14 @@ pub(crate) fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` relative to `root`, with `/`: what `{ref}` paths name.
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::base::diagnostics::pointer_join;
-use crate::base::hash::{canonical_json, content_hash, data_hash};
+use crate::base::hash::{canonical_json, content_hash, data_hash_with};
 use crate::base::source::FileId;
 use crate::front::model::{
     Availability, Body, Component, Content, ExtensionBody, FunctionBody, IndexedField,
@@ -65,13 +65,12 @@ pub(crate) fn content(value: &Value) -> Content {
     let attributes = value
         .get("attributes")
         .filter(|attributes| attributes.is_object());
-    let canonical = match attributes {
-        Some(attributes) => canonical_json(attributes),
-        None => "{}".to_owned(),
-    };
+    let empty = Value::Object(Default::default());
+    let attributes = attributes.unwrap_or(&empty);
+    let canonical = canonical_json(attributes);
     Content {
         hash: content_hash(&canonical),
-        data_hash: data_hash(&canonical),
+        data_hash: data_hash_with(&canonical, attributes),
         attributes: std::sync::Arc::from(canonical),
     }
 }
@@ -131,6 +130,7 @@ pub(crate) fn extract(
     };
 
     Component {
+        package: None,
         file: origin.file,
         solution: origin.solution,
         folder_kind: origin.folder_kind,

@@ -12,6 +12,7 @@ pub(crate) mod containment;
 pub(crate) mod extract;
 pub(crate) mod model;
 pub(crate) mod naming;
+pub mod package;
 pub(crate) mod rules;
 pub(crate) mod semver;
 pub mod syntax;

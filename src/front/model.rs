@@ -404,6 +404,9 @@ pub struct Component {
     pub content: Option<Content>,
     /// Whether the file passed its JSON Schema.
     pub schema_valid: bool,
+    /// The package of its solution it comes from (`Solution::packages`), if any.
+    #[serde(default)]
+    pub package: Option<usize>,
 }
 
 impl Component {

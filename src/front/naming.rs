@@ -37,6 +37,12 @@ pub(crate) const SYSTEM_SCHEMAS: [&str; 7] = [
 ];
 
 /// Why a workflow may not own this schema name, if it may not.
+/// Whether a workflow key is one of the system workflows (`sys-flows` → `sys_flows`, ...): the
+/// workflow whose instances are the components of one system schema.
+pub(crate) fn is_system_workflow(key: &str) -> bool {
+    key.starts_with("sys-") && SYSTEM_SCHEMAS.contains(&schema_name(key).as_str())
+}
+
 pub(crate) fn reserved_reason(name: &str) -> Option<&'static str> {
     if SYSTEM_SCHEMAS.contains(&name) {
         Some("it is a system schema that holds component definitions")

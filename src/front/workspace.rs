@@ -47,6 +47,8 @@ pub struct Solution {
     /// The other domains `dependencies.domains` declares (entries written as strings, or as
     /// objects naming a `domain` or `name`).
     pub dependency_domains: Vec<String>,
+    /// The packages `dependencies.npm` brings as folders (`front::package`).
+    pub packages: Vec<crate::front::package::Package>,
 }
 
 impl Solution {
@@ -70,6 +72,8 @@ pub struct Candidate {
     pub folder_kind: Option<Kind>,
     /// Path relative to the components root, with `/`: what `{ref}` paths name.
     pub relative: String,
+    /// The package of its solution it belongs to (`Solution::packages`), if any.
+    pub package: Option<usize>,
 }
 
 /// What discovery found: solution files (already in `sources`) and component candidates.
@@ -311,6 +315,21 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
             continue;
         }
         collect_candidates(index, solution, namer, &mut discovery);
+        for (package_index, package) in solution.packages.iter().enumerate() {
+            let (files, problems) = crate::front::package::files(package);
+            discovery.diagnostics.extend(problems);
+            for (path, kind, relative) in files {
+                discovery.candidates.push(Candidate {
+                    name: namer.name(&path),
+                    path,
+                    format: Format::Json,
+                    solution: Some(index),
+                    folder_kind: Some(kind),
+                    relative,
+                    package: Some(package_index),
+                });
+            }
+        }
     }
     discovery
 }
@@ -447,6 +466,11 @@ fn resolve_solution(
         layouts.push(path);
     }
     let dependency_domains = dependency_domains(value);
+    let packages = if on_disk {
+        packages_of(file, solution_dir, value, namer, discovery)
+    } else {
+        Vec::new()
+    };
     Solution {
         file,
         root: solution_dir.to_path_buf(),
@@ -454,6 +478,7 @@ fn resolve_solution(
         generated_root,
         layouts,
         dependency_domains,
+        packages,
         components_root_name: namer.name(&components_root),
         components_root,
         folders,
@@ -462,6 +487,26 @@ fn resolve_solution(
             .and_then(Value::as_str)
             .map(str::to_owned),
     }
+}
+
+/// The packages `dependencies.npm` brings as folders, read through this module's IO.
+fn packages_of(
+    file: FileId,
+    dir: &Path,
+    value: &Value,
+    namer: &Namer,
+    discovery: &mut Discovery,
+) -> Vec<crate::front::package::Package> {
+    let mut found = Vec::new();
+    let read = |path: &Path| discovery.read(path).ok();
+    let name = |path: &Path| namer.name(path);
+    let io = crate::front::package::Io {
+        read: &read,
+        name: &name,
+    };
+    let packages = crate::front::package::declared(file, dir, value, &io, &mut found);
+    discovery.diagnostics.extend(found);
+    packages
 }
 
 /// The domains a solution file declares it depends on (`dependencies.domains`): names, or
@@ -620,11 +665,7 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
             let Some(format) = Format::from_path(path) else {
                 continue;
             };
-            let relative = path
-                .strip_prefix(&solution.components_root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let relative = containment::relative(&solution.components_root, path);
             discovery.candidates.push(Candidate {
                 path: path.to_path_buf(),
                 name: namer.name(path),
@@ -632,6 +673,7 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
                 solution: Some(index),
                 folder_kind: Some(*kind),
                 relative,
+                package: None,
             });
         }
     }
@@ -690,6 +732,7 @@ pub fn discover_embedded(embedded: Embedded) -> Discovery {
                 solution: Some(index),
                 folder_kind,
                 relative,
+                package: None,
             });
         }
     }
@@ -713,6 +756,7 @@ pub fn loose_candidate(path: &Path, namer: &Namer) -> Option<Candidate> {
         solution: None,
         folder_kind,
         relative: path.file_name()?.to_string_lossy().into_owned(),
+        package: None,
     })
 }
 

@@ -24,6 +24,7 @@ mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
 mod review;
+mod rows;
 mod runtime_objects;
 mod safety;
 mod scale;

@@ -49,7 +49,13 @@ pub(super) fn check_envelope(
             )),
         );
     }
-    if let Some(key) = &component.key {
+    // A package is published by its folders, whatever its files are called; its seed data has
+    // no file of its own.
+    if let Some(key) = component
+        .key
+        .as_ref()
+        .filter(|_| component.package.is_none())
+    {
         let stem = file_stem(&workspace.sources.get(file).name);
         if !names_key(stem, key, component.version.as_deref()) {
             out.push(
@@ -77,7 +83,10 @@ pub(super) fn check_duplicates(
                 &workspace.components[pair[0]],
                 &workspace.components[pair[1]],
             );
-            if first.version.is_some() && first.version == second.version {
+            // Within a package the first in publishing order is stored and the runtime refuses
+            // the later one (`lower` keeps the first): not the team's to fix.
+            let both_packaged = first.package.is_some() && second.package.is_some();
+            if first.version.is_some() && first.version == second.version && !both_packaged {
                 let version = first.version.as_deref().unwrap_or("");
                 out.push(
                     Diagnostic::new(

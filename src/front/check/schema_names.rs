@@ -17,8 +17,12 @@ pub(super) fn check_schema_names(workspace: &Workspace<'_>, out: &mut Vec<Diagno
         let (Some(solution), Some(key)) = (component.solution, &component.key) else {
             continue;
         };
-        let platform =
-            workspace.solutions[solution].domain == crate::front::workspace::PLATFORM_DOMAIN;
+        // The platform's workflows, and a package's system workflows (the official package's
+        // `sys-*`: rows in the system schemas, which own no schema of their own), may carry
+        // the system schemas' names.
+        let platform = workspace.solutions[solution].domain
+            == crate::front::workspace::PLATFORM_DOMAIN
+            || (component.package.is_some() && naming::is_system_workflow(key));
         let name = naming::schema_name(key);
         let file = component.file;
         if name.is_empty() {

@@ -1,5 +1,8 @@
 //! Component rows: a new component's `"Instances"` row with every version, and the
-//! `"InstancesData"` row of each version, ids and ETags derived from what they identify.
+//! `"InstancesData"` row of each version, as the runtime's publish writes them
+//! (docs/runtime-parity/rows.md): no state (`"CurrentState"` and `"EffectiveState"` NULL),
+//! `"ModifiedAt"` = `"CreatedAt"`, `"VersionNo"` 1 (each version is a line of its own),
+//! `"DataHash"` the runtime's; ids and ETags derived from what they identify.
 
 use crate::base::hash::data_hash;
 use crate::compile::ids;
@@ -26,7 +29,7 @@ pub(super) fn instances_row(domain: &str, record: &ComponentRecord) -> String {
         )
     };
     format!(
-        "INSERT INTO {} (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"CurrentState\", \"Tags\", \"HasActiveIncident\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ExtraProperties\") VALUES ({}, {}, {}, {}, 'A', 'A', 'R', 'active', {tags}, false, 0, now(), '{{}}')",
+        "INSERT INTO {} (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"HasActiveIncident\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") VALUES ({}, {}, {}, {}, 'A', 'A', 'R', {tags}, false, 0, now(), now(), '{{}}')",
         qualified(record.kind.system_schema(), "Instances"),
         literal(&ids::instance_id(domain, flow, &record.key).to_string()),
         literal(&record.key),
@@ -54,7 +57,7 @@ pub(super) fn version_values(
     push_literal(out, &ids::instance_id(domain, flow, key).to_string());
     out.push_str(", ");
     push_literal(out, &version.version);
-    out.push_str(", 0, ");
+    out.push_str(", 1, ");
     out.push_str(if latest { "true" } else { "false" });
     out.push_str(", ");
     push_literal(
@@ -64,7 +67,10 @@ pub(super) fn version_values(
     out.push_str(", ");
     match &version.data_hash {
         Some(hash) => push_literal(out, hash),
-        None => push_literal(out, &data_hash(attributes)),
+        None => push_literal(
+            out,
+            &data_hash(&serde_json::from_str(attributes).unwrap_or_default()),
+        ),
     }
     out.push_str(", now(), ");
     push_literal(out, attributes);
