@@ -148,6 +148,12 @@ codes! {
     InvalidState = ("VN504", "invalid-state", Error, "generated/<domain>/state.json cannot be read"),
     ComponentRemoved = ("VN505", "component-removed", Warning, "A published component was removed from the definitions"),
     UnstorableContent = ("VN506", "unstorable-content", Error, "A component holds a value PostgreSQL cannot store"),
+    GitConflict = ("VN507", "git-conflict", Error, "generated/<domain>/ holds git conflict markers: two branches each added a migration"),
+    RehashRefused = ("VN508", "rehash-refused", Error, "plan --rehash would record an edited migration that a database already applied"),
+    Rehashed = ("VN509", "rehashed", Warning, "plan --rehash rewrote vnext.sum for edited migrations"),
+    GeneratedBehindDatabase = ("VN510", "generated-behind-database", Error, "generated/ lacks migrations the database applied, or holds others in their place"),
+    StateDisagrees = ("VN511", "state-disagrees", Error, "generated/<domain>/state.json is not the state the database recorded for the same migration"),
+    RebaseRefused = ("VN512", "rebase-refused", Error, "plan --rebase cannot tell which migrations to plan again"),
 
     // Applying to a database: VN6xx.
     ConnectionFailed = ("VN600", "connection-failed", Error, "vnext could not connect to the database"),
@@ -167,6 +173,11 @@ codes! {
     DataLossAtApply = ("VN614", "data-loss-at-apply", Error, "A pending migration would destroy rows and apply was not told to allow it"),
     PlatformTooNew = ("VN615", "platform-too-new", Error, "A migration was planned against a platform layout newer than this vnext knows"),
     ExpectedSideUnbuildable = ("VN616", "expected-side-unbuildable", Error, "drift cannot build the expected objects: the server or the role allows no writes, not even temporary ones"),
+    WrongDomain = ("VN626", "wrong-domain", Error, "The database holds another domain's migrations"),
+    OtherWorkspace = ("VN627", "other-workspace", Error, "The database's history of this domain began in another workspace"),
+    OtherMigration = ("VN628", "other-migration", Error, "The database applied a different migration with the same number"),
+    FileReplaced = ("VN629", "file-replaced", Error, "A migration that stopped part-way was replaced in generated/; vnext repair must record it"),
+    RepairRefused = ("VN630", "repair-refused", Error, "vnext repair cannot resolve a history entry safely"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -1,7 +1,8 @@
 //! The commands: `pipeline` runs the stages in order for each command of the binary, and
-//! `report` turns what they found into text for people and machines. `draw` is `vnext graph`,
+//! `report` turns what they found into text for people and machines. `args` checks values from the command line, `draw` is `vnext graph`,
 //! `schema_export` is `vnext schema export`.
 
+pub mod args;
 pub mod draw;
 pub mod pipeline;
 pub mod report;

@@ -90,6 +90,28 @@ impl Script {
     pub(crate) fn statement_count(&self) -> usize {
         self.steps.iter().map(|s| s.statements.len()).sum()
     }
+
+    /// After each step, the statements up to its end and their checksum (the history's
+    /// `AppliedChecksum` once that step committed): a hash chained over each statement's text,
+    /// line endings ignored, comments not part of it. Two files whose first steps hash alike
+    /// begin with exactly the same statements, so `vnext repair` can tell whether a
+    /// replacement file repeats what a failed one committed.
+    pub(crate) fn applied_checksums(&self) -> Vec<(usize, String)> {
+        let mut chain = String::new();
+        let mut end = 0;
+        self.steps
+            .iter()
+            .map(|step| {
+                for statement in &step.statements {
+                    let text = statement.sql.replace("\r\n", "\n");
+                    let hash = crate::base::hash::sha256_hex(text.as_bytes());
+                    chain = crate::base::hash::sha256_hex(format!("{chain}\n{hash}").as_bytes());
+                }
+                end += step.statements.len();
+                (end, format!("sha256:{chain}"))
+            })
+            .collect()
+    }
 }
 
 /// Why a file cannot be run.

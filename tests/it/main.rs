@@ -6,6 +6,7 @@
 mod support;
 
 mod apply;
+mod branches;
 mod cache;
 mod cli;
 mod database;
@@ -17,6 +18,7 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod repair;
 mod safety;
 mod scale;
 mod tidy;

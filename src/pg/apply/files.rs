@@ -21,6 +21,21 @@ pub(super) struct Loaded {
     pub records_state: Option<String>,
     /// What it drops with its data, as its header lists it.
     pub drops: Vec<crate::pg::header::Dropped>,
+    /// The domain and workspace identity the history records for it.
+    pub domain: String,
+    pub workspace: Option<String>,
+    /// After each step: the statements applied by then, and their checksum.
+    pub applied: Vec<(usize, String)>,
+}
+
+impl Loaded {
+    /// The checksum of the first `done` statements, when `done` ends a step.
+    pub(super) fn applied_checksum(&self, done: usize) -> Option<&str> {
+        self.applied
+            .iter()
+            .find(|(end, _)| *end == done)
+            .map(|(_, checksum)| checksum.as_str())
+    }
 }
 
 pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
@@ -62,7 +77,11 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
         if newest && source.kind != SourceKind::Platform {
             problems.extend(platform_too_old(sources, source, &label, &text));
         }
+        let applied = script.applied_checksums();
         loaded.push(Loaded {
+            domain: source.domain.clone(),
+            workspace: source.workspace().map(str::to_owned),
+            applied,
             work: item.clone(),
             label,
             checksum: file.checksum.clone(),

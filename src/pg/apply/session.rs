@@ -253,6 +253,7 @@ pub(super) async fn apply_locked(
         done_files: Vec::new(),
         statements: 0,
         history_ready: registry_exists(conn, HISTORY).await?,
+        identity: false,
     };
     for file in &loaded {
         run.file(conn, file, events).await?;
