@@ -178,6 +178,7 @@ codes! {
     OtherMigration = ("VN628", "other-migration", Error, "The database applied a different migration with the same number"),
     FileReplaced = ("VN629", "file-replaced", Error, "A migration that stopped part-way was replaced in generated/; vnext repair must record it"),
     RepairRefused = ("VN630", "repair-refused", Error, "vnext repair cannot resolve a history entry safely"),
+    Rebased = ("VN631", "rebased", Warning, "plan --rebase dropped this branch's migrations to plan their changes again on top"),
 }
 
 /// Which part of a JSON node a label points at.

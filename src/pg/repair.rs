@@ -358,3 +358,104 @@ fn replaced(source: &Source, row: &HistoryRow, file: &MigrationFile) -> Result<C
         workspace: source.workspace().map(str::to_owned),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::migrations::Folder;
+
+    const OLD: &str = "BEGIN;\nCREATE SCHEMA a;\nCOMMIT;\nBEGIN;\nCREATE SCHEMA b;\nCOMMIT;\n";
+
+    fn source(files: &[(u32, &str)]) -> Source {
+        Source {
+            kind: SourceKind::Domain,
+            label: "generated/d".into(),
+            domain: "d".into(),
+            folder: Folder {
+                files: files
+                    .iter()
+                    .map(|(n, t)| MigrationFile::in_memory(*n, &format!("{n:04}_m.sql"), t))
+                    .collect(),
+                ..Folder::default()
+            },
+        }
+    }
+
+    /// The entry of `OLD` as number 1, stopped after its first step (or before it).
+    fn stopped(after_first_step: bool) -> HistoryRow {
+        let file = MigrationFile::in_memory(1, "0001_m.sql", OLD);
+        let script = crate::pg::script::parse(OLD).unwrap();
+        HistoryRow {
+            source: "domain".into(),
+            version: 1,
+            name: file.name,
+            checksum: file.checksum,
+            started_at: "2026-12-01T10:00:00Z".into(),
+            finished_at: None,
+            statements_applied: usize::from(after_first_step),
+            statements_total: 2,
+            error: Some("boom".into()),
+            failing_statement: None,
+            tool_version: "0.1.0".into(),
+            applied_by: "ci".into(),
+            state_hash_before: None,
+            state_hash_after: None,
+            domain: Some("d".into()),
+            workspace: None,
+            applied_checksum: after_first_step.then(|| script.applied_checksums()[0].1.clone()),
+            repaired: None,
+        }
+    }
+
+    #[test]
+    fn a_replacement_must_begin_with_what_committed() {
+        let row = stopped(true);
+        // Unchanged: nothing to repair.
+        let (changes, unchanged) =
+            judge(&[source(&[(1, OLD)])], std::slice::from_ref(&row)).unwrap();
+        assert!(changes.is_empty() && unchanged[0].contains("resumes it at statement 2"));
+        // The first step kept (comments do not count), the second replaced: repaired.
+        let new =
+            "-- a comment\nBEGIN;\nCREATE SCHEMA a;\nCOMMIT;\nBEGIN;\nCREATE SCHEMA c;\nCOMMIT;\n";
+        let (changes, _) = judge(&[source(&[(1, new)])], std::slice::from_ref(&row)).unwrap();
+        assert!(matches!(
+            &changes[..],
+            [Change::Replace {
+                statements_applied: 1,
+                ..
+            }]
+        ));
+        // The committed step changed: refused.
+        let new = "BEGIN;\nCREATE SCHEMA z;\nCOMMIT;\nBEGIN;\nCREATE SCHEMA b;\nCOMMIT;\n";
+        let problems = judge(&[source(&[(1, new)])], std::slice::from_ref(&row)).unwrap_err();
+        assert_eq!(problems[0].code, Code::RepairRefused);
+        // The committed part no longer ends a step: refused.
+        let new = "BEGIN;\nCREATE SCHEMA a;\nCREATE SCHEMA b;\nCOMMIT;\n";
+        let problems = judge(&[source(&[(1, new)])], std::slice::from_ref(&row)).unwrap_err();
+        assert!(problems[0].message.contains("does not end a step"));
+        // Gone from generated/ after a step committed: refused.
+        let problems = judge(&[source(&[])], std::slice::from_ref(&row)).unwrap_err();
+        assert_eq!(problems[0].code, Code::RepairRefused);
+    }
+
+    #[test]
+    fn an_entry_of_which_nothing_committed_takes_any_file_or_is_dropped() {
+        let row = stopped(false);
+        let (changes, _) =
+            judge(&[source(&[(1, "SELECT 1;\n")])], std::slice::from_ref(&row)).unwrap();
+        assert!(matches!(
+            &changes[..],
+            [Change::Replace {
+                statements_applied: 0,
+                ..
+            }]
+        ));
+        let (changes, _) = judge(&[source(&[])], std::slice::from_ref(&row)).unwrap();
+        assert!(matches!(&changes[..], [Change::Drop { version: 1, .. }]));
+        // A finished migration is never rewritten.
+        let mut finished = row;
+        finished.finished_at = Some("2026-12-01T10:00:01Z".into());
+        let problems = judge(&[source(&[(1, "SELECT 1;\n")])], &[finished]).unwrap_err();
+        assert_eq!(problems[0].code, Code::HistoryMismatch);
+    }
+}

@@ -138,6 +138,11 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
     ));
     let after = migrations(ws);
     assert_eq!(after.len(), 3, "{after:?}\n{}", text(&rebased));
+    let said = flat(&text(&rebased));
+    assert!(
+        said.contains("VN631") && said.contains(&format!("dropped {ours_new}")),
+        "{said}"
+    );
     assert_eq!(after[1], theirs_new);
     assert!(
         after[2].starts_with("0003_") && after[2].contains("kyc_recheck"),

@@ -75,6 +75,9 @@ pub(super) fn prepare(input: &Asked<'_>, dir: &Path, domain: &str) -> Result<Pre
         };
         onto_database(&mut prepared, record, &shown)?;
     }
+    if !prepared.dropped.is_empty() {
+        prepared.notes.push(rebased(&shown, &prepared));
+    }
     if input.rehash {
         rehash(&mut prepared, input.database, &shown)?;
     }
@@ -119,6 +122,22 @@ pub(super) fn conflicted(shown: &str, conflict: &branches::Conflict) -> Diagnost
         ),
     )
     .with_help("do not resolve the markers by hand: run `vnext plan --rebase`, which keeps the other branch's migrations, drops this branch's and plans their changes again as the next migration (the definitions hold them); then commit the folder")
+}
+
+/// What a rebase dropped, and on what it plans again.
+fn rebased(shown: &str, prepared: &Prepared) -> Diagnostic {
+    let onto = match prepared.folder.files.last() {
+        Some(file) => format!("after {}", file.name),
+        None => "from the start".to_owned(),
+    };
+    Diagnostic::new(
+        Code::Rebased,
+        format!(
+            "{shown}: rebased: dropped {} (not in the history it continues); their changes are planned again {onto}",
+            prepared.dropped.join(", ")
+        ),
+    )
+    .with_help("a database that applied a dropped file refuses the new one (VN628): recreate it, or restore it, and apply the folder")
 }
 
 fn rebase_refused(shown: &str, problem: String) -> Diagnostic {
