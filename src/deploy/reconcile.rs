@@ -240,6 +240,7 @@ fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagno
                 )
                 .with_help(match source.kind {
                     SourceKind::Platform => "the database was migrated by a newer vnext: use that version (or newer) to apply",
+                    _ if !row.is_finished() => "the file stopped part-way and is gone from generated/: restore it and run vnext apply to finish it, or plan its replacement (vnext plan --rebase --database-url URL) and run vnext repair",
                     _ => "the workspace is behind the database: pull the newer generated/ folder before applying",
                 }),
             );

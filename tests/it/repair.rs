@@ -253,3 +253,33 @@ fn plan_with_a_database_catches_a_deleted_or_stale_generated_folder() {
     let output = vnext(&["plan", "--no-cache", "--check"], ws.path(), &url);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
 }
+
+#[test]
+fn rows_written_before_the_history_recorded_domains_are_filled_in_by_the_next_apply() {
+    if !crate::database::available() {
+        return;
+    }
+    let ws = workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("identity_backfill");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    // As a vnext before registry layout 2 left them.
+    db.query("UPDATE sys_schemas.\"MigrationHistory\" SET \"Domain\" = NULL, \"Workspace\" = NULL");
+    crate::support::publish_new_task_version(ws.path());
+    crate::apply::plan(ws.path(), &[]);
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert_eq!(
+        domain_row(&db, "\"Domain\" || ' ' || (\"Workspace\" IS NOT NULL)"),
+        ["loans true", "loans true"]
+    );
+    assert_eq!(
+        db.query("SELECT DISTINCT \"Domain\" FROM sys_schemas.\"MigrationHistory\" WHERE \"Source\" = 'platform'"),
+        ["platform"]
+    );
+    let payments = workspace_copy(&root().join("examples/payments"));
+    let output = vnext(&["apply", "--domain", "payments"], payments.path(), &db.url);
+    assert!(
+        output.status.code() == Some(1) && stderr(&output).contains("VN626"),
+        "{}",
+        text(&output)
+    );
+}

@@ -166,6 +166,33 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             domains,
         };
     }
+    let selected: Vec<&str> = analysis
+        .solutions
+        .iter()
+        .map(|s| s.domain.as_str())
+        .filter(|d| input.domain.as_deref().is_none_or(|only| only == *d))
+        .collect();
+    if input.database.is_some() && selected.len() > 1 {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::DomainRequired,
+                format!(
+                    "the workspace has {} domains ({}), and --database-url names one database",
+                    selected.len(),
+                    selected.join(", ")
+                ),
+            )
+            .with_help(format!(
+                "name its domain with --domain, e.g. --domain {}",
+                selected[0]
+            )),
+        );
+        return PlanOutput {
+            analysis,
+            diagnostics,
+            domains,
+        };
+    }
     for index in 0..analysis.solutions.len() {
         if input
             .domain

@@ -11,6 +11,7 @@ use sqlx::postgres::PgConnection;
 use super::files::Loaded;
 use super::options::Options;
 use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::SourceKind;
 use crate::pg::conn::{Failure, ms, one_line};
 use crate::pg::events::Event;
 use crate::pg::history::{
@@ -477,7 +478,7 @@ impl Run<'_> {
                     } else {
                         ""
                     },
-                    way_out(failure, idx + 1, position > 0)
+                    way_out(failure, idx + 1, position > 0, file.kind)
                 ),
             )
         };
@@ -511,7 +512,7 @@ impl Run<'_> {
 /// in the database, or, when the file itself cannot succeed there, by planning it again and
 /// recording the replacement with `vnext repair` (`committed`: earlier steps of the file
 /// committed, which the replacement must begin with).
-fn way_out(failure: &Failure, step: usize, committed: bool) -> String {
+fn way_out(failure: &Failure, step: usize, committed: bool, kind: SourceKind) -> String {
     let code = match failure {
         Failure::Server(e) => e.code.as_str(),
         _ => "",
@@ -524,6 +525,12 @@ fn way_out(failure: &Failure, step: usize, committed: bool) -> String {
     if code.starts_with("53") || failure.is_transient() {
         return format!(
             "the server ran out of a resource or broke off the transaction: once it is freed, run vnext apply again to resume at step {step}"
+        );
+    }
+    if kind == SourceKind::Platform {
+        // The platform's files are built into vnext: they cannot be planned again.
+        return format!(
+            "running it again fails the same way until the cause is gone: remove what is in the way and run vnext apply again to resume at step {step}; a database whose system schemas another tool made (the runtime's own migrator) cannot be taken over by this vnext, so apply to a database of its own"
         );
     }
     let replacement = if committed {
