@@ -32,12 +32,28 @@ pub(crate) struct Conflict {
 }
 
 impl Conflict {
-    /// The migrations each side's `vnext.sum` names that the other's does not.
+    /// The migrations each side's `vnext.sum` records that the other's does not (by name and
+    /// chained hash: two branches may have planned the same name).
     pub(crate) fn added(&self) -> (Vec<String>, Vec<String>) {
-        let ours = names(self.ours.sum.as_deref().unwrap_or_default());
-        let theirs = names(self.theirs.sum.as_deref().unwrap_or_default());
+        let lines = |side: &Side| -> Vec<String> {
+            side.sum
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| {
+                    line.split_once(' ').is_some_and(|(name, _)| {
+                        crate::deploy::migrations::parse_name(name).is_some()
+                    })
+                })
+                .map(str::to_owned)
+                .collect()
+        };
+        let (ours, theirs) = (lines(&self.ours), lines(&self.theirs));
         let only = |a: &[String], b: &[String]| -> Vec<String> {
-            a.iter().filter(|n| !b.contains(n)).cloned().collect()
+            a.iter()
+                .filter(|line| !b.contains(line))
+                .filter_map(|line| line.split_once(' ').map(|(name, _)| name.to_owned()))
+                .collect()
         };
         (only(&ours, &theirs), only(&theirs, &ours))
     }
@@ -260,6 +276,51 @@ pub(crate) fn other_side(dir: &Path, rebasing: bool) -> Option<Side> {
         sum: Some(show(SUM_FILE)?),
         state: Some(show(STATE_FILE)?),
     })
+}
+
+/// The other side's text of every migration of the folder that git left unmerged (both
+/// branches planned a file of the same name), written over the conflicted file, as
+/// `git checkout --theirs` would: a rebase keeps the other side's files and plans this
+/// branch's changes again. The names of the files it took.
+pub(crate) fn take_theirs(dir: &Path, rebasing: bool) -> std::io::Result<Vec<String>> {
+    let commit = if rebasing { "HEAD" } else { "MERGE_HEAD" };
+    let git = |args: &[&str]| -> Option<Vec<u8>> {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        output.status.success().then_some(output.stdout)
+    };
+    let Some(unmerged) = git(&[
+        "diff",
+        "--name-only",
+        "--relative",
+        "--diff-filter=U",
+        "--",
+        ".",
+    ]) else {
+        return Ok(Vec::new());
+    };
+    let mut taken = Vec::new();
+    for name in String::from_utf8_lossy(&unmerged).lines() {
+        if name.contains('/') || crate::deploy::migrations::parse_name(name).is_none() {
+            continue;
+        }
+        if let Some(text) = git(&["show", &format!("{commit}:./{name}")]) {
+            let pending = dir.join(pending_name(name));
+            std::fs::write(&pending, &text)?;
+            std::fs::File::open(&pending)?.sync_all()?;
+            std::fs::rename(&pending, dir.join(name))?;
+            taken.push(name.to_owned());
+        }
+    }
+    if !taken.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(taken)
 }
 
 /// Whether git is rebasing the repository that holds `dir` (where git's "ours" is the branch

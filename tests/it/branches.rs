@@ -182,3 +182,76 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
         text(&status)
     );
 }
+
+/// Publishes version 1.1.0 of two of the loans example's tasks.
+fn publish_two(ws: &Path, tasks: [&str; 2]) {
+    for task in tasks {
+        let from = ws.join(format!("loans/Tasks/{task}.yaml"));
+        let newer = std::fs::read_to_string(from)
+            .unwrap()
+            .replace("version: 1.0.0", "version: 1.1.0");
+        std::fs::write(ws.join(format!("loans/Tasks/{task}@1.1.0.yaml")), newer).unwrap();
+    }
+}
+
+#[test]
+fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
+    let temp = workspace_copy(&root().join("examples/loans"));
+    let ws = temp.path();
+    git_ok(ws, &["init", "-q", "-b", "main"]);
+    git_ok(ws, &["add", "-A"]);
+    git_ok(ws, &["commit", "-q", "-m", "loans"]);
+    git_ok(ws, &["checkout", "-q", "-b", "feature"]);
+    publish_two(ws, ["notify-customer", "score-applicant"]);
+    crate::apply::plan(ws, &[]);
+    git_ok(ws, &["add", "-A"]);
+    git_ok(ws, &["commit", "-q", "-m", "two tasks"]);
+    git_ok(ws, &["checkout", "-q", "main"]);
+    publish_two(ws, ["fetch-credit-report", "start-disbursement"]);
+    crate::apply::plan(ws, &[]);
+    git_ok(ws, &["add", "-A"]);
+    git_ok(ws, &["commit", "-q", "-m", "two other tasks"]);
+    let name = migrations(ws)[1].clone();
+    let main_text = std::fs::read_to_string(ws.join("generated/loans").join(&name)).unwrap();
+    git_ok(ws, &["checkout", "-q", "feature"]);
+    assert_eq!(
+        migrations(ws)[1],
+        name,
+        "both branches planned the same name"
+    );
+
+    // git conflicts inside the migration too (add/add); the rebase takes main's file.
+    assert!(!git(ws, &["merge", "-q", "main"]).status.success());
+    let output = vnext(&["plan", "--no-cache"], ws, "postgres://unused");
+    let said = flat(&text(&output));
+    assert!(
+        said.contains("VN507") && said.contains(&format!("this branch: {name}")),
+        "{said}"
+    );
+    let rebased = ok(vnext(
+        &["plan", "--no-cache", "--rebase"],
+        ws,
+        "postgres://unused",
+    ));
+    let said = flat(&text(&rebased));
+    assert!(
+        said.contains("VN631") && said.contains(&format!("both branches planned {name}")),
+        "{said}"
+    );
+    let after = migrations(ws);
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("generated/loans").join(&name)).unwrap(),
+        main_text
+    );
+    ok(vnext(
+        &["plan", "--no-cache", "--check"],
+        ws,
+        "postgres://unused",
+    ));
+    let third = std::fs::read_to_string(ws.join("generated/loans").join(&after[2])).unwrap();
+    assert!(
+        third.contains("notify-customer") && third.contains("score-applicant"),
+        "{third}"
+    );
+}

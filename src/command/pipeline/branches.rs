@@ -58,13 +58,36 @@ pub(super) fn prepare(input: &Asked<'_>, dir: &Path, domain: &str) -> Result<Pre
         if let Some(side) = branches::other_side(dir, rebasing) {
             conflict.theirs = side;
         }
+        let taken = branches::take_theirs(dir, rebasing).map_err(|err| unreadable(dir, &err))?;
+        if !taken.is_empty() {
+            // Both branches planned these names: the other side's text is the one kept.
+            let folder = migrations::read(dir).map_err(|err| unreadable(dir, &err))?;
+            prepared.folder = Folder {
+                sum: prepared.folder.sum.clone(),
+                state: prepared.folder.state.clone(),
+                ..folder
+            };
+        }
         let (folder, dropped) = branches::onto_theirs(&prepared.folder, &conflict)
             .map_err(|problem| Refused::Tampered(vec![rebase_refused(&shown, problem)]))?;
+        let mut notes = Vec::new();
+        if !taken.is_empty() {
+            notes.push(
+                Diagnostic::new(
+                    Code::Rebased,
+                    format!(
+                        "{shown}: rebased: both branches planned {}; the other branch's file is kept and this branch's changes are planned again after it",
+                        taken.join(", ")
+                    ),
+                )
+                .with_help("a database that applied this branch's file of that name refuses the folder (VN628): recreate it, or restore it, and apply the folder"),
+            );
+        }
         prepared = Prepared {
             folder,
             dropped,
             rewritten: true,
-            notes: Vec::new(),
+            notes,
         };
     } else if input.rebase {
         let Some(record) = input.database else {
