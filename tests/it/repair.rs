@@ -107,6 +107,15 @@ fn a_file_that_failed_after_some_steps_committed_is_replaced_and_finished() {
             && said.contains("dry run: nothing was changed"),
         "{said}"
     );
+    let json = ok(vnext(
+        &["repair", "--dry-run", "--format", "json"],
+        ws.path(),
+        &url,
+    ));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["dryRun"], true, "{json}");
+    assert_eq!(json["changes"][0]["action"], "replace", "{json}");
+    assert_eq!(json["changes"][0]["statementsApplied"], applied, "{json}");
     assert_eq!(history(&db), before, "a dry run changes nothing");
     let done = ok(vnext(&["repair"], ws.path(), &url));
     assert!(
