@@ -18,6 +18,8 @@ use printer::EventPrinter;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use vnext::base::diagnostics::{Diagnostic, Tally};
+use vnext::base::source::SourceSet;
 use vnext::command::pipeline::{self, LintInput};
 
 // mimalloc instead of the system allocator: parsing and rendering allocate millions of small
@@ -94,6 +96,9 @@ enum Command {
     Status(StatusArgs),
     /// Compare the live database with the state its migrations recorded (exit 2 on drift).
     Drift(DriftArgs),
+    /// Resolve migrations that stopped part-way (failed, interrupted, replaced in generated/)
+    /// once their cause is fixed; says exactly what it changes.
+    Repair(RepairArgs),
     /// Draw the dependency graph: components, references, and the schemas they produce.
     Graph(GraphArgs),
     /// JSON Schemas of the component formats, for editors.
@@ -251,6 +256,17 @@ struct PlanArgs {
     /// pull-request review once generated/ is committed. Writes nothing.
     #[arg(long, value_name = "REF", conflicts_with = "check")]
     base: Option<String>,
+    /// Check generated/ against what this database applied and recorded before planning (a
+    /// deleted or stale folder, another branch's migrations); with --rebase, plan on it.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Drop this branch's migrations (after a git merge conflict in generated/, or with
+    /// --database-url those the database has not finished) and plan them again on top.
+    #[arg(long, conflicts_with = "check")]
+    rebase: bool,
+    /// Rewrite vnext.sum for migrations edited by hand that no database applied, then plan.
+    #[arg(long, conflicts_with = "check")]
+    rehash: bool,
     /// Use this platform workspace (a copy of definitions/) instead of the built-in platform:
     /// for developing table layouts against real domains.
     #[arg(long, value_name = "DIR", hide = true)]
@@ -342,51 +358,11 @@ impl BoundsArgs {
     }
 }
 
-/// The longest timeout PostgreSQL accepts: INT_MAX milliseconds.
-const MAX_TIMEOUT_SECONDS: f64 = 2_147_483.0;
+use vnext::command::args::{data_loss_object, lock_timeout, lock_wait, statement_timeout};
 
-/// A number of seconds from the command line: finite, and within `min..=max`.
-fn seconds_within(text: &str, min: f64, max: f64) -> Result<Duration, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| "is not a number of seconds".to_owned())?;
-    if !value.is_finite() || value < min || value > max {
-        return Err(format!("must be a number of seconds from {min} to {max}"));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
-/// An object as `--allow-data-loss` names it: `schema:NAME`, `table:SCHEMA.TABLE` or
-/// `column:SCHEMA.TABLE.COLUMN` (a pattern that matches nothing would allow nothing, silently).
-fn data_loss_object(text: &str) -> Result<String, String> {
-    let segments = match text.split_once(':') {
-        Some(("schema", path)) => (path.split('.').count() == 1).then_some(path),
-        Some(("table", path)) => (path.split('.').count() == 2).then_some(path),
-        Some(("column", path)) => (path.split('.').count() == 3).then_some(path),
-        _ => None,
-    };
-    match segments {
-        Some(path) if path.split('.').all(|name| !name.is_empty()) => Ok(text.to_owned()),
-        _ => Err("must be schema:NAME, table:SCHEMA.TABLE or column:SCHEMA.TABLE.COLUMN (`*` for any one name)".to_owned()),
-    }
-}
-
-fn lock_wait(text: &str) -> Result<Duration, String> {
-    seconds_within(text, 0.0, 86_400.0)
-}
-
-fn lock_timeout(text: &str) -> Result<Duration, String> {
-    // 0 would switch lock_timeout off in PostgreSQL.
-    seconds_within(text, 0.001, MAX_TIMEOUT_SECONDS)
-}
-
-fn statement_timeout(text: &str) -> Result<Duration, String> {
-    seconds_within(text, 0.0, MAX_TIMEOUT_SECONDS)
-}
-
+/// What status and repair read: the workspace's migrations and the database's history.
 #[derive(Args)]
-struct StatusArgs {
+struct ReadArgs {
     #[command(flatten)]
     workspace: WorkspaceArgs,
     #[command(flatten)]
@@ -395,8 +371,26 @@ struct StatusArgs {
     bounds: BoundsArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    read: ReadArgs,
     #[arg(long, value_name = "DIR", hide = true)]
     platform: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RepairArgs {
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Show what repair would change; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// How long to wait for a running apply to finish, in seconds (0 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = lock_wait)]
+    lock_wait: Duration,
 }
 
 #[derive(Args)]
@@ -451,6 +445,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply(args),
         Command::Status(args) => status(args),
         Command::Drift(args) => drift(args),
+        Command::Repair(args) => repair(args),
         Command::Graph(args) => graph(args),
         Command::Schema {
             action: SchemaAction::Export { dir },
@@ -477,37 +472,26 @@ fn parse_arguments() -> Cli {
         Ok(cli) => return cli,
         Err(err) => err,
     };
-    let text = err.render().to_string();
-    let secrets: Vec<String> = std::env::args_os()
+    let candidates = std::env::args_os()
         .skip(1)
         .filter_map(|arg| arg.into_string().ok())
-        .chain(std::env::var("DATABASE_URL"))
-        .filter(|arg| may_hold_a_password(arg))
-        .collect();
-    if !secrets.iter().any(|secret| text.contains(secret.as_str())) {
-        let _ = err.print();
-        std::process::exit(usage_exit_code(&err));
+        .chain(std::env::var("DATABASE_URL"));
+    match vnext::command::args::scrub_usage(&err.render().to_string(), candidates) {
+        None => {
+            let _ = err.print();
+            std::process::exit(usage_exit_code(&err));
+        }
+        Some(scrubbed) => {
+            eprint!("{scrubbed}");
+            std::process::exit(usage_exit_code(&err));
+        }
     }
-    let mut scrubbed = text;
-    for secret in &secrets {
-        scrubbed = scrubbed.replace(
-            secret.as_str(),
-            "<an argument that may hold a password, not repeated>",
-        );
-    }
-    eprint!("{scrubbed}");
-    std::process::exit(usage_exit_code(&err));
 }
 
 /// 64 (EX_USAGE) for a command line vnext cannot run; 0 for `--help` and `--version`. Never
 /// clap's default 2, which means "changes or drift found" (plan --check, drift).
 fn usage_exit_code(err: &clap::Error) -> i32 {
     if err.use_stderr() { 64 } else { 0 }
-}
-
-/// Whether a command-line argument looks like a connection string (URL or keyword/value).
-fn may_hold_a_password(arg: &str) -> bool {
-    arg.contains("://") || arg.contains('@') || arg.to_ascii_lowercase().contains("password")
 }
 
 fn style_for_stdout() -> Style {
@@ -551,7 +535,7 @@ fn lint(args: LintArgs) -> ExitCode {
     if !(global().quiet && output.diagnostics.is_empty()) {
         print(&text);
     }
-    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
+    let tally = Tally::of(&output.diagnostics);
     if tally.errors > 0 || (args.deny_warnings && tally.warnings > 0) {
         ExitCode::from(1)
     } else {
@@ -570,7 +554,7 @@ fn review(args: &PlanArgs, base: &str) -> ExitCode {
     let output = match output {
         Ok(output) => output,
         Err(problem) => {
-            report_problems(&vnext::base::source::SourceSet::new(), &[problem]);
+            report_problems(&SourceSet::new(), &[problem]);
             return ExitCode::from(1);
         }
     };
@@ -592,7 +576,7 @@ fn review(args: &PlanArgs, base: &str) -> ExitCode {
             }
         }
     }
-    let tally = vnext::base::diagnostics::Tally::of(&output.plan.diagnostics);
+    let tally = Tally::of(&output.plan.diagnostics);
     if tally.errors > 0 || !output.unexpected.is_empty() {
         ExitCode::from(1)
     } else {
@@ -610,7 +594,15 @@ fn plan(args: PlanArgs) -> ExitCode {
         return ExitCode::from(64);
     }
     let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let database = match args.database_url.as_deref().map(database_record) {
+        None => None,
+        Some(Ok(record)) => Some(record),
+        Some(Err(code)) => return code,
+    };
     let output = pipeline::plan(&PlanInput {
+        database,
+        rebase: args.rebase,
+        rehash: args.rehash,
         platform: args.platform,
         cache: args.workspace.cache(),
         root: args.workspace.directory,
@@ -623,7 +615,7 @@ fn plan(args: PlanArgs) -> ExitCode {
             PlanMode::Write
         },
     });
-    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
+    let tally = Tally::of(&output.diagnostics);
     let behind = output
         .domains
         .iter()
@@ -661,7 +653,7 @@ fn graph(args: GraphArgs) -> ExitCode {
         args.workspace.domain.as_deref(),
         format,
     );
-    let tally = vnext::base::diagnostics::Tally::of(&output.diagnostics);
+    let tally = Tally::of(&output.diagnostics);
     if tally.errors > 0 {
         eprint!(
             "{}",
@@ -768,13 +760,26 @@ fn report_problems(
     eprint!("{text}");
 }
 
+/// What the database at `url` records, for `plan --database-url`.
+fn database_record(url: &str) -> Result<vnext::pg::status::Record, ExitCode> {
+    reported(runtime().block_on(vnext::pg::status::record(&parse_target(Some(url))?)))
+}
+
+/// The value, or its problems reported on stderr (exit 1).
+fn reported<T>(result: Result<T, Vec<Diagnostic>>) -> Result<T, ExitCode> {
+    result.map_err(|problems| {
+        report_problems(&SourceSet::new(), &problems);
+        ExitCode::from(1)
+    })
+}
+
 fn parse_target(url: Option<&str>) -> Result<vnext::pg::conn::Target, ExitCode> {
     let Some(url) = url else {
         return Ok(vnext::pg::conn::Target::from_environment());
     };
     vnext::pg::conn::Target::parse(url).map_err(|message| {
         report_problems(
-            &vnext::base::source::SourceSet::new(),
+            &SourceSet::new(),
             &[vnext::base::diagnostics::Diagnostic::new(
                 vnext::base::diagnostics::Code::ConnectionFailed,
                 message,
@@ -803,10 +808,7 @@ fn apply(args: ApplyArgs) -> ExitCode {
         platform: args.platform.clone(),
     };
     let (files, problems, domains) = pipeline::deploy_domains(&input);
-    if problems
-        .iter()
-        .any(vnext::base::diagnostics::Diagnostic::is_error)
-    {
+    if problems.iter().any(Diagnostic::is_error) {
         report_problems(&files, &problems);
         return ExitCode::from(1);
     }
@@ -916,12 +918,9 @@ fn apply_one_domain(
     let runtime = runtime();
     let sources = if args.direct {
         let base = runtime.block_on(vnext::pg::apply::direct_base(target));
-        let (recorded, number) = match base {
+        let (recorded, number) = match reported(base) {
             Ok(base) => base,
-            Err(problems) => {
-                report_problems(&vnext::base::source::SourceSet::new(), &problems);
-                return ExitCode::from(1);
-            }
+            Err(code) => return code,
         };
         let (output, sources) = pipeline::direct_sources(input, &args.allow_drop, recorded, number);
         if !output.diagnostics.is_empty() {
@@ -972,47 +971,86 @@ fn apply_one_domain(
             ExitCode::SUCCESS
         }
         Err(problems) => {
-            report_problems(&vnext::base::source::SourceSet::new(), &problems);
+            report_problems(&SourceSet::new(), &problems);
             ExitCode::from(1)
         }
     }
 }
 
-fn status(args: StatusArgs) -> ExitCode {
-    let target = match parse_target(args.database.database_url.as_deref()) {
-        Ok(target) => target.bounded(args.bounds.bounds()),
-        Err(code) => return code,
-    };
-    let display_base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+/// The migration sources of the workspace's domain, as status and repair read them.
+fn deploy_sources(
+    workspace: &WorkspaceArgs,
+    platform: Option<PathBuf>,
+) -> Result<Vec<vnext::deploy::sources::Source>, ExitCode> {
     let found = pipeline::deploy_sources(&pipeline::DeployInput {
-        root: args.workspace.directory.clone(),
-        display_base,
-        domain: args.workspace.domain.clone(),
-        platform: args.platform.clone(),
+        root: workspace.directory.clone(),
+        display_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        domain: workspace.domain.clone(),
+        platform,
     });
     if !found.diagnostics.is_empty() {
         report_problems(&found.files, &found.diagnostics);
         if found.sources.is_empty() {
-            return ExitCode::from(1);
+            return Err(ExitCode::from(1));
         }
     }
-    let result = runtime().block_on(vnext::pg::status::status(&target, &found.sources));
-    match result {
-        Ok(entries) => {
-            match args.format {
-                EventFormat::Json => print(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&entries).expect("status serializes")
-                )),
-                EventFormat::Human => print(&report::status(&target.display(), &entries)),
-            }
-            ExitCode::SUCCESS
-        }
-        Err(problems) => {
-            report_problems(&vnext::base::source::SourceSet::new(), &problems);
-            ExitCode::from(1)
-        }
+    Ok(found.sources)
+}
+
+/// Prints a reading command's result as JSON or in words, or its problems.
+fn finish<T: serde::Serialize>(
+    result: Result<T, Vec<Diagnostic>>,
+    format: EventFormat,
+    human: impl FnOnce(&T) -> String,
+) -> ExitCode {
+    let value = match reported(result) {
+        Ok(value) => value,
+        Err(code) => return code,
+    };
+    match format {
+        EventFormat::Json => print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).expect("the result serializes")
+        )),
+        EventFormat::Human => print(&human(&value)),
     }
+    ExitCode::SUCCESS
+}
+
+/// The database and the migration sources of a reading command (status, repair).
+fn target_and_sources(
+    read: &ReadArgs,
+    platform: Option<PathBuf>,
+) -> Result<(vnext::pg::conn::Target, Vec<vnext::deploy::sources::Source>), ExitCode> {
+    let target = parse_target(read.database.database_url.as_deref())?.bounded(read.bounds.bounds());
+    Ok((target, deploy_sources(&read.workspace, platform)?))
+}
+
+fn status(args: StatusArgs) -> ExitCode {
+    let (target, sources) = match target_and_sources(&args.read, args.platform) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let result = runtime().block_on(vnext::pg::status::status(&target, &sources));
+    finish(result, args.read.format, |entries| {
+        report::status(&target.display(), entries)
+    })
+}
+
+fn repair(args: RepairArgs) -> ExitCode {
+    let (target, sources) = match target_and_sources(&args.read, None) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let result = runtime().block_on(vnext::pg::repair::repair(
+        &target,
+        &sources,
+        args.lock_wait,
+        args.dry_run,
+    ));
+    finish(result, args.read.format, |repair| {
+        report::repair(&target.display(), repair)
+    })
 }
 
 fn drift(args: DriftArgs) -> ExitCode {
@@ -1021,24 +1059,9 @@ fn drift(args: DriftArgs) -> ExitCode {
         Err(code) => return code,
     };
     let result = runtime().block_on(vnext::pg::introspect::drift(&target));
-    match result {
-        Ok(differences) => {
-            match args.format {
-                EventFormat::Json => print(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&differences).expect("drift serializes")
-                )),
-                EventFormat::Human => print(&report::drift(&target.display(), &differences)),
-            }
-            if differences.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            }
-        }
-        Err(problems) => {
-            report_problems(&vnext::base::source::SourceSet::new(), &problems);
-            ExitCode::from(1)
-        }
-    }
+    let drifted = result.as_ref().is_ok_and(|d| !d.is_empty());
+    let code = finish(result, args.format, |differences| {
+        report::drift(&target.display(), differences)
+    });
+    if drifted { ExitCode::from(2) } else { code }
 }

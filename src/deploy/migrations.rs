@@ -35,6 +35,8 @@ pub struct MigrationFile {
     /// `sha256:<hex>` of the text with line endings normalized, taken when it was read.
     pub checksum: String,
     pub text: Text,
+    /// The state hash its header names as the one it leaves (`-- State after:`).
+    pub state_after: Option<String>,
 }
 
 impl MigrationFile {
@@ -44,6 +46,7 @@ impl MigrationFile {
             name: name.to_owned(),
             checksum: checksum(text),
             text: Text::Memory(text.to_owned()),
+            state_after: header_state_hashes(text).1,
         }
     }
 
@@ -77,6 +80,16 @@ pub(crate) fn header_state_hashes(text: &str) -> (Option<String>, Option<String>
 /// The `checksum` of a file, read in pieces.
 pub fn checksum_file(path: &Path) -> std::io::Result<String> {
     checksum_reader(std::fs::File::open(path)?, 1 << 16)
+}
+
+/// The first few kilobytes of a file, where a migration's header is.
+fn head_of(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)?
+        .take(4096)
+        .read_to_end(&mut head)?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
 fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
@@ -144,6 +157,7 @@ pub fn read(dir: &Path) -> std::io::Result<Folder> {
             folder.files.push(MigrationFile {
                 number,
                 checksum: checksum_file(&path)?,
+                state_after: header_state_hashes(&head_of(&path)?).1,
                 text: Text::File(path),
                 name,
             });

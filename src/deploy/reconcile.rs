@@ -10,89 +10,8 @@
 //! apply would corrupt. It is pure, so these rules are unit-tested without a server.
 
 use crate::base::diagnostics::{Code, Diagnostic};
-use crate::deploy::migrations::Folder;
 
-/// Where a migration comes from; stored as `"Source"` in the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Platform,
-    Domain,
-    Direct,
-}
-
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Platform => "platform",
-            SourceKind::Domain => "domain",
-            SourceKind::Direct => "direct",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<SourceKind> {
-        match text {
-            "platform" => Some(SourceKind::Platform),
-            "domain" => Some(SourceKind::Domain),
-            "direct" => Some(SourceKind::Direct),
-            _ => None,
-        }
-    }
-
-    /// The `"States"` row a source records its state in: `--direct` changes the domain.
-    pub fn state_source(self) -> SourceKind {
-        match self {
-            SourceKind::Direct => SourceKind::Domain,
-            other => other,
-        }
-    }
-}
-
-/// One source of migrations.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub kind: SourceKind,
-    /// How messages name the folder: `platform (built in)`, `generated/loans`.
-    pub label: String,
-    pub folder: Folder,
-}
-
-impl Source {
-    /// `generated/loans/0002_x.sql`, for messages.
-    pub fn file_label(&self, name: &str) -> String {
-        match self.kind {
-            SourceKind::Platform => format!("platform {name}"),
-            SourceKind::Direct => format!("direct {name}"),
-            SourceKind::Domain => format!("{}/{name}", self.label),
-        }
-    }
-}
-
-/// One row of `sys_schemas."MigrationHistory"`, times as ISO 8601 text.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryRow {
-    pub source: String,
-    pub version: u32,
-    pub name: String,
-    pub checksum: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub statements_applied: usize,
-    pub statements_total: usize,
-    pub error: Option<String>,
-    pub failing_statement: Option<String>,
-    pub tool_version: String,
-    pub applied_by: String,
-    pub state_hash_before: Option<String>,
-    pub state_hash_after: Option<String>,
-}
-
-impl HistoryRow {
-    pub fn is_finished(&self) -> bool {
-        self.finished_at.is_some()
-    }
-}
+pub(crate) use crate::deploy::sources::{HistoryRow, Source, SourceKind};
 
 /// One file to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +90,10 @@ fn source_work(
         .filter(|row| row.source == source.kind.as_str())
         .collect();
     rows.sort_by_key(|row| row.version);
+    if let Some(problem) = crate::deploy::identity::foreign(source, &rows) {
+        problems.push(problem);
+        return Vec::new();
+    }
     let mut last_finished = 0u32;
     let mut resume: Option<&HistoryRow> = None;
     let mut consistent = true;
@@ -317,6 +240,7 @@ fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagno
                 )
                 .with_help(match source.kind {
                     SourceKind::Platform => "the database was migrated by a newer vnext: use that version (or newer) to apply",
+                    _ if !row.is_finished() => "the file stopped part-way and is gone from generated/: restore it and run vnext apply to finish it, or plan its replacement (vnext plan --rebase --database-url URL) and run vnext repair",
                     _ => "the workspace is behind the database: pull the newer generated/ folder before applying",
                 }),
             );
@@ -324,25 +248,7 @@ fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagno
         Some(file) => {
             if file.name != row.name || file.checksum != row.checksum {
                 consistent = false;
-                let what = if file.name != row.name {
-                    format!("was applied as {} and is now named {}", row.name, file.name)
-                } else {
-                    format!(
-                        "was edited after it was applied ({} by {}): the database recorded {}, the file now has {}",
-                        row.started_at, row.applied_by, row.checksum, file.checksum
-                    )
-                };
-                problems.push(
-                    Diagnostic::new(
-                        Code::HistoryMismatch,
-                        format!("{} {what}", source.file_label(&file.name)),
-                    )
-                    .with_help(if source.kind == SourceKind::Direct {
-                        "the definitions changed since an unfinished `apply --direct`: restore them and apply again to finish it, or recreate the development database"
-                    } else {
-                        "an applied migration is never edited: restore the file from version control and put the change in a new migration (vnext plan)"
-                    }),
-                );
+                problems.push(crate::deploy::identity::mismatch(source, row, file));
             }
         }
     }
@@ -352,12 +258,16 @@ fn row_has_its_file(source: &Source, row: &HistoryRow, problems: &mut Vec<Diagno
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::migrations::MigrationFile;
+    use crate::deploy::migrations::{Folder, MigrationFile};
 
     fn source(kind: SourceKind, texts: &[&str]) -> Source {
         Source {
             kind,
             label: format!("generated/{}", kind.as_str()),
+            domain: match kind {
+                SourceKind::Platform => "platform".to_owned(),
+                _ => "d".to_owned(),
+            },
             folder: Folder {
                 files: texts
                     .iter()
@@ -366,7 +276,7 @@ mod tests {
                         MigrationFile::in_memory(
                             u32::try_from(i + 1).unwrap(),
                             &format!("{:04}_m.sql", i + 1),
-                            t,
+                            &format!("-- State after: sha256:{}\n{t}", i + 1),
                         )
                     })
                     .collect(),
@@ -392,6 +302,10 @@ mod tests {
             applied_by: "ci".into(),
             state_hash_before: None,
             state_hash_after: None,
+            domain: Some(source.domain.clone()),
+            workspace: source.workspace().map(str::to_owned),
+            applied_checksum: None,
+            repaired: None,
         }
     }
 
@@ -426,7 +340,8 @@ mod tests {
         let platform = source(SourceKind::Platform, &["p1"]);
         let mut domain = source(SourceKind::Domain, &["d1", "d2"]);
         let history = vec![row(&platform, 1, true, 5), row(&domain, 1, true, 3)];
-        domain.folder.files[0] = MigrationFile::in_memory(1, "0001_m.sql", "d1 edited");
+        domain.folder.files[0] =
+            MigrationFile::in_memory(1, "0001_m.sql", "-- State after: sha256:1\nd1 edited");
         let problems = reconcile(&[platform, domain], &history).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].code, Code::HistoryMismatch);
@@ -483,6 +398,61 @@ mod tests {
         assert!(layouts_ahead(&new, &old).is_empty());
         assert!(layouts_ahead(&new, &new).is_empty());
         assert!(newer("10", "9") && !newer("9", "10"));
+    }
+
+    #[test]
+    fn whose_migrations_a_database_holds_is_diagnosed_by_situation() {
+        let platform = source(SourceKind::Platform, &["p1"]);
+        let domain = source(SourceKind::Domain, &["d1", "d2"]);
+        let codes = |history: &[HistoryRow], domain: &Source| {
+            reconcile(&[platform.clone(), domain.clone()], history)
+                .unwrap_err()
+                .iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>()
+        };
+        // Another domain's rows.
+        let mut other = row(&domain, 1, true, 3);
+        other.domain = Some("cards".into());
+        assert_eq!(
+            codes(&[row(&platform, 1, true, 5), other], &domain),
+            [Code::WrongDomain]
+        );
+        // This domain, begun in another workspace.
+        let mut other = row(&domain, 1, true, 3);
+        other.workspace = Some("sha256:elsewhere".into());
+        assert_eq!(
+            codes(&[row(&platform, 1, true, 5), other], &domain),
+            [Code::OtherWorkspace]
+        );
+        // Another branch's 0002: another name, another state.
+        let mut theirs = row(&domain, 2, true, 3);
+        theirs.name = "0002_theirs.sql".into();
+        theirs.checksum = "sha256:theirs".into();
+        let history = [row(&platform, 1, true, 5), row(&domain, 1, true, 3), theirs];
+        assert_eq!(codes(&history, &domain), [Code::OtherMigration]);
+        // An unfinished 0002 replaced by another file.
+        let mut stopped = row(&domain, 2, false, 4);
+        stopped.checksum = "sha256:old".into();
+        stopped.error = Some("boom".into());
+        let history = [
+            row(&platform, 1, true, 5),
+            row(&domain, 1, true, 3),
+            stopped,
+        ];
+        let problems = reconcile(&[platform.clone(), domain.clone()], &history).unwrap_err();
+        assert_eq!(problems[0].code, Code::FileReplaced);
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("vnext repair")
+        );
+        // Platform rows written before the domain was recorded are the platform's.
+        let mut old_platform = row(&platform, 1, true, 5);
+        old_platform.domain = None;
+        assert!(reconcile(&[platform, domain], &[old_platform]).is_ok());
     }
 
     #[test]

@@ -77,9 +77,28 @@ pub(crate) type HistoryTuple = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 
 pub(crate) const ISO: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+/// The columns registry layout 2 added (`Domain`, `Workspace`, `AppliedChecksum`, `Repaired`),
+/// read as one JSON array through `to_jsonb`, so that the same query reads a history written
+/// before they existed (they are NULL there).
+const IDENTITY: &str = "json_build_array(to_jsonb(h)->>'Domain', to_jsonb(h)->>'Workspace', to_jsonb(h)->>'AppliedChecksum', to_jsonb(h)->>'Repaired')::text";
+
+/// Whether the history has the columns of registry layout 2 (apply writes them when it does).
+pub(crate) async fn history_has_identity(conn: &mut PgConnection) -> Result<bool, Vec<Diagnostic>> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass({}) AND attname = 'Domain' AND NOT attisdropped)",
+        literal(HISTORY)
+    );
+    let (exists,): (bool,) = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|err| bookkeeping_error(&err, "reading the migration history's columns"))?;
+    Ok(exists)
+}
 
 /// Every history row, in the order they apply (platform, domain, direct; by version).
 pub(crate) async fn read_history(
@@ -89,7 +108,7 @@ pub(crate) async fn read_history(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT \"Source\", \"Version\", \"Name\", \"Checksum\", to_char(\"StartedAt\" AT TIME ZONE 'UTC', {ISO}), to_char(\"FinishedAt\" AT TIME ZONE 'UTC', {ISO}), \"StatementsApplied\", \"StatementsTotal\", \"Error\", \"FailingStatement\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\" FROM {HISTORY} ORDER BY CASE \"Source\" WHEN 'platform' THEN 0 WHEN 'domain' THEN 1 ELSE 2 END, \"Version\""
+        "SELECT \"Source\", \"Version\", \"Name\", \"Checksum\", to_char(\"StartedAt\" AT TIME ZONE 'UTC', {ISO}), to_char(\"FinishedAt\" AT TIME ZONE 'UTC', {ISO}), \"StatementsApplied\", \"StatementsTotal\", \"Error\", \"FailingStatement\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\", {IDENTITY} FROM {HISTORY} h ORDER BY CASE \"Source\" WHEN 'platform' THEN 0 WHEN 'domain' THEN 1 ELSE 2 END, \"Version\""
     );
     let rows: Vec<HistoryTuple> = sqlx::query_as(AssertSqlSafe(sql))
         .fetch_all(&mut *conn)
@@ -115,6 +134,16 @@ fn history_row(r: HistoryTuple) -> Result<HistoryRow, Vec<Diagnostic>> {
             ),
         ));
     };
+    let identity: [Option<String>; 4] = serde_json::from_str(&r.14).map_err(|_| {
+        error(
+            Code::HistoryMismatch,
+            format!(
+                "the migration history row of {} {} cannot be read",
+                r.0, r.2
+            ),
+        )
+    })?;
+    let [domain, workspace, applied_checksum, repaired] = identity;
     Ok(HistoryRow {
         source: r.0,
         version,
@@ -130,6 +159,10 @@ fn history_row(r: HistoryTuple) -> Result<HistoryRow, Vec<Diagnostic>> {
         applied_by: r.11,
         state_hash_before: r.12,
         state_hash_after: r.13,
+        domain,
+        workspace,
+        applied_checksum,
+        repaired,
     })
 }
 

@@ -2,7 +2,7 @@
 //! (`types`), rendering typed changes into SQL (`render`), and for apply, status and drift:
 //! reading the database URL without repeating it (`url`), connecting (`conn`), reading
 //! migration files (`script`) and what their headers say (`header`), the registry tables
-//! (`history`), the migration lock (`lock`), applying (`apply`, reporting `events`), `status`,
+//! (`history`), the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, `repair`,
 //! and introspecting the catalog (`introspect`).
 //!
 //! No other module writes SQL text or names a catalog table. `quote` and `types` sit lower in
@@ -17,6 +17,7 @@ pub mod introspect;
 pub(crate) mod lock;
 pub(crate) mod quote;
 pub(crate) mod render;
+pub mod repair;
 pub(crate) mod script;
 pub mod status;
 pub(crate) mod types;

@@ -43,6 +43,61 @@ pub struct StatusEntry {
     pub checksum: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryRow>,
+    /// For a mismatch: which situation it is (the code's name: `wrong-domain`,
+    /// `other-workspace`, `other-migration`, `file-replaced`, `history-mismatch` for an edit)
+    /// and what it means and how to resolve it, as apply would say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub situation: Option<Situation>,
+}
+
+/// What a mismatch is, as a diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Situation {
+    pub code: String,
+    pub name: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Situation {
+    fn of(diagnostic: Diagnostic) -> Situation {
+        Situation {
+            code: diagnostic.code.as_str().to_owned(),
+            name: diagnostic.code.name().to_owned(),
+            message: diagnostic.message,
+            help: diagnostic.help,
+        }
+    }
+}
+
+/// What a database records about its migrations, as `vnext plan --database-url` plans
+/// against: the history, and the domain's recorded state (version, hash, text).
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub server: String,
+    pub history: Vec<HistoryRow>,
+    pub domain_state: Option<(u32, String, String)>,
+}
+
+/// Reads the history and the domain's recorded state of the database at `target`.
+pub async fn record(target: &Target) -> Result<Record, Vec<Diagnostic>> {
+    let mut conn = target
+        .connect()
+        .await
+        .map_err(|message| error(Code::ConnectionFailed, message))?;
+    let history = read_history(&mut conn).await?;
+    let states = super::history::read_states(&mut conn).await?;
+    let _ = conn.close().await;
+    let domain_state = states
+        .into_iter()
+        .find(|s| s.source == crate::deploy::reconcile::SourceKind::Domain)
+        .map(|s| (s.version, s.hash, s.state));
+    Ok(Record {
+        server: target.display(),
+        history,
+        domain_state,
+    })
 }
 
 /// Every migration of the sources and of the history, and where each stands.
@@ -65,16 +120,26 @@ pub async fn status(
     let mut entries = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for source in sources {
+        let rows: Vec<&HistoryRow> = history
+            .iter()
+            .filter(|r| r.source == source.kind.as_str())
+            .collect();
+        let foreign = crate::deploy::identity::foreign(source, &rows);
         for file in &source.folder.files {
-            let row = history
-                .iter()
-                .find(|r| r.source == source.kind.as_str() && r.version == file.number);
+            let row = rows.iter().copied().find(|r| r.version == file.number);
             seen.insert((source.kind.as_str(), file.number));
-            let state = match row {
-                None => FileState::Pending,
-                Some(row) if row.checksum != file.checksum || row.name != file.name => {
-                    FileState::Mismatch
+            let situation = match (row, &foreign) {
+                (Some(_), Some(foreign)) => Some(Situation::of(foreign.clone())),
+                (Some(row), None) if row.checksum != file.checksum || row.name != file.name => {
+                    Some(Situation::of(crate::deploy::identity::mismatch(
+                        source, row, file,
+                    )))
                 }
+                _ => None,
+            };
+            let state = match row {
+                Some(_) if situation.is_some() => FileState::Mismatch,
+                None => FileState::Pending,
                 Some(row) if row.is_finished() => FileState::Applied,
                 Some(row) if row.error.is_some() => FileState::Failed,
                 Some(_) => unfinished,
@@ -87,6 +152,7 @@ pub async fn status(
                 state,
                 checksum: Some(file.checksum.clone()),
                 history: row.cloned(),
+                situation,
             });
         }
     }
@@ -107,6 +173,7 @@ pub async fn status(
                 state,
                 checksum: None,
                 history: Some(row.clone()),
+                situation: None,
             });
         }
     }

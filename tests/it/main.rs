@@ -6,6 +6,7 @@
 mod support;
 
 mod apply;
+mod branches;
 mod cache;
 mod cli;
 mod connection_env;
@@ -23,6 +24,7 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod repair;
 mod review;
 mod rows;
 mod runtime_objects;

@@ -62,6 +62,7 @@ pub(super) fn platform_source(
         kind: crate::deploy::reconcile::SourceKind::Platform,
         label: "platform (built in)".to_owned(),
         folder,
+        domain: PLATFORM_DOMAIN.to_owned(),
     })
 }
 
@@ -148,6 +149,12 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
             return out;
         }
     };
+    let swapped = crate::deploy::branches::git_rebasing(&dir);
+    if let Some(conflict) = crate::deploy::branches::conflict(&folder, swapped) {
+        out.diagnostics
+            .push(super::branches::conflicted(&shown, &conflict));
+        return out;
+    }
     for problem in crate::deploy::migrations::verify(&folder) {
         out.diagnostics.push(
             Diagnostic::new(Code::GeneratedTampered, format!("{shown}: {problem}"))
@@ -183,6 +190,7 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
             kind: crate::deploy::reconcile::SourceKind::Domain,
             label: shown,
             folder,
+            domain,
         });
     }
     out
@@ -207,6 +215,9 @@ pub fn direct_sources(
         },
         cache: None,
         platform: input.platform.clone(),
+        database: None,
+        rebase: false,
+        rehash: false,
     });
     if output.diagnostics.iter().any(Diagnostic::is_error) {
         return (output, None);
@@ -228,6 +239,7 @@ pub fn direct_sources(
         sources.push(crate::deploy::reconcile::Source {
             kind: crate::deploy::reconcile::SourceKind::Direct,
             label: "apply --direct".to_owned(),
+            domain: domain.domain.clone(),
             folder: crate::deploy::migrations::Folder {
                 files: vec![file],
                 state: Some(direct.state.clone()),

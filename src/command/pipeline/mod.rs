@@ -4,6 +4,7 @@
 //! back; rendering is the report layer's business and exit codes the binary's.
 
 mod analysis;
+mod branches;
 mod deploy;
 mod desired;
 mod graph;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::analysis::{absolute, analyse, component_references, published_versions};
+use super::branches::Prepared;
 use super::recorded::{self, Refused};
 use super::{desired, judge};
 use crate::base::diagnostics::{Code, Diagnostic};
@@ -43,6 +44,14 @@ pub struct PlanInput {
     pub cache: Option<PathBuf>,
     /// A platform workspace to use instead of the built-in one.
     pub platform: Option<PathBuf>,
+    /// `--database-url`: what the database records; `generated/` is checked against it
+    /// before anything is planned on it.
+    pub database: Option<crate::pg::status::Record>,
+    /// `--rebase`: drop this branch's migrations (by git's conflict markers, or with
+    /// `database`, those the database has not finished) and plan their changes again on top.
+    pub rebase: bool,
+    /// `--rehash`: rewrite `vnext.sum` for migrations edited by hand, then plan.
+    pub rehash: bool,
 }
 
 impl PlanInput {
@@ -57,6 +66,9 @@ impl PlanInput {
             mode,
             cache: None,
             platform: None,
+            database: None,
+            rebase: false,
+            rehash: false,
         }
     }
 }
@@ -130,7 +142,12 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-    let known = published_versions(&discovery);
+    // A rebase plans on another state than the one on disk: every content is needed.
+    let known = if input.rebase {
+        crate::front::extract::Known::new()
+    } else {
+        published_versions(&discovery)
+    };
     // With nothing published yet, every file must be read for its content: skip reading the cache.
     let mut cache = input.cache.as_deref().map(|dir| {
         if known.is_empty() {
@@ -143,6 +160,33 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
     let mut diagnostics = analysis.diagnostics.clone();
     let mut domains = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
+        return PlanOutput {
+            analysis,
+            diagnostics,
+            domains,
+        };
+    }
+    let selected: Vec<&str> = analysis
+        .solutions
+        .iter()
+        .map(|s| s.domain.as_str())
+        .filter(|d| input.domain.as_deref().is_none_or(|only| only == *d))
+        .collect();
+    if input.database.is_some() && selected.len() > 1 {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::DomainRequired,
+                format!(
+                    "the workspace has {} domains ({}), and --database-url names one database",
+                    selected.len(),
+                    selected.join(", ")
+                ),
+            )
+            .with_help(format!(
+                "name its domain with --domain, e.g. --domain {}",
+                selected[0]
+            )),
+        );
         return PlanOutput {
             analysis,
             diagnostics,
@@ -200,17 +244,35 @@ pub(super) fn plan_domain(
         );
         return (ended(Outcome::Failed), vec![problem]);
     }
-    let folder = match recorded::folder(direct, &dir, &domain) {
-        Ok(folder) => folder,
+    let prepared = match direct {
+        Some((state, number)) => Ok(Prepared {
+            folder: recorded::direct_folder(state, number, &dir),
+            dropped: Vec::new(),
+            rewritten: false,
+            notes: Vec::new(),
+        }),
+        None => {
+            let asked = super::branches::Asked {
+                rebase: input.rebase,
+                rehash: input.rehash,
+                database: input.database.as_ref(),
+            };
+            super::branches::prepare(&asked, &dir, &domain)
+        }
+    };
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
         Err(Refused::Unreadable(problem)) => return (ended(Outcome::Failed), vec![problem]),
         Err(Refused::Tampered(problems)) => return (ended(Outcome::Tampered), problems),
     };
+    let folder = &prepared.folder;
     let desired = match desired::lower(analysis, layouts, index, input.platform.as_deref()) {
         Ok(desired) => desired,
         Err(problems) => return (ended(Outcome::Failed), problems),
     };
-    let mut out = desired.lowered.diagnostics.clone();
-    let recorded = match recorded::catalog(&folder, &domain) {
+    let mut out = prepared.notes.clone();
+    out.extend(desired.lowered.diagnostics.iter().cloned());
+    let recorded = match recorded::catalog(folder, &domain) {
         Ok(recorded) => recorded,
         Err(problem) => {
             out.push(problem);
@@ -228,7 +290,10 @@ pub(super) fn plan_domain(
         return (ended(Outcome::Failed), out);
     }
     if diff.changes.is_empty() {
-        return (ended(Outcome::UpToDate), out);
+        return (
+            settle(input, &prepared, ended(Outcome::UpToDate), &mut out),
+            out,
+        );
     }
     let first = folder.files.is_empty() && folder.state.is_none();
     let references = component_references(analysis, index);
@@ -239,10 +304,43 @@ pub(super) fn plan_domain(
             return (ended(Outcome::Failed), out);
         }
     };
-    let migration = Migration::next(&folder, &plan, &desired, &recorded, first);
-    let mut result = emit(&input.mode, &folder, &plan, &migration, &mut out);
+    let migration = Migration::next(folder, &plan, &desired, &recorded, first);
+    if input.mode == PlanMode::Write
+        && let Err(err) = crate::deploy::branches::drop_files(&folder.dir, &prepared.dropped)
+    {
+        out.push(Diagnostic::new(
+            Code::IoError,
+            format!(
+                "cannot remove the migrations the rebase drops from {}: {err}",
+                dir.display()
+            ),
+        ));
+        return (ended(Outcome::Failed), out);
+    }
+    let mut result = emit(&input.mode, folder, &plan, &migration, &mut out);
     result.plan = Some(plan);
     (result, out)
+}
+
+/// A folder rebased or re-hashed whose definitions need no new migration: its state and sum
+/// written as they are now (in `Write` mode), and the domain reported up to date.
+fn settle(
+    input: &PlanInput,
+    prepared: &Prepared,
+    mut result: DomainPlan,
+    out: &mut Vec<Diagnostic>,
+) -> DomainPlan {
+    if input.mode != PlanMode::Write || !prepared.rewritten {
+        return result;
+    }
+    if let Err(err) = crate::deploy::branches::settle(&prepared.folder, &prepared.dropped) {
+        out.push(Diagnostic::new(
+            Code::IoError,
+            format!("cannot write {}: {err}", prepared.folder.dir.display()),
+        ));
+        result.outcome = Outcome::Failed;
+    }
+    result
 }
 
 /// The next migration of a folder, before it is rendered: its number and name, the state it

@@ -1,10 +1,11 @@
 //! What `apply`, `status` and `drift` found, in words: a line per apply event (the binary adds
-//! the progress bar), the dry run, the status table and the drift list.
+//! the progress bar), the dry run, the status table, the drift list and what repair changed.
 
 use std::time::Duration;
 
 use crate::deploy::drift::Difference;
 use crate::pg::events::{Event, Summary};
+use crate::pg::repair::{Change, Repair};
 use crate::pg::status::{FileState, StatusEntry};
 
 fn plural(n: usize) -> &'static str {
@@ -188,19 +189,25 @@ fn describe(entry: &StatusEntry) -> String {
             row.applied_by,
             row.tool_version
         ),
-        FileState::Mismatch => format!(
-            "MISMATCH: the database applied {} {} by {} with checksum {}; this file is {}{}: it is another migration (another domain's, or a regenerated folder), and apply refuses to run until the two agree",
-            row.name,
-            row.finished_at.as_deref().unwrap_or(&row.started_at),
-            row.applied_by,
-            row.checksum,
-            entry.checksum.as_deref().unwrap_or("?"),
-            if row.is_finished() {
-                ""
-            } else {
-                " (unfinished there)"
-            }
-        ),
+        FileState::Mismatch => {
+            let (code, what, help) = entry.situation.as_ref().map_or(("VN602", "", None), |s| {
+                (s.code.as_str(), s.message.as_str(), s.help.as_deref())
+            });
+            format!(
+                "MISMATCH ({code}): the database applied {} {} by {} with checksum {}; this file is {}{}: {what}; apply refuses to run until the two agree{}",
+                row.name,
+                row.finished_at.as_deref().unwrap_or(&row.started_at),
+                row.applied_by,
+                row.checksum,
+                entry.checksum.as_deref().unwrap_or("?"),
+                if row.is_finished() {
+                    ""
+                } else {
+                    " (unfinished there)"
+                },
+                help.map(|h| format!(" ({h})")).unwrap_or_default()
+            )
+        }
         FileState::Failed => format!(
             "FAILED {} by {} after {} of {} statements: {}",
             row.started_at,
@@ -246,6 +253,57 @@ pub fn drift(server: &str, differences: &[Difference]) -> String {
             "  {}\n    expected: {}\n    actual:   {}\n",
             difference.object, difference.expected, difference.actual
         ));
+    }
+    out
+}
+
+/// `vnext repair`: each change it made (or, with `--dry-run`, would make), then what it left.
+pub fn repair(server: &str, repair: &Repair) -> String {
+    let mut out = format!("{server}\n");
+    let verb = |now: &str, would: &str| {
+        if repair.dry_run {
+            format!("would {would}")
+        } else {
+            now.to_owned()
+        }
+    };
+    for change in &repair.changes {
+        let line = match change {
+            Change::Replace {
+                source,
+                version,
+                old_name,
+                new_name,
+                new_checksum,
+                statements_applied,
+                statements_total,
+                ..
+            } => format!(
+                "{} {} migration {version:04}: {old_name} (stopped after {statements_applied} statements) is now {new_name} ({new_checksum}), which begins with those {statements_applied} statements; vnext apply runs its statements {} to {statements_total}",
+                verb("repaired", "repair"),
+                source.as_str(),
+                statements_applied + 1
+            ),
+            Change::Drop {
+                source,
+                version,
+                name,
+                ..
+            } => format!(
+                "{} the entry of {} migration {version:04} {name}: nothing of it committed and generated/ no longer has it",
+                verb("dropped", "drop"),
+                source.as_str()
+            ),
+        };
+        out.push_str(&format!("  {line}\n"));
+    }
+    for note in &repair.unchanged {
+        out.push_str(&format!("  {note}\n"));
+    }
+    if repair.changes.is_empty() && repair.unchanged.is_empty() {
+        out.push_str("  nothing to repair: every migration the database started is finished\n");
+    } else if repair.dry_run && !repair.changes.is_empty() {
+        out.push_str("  (dry run: nothing was changed; run vnext repair without --dry-run to make these changes)\n");
     }
     out
 }

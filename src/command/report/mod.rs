@@ -17,7 +17,7 @@ mod sarif;
 mod snippet;
 mod summary;
 
-pub use deploy::{applied, drift, dry_run, event_json, event_line, status};
+pub use deploy::{applied, drift, dry_run, event_json, event_line, repair, status};
 pub use format::{Format, render};
 pub use human::Style;
 pub use plan::{plan_human, plan_json, plan_markdown};

@@ -11,9 +11,12 @@ use sqlx::postgres::PgConnection;
 use super::files::Loaded;
 use super::options::Options;
 use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::reconcile::SourceKind;
 use crate::pg::conn::{Failure, ms, one_line};
 use crate::pg::events::{Event, StatementStart};
-use crate::pg::history::{HISTORY, error, exec, registry_exists, store_state_sql};
+use crate::pg::history::{
+    HISTORY, error, exec, history_has_identity, registry_exists, store_state_sql,
+};
 use crate::pg::quote::literal;
 use crate::pg::script::Step;
 
@@ -23,6 +26,8 @@ pub(super) struct Run<'a> {
     pub done_files: Vec<String>,
     pub statements: usize,
     pub history_ready: bool,
+    /// The history has the columns of registry layout 2 (domain, workspace, applied checksum).
+    pub identity: bool,
 }
 
 /// Why a step did not commit.
@@ -50,6 +55,10 @@ impl Run<'_> {
         events: &mut dyn FnMut(Event),
     ) -> Result<(), Vec<Diagnostic>> {
         let started = Instant::now();
+        if !self.identity && self.history_ready {
+            // The platform migration that adds the columns may have just run.
+            self.identity = history_has_identity(conn).await?;
+        }
         let total = file.script.statement_count();
         let steps = file.script.steps.len();
         events(Event::FileStarted {
@@ -128,9 +137,24 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The history upsert: `done` statements applied, and finished if `finish`.
+    /// The history upsert: `done` statements applied, and finished if `finish`; with the
+    /// file's domain, workspace and applied checksum once the history has those columns.
     fn progress_sql(&self, file: &Loaded, done: usize, finish: bool) -> String {
-        let opt = |v: &Option<String>| v.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
+        let opt = |v: Option<&str>| v.map(literal).unwrap_or_else(|| "NULL".into());
+        let (columns, values, updates) = if self.identity {
+            (
+                ", \"Domain\", \"Workspace\", \"AppliedChecksum\"",
+                format!(
+                    ", {}, {}, {}",
+                    literal(&file.domain),
+                    opt(file.workspace.as_deref()),
+                    opt(file.applied_checksum(done))
+                ),
+                ", \"Domain\" = EXCLUDED.\"Domain\", \"Workspace\" = EXCLUDED.\"Workspace\", \"AppliedChecksum\" = EXCLUDED.\"AppliedChecksum\"",
+            )
+        } else {
+            ("", String::new(), "")
+        };
         // Who ran it (the OS user and host the binary found) and the database role it ran as:
         // in a pod the OS user is often nameless, the role never is.
         let applied_by = format!(
@@ -138,7 +162,7 @@ impl Run<'_> {
             literal(&self.options.applied_by)
         );
         format!(
-            "INSERT INTO {HISTORY} (\"Source\", \"Version\", \"Name\", \"Checksum\", \"StatementsApplied\", \"StatementsTotal\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\", \"FinishedAt\") VALUES ({}, {}, {}, {}, {done}, {}, {}, {}, {}, {}, {}) ON CONFLICT (\"Source\", \"Version\") DO UPDATE SET \"StatementsApplied\" = EXCLUDED.\"StatementsApplied\", \"FinishedAt\" = EXCLUDED.\"FinishedAt\", \"Error\" = NULL, \"FailingStatement\" = NULL, \"ToolVersion\" = EXCLUDED.\"ToolVersion\", \"AppliedBy\" = EXCLUDED.\"AppliedBy\";",
+            "INSERT INTO {HISTORY} (\"Source\", \"Version\", \"Name\", \"Checksum\", \"StatementsApplied\", \"StatementsTotal\", \"ToolVersion\", \"AppliedBy\", \"StateHashBefore\", \"StateHashAfter\", \"FinishedAt\"{columns}) VALUES ({}, {}, {}, {}, {done}, {}, {}, {}, {}, {}, {}{values}) ON CONFLICT (\"Source\", \"Version\") DO UPDATE SET \"StatementsApplied\" = EXCLUDED.\"StatementsApplied\", \"FinishedAt\" = EXCLUDED.\"FinishedAt\", \"Error\" = NULL, \"FailingStatement\" = NULL, \"ToolVersion\" = EXCLUDED.\"ToolVersion\", \"AppliedBy\" = EXCLUDED.\"AppliedBy\"{updates};",
             literal(file.kind.as_str()),
             file.number,
             literal(&file.name),
@@ -146,8 +170,8 @@ impl Run<'_> {
             file.script.statement_count(),
             literal(env!("CARGO_PKG_VERSION")),
             applied_by,
-            opt(&file.state_before),
-            opt(&file.state_after),
+            opt(file.state_before.as_deref()),
+            opt(file.state_after.as_deref()),
             if finish { "clock_timestamp()" } else { "NULL" },
         )
     }
@@ -469,13 +493,13 @@ impl Run<'_> {
                     idx + 1
                 ),
                 format!(
-                    "{before}; {} run vnext apply again to resume at step {}",
+                    "{before}; {}{}",
                     if step.transactional {
-                        "the step was rolled back;"
+                        "the step was rolled back; "
                     } else {
                         ""
                     },
-                    idx + 1
+                    way_out(failure, idx + 1, position > 0, file.kind)
                 ),
             )
         };
@@ -501,6 +525,43 @@ impl Run<'_> {
             format!("applied before it: {}", parts.join("; "))
         }
     }
+}
+
+/// What to do after a step failed for good, by what failed: a bound or a resource that ran
+/// out is resumed by running apply again once it is raised or freed; anything else (an
+/// object in the way, the data, a privilege) fails the same way until its cause is removed,
+/// in the database, or, when the file itself cannot succeed there, by planning it again and
+/// recording the replacement with `vnext repair` (`committed`: earlier steps of the file
+/// committed, which the replacement must begin with).
+fn way_out(failure: &Failure, step: usize, committed: bool, kind: SourceKind) -> String {
+    let code = match failure {
+        Failure::Server(e) => e.code.as_str(),
+        _ => "",
+    };
+    if failure.is_statement_timeout() {
+        return format!(
+            "the statement ran longer than statement_timeout: run vnext apply again with a larger --statement-timeout to resume at step {step}"
+        );
+    }
+    if code.starts_with("53") || failure.is_transient() {
+        return format!(
+            "the server ran out of a resource or broke off the transaction: once it is freed, run vnext apply again to resume at step {step}"
+        );
+    }
+    if kind == SourceKind::Platform {
+        // The platform's files are built into vnext: they cannot be planned again.
+        return format!(
+            "running it again fails the same way until the cause is gone: remove what is in the way and run vnext apply again to resume at step {step}; a database whose system schemas another tool made (the runtime's own migrator) cannot be taken over by this vnext, so apply to a database of its own"
+        );
+    }
+    let replacement = if committed {
+        "vnext repair, which checks that the new file begins with the steps that committed, so that apply runs only the rest"
+    } else {
+        "vnext repair, which drops the old entry (nothing of it committed), so that apply runs the new file"
+    };
+    format!(
+        "running it again fails the same way until the cause is gone: if it is in the database, remove it there and run vnext apply again to resume at step {step}; if the file cannot succeed on this database, change the definitions, plan the file again on what the database holds (vnext plan --rebase --database-url URL) and run {replacement}"
+    )
 }
 
 /// Drops `schema.index` if an interrupted or failed concurrent build left it invalid; whether it

@@ -20,6 +20,7 @@ use crate::pg::history::{
     registry_exists, store_state_sql,
 };
 use crate::pg::lock::{lock, read_lock, read_unlock, unlock};
+use crate::pg::quote::literal;
 
 /// The session settings every apply runs under.
 pub(super) async fn prepare_session(
@@ -253,9 +254,13 @@ pub(super) async fn apply_locked(
         done_files: Vec::new(),
         statements: 0,
         history_ready: registry_exists(conn, HISTORY).await?,
+        identity: false,
     };
     for file in &loaded {
         run.file(conn, file, events).await?;
+    }
+    if run.identity || crate::pg::history::history_has_identity(conn).await? {
+        record_identity(conn, sources).await?;
     }
     Ok(Summary {
         applied_files: run.done_files.len(),
@@ -263,6 +268,25 @@ pub(super) async fn apply_locked(
         pending,
         ..Summary::default()
     })
+}
+
+/// Fills in the domain and workspace of history rows written before the history had those
+/// columns (a database upgraded to registry layout 2): reconciling found every row of each
+/// source to be its file, so they are this source's.
+async fn record_identity(
+    conn: &mut PgConnection,
+    sources: &[Source],
+) -> Result<(), Vec<Diagnostic>> {
+    let mut sql = String::new();
+    for source in sources.iter().filter(|s| s.kind != SourceKind::Direct) {
+        sql.push_str(&format!(
+            "UPDATE {HISTORY} SET \"Domain\" = {}, \"Workspace\" = coalesce(\"Workspace\", {}) WHERE \"Source\" = {} AND \"Domain\" IS NULL;",
+            literal(&source.domain),
+            source.workspace().map(literal).unwrap_or_else(|| "NULL".into()),
+            literal(source.kind.as_str())
+        ));
+    }
+    exec(conn, &sql, "recording the domain of earlier migrations").await
 }
 
 /// Drift before applying: only meaningful when the database sits exactly at a recorded state.

@@ -97,8 +97,21 @@ fn status_shows_a_file_the_database_applied_with_another_checksum() {
         .find(|l| l.contains("generated/payments/0001_initial.sql"))
         .unwrap_or_else(|| panic!("{listing}"));
     assert!(
-        line.contains("MISMATCH") && line.contains("apply refuses") && !line.contains(" applied 2"),
+        line.contains("MISMATCH (VN626)")
+            && line.contains("this database holds domain `loans`")
+            && line.contains("apply refuses")
+            && !line.contains(".sql  applied"),
         "{listing}"
+    );
+    // apply says the same: another domain's database, not an edited file.
+    let refused = vnext(&["apply", "--domain", "payments"], payments.path(), &db.url);
+    let message = stderr(&refused);
+    assert!(
+        refused.status.code() == Some(1)
+            && message.contains("VN626")
+            && !message.contains("edited after it was applied"),
+        "{}",
+        text(&refused)
     );
     let output = ok(vnext(
         &["status", "--domain", "payments", "--format", "json"],
@@ -113,6 +126,8 @@ fn status_shows_a_file_the_database_applied_with_another_checksum() {
         .find(|e| e["file"] == "generated/payments/0001_initial.sql")
         .unwrap();
     assert_eq!(entry["state"], "mismatch", "{entry}");
+    assert_eq!(entry["situation"]["name"], "wrong-domain", "{entry}");
+    assert_eq!(entry["history"]["domain"], "loans", "{entry}");
     assert_ne!(entry["checksum"], entry["history"]["checksum"], "{entry}");
     // The platform file is the same file in both workspaces.
     assert!(
@@ -184,16 +199,16 @@ fn status_tells_a_running_apply_from_an_interrupted_one() {
         );
         let output = ok(vnext(&["status"], ws.path(), &db.url));
         let listing = String::from_utf8_lossy(&output.stdout).into_owned();
-        if listing.contains("0002_")
+        if listing.contains("loans/0002_")
             && !listing
                 .lines()
-                .any(|l| l.contains("0002_") && l.ends_with("pending"))
+                .any(|l| l.contains("loans/0002_") && l.ends_with("pending"))
         {
             break listing;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let line = listing.lines().find(|l| l.contains("0002_")).unwrap();
+    let line = listing.lines().find(|l| l.contains("loans/0002_")).unwrap();
     assert!(
         line.contains("running since")
             && line.contains("holds the migration lock")
@@ -210,7 +225,7 @@ fn status_tells_a_running_apply_from_an_interrupted_one() {
         let listing = String::from_utf8_lossy(&output.stdout).into_owned();
         let line = listing
             .lines()
-            .find(|l| l.contains("0002_"))
+            .find(|l| l.contains("loans/0002_"))
             .unwrap()
             .to_owned();
         if line.contains("interrupted since") {
