@@ -116,6 +116,10 @@ struct PlanArgs {
     /// column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
     #[arg(long, value_name = "OBJECT")]
     allow_drop: Vec<String>,
+    /// Allow a change that rewrites this table under an exclusive lock (repeatable):
+    /// SCHEMA.TABLE, e.g. loan_application.InstancesData; `*` stands for any one name.
+    #[arg(long, value_name = "TABLE")]
+    allow_rewrite: Vec<String>,
     /// Output format: human, markdown (the pull-request comment) or json (the typed plan).
     #[arg(long, value_enum, default_value = "human")]
     format: PlanFormat,
@@ -173,6 +177,9 @@ struct ApplyArgs {
     /// With --direct: allow this data-loss change (as for plan); it also allows the rows.
     #[arg(long, value_name = "OBJECT", requires = "direct")]
     allow_drop: Vec<String>,
+    /// With --direct: allow a change that rewrites this table (as for plan).
+    #[arg(long, value_name = "TABLE", requires = "direct")]
+    allow_rewrite: Vec<String>,
     /// Let a pending migration destroy the rows this object holds now (repeatable):
     /// schema:NAME, table:SCHEMA.TABLE, column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
     #[arg(long, value_name = "OBJECT", value_parser = data_loss_object)]
@@ -411,6 +418,7 @@ fn plan(args: PlanArgs) -> ExitCode {
         display_base: display_base.clone(),
         domain: args.workspace.domain,
         allow_drop: args.allow_drop,
+        allow_rewrite: args.allow_rewrite,
         mode: if args.check {
             PlanMode::Check
         } else {
@@ -669,8 +677,13 @@ fn apply(args: ApplyArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let (output, sources) =
-            pipeline::direct_sources(&input, &args.allow_drop, recorded, number);
+        let (output, sources) = pipeline::direct_sources(
+            &input,
+            &args.allow_drop,
+            &args.allow_rewrite,
+            recorded,
+            number,
+        );
         if !output.diagnostics.is_empty() {
             report_problems(&output.analysis.sources, &output.diagnostics);
         }

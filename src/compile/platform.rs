@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::base::diagnostics::Diagnostic;
 use crate::compile::ir::Layout;
 use crate::compile::layout::Layouts;
-use crate::compile::lower::INSTANCE_LAYOUT;
+use crate::compile::lower::{DomainLayouts, INSTANCE_LAYOUT, PROJECTION_LAYOUT};
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
 use crate::front::workspace::{self, Embedded, PLATFORM_DOMAIN};
@@ -41,6 +41,14 @@ impl Platform {
     /// The layout every workflow schema of a domain is built from.
     pub fn instance_layout(&self) -> Option<&Arc<Layout>> {
         self.layouts.get(INSTANCE_LAYOUT)
+    }
+
+    /// The layouts a domain's workflow schemas are built from, when the platform has both.
+    pub(crate) fn domain_layouts(&self) -> Option<DomainLayouts<'_>> {
+        Some(DomainLayouts {
+            instance: self.layouts.get(INSTANCE_LAYOUT)?,
+            projection: self.layouts.get(PROJECTION_LAYOUT)?,
+        })
     }
 }
 

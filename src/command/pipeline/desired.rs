@@ -50,14 +50,14 @@ pub(super) fn lower(
             })
             .collect::<Vec<_>>()
     })?;
-    let Some(instance) = platform.instance_layout() else {
+    let Some(layouts) = platform.domain_layouts() else {
         return Err(vec![Diagnostic::new(
             Code::InvalidLayout,
-            "the built-in platform has no instance layout",
+            "the built-in platform has no instance or attribute-index layout",
         )]);
     };
     Ok(Desired {
-        lowered: lower_domain(analysis, index, instance),
+        lowered: lower_domain(analysis, index, layouts),
         layout_sources: platform.layouts.sources.clone(),
     })
 }

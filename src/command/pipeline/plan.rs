@@ -38,6 +38,8 @@ pub struct PlanInput {
     pub domain: Option<String>,
     /// `--allow-drop` patterns (`schema:loan_review`, `column:*.Instances.Stage`).
     pub allow_drop: Vec<String>,
+    /// `--allow-rewrite` tables (`loan_application.InstancesData`, `*.InstancesData`).
+    pub allow_rewrite: Vec<String>,
     pub mode: PlanMode,
     /// The cache folder (`.vnext-cache` at the workspace root), or none.
     pub cache: Option<PathBuf>,
@@ -54,6 +56,7 @@ impl PlanInput {
             display_base: root.to_path_buf(),
             domain: None,
             allow_drop: Vec::new(),
+            allow_rewrite: Vec::new(),
             mode,
             cache: None,
             platform: None,
@@ -222,7 +225,10 @@ pub(super) fn plan_domain(
     out.extend(judge::diff(
         &diff,
         &desired.lowered.origins,
-        &input.allow_drop,
+        judge::Allowed {
+            drop: &input.allow_drop,
+            rewrite: &input.allow_rewrite,
+        },
     ));
     if out.iter().any(Diagnostic::is_error) {
         return (ended(Outcome::Failed), out);

@@ -61,6 +61,18 @@ pub fn event_line(event: &Event) -> Option<String> {
                 _ => "",
             }
         ),
+        Event::Rewrite {
+            file,
+            table,
+            size,
+            rows,
+        } => match (size, rows) {
+            (Some(size), Some(rows)) => format!(
+                "table rewrite: {file} rewrites {table} under an ACCESS EXCLUSIVE lock: {size}, about {rows} row{} now",
+                plural(usize::try_from(*rows).unwrap_or(usize::MAX))
+            ),
+            _ => format!("table rewrite: {file} rewrites {table}, which does not exist yet"),
+        },
         Event::FileStarted {
             file,
             resume_at,

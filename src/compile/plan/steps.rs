@@ -8,7 +8,9 @@
 //!
 //! The order: extensions and functions; concurrent index drops; schema changes, schema by
 //! schema; component rows, in dependency order (referenced components first); concurrent index
-//! builds with their registry rows; and last, the opted-in data-loss drops of whole schemas.
+//! builds, then the catalog rows that say their projections are ready; and last, the
+//! opted-in data-loss drops of whole schemas. A projection is never ready in the runtime's
+//! catalog before every index its row names is built.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,21 +18,23 @@ use super::hazards::{HazardNote, drop_object, hazards};
 use super::summary::{Summary, describe_object, slug, summarize};
 use crate::compile::diff::Change;
 use crate::compile::graph::Graph;
-use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::compile::ir::{Catalog, Projection};
 use crate::front::model::Kind;
 
-/// Bookkeeping of attribute indexes that are built concurrently.
+/// Bookkeeping of indexes that are built or dropped concurrently: vnext 0.1's registry rows,
+/// and the rows of the runtime's `"AttributeIndexCatalog"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexBookkeeping {
-    /// Announce an index before it is built (`Ready = false`).
-    Announce {
-        schema: String,
-        index: AttributeIndex,
-    },
-    /// Mark a built index as ready.
-    MarkReady { schema: String, index: String },
-    /// Forget a dropped index.
+    /// Forget a dropped vnext 0.1 expression index (`sys_schemas."AttributeIndexes"`).
     Forget { schema: String, index: String },
+    /// A projection whose indexes change is not ready while they do.
+    Unready { schema: String, key: String },
+    /// A projection whose indexes are built: its catalog row lists them, ready, and the
+    /// indexes carry the runtime CLI's comments.
+    Ready {
+        schema: String,
+        projection: Projection,
+    },
 }
 
 /// One step of a plan.
@@ -90,8 +94,11 @@ pub(super) fn schema_of(change: &Change) -> Option<&str> {
         | Change::CreateIndex { schema, .. }
         | Change::DropIndex { schema, .. }
         | Change::AddEfHistory { schema, .. }
-        | Change::CreateAttributeIndex { schema, .. }
-        | Change::DropAttributeIndex { schema, .. } => Some(schema),
+        | Change::DropAttributeIndex { schema, .. }
+        | Change::AddProjections { schema, .. }
+        | Change::CreateProjectionIndex { schema, .. }
+        | Change::DropProjectionIndex { schema, .. }
+        | Change::DropProjection { schema, .. } => Some(schema),
         Change::SetComment { target, .. } => Some(match target {
             crate::compile::diff::CommentTarget::Schema(schema)
             | crate::compile::diff::CommentTarget::Table { schema, .. }
@@ -119,7 +126,10 @@ pub(super) fn rank_in_schema(change: &Change) -> u8 {
         Change::SetComment { .. } => 12,
         Change::AddEfHistory { .. } => 13,
         Change::UpdateLayoutVersion { .. } => 14,
-        _ => 15,
+        // After the layout's catalog table and conversion functions exist.
+        Change::DropProjection { .. } => 15,
+        Change::AddProjections { .. } => 16,
+        _ => 17,
     }
 }
 
@@ -187,14 +197,17 @@ pub(crate) fn build(
     );
     steps.extend(schema_steps(groups.by_schema));
     steps.extend(component_steps(groups.components, references)?);
-    push_bookkeeping(&mut steps, "Announce attribute indexes", groups.announce);
     steps.extend(
         groups
             .online_builds
             .into_iter()
             .map(|change| Step::Online { change }),
     );
-    push_bookkeeping(&mut steps, "Mark attribute indexes ready", groups.ready);
+    push_bookkeeping(
+        &mut steps,
+        "Mark attribute-index projections ready",
+        groups.ready.into_values().collect(),
+    );
     for change in groups.retire {
         let title = match &change {
             Change::RetireSchema { name, .. } => format!("Retire schema {name}"),
@@ -239,9 +252,9 @@ struct Groups {
     forget: Vec<IndexBookkeeping>,
     by_schema: BTreeMap<String, Vec<Change>>,
     components: BTreeMap<(u8, String), Vec<Change>>,
-    announce: Vec<IndexBookkeeping>,
     online_builds: Vec<Change>,
-    ready: Vec<IndexBookkeeping>,
+    /// One entry per projection, by schema and key.
+    ready: BTreeMap<(String, String), IndexBookkeeping>,
     retire: Vec<Change>,
 }
 
@@ -262,20 +275,21 @@ impl Groups {
                     groups.online_drops.push(change);
                 }
                 Change::CreateIndex { online: true, .. } => groups.online_builds.push(change),
-                Change::CreateAttributeIndex {
-                    schema,
-                    index,
-                    online: true,
+                Change::CreateProjectionIndex {
+                    schema, projection, ..
                 } => {
-                    groups.announce.push(IndexBookkeeping::Announce {
-                        schema: schema.clone(),
-                        index: index.clone(),
-                    });
-                    groups.ready.push(IndexBookkeeping::MarkReady {
-                        schema: schema.clone(),
-                        index: index.index.name.clone(),
-                    });
+                    groups.mark_ready(schema, projection);
                     groups.online_builds.push(change);
+                }
+                Change::DropProjectionIndex {
+                    schema, projection, ..
+                } => {
+                    groups.forget.push(IndexBookkeeping::Unready {
+                        schema: schema.clone(),
+                        key: projection.key.clone(),
+                    });
+                    groups.mark_ready(schema, projection);
+                    groups.online_drops.push(change);
                 }
                 Change::RetireSchema { .. } => groups.retire.push(change),
                 Change::PublishComponent { record } => groups
@@ -295,7 +309,17 @@ impl Groups {
                 }
             }
         }
+        groups.forget.dedup();
         groups
+    }
+
+    fn mark_ready(&mut self, schema: &str, projection: &Projection) {
+        self.ready
+            .entry((schema.to_owned(), projection.key.clone()))
+            .or_insert_with(|| IndexBookkeeping::Ready {
+                schema: schema.to_owned(),
+                projection: projection.clone(),
+            });
     }
 }
 

@@ -21,6 +21,10 @@ pub(super) struct Loaded {
     pub records_state: Option<String>,
     /// What it drops with its data, as its header lists it.
     pub drops: Vec<crate::pg::header::Dropped>,
+    /// The tables it rewrites (schema, table), as its header lists them.
+    pub rewrites: Vec<(String, String)>,
+    /// Whether its header says it needs the collation `tr-TR-x-icu`.
+    pub needs_collation: bool,
 }
 
 pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec<Diagnostic>> {
@@ -72,6 +76,8 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
             state_before,
             state_after,
             drops: crate::pg::header::data_loss(&text),
+            rewrites: crate::pg::header::rewrites(&text),
+            needs_collation: crate::pg::header::needs_collation(&text),
             records_state: if newest {
                 source.folder.state.clone()
             } else {
