@@ -17,6 +17,7 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod runtime_indexes;
 mod safety;
 mod scale;
 mod tidy;
