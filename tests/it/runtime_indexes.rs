@@ -445,12 +445,26 @@ fn a_database_vnext_0_1_built_upgrades_by_plan_and_apply_without_drift() {
     // An ordinary plan: refused until the rewrites are allowed, then written.
     let refused = vnext(&["plan", "--no-cache"], ws.path(), "postgres://unused");
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    ok(vnext(
-        &["plan", "--no-cache", "--allow-rewrite", "*.InstancesData"],
+    let planned = ok(vnext(
+        &[
+            "plan",
+            "--no-cache",
+            "--allow-rewrite",
+            "*.InstancesData",
+            "--format",
+            "markdown",
+        ],
         ws.path(),
         "postgres://unused",
     ));
     assert!(has_migration(ws.path(), "0002_runtime_attribute_indexes"));
+    // The pull-request comment shows the rewrite as a hazard of its own.
+    let comment = String::from_utf8_lossy(&planned.stdout).into_owned();
+    assert!(
+        comment.contains("- ⚠️ **table rewrite** `loan_application.InstancesData`")
+            && comment.contains("- ⚠️ **long exclusive lock** `kyc_check.InstancesData`"),
+        "{comment}"
+    );
     let applied = ok(vnext(&["apply"], ws.path(), &db.url));
     assert!(
         stderr(&applied)
