@@ -489,3 +489,33 @@ fn a_database_vnext_0_1_built_upgrades_by_plan_and_apply_without_drift() {
     assert_eq!(projected(&db, "old", column("status", "text")), "open");
     crate::apply::assert_settled(ws.path(), &db, None);
 }
+
+#[test]
+fn a_database_without_the_icu_collation_is_refused_before_anything_runs() {
+    if !crate::database::available() {
+        return;
+    }
+    let ws = workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("runtime_collation");
+    // As on a PostgreSQL built without ICU: the collation the trigram indexes need is missing.
+    db.query("DROP COLLATION \"tr-TR-x-icu\"");
+    let output = vnext(&["apply"], ws.path(), &db.url);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = crate::apply::flat(&text(&output));
+    assert!(
+        message.contains("VN617")
+            && message.contains("generated/loans/0002_runtime_attribute_indexes.sql")
+            && message
+                .contains("CREATE COLLATION \"tr-TR-x-icu\" (provider = icu, locale = 'tr-TR')"),
+        "{message}"
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'sys_schemas'"),
+        vec!["0"],
+        "nothing was applied"
+    );
+    // The help's statement is the fix.
+    db.query("CREATE COLLATION \"tr-TR-x-icu\" (provider = icu, locale = 'tr-TR')");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert_eq!(ready(&db, "loan_application"), loan_keys());
+}

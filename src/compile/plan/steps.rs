@@ -6,7 +6,8 @@
 //! hundred locks), so a domain of a thousand workflows applies with
 //! `max_locks_per_transaction = 64`.
 //!
-//! The order: extensions and functions; concurrent index drops; schema changes, schema by
+//! The order: extensions and functions; projections whose indexes change marked not ready;
+//! concurrent index drops; schema changes, schema by
 //! schema; component rows, in dependency order (referenced components first); concurrent index
 //! builds, then the catalog rows that say their projections are ready; and last, the
 //! opted-in data-loss drops of whole schemas. A projection is never ready in the runtime's
@@ -184,6 +185,11 @@ pub(crate) fn build(
             bookkeeping: Vec::new(),
         });
     }
+    push_bookkeeping(
+        &mut steps,
+        "Projections are not ready while their indexes change",
+        groups.unready,
+    );
     steps.extend(
         groups
             .online_drops
@@ -249,6 +255,7 @@ fn hazard_notes(changes: &[Change]) -> Vec<HazardNote> {
 struct Groups {
     prelude: Vec<Change>,
     online_drops: Vec<Change>,
+    unready: Vec<IndexBookkeeping>,
     forget: Vec<IndexBookkeeping>,
     by_schema: BTreeMap<String, Vec<Change>>,
     components: BTreeMap<(u8, String), Vec<Change>>,
@@ -284,7 +291,7 @@ impl Groups {
                 Change::DropProjectionIndex {
                     schema, projection, ..
                 } => {
-                    groups.forget.push(IndexBookkeeping::Unready {
+                    groups.unready.push(IndexBookkeeping::Unready {
                         schema: schema.clone(),
                         key: projection.key.clone(),
                     });
@@ -309,7 +316,7 @@ impl Groups {
                 }
             }
         }
-        groups.forget.dedup();
+        groups.unready.dedup();
         groups
     }
 
@@ -428,5 +435,113 @@ pub(super) fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
         title: format!("Publish {}s into {}", kind.noun(), kind.system_schema()),
         changes,
         bookkeeping: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::diff::diff;
+    use crate::compile::ir::{AttributeIndexKind, Schema, SchemaKind};
+    use crate::compile::lower::{projection, schema};
+    use crate::front::model::Storage;
+
+    fn with_branch(kinds: &[AttributeIndexKind]) -> Catalog {
+        let mut built: Schema = schema(
+            "loans",
+            SchemaKind::Flow {
+                workflow: "loans".into(),
+            },
+            Vec::new(),
+            Vec::new(),
+        );
+        built.projections = vec![projection("branch", Storage::Text, kinds)];
+        let mut catalog = Catalog::default();
+        catalog.schemas.insert("loans".into(), built);
+        catalog
+    }
+
+    fn titles(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::Transaction { title, .. } => title.clone(),
+                Step::Online { change } => format!("online {}", describe_object(change)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_projection_is_unready_before_an_index_goes_and_ready_after_the_new_one() {
+        use AttributeIndexKind::{Btree, Desc, Trigram};
+        let recorded = with_branch(&[Btree, Desc]);
+        let desired = with_branch(&[Btree, Trigram]);
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        let desc = &recorded.schemas["loans"].projections[0].indexes[1].name;
+        let trgm = &desired.schemas["loans"].projections[0].indexes[1].name;
+        assert_eq!(
+            titles(&plan),
+            vec![
+                "Projections are not ready while their indexes change".to_owned(),
+                format!("online index:loans.{desc}"),
+                format!("online index:loans.{trgm}"),
+                "Mark attribute-index projections ready".to_owned(),
+            ]
+        );
+        let Some(Step::Transaction { bookkeeping, .. }) = plan.steps.last() else {
+            panic!("{:?}", plan.steps);
+        };
+        assert_eq!(
+            bookkeeping,
+            &vec![IndexBookkeeping::Ready {
+                schema: "loans".into(),
+                projection: desired.schemas["loans"].projections[0].clone(),
+            }]
+        );
+        assert!(plan.hazards.is_empty(), "no new column: {:?}", plan.hazards);
+    }
+
+    #[test]
+    fn new_projections_on_an_existing_table_are_one_rewrite_then_concurrent_builds() {
+        // The schema exists without projections; two are wanted.
+        let mut recorded = with_branch(&[]);
+        if let Some(s) = recorded.schemas.get_mut("loans") {
+            s.projections.clear();
+        }
+        let mut desired = with_branch(&[AttributeIndexKind::Btree]);
+        if let Some(s) = desired.schemas.get_mut("loans") {
+            s.projections.push(projection(
+                "amount",
+                Storage::Numeric,
+                &[AttributeIndexKind::Btree],
+            ));
+        }
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        let adds: Vec<usize> = plan
+            .changes()
+            .filter_map(|c| match c {
+                Change::AddProjections { projections, .. } => Some(projections.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(adds, vec![2], "both columns in one ALTER TABLE");
+        assert_eq!(
+            plan.hazards
+                .iter()
+                .map(|h| (h.hazard.as_str(), h.object.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("table rewrite", "loans.InstancesData"),
+                ("long exclusive lock", "loans.InstancesData")
+            ]
+        );
+        assert_eq!(
+            plan.changes()
+                .filter(|c| matches!(c, Change::CreateProjectionIndex { .. }))
+                .count(),
+            2
+        );
     }
 }
