@@ -171,6 +171,23 @@ fn the_runtimes_catalog_query_finds_every_projection_ready() {
         let drift = vnext(&["drift"], ws, &db.url);
         assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
     }
+    // drift knows the new objects: a catalog row turned off by hand, a projection index gone.
+    let db = TestDb::create("runtime_catalog_drift");
+    ok(vnext(&["apply"], committed.path(), &db.url));
+    db.query("UPDATE loan_application.\"AttributeIndexCatalog\" SET \"Ready\" = false WHERE \"Key\" = '6e887b65f63b51b326b0e845'; DROP INDEX loan_application.ix_status_trgm_cfb84ddf5a3ad1e768e5");
+    assert_eq!(
+        ready(&db, "loan_application").len(),
+        LOAN_APPLICATION.len() - 1
+    );
+    let drift = vnext(&["drift"], committed.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+    let report = text(&drift);
+    assert!(
+        report
+            .contains("attribute-index catalog row \"loan_application\".6e887b65f63b51b326b0e845")
+            && report.contains("ix_status_trgm_cfb84ddf5a3ad1e768e5"),
+        "{report}"
+    );
 }
 
 /// The plan of `sql` run as a prepared statement with `arguments` (the runtime sends
