@@ -418,24 +418,15 @@ fn has_migration(ws: &Path, prefix: &str) -> bool {
         .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix))
 }
 
-/// The loans example as vnext 0.1 left it: its first migration and the state after it
-/// (tests/fixtures/upgrade/loans-vnext-0.1).
+/// The loans example as vnext 0.1 left it: its first migration, the state after it and its
+/// sum (tests/fixtures/upgrade/loans-vnext-0.1).
 fn loans_as_vnext_0_1_built_it() -> tempfile::TempDir {
     let ws = workspace_copy(&root().join("examples/loans"));
     let generated = ws.path().join("generated/loans");
-    for entry in std::fs::read_dir(&generated).unwrap() {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("0002_")
-        {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
+    std::fs::remove_dir_all(&generated).unwrap();
+    std::fs::create_dir_all(&generated).unwrap();
     let kept = root().join("tests/fixtures/upgrade/loans-vnext-0.1");
-    for name in ["state.json", "vnext.sum"] {
+    for name in ["0001_initial.sql", "state.json", "vnext.sum"] {
         std::fs::copy(kept.join(name), generated.join(name)).unwrap();
     }
     ws
