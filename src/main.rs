@@ -214,6 +214,10 @@ struct PlanArgs {
     /// column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
     #[arg(long, value_name = "OBJECT")]
     allow_drop: Vec<String>,
+    /// Allow a change that rewrites this table under an exclusive lock (repeatable):
+    /// SCHEMA.TABLE, e.g. loan_application.InstancesData; `*` stands for any one name.
+    #[arg(long, value_name = "TABLE")]
+    allow_rewrite: Vec<String>,
     /// Output format: human, markdown (the pull-request comment), json (the typed plan), or
     /// github (annotations; with --base).
     #[arg(long, value_enum, default_value = "human")]
@@ -296,6 +300,9 @@ struct ApplyArgs {
     /// With --direct: allow this data-loss change (as for plan); it also allows the rows.
     #[arg(long, value_name = "OBJECT", requires = "direct")]
     allow_drop: Vec<String>,
+    /// With --direct: allow a change that rewrites this table (as for plan).
+    #[arg(long, value_name = "TABLE", requires = "direct")]
+    allow_rewrite: Vec<String>,
     /// Let a pending migration destroy the rows this object holds now (repeatable):
     /// schema:NAME, table:SCHEMA.TABLE, column:SCHEMA.TABLE.COLUMN; `*` stands for any one name.
     #[arg(long, value_name = "OBJECT", value_parser = data_loss_object)]

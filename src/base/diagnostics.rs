@@ -141,6 +141,7 @@ codes! {
 
     // Graph: VN4xx.
     DependencyCycle = ("VN400", "dependency-cycle", Error, "Database objects depend on each other in a cycle"),
+    RewriteRefused = ("VN401", "rewrite-refused", Error, "The plan rewrites a table that may hold rows and the rewrite was not allowed"),
 
     // Planning: VN5xx.
     PublishedVersionChanged = ("VN500", "published-version-changed", Error, "A published component version changed its content"),
@@ -175,6 +176,7 @@ codes! {
     DataLossAtApply = ("VN614", "data-loss-at-apply", Error, "A pending migration would destroy rows and apply was not told to allow it"),
     PlatformTooNew = ("VN615", "platform-too-new", Error, "A migration was planned against a platform layout newer than this vnext knows"),
     ExpectedSideUnbuildable = ("VN616", "expected-side-unbuildable", Error, "drift cannot build the expected objects: the server or the role allows no writes, not even temporary ones"),
+    CollationMissing = ("VN617", "collation-missing", Error, "The database lacks the ICU collation tr-TR-x-icu that the runtime's text filters and trigram indexes use"),
     WrongDomain = ("VN626", "wrong-domain", Error, "The database holds another domain's migrations"),
     OtherWorkspace = ("VN627", "other-workspace", Error, "The database's history of this domain began in another workspace"),
     OtherMigration = ("VN628", "other-migration", Error, "The database applied a different migration with the same number"),

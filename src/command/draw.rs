@@ -115,7 +115,12 @@ pub fn build(analysis: &Analysis, solution: usize, catalog: &Catalog) -> Drawing
         };
         let id = format!("database:{}", schema.name);
         let tables = schema.tables().count();
-        let indexes = schema.attribute_indexes.len();
+        let indexes = schema.attribute_indexes.len()
+            + schema
+                .projections
+                .iter()
+                .map(|p| p.indexes.len())
+                .sum::<usize>();
         let mut label = format!("schema {} ({tables} tables", schema.name);
         match indexes {
             0 => {}

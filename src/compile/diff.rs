@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::compile::ir::{
-    AttributeIndex, Catalog, Check, Column, ComponentRecord, ComponentVersion, Expr, ForeignKey,
-    Function, Index, Schema, SchemaKind, SqlType, Table,
+    Catalog, Check, Column, ComponentRecord, ComponentVersion, Expr, ForeignKey, Function, Index,
+    Projection, ProjectionIndex, Schema, SchemaKind, SqlType, Table,
 };
 use crate::front::model::Kind;
 
@@ -148,14 +148,33 @@ pub enum Change {
         table: String,
         migrations: Vec<String>,
     },
-    CreateAttributeIndex {
-        schema: String,
-        index: AttributeIndex,
-        online: bool,
-    },
+    /// Drops one of vnext 0.1's expression indexes (and forgets its registry row).
     DropAttributeIndex {
         schema: String,
         index: String,
+    },
+    /// New projections on the `"InstancesData"` of a schema that exists: one `ALTER TABLE`
+    /// (which rewrites the table), the column comments, and catalog rows that are not ready.
+    AddProjections {
+        schema: String,
+        projections: Vec<Projection>,
+    },
+    /// One index of a projection, built concurrently; `projection` is the desired projection.
+    CreateProjectionIndex {
+        schema: String,
+        projection: Projection,
+        index: ProjectionIndex,
+    },
+    /// One index a projection no longer has, dropped concurrently.
+    DropProjectionIndex {
+        schema: String,
+        projection: Projection,
+        index: String,
+    },
+    /// A projection no longer wanted: its catalog row, then its column and indexes.
+    DropProjection {
+        schema: String,
+        projection: Projection,
     },
     /// A new component key: its `"Instances"` row and every version.
     PublishComponent {
@@ -250,6 +269,62 @@ fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
         });
     }
     diff_attribute_indexes(desired, recorded, out);
+    diff_projections(desired, recorded, out);
+}
+
+/// A schema's projections, by key: gone ones dropped, new ones added (all in one rewrite of
+/// the table) with their indexes, and kept ones given the indexes they gained or lost.
+fn diff_projections(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
+    let schema = &desired.name;
+    let old: BTreeMap<&str, &Projection> = recorded
+        .projections
+        .iter()
+        .map(|p| (p.key.as_str(), p))
+        .collect();
+    let new: BTreeSet<&str> = desired.projections.iter().map(|p| p.key.as_str()).collect();
+    for projection in &recorded.projections {
+        if !new.contains(projection.key.as_str()) {
+            out.push(Change::DropProjection {
+                schema: schema.clone(),
+                projection: projection.clone(),
+            });
+        }
+    }
+    let added: Vec<Projection> = desired
+        .projections
+        .iter()
+        .filter(|p| !old.contains_key(p.key.as_str()))
+        .cloned()
+        .collect();
+    if !added.is_empty() {
+        out.push(Change::AddProjections {
+            schema: schema.clone(),
+            projections: added,
+        });
+    }
+    for projection in &desired.projections {
+        let had: &[ProjectionIndex] = old
+            .get(projection.key.as_str())
+            .map_or(&[], |p| p.indexes.as_slice());
+        for index in had {
+            if !projection.indexes.contains(index) {
+                out.push(Change::DropProjectionIndex {
+                    schema: schema.clone(),
+                    projection: projection.clone(),
+                    index: index.name.clone(),
+                });
+            }
+        }
+        for index in &projection.indexes {
+            if !had.contains(index) {
+                out.push(Change::CreateProjectionIndex {
+                    schema: schema.clone(),
+                    projection: projection.clone(),
+                    index: index.clone(),
+                });
+            }
+        }
+    }
 }
 
 /// What a schema's layouts changing changes: functions, tables, EF Core history rows, and the
@@ -339,47 +414,14 @@ fn ef_ids(schema: &Schema) -> BTreeSet<&str> {
         .collect()
 }
 
-/// A schema's attribute indexes: gone ones dropped, new ones built, changed ones both.
+/// vnext 0.1's expression indexes, which no definition asks for any more: each recorded one
+/// is dropped (the runtime's projections replace them).
 fn diff_attribute_indexes(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
-    let schema = &desired.name;
-    let old_indexes: BTreeMap<&str, &AttributeIndex> = recorded
-        .attribute_indexes
-        .iter()
-        .map(|i| (i.index.name.as_str(), i))
-        .collect();
-    let new_indexes: BTreeSet<&str> = desired
-        .attribute_indexes
-        .iter()
-        .map(|i| i.index.name.as_str())
-        .collect();
     for index in &recorded.attribute_indexes {
-        if !new_indexes.contains(index.index.name.as_str()) {
-            out.push(Change::DropAttributeIndex {
-                schema: schema.clone(),
-                index: index.index.name.clone(),
-            });
-        }
-    }
-    for index in &desired.attribute_indexes {
-        match old_indexes.get(index.index.name.as_str()) {
-            None => out.push(Change::CreateAttributeIndex {
-                schema: schema.clone(),
-                index: index.clone(),
-                online: true,
-            }),
-            Some(old) if **old != *index => {
-                out.push(Change::DropAttributeIndex {
-                    schema: schema.clone(),
-                    index: index.index.name.clone(),
-                });
-                out.push(Change::CreateAttributeIndex {
-                    schema: schema.clone(),
-                    index: index.clone(),
-                    online: true,
-                });
-            }
-            Some(_) => {}
-        }
+        out.push(Change::DropAttributeIndex {
+            schema: desired.name.clone(),
+            index: index.index.name.clone(),
+        });
     }
 }
 

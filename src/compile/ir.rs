@@ -252,13 +252,43 @@ impl AttributeIndexKind {
     }
 }
 
-/// An index built from an `x-indexed` field, on the workflow's `"InstancesData"`.
+/// An expression index of vnext 0.1 on an `x-indexed` field, on the workflow's
+/// `"InstancesData"`: only a recorded state of 0.1 still has them (they are dropped on the way
+/// to the runtime's contract, `Projection`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributeIndex {
     pub path: String,
     pub storage: crate::front::model::Storage,
     pub kind: AttributeIndexKind,
     pub index: Index,
+}
+
+/// One index of a projection: its kind and its name (derived as the runtime's CLI names it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProjectionIndex {
+    pub kind: AttributeIndexKind,
+    pub name: String,
+}
+
+/// A projection of the runtime's attribute-index contract "v1:latest": one stored generated
+/// column `q_<key>` on `"InstancesData"` holding one `x-indexed` field as one storage type, its
+/// indexes, and its row in the schema's `"AttributeIndexCatalog"`. Everything but the path,
+/// the storage and the index kinds is derived from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    pub path: String,
+    pub storage: crate::front::model::Storage,
+    /// The first 24 hex digits of sha256(`v1:latest:<path>:<storage>`).
+    pub key: String,
+    /// In the runtime's CLI order: btree, then desc, then trgm.
+    pub indexes: Vec<ProjectionIndex>,
+}
+
+impl Projection {
+    /// The column on `"InstancesData"`: `q_<key>`.
+    pub fn column(&self) -> String {
+        format!("q_{}", self.key)
+    }
 }
 
 /// One schema.
@@ -269,7 +299,10 @@ pub struct Schema {
     pub comment: Option<String>,
     /// The table sets the schema is built from, in order.
     pub layouts: Vec<Arc<Layout>>,
+    /// vnext 0.1's expression indexes (recorded states only).
     pub attribute_indexes: Vec<AttributeIndex>,
+    /// The runtime's projections, sorted by path, text first.
+    pub projections: Vec<Projection>,
 }
 
 impl Schema {

@@ -1,9 +1,12 @@
 //! Lowering: typed components into the desired database (`ir::Catalog`).
 //!
 //! The platform lowers into the system schemas (`sys_flows`, ...), each built from the
-//! `instance` layout (plus the `registry` layout in `sys_schemas`), and no rows. A domain lowers into one schema per workflow key, named by the runtime's formatter
-//! and built from the `instance` layout, plus attribute indexes from the `x-indexed` fields of
-//! the master schemas its workflows reference, plus one component row per key and version.
+//! `instance` layout (plus the `registry` layout in `sys_schemas`), and no rows. A domain lowers
+//! into one schema per workflow key, named by the runtime's formatter and built from the
+//! `instance` layout of its runtime release, plus the runtime's attribute-index projections
+//! (and the `attribute-index` layout) from the `x-indexed` fields of the master schemas its
+//! workflows reference, plus one component row per key and version. vnext 0.1's expression
+//! indexes are still derived here, for the recorded states that have them.
 //! Lowering never looks at the database; `state` lowers a recorded state the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,18 +17,22 @@ use crate::base::hash::sha256_hex;
 use crate::base::source::FileId;
 use crate::compile::ir::{
     AttributeIndex, AttributeIndexKind, Catalog, ComponentRecord, ComponentVersion, Expr, Index,
-    IndexKey, Layout, Literal, Method, Order, Schema, SchemaKind,
+    IndexKey, Layout, Literal, Method, Order, Projection, ProjectionIndex, Schema, SchemaKind,
 };
 use crate::compile::layout::Layouts;
 use crate::front::analyse::Analysis;
 use crate::front::model::{Component, IndexedField, Kind, Storage};
 use crate::front::naming;
+use crate::pg::contract;
 
 /// The schema holding the platform's functions and registry.
 pub(crate) const REGISTRY_SCHEMA: &str = "sys_schemas";
 /// Layout names the platform must define.
 pub(crate) const INSTANCE_LAYOUT: &str = "instance";
 pub(crate) const REGISTRY_LAYOUT: &str = "registry";
+/// The layout a workflow schema with projections adds: the runtime's catalog table and the
+/// conversions of the projection columns.
+pub(crate) const PROJECTION_LAYOUT: &str = "attribute-index";
 /// Text attribute index keys are cut to this many characters, so a long value can never exceed
 /// the btree row size limit and fail a write.
 pub(crate) const TEXT_KEY_CHARS: i64 = 512;
@@ -82,11 +89,19 @@ pub(crate) fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: u
     lowered
 }
 
-/// Lowers one domain of a workspace; `instance` is the platform's instance layout.
+/// The platform's layouts a domain's workflow schemas are built from: `instance` for every
+/// one, `projection` (the runtime's attribute-index catalog) for those with indexed fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DomainLayouts<'a> {
+    pub instance: &'a Arc<Layout>,
+    pub projection: &'a Arc<Layout>,
+}
+
+/// Lowers one domain of a workspace, its schemas built from the platform's `layouts`.
 pub(crate) fn lower_domain(
     analysis: &Analysis,
     solution: usize,
-    instance: &Arc<Layout>,
+    layouts: DomainLayouts<'_>,
 ) -> Lowered {
     let mut lowered = Lowered::default();
     lowered.catalog.domain = analysis.solutions[solution].domain.clone();
@@ -110,17 +125,23 @@ pub(crate) fn lower_domain(
     for (key, ids) in workflows {
         let name = naming::schema_name(key);
         let fields = indexed_fields(analysis, &ids, &mut lowered.diagnostics);
-        let attribute_indexes = attribute_indexes(&fields);
-        if attribute_indexes
-            .iter()
-            .any(|i| i.kind == AttributeIndexKind::Trigram)
-        {
+        let projections = projections(&fields);
+        if projections.iter().any(|p| {
+            p.indexes
+                .iter()
+                .any(|i| i.kind == AttributeIndexKind::Trigram)
+        }) {
             lowered.catalog.extensions.insert("pg_trgm".to_owned());
         }
         let kind = SchemaKind::Flow {
             workflow: key.to_owned(),
         };
-        let built = schema(&name, kind, vec![instance.clone()], attribute_indexes);
+        let mut schema_layouts = vec![layouts.instance.clone()];
+        if !projections.is_empty() {
+            schema_layouts.push(layouts.projection.clone());
+        }
+        let mut built = schema(&name, kind, schema_layouts, Vec::new());
+        built.projections = projections;
         lowered.catalog.schemas.insert(name, built);
     }
     lower_components(analysis, solution, &mut lowered);
@@ -150,6 +171,7 @@ pub(crate) fn schema(
         comment: Some(comment),
         layouts,
         attribute_indexes,
+        projections: Vec::new(),
     }
 }
 
@@ -321,38 +343,106 @@ fn indexed_fields(
 /// Operators that need a trigram index.
 const TRIGRAM_OPERATORS: [&str; 4] = ["contains", "startswith", "endswith", "like"];
 
-/// The attribute indexes for a set of indexed fields, sorted by name.
-pub(crate) fn attribute_indexes(fields: &[IndexedField]) -> Vec<AttributeIndex> {
+/// The runtime's projections of a set of indexed fields (`AttributeIndexDefinition.From`, and
+/// the CLI's `projectionDefinitions`): a text projection for every field, plus numeric for
+/// numbers and timestamptz for date-times; btree indexes on each, desc on sortable text,
+/// trigram on text filtered with contains/like/startswith/endswith. Sorted by path, text first.
+pub(crate) fn projections(fields: &[IndexedField]) -> Vec<Projection> {
+    let mut fields: Vec<&IndexedField> = fields.iter().collect();
+    fields.sort_by(|a, b| a.path.cmp(&b.path));
     let mut out = Vec::new();
     for field in fields {
-        for storage in &field.storages {
-            out.push(attribute_index(
-                &field.path,
-                *storage,
-                AttributeIndexKind::Btree,
-            ));
-            if *storage == Storage::Text && field.sortable {
-                out.push(attribute_index(
-                    &field.path,
-                    *storage,
-                    AttributeIndexKind::Desc,
-                ));
+        let wants_trigram = field
+            .operators
+            .iter()
+            .any(|op| TRIGRAM_OPERATORS.contains(&op.to_ascii_lowercase().as_str()));
+        let mut storages = vec![Storage::Text];
+        storages.extend(field.storages.iter().filter(|s| **s != Storage::Text));
+        for storage in storages {
+            let mut kinds = vec![AttributeIndexKind::Btree];
+            if storage == Storage::Text && field.sortable {
+                kinds.push(AttributeIndexKind::Desc);
             }
-            let wants_trigram = field
-                .operators
-                .iter()
-                .any(|op| TRIGRAM_OPERATORS.contains(&op.to_ascii_lowercase().as_str()));
-            if *storage == Storage::Text && wants_trigram {
-                out.push(attribute_index(
-                    &field.path,
-                    *storage,
-                    AttributeIndexKind::Trigram,
-                ));
+            if storage == Storage::Text && wants_trigram {
+                kinds.push(AttributeIndexKind::Trigram);
             }
+            out.push(projection(&field.path, storage, &kinds));
         }
     }
-    out.sort_by(|a, b| a.index.name.cmp(&b.index.name));
     out
+}
+
+/// One projection with the given index kinds, its key and index names derived as the runtime
+/// derives them.
+pub(crate) fn projection(path: &str, storage: Storage, kinds: &[AttributeIndexKind]) -> Projection {
+    let key = contract::key(path, storage);
+    let column = format!("q_{key}");
+    let indexes = kinds
+        .iter()
+        .map(|kind| ProjectionIndex {
+            kind: *kind,
+            name: contract::index_name(
+                path,
+                &key,
+                *kind,
+                &contract::index_definition(&column, storage, *kind),
+            ),
+        })
+        .collect();
+    Projection {
+        path: path.to_owned(),
+        storage,
+        key,
+        indexes,
+    }
+}
+
+/// How `state.json` records a projection: one `path:storage:kind` per index.
+pub(crate) fn projection_specs(projection: &Projection) -> impl Iterator<Item = String> + '_ {
+    projection.indexes.iter().map(|index| {
+        format!(
+            "{}:{}:{}",
+            projection.path,
+            projection.storage.as_str(),
+            index.kind.as_str()
+        )
+    })
+}
+
+/// The projections recorded as `projection_specs`, rebuilt as lowering builds them.
+pub(crate) fn projections_from_specs(specs: &[String]) -> Result<Vec<Projection>, String> {
+    let mut kinds: BTreeMap<(String, Storage), Vec<AttributeIndexKind>> = BTreeMap::new();
+    for spec in specs {
+        let mut parts = spec.rsplitn(3, ':');
+        let (Some(kind), Some(storage), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("projection `{spec}` is not `path:storage:kind`"));
+        };
+        let storage = Storage::parse(storage)
+            .ok_or_else(|| format!("projection `{spec}` has an unknown storage `{storage}`"))?;
+        let kind = AttributeIndexKind::parse(kind)
+            .ok_or_else(|| format!("projection `{spec}` has an unknown kind `{kind}`"))?;
+        kinds
+            .entry((path.to_owned(), storage))
+            .or_default()
+            .push(kind);
+    }
+    let mut out: Vec<Projection> = kinds
+        .into_iter()
+        .map(|((path, storage), mut kinds)| {
+            kinds.sort();
+            kinds.dedup();
+            projection(&path, storage, &kinds)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.path, a.storage != Storage::Text, a.storage).cmp(&(
+            &b.path,
+            b.storage != Storage::Text,
+            b.storage,
+        ))
+    });
+    Ok(out)
 }
 
 /// The expression an attribute is read with from `"Data"`, converted for its storage type
@@ -485,8 +575,8 @@ mod tests {
     }
 
     #[test]
-    fn text_fields_get_btree_desc_and_trigram_indexes_as_asked() {
-        let indexes = attribute_indexes(&[
+    fn fields_get_the_runtimes_projections() {
+        let projections = projections(&[
             field(
                 "customer.segment",
                 vec![Storage::Text],
@@ -495,22 +585,33 @@ mod tests {
             ),
             field("amount", vec![Storage::Text, Storage::Numeric], false, &[]),
         ]);
-        let names: Vec<(&str, &str, &str)> = indexes
+        let kinds: Vec<(&str, &str, Vec<&str>)> = projections
             .iter()
-            .map(|i| (i.path.as_str(), i.storage.as_str(), i.kind.as_str()))
+            .map(|p| {
+                (
+                    p.path.as_str(),
+                    p.storage.as_str(),
+                    p.indexes.iter().map(|i| i.kind.as_str()).collect(),
+                )
+            })
             .collect();
         assert_eq!(
-            names,
+            kinds,
             vec![
-                ("amount", "numeric", "btree"),
-                ("amount", "text", "btree"),
-                ("customer.segment", "text", "desc"),
-                ("customer.segment", "text", "btree"),
-                ("customer.segment", "text", "trgm"),
+                ("amount", "text", vec!["btree"]),
+                ("amount", "numeric", vec!["btree"]),
+                ("customer.segment", "text", vec!["btree", "desc", "trgm"]),
             ]
         );
-        assert!(indexes.iter().all(|i| i.index.name.len() <= 63));
-        assert!(indexes[0].index.name.starts_with("ix_amount_num_"));
+        assert_eq!(projections[1].column(), "q_85286023cbbd4eaeeeb7823b");
+        let specs: Vec<String> = projections.iter().flat_map(projection_specs).collect();
+        assert_eq!(projections_from_specs(&specs).unwrap(), projections);
+        assert!(
+            projections
+                .iter()
+                .flat_map(|p| &p.indexes)
+                .all(|i| i.name.len() <= 63)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::base::diagnostics::Diagnostic;
 use crate::compile::ir::Layout;
 use crate::compile::layout::{Layouts, Release};
-use crate::compile::lower::INSTANCE_LAYOUT;
+use crate::compile::lower::{DomainLayouts, INSTANCE_LAYOUT, PROJECTION_LAYOUT};
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
 use crate::front::workspace::{self, Embedded, PLATFORM_DOMAIN};
@@ -55,6 +55,18 @@ impl Platform {
     /// The instance layout of runtime release `version`, and its source.
     pub fn release(&self, version: &str) -> Option<&Release> {
         self.layouts.releases.get(version)
+    }
+
+    /// The layouts a domain's workflow schemas are built from: the instance layout of runtime
+    /// release `release` (absent: the platform's own) and the attribute-index layout.
+    pub(crate) fn domain_layouts(&self, release: Option<&str>) -> Option<DomainLayouts<'_>> {
+        let release = release
+            .map(str::to_owned)
+            .or_else(|| self.default_release())?;
+        Some(DomainLayouts {
+            instance: &self.release(&release)?.layout,
+            projection: self.layouts.get(PROJECTION_LAYOUT)?,
+        })
     }
 }
 

@@ -49,9 +49,14 @@ pub(crate) struct SchemaState {
         skip_serializing_if = "is_default_layouts"
     )]
     pub layouts: Vec<String>,
-    /// Attribute indexes as `path:storage:kind`; their definitions and names are derived.
+    /// vnext 0.1's expression indexes as `path:storage:kind` (states written before the
+    /// runtime's contract); their definitions and names are derived.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<String>,
+    /// The runtime's projections (contract v1:latest), one `path:storage:kind` per index;
+    /// keys, columns, names and catalog rows are derived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projections: Vec<String>,
 }
 
 fn default_layouts() -> Vec<String> {
@@ -137,6 +142,12 @@ impl SchemaState {
         }
         if !is_default_layouts(&self.layouts) {
             parts.push(format!("\"layouts\":{}", json_strings(&self.layouts)));
+        }
+        if !self.projections.is_empty() {
+            parts.push(format!(
+                "\"projections\":{}",
+                json_strings(&self.projections)
+            ));
         }
         if let Some(workflow) = &self.workflow {
             parts.push(format!("\"workflow\":{}", json_string(workflow)));
@@ -322,12 +333,19 @@ impl State {
                     .map(lower::index_spec)
                     .collect();
                 indexes.sort();
+                let mut projections: Vec<String> = schema
+                    .projections
+                    .iter()
+                    .flat_map(lower::projection_specs)
+                    .collect();
+                projections.sort();
                 (
                     schema.name.clone(),
                     SchemaState {
                         workflow,
                         layouts: schema.layouts.iter().map(|l| l.name.clone()).collect(),
                         indexes,
+                        projections,
                     },
                 )
             })
@@ -412,10 +430,9 @@ impl State {
                 .iter()
                 .map(|spec| lower::index_from_spec(spec))
                 .collect::<Result<Vec<_>, String>>()?;
-            catalog.schemas.insert(
-                name.clone(),
-                lower::schema(name, kind, schema_layouts, attribute_indexes),
-            );
+            let mut built = lower::schema(name, kind, schema_layouts, attribute_indexes);
+            built.projections = lower::projections_from_specs(&schema.projections)?;
+            catalog.schemas.insert(name.clone(), built);
         }
         for (flow, keys) in &self.components {
             let kind =

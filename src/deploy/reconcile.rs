@@ -169,9 +169,11 @@ fn source_work(
 }
 
 /// The table layouts a domain's state was planned on that the platform's state has at an older
-/// version or not at all: `(layout, version needed, version the platform has)`. Applying such a
-/// file would move the domain's schemas ahead of the system schemas, which stay at the layout
-/// this vnext knows. Unreadable states yield nothing here; planning and drift report them.
+/// version: `(layout, version needed, version the platform has)`. Applying such a file would
+/// move the domain's schemas ahead of the system schemas, which stay at the layout this vnext
+/// knows. A layout no system schema uses (the runtime's attribute-index catalog, which only
+/// workflow schemas have) is not in the platform's state and cannot put a domain ahead of it.
+/// Unreadable states yield nothing here; planning and drift report them.
 pub(crate) fn layouts_ahead(
     platform_state: &str,
     domain_state: &str,
@@ -192,7 +194,9 @@ pub(crate) fn layouts_ahead(
         let Some(needed) = version(layout) else {
             continue;
         };
-        let known = platform.layouts.get(name).and_then(version);
+        let Some(known) = platform.layouts.get(name).map(version) else {
+            continue;
+        };
         let behind = match &known {
             None => true,
             Some(known) => newer(&needed, known),

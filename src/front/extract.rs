@@ -572,6 +572,9 @@ const COMBINATORS: [&str; 9] = [
     "dependentSchemas",
 ];
 
+/// Why a field under a property whose name contains a dot cannot be indexed.
+const DOTTED_NAME: &str = "a property on its path has a `.` in its name, and the runtime reads `.` as a step into a nested object";
+
 fn extract_schema(attributes: &Value) -> SchemaBody {
     let mut body = SchemaBody {
         schema_type: get_str(attributes, "type"),
@@ -622,6 +625,13 @@ fn walk_indexed(
             if let Value::Object(props) = member {
                 for (name, field) in props {
                     let field_pointer = pointer_join(&member_pointer, name);
+                    // The runtime reads a dotted path as nested objects and refuses x-indexed
+                    // under a property whose own name has a dot
+                    // (AttributeIndexDefinition.Visit): `branch.code` would be branch → code.
+                    if name.contains('.') {
+                        walk_indexed(field, &field_pointer, None, Some(DOTTED_NAME), body);
+                        continue;
+                    }
                     let field_path = path.as_ref().map(|path| {
                         let mut next = path.clone();
                         next.push(name.clone());
@@ -791,7 +801,9 @@ mod tests {
             "customer": {"type": "object", "properties": {
                 "since": {"type": "string", "format": "date-time", "x-indexed": true}}},
             "tags": {"type": "array", "items": {"type": "string", "x-indexed": true}},
-            "either": {"anyOf": [{"type": "string"}], "x-indexed": true}
+            "either": {"anyOf": [{"type": "string"}], "x-indexed": true},
+            "branch.code": {"type": "string", "x-indexed": true},
+            "office.v2": {"type": "object", "properties": {"city": {"type": "string", "x-indexed": true}}}
         }}}});
         let origin = Origin {
             file: FileId(0),
@@ -812,7 +824,17 @@ mod tests {
                 ("customer.since", vec![Storage::Text, Storage::Timestamptz]),
             ]
         );
-        assert_eq!(body.ineligible.len(), 2);
+        assert_eq!(body.ineligible.len(), 4);
+        assert!(
+            body.ineligible
+                .iter()
+                .filter(|f| f.reason == DOTTED_NAME)
+                .map(|f| f.pointer.as_str())
+                .eq([
+                    "/attributes/schema/properties/branch.code",
+                    "/attributes/schema/properties/office.v2/properties/city"
+                ])
+        );
         assert!(component.refs.is_empty());
     }
 }

@@ -178,7 +178,13 @@ fn apply_one_domain(
             Ok(base) => base,
             Err(code) => return code,
         };
-        let (output, sources) = pipeline::direct_sources(input, &args.allow_drop, recorded, number);
+        let (output, sources) = pipeline::direct_sources(
+            input,
+            &args.allow_drop,
+            &args.allow_rewrite,
+            recorded,
+            number,
+        );
         if !output.diagnostics.is_empty() {
             report_problems(&output.analysis.sources, &output.diagnostics);
         }

@@ -92,6 +92,7 @@ fn review(args: &PlanArgs, base: &str) -> ExitCode {
         domain: args.workspace.domain.clone(),
         base: base.to_owned(),
         allow_drop: args.allow_drop.clone(),
+        allow_rewrite: args.allow_rewrite.clone(),
     });
     let output = match output {
         Ok(output) => output,
@@ -151,6 +152,7 @@ pub(super) fn plan(args: PlanArgs) -> ExitCode {
         display_base: display_base.clone(),
         domain: args.workspace.domain,
         allow_drop: args.allow_drop,
+        allow_rewrite: args.allow_rewrite,
         mode: if args.check {
             PlanMode::Check
         } else {

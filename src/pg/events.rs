@@ -66,6 +66,14 @@ pub enum Event {
         rows: Option<u64>,
         allowed: bool,
     },
+    /// A pending file rewrites `table` under an ACCESS EXCLUSIVE lock; its size and estimated
+    /// rows now (`None`: it does not exist yet).
+    Rewrite {
+        file: String,
+        table: String,
+        size: Option<String>,
+        rows: Option<u64>,
+    },
     FileStarted {
         file: String,
         steps: usize,

@@ -59,30 +59,47 @@ impl Dropped {
     }
 }
 
+/// The objects of the header's hazards of one kind (`--   <kind>: <object> (why)`), in file
+/// order.
+fn hazard_objects<'t>(text: &'t str, kind: &'t str) -> impl Iterator<Item = &'t str> + 't {
+    header_lines(text)
+        .skip_while(|line| !line.starts_with("-- Hazards:"))
+        .skip(1)
+        .map_while(|line| line.strip_prefix("--   "))
+        .filter_map(move |item| item.strip_prefix(kind)?.strip_prefix(": "))
+        .map(|object| object.split_once(" (").map_or(object, |(o, _)| o))
+}
+
 /// The data-loss hazards the header lists (`--   data loss: schema:x (why)`), in file order.
 pub(crate) fn data_loss(text: &str) -> Vec<Dropped> {
-    let mut out = Vec::new();
-    let mut in_hazards = false;
-    for line in header_lines(text) {
-        if line.starts_with("-- Hazards:") {
-            in_hazards = true;
-            continue;
-        }
-        if !in_hazards {
-            continue;
-        }
-        let Some(item) = line.strip_prefix("--   ") else {
-            break;
-        };
-        let Some(object) = item.strip_prefix("data loss: ") else {
-            continue;
-        };
-        let object = object.split_once(" (").map_or(object, |(o, _)| o);
-        if let Some(dropped) = Dropped::parse(object) {
-            out.push(dropped);
+    hazard_objects(text, "data loss")
+        .filter_map(Dropped::parse)
+        .collect()
+}
+
+/// The tables the header's `table rewrite` hazards name (`schema.table`, or the table of a
+/// `column:schema.table.column`), in file order, each once.
+pub(crate) fn rewrites(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for object in hazard_objects(text, "table rewrite") {
+        let path = object.split_once(':').map_or(object, |(_, path)| path);
+        let parts: Vec<&str> = path.split('.').collect();
+        if let [schema, table, ..] = parts.as_slice() {
+            let found = ((*schema).to_owned(), (*table).to_owned());
+            if !out.contains(&found) {
+                out.push(found);
+            }
         }
     }
     out
+}
+
+/// The header line a file that builds indexes in the runtime's ICU collation carries.
+pub(crate) const NEEDS_COLLATION: &str = "-- Requires: collation \"tr-TR-x-icu\" (ICU)";
+
+/// Whether the header says the file needs the collation `tr-TR-x-icu`.
+pub(crate) fn needs_collation(text: &str) -> bool {
+    header_lines(text).any(|line| line == NEEDS_COLLATION)
 }
 
 #[cfg(test)]
@@ -110,5 +127,13 @@ mod tests {
             ]
         );
         assert_eq!(data_loss("-- Hazards: none\n\nSELECT 1;\n"), Vec::new());
+        assert_eq!(
+            rewrites(HEADER),
+            vec![("loans".to_owned(), "Instances".to_owned())]
+        );
+        assert!(!needs_collation(HEADER));
+        assert!(needs_collation(&format!(
+            "-- x\n{NEEDS_COLLATION}\n\nSELECT 1;\n"
+        )));
     }
 }

@@ -5,11 +5,13 @@
 //! (`history`), the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, `repair`,
 //! and introspecting the catalog (`introspect`).
 //!
-//! No other module writes SQL text or names a catalog table. `quote` and `types` sit lower in
-//! the layering than the rest: the compiler uses them.
+//! No other module writes SQL text or names a catalog table. `quote`, `types` and `contract`
+//! (the runtime's attribute-index contract) sit lower in the layering than the rest: the
+//! compiler uses them.
 
 pub mod apply;
 pub mod conn;
+pub(crate) mod contract;
 pub mod events;
 pub(crate) mod header;
 pub(crate) mod history;

@@ -68,11 +68,28 @@ pub(crate) fn workspace_copy(from: &Path) -> tempfile::TempDir {
 pub(crate) fn fixture_workspace(fixture: &str, step: usize) -> tempfile::TempDir {
     let temp = tempfile::tempdir().unwrap();
     let all = steps(&root().join("tests/fixtures/plan").join(fixture));
+    // The fixture's own opt-ins (`--allow-drop`, `--allow-rewrite`), as plan_fixtures runs it.
+    let args = fixture_args(fixture);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     for step_dir in &all[..step] {
         switch_to(temp.path(), step_dir);
-        plan(temp.path(), &[]);
+        plan(temp.path(), &args);
     }
     temp
+}
+
+/// The options in a plan fixture's `args` file.
+pub(crate) fn fixture_args(fixture: &str) -> Vec<String> {
+    std::fs::read_to_string(
+        root()
+            .join("tests/fixtures/plan")
+            .join(fixture)
+            .join("args"),
+    )
+    .unwrap_or_default()
+    .split_whitespace()
+    .map(str::to_owned)
+    .collect()
 }
 
 pub(crate) fn plan(ws: &Path, extra: &[&str]) {
@@ -204,7 +221,13 @@ fn every_example_applies_fresh_then_is_a_no_op() {
             args[0] = "status";
             let status = ok(vnext(&args, ws.path(), &db.url));
             let listing = String::from_utf8_lossy(&status.stdout).into_owned();
-            assert_eq!(listing.matches(" applied ").count(), 3, "{listing}");
+            // The platform's two files and each of the domain's.
+            let files = crate::database::migration_files(&ws.path().join("generated").join(domain));
+            assert_eq!(
+                listing.matches(" applied ").count(),
+                2 + files.len(),
+                "{listing}"
+            );
             assert!(listing.contains("by tester@"), "{listing}");
         }
     }
@@ -225,16 +248,7 @@ fn incremental_applies_follow_each_plan() {
         "retire-workflow-allowed",
     ] {
         let count = steps(&root().join("tests/fixtures/plan").join(fixture)).len();
-        let args: Vec<String> = std::fs::read_to_string(
-            root()
-                .join("tests/fixtures/plan")
-                .join(fixture)
-                .join("args"),
-        )
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+        let args = fixture_args(fixture);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let ws = fixture_workspace(fixture, 1);
         let db = TestDb::create("incremental");
@@ -506,7 +520,12 @@ fn a_kill_during_a_concurrent_index_build_is_rebuilt() {
     // Enough rows that each concurrent build takes a while.
     db.query("INSERT INTO loan_application.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"Tags\", \"SubStateNotificationSeq\", \"CreatedAt\", \"ExtraProperties\") SELECT md5('i' || n)::uuid, 'k' || n, 'loan-application', '1.0.0', 'A', '{}', 0, now(), '{}' FROM generate_series(1, 300000) n");
     db.query("INSERT INTO loan_application.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"IsLatest\", \"ETag\", \"EnteredAt\", \"Data\") SELECT md5('d' || n)::uuid, md5('i' || n)::uuid, '1.0.0', true, 'e', now(), jsonb_build_object('branch', 'branch-' || (n % 977), 'amount', n) FROM generate_series(1, 300000) n");
-    advance(ws.path(), "add-indexed-field", 2, &[]);
+    advance(
+        ws.path(),
+        "add-indexed-field",
+        2,
+        &["--allow-rewrite", "*.InstancesData"],
+    );
     let mut invalid_seen = 0;
     let mut rebuilt = 0;
     for (trial, delay) in spread(11, 4, Duration::from_millis(300))

@@ -136,8 +136,15 @@ fn a_layout_change_upgrades_every_schema() {
         "SELECT DISTINCT character_maximum_length FROM information_schema.columns WHERE column_name = 'Stage' AND table_name = 'Instances'",
     );
     assert_eq!(widened, vec!["200"]);
-    let layouts = db.query("SELECT DISTINCT \"LayoutVersion\" FROM sys_schemas.\"ManagedSchemas\" WHERE \"Kind\" = 'flow'");
-    assert_eq!(layouts, vec!["instance@20261015000000"]);
+    let layouts = db.query("SELECT DISTINCT \"LayoutVersion\" FROM sys_schemas.\"ManagedSchemas\" WHERE \"Kind\" = 'flow' ORDER BY 1");
+    // Workflows with indexed fields also have the runtime's attribute-index catalog.
+    assert_eq!(
+        layouts,
+        vec![
+            "instance@20261015000000",
+            "instance@20261015000000,attribute-index@1"
+        ]
+    );
     let ef = db.query("SELECT count(*) FROM loan_application.\"__Workflow_Migrations\" WHERE \"MigrationId\" = '20261015000000_AddInstancePriority'");
     assert_eq!(ef, vec!["1"]);
     // And nothing is left to do.

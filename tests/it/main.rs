@@ -27,6 +27,7 @@ mod plan_fixtures;
 mod repair;
 mod review;
 mod rows;
+mod runtime_indexes;
 mod runtime_objects;
 mod safety;
 mod scale;

@@ -52,14 +52,17 @@ pub fn steps(fixture: &Path) -> Vec<PathBuf> {
 
 /// Runs every step of a plan fixture in `workspace`; returns the report of each step.
 pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
-    let allow_drop: Vec<String> = std::fs::read_to_string(fixture.join("args"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .filter(|pair| pair.len() == 2 && pair[0] == "--allow-drop")
-        .map(|pair| pair[1].to_owned())
-        .collect();
+    let args = std::fs::read_to_string(fixture.join("args")).unwrap_or_default();
+    let option = |name: &str| -> Vec<String> {
+        args.split_whitespace()
+            .collect::<Vec<_>>()
+            .chunks(2)
+            .filter(|pair| pair.len() == 2 && pair[0] == name)
+            .map(|pair| pair[1].to_owned())
+            .collect()
+    };
+    let allow_drop = option("--allow-drop");
+    let allow_rewrite = option("--allow-rewrite");
     let steps = steps(fixture);
     let mut report = String::new();
     for (idx, step) in steps.iter().enumerate() {
@@ -82,6 +85,7 @@ pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
         }
         let output = pipeline::plan(&PlanInput {
             allow_drop: allow_drop.clone(),
+            allow_rewrite: allow_rewrite.clone(),
             ..PlanInput::new(workspace, PlanMode::Write)
         });
         report.push_str(&format!("== step {} ==\n", idx + 1));

@@ -201,6 +201,7 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
 pub fn direct_sources(
     input: &DeployInput,
     allow_drop: &[String],
+    allow_rewrite: &[String],
     recorded: Option<String>,
     number: u32,
 ) -> (PlanOutput, Option<Vec<crate::deploy::reconcile::Source>>) {
@@ -209,6 +210,7 @@ pub fn direct_sources(
         display_base: input.display_base.clone(),
         domain: input.domain.clone(),
         allow_drop: allow_drop.to_vec(),
+        allow_rewrite: allow_rewrite.to_vec(),
         mode: PlanMode::Direct {
             state: recorded,
             number,

@@ -10,7 +10,9 @@ use serde_json::Value;
 use super::analysis::absolute;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::layout::Layouts;
-use crate::compile::lower::{Lowered, lower_domain, lower_platform};
+use crate::compile::lower::{
+    DomainLayouts, Lowered, PROJECTION_LAYOUT, lower_domain, lower_platform,
+};
 use crate::compile::platform;
 use crate::front::analyse::Analysis;
 use crate::front::workspace::PLATFORM_DOMAIN;
@@ -68,10 +70,23 @@ pub(super) fn lower(
             ),
         }]);
     };
+    let Some(projection) = platform.layouts.get(PROJECTION_LAYOUT) else {
+        return Err(vec![Diagnostic::new(
+            Code::InvalidLayout,
+            "the built-in platform has no attribute-index layout",
+        )]);
+    };
     let mut layout_sources = platform.layouts.sources.clone();
     layout_sources.insert(found.layout.name.clone(), found.source.clone());
     Ok(Desired {
-        lowered: lower_domain(analysis, index, &found.layout),
+        lowered: lower_domain(
+            analysis,
+            index,
+            DomainLayouts {
+                instance: &found.layout,
+                projection,
+            },
+        ),
         layout_sources,
     })
 }

@@ -44,8 +44,10 @@ pub fn graph(
         let lowered = if solution.domain == PLATFORM_DOMAIN {
             crate::compile::lower::lower_platform(&analysis, &layouts, index)
         } else {
-            match platform.as_ref().ok().and_then(|p| p.instance_layout()) {
-                Some(instance) => crate::compile::lower::lower_domain(&analysis, index, instance),
+            match (platform.as_ref().ok())
+                .and_then(|p| p.domain_layouts(solution.runtime_version.as_deref()))
+            {
+                Some(layouts) => crate::compile::lower::lower_domain(&analysis, index, layouts),
                 None => continue,
             }
         };

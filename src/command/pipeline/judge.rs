@@ -7,15 +7,22 @@ use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::base::source::FileId;
 use crate::compile::diff::Diff;
 use crate::compile::lower::Origins;
-use crate::compile::plan::{Cycle, allows, drop_object};
+use crate::compile::plan::{Cycle, allows, allows_rewrite, drop_object, rewrite_object};
 use crate::front::analyse::Analysis;
 use crate::front::extract::Known;
 use crate::front::model::Kind;
 
-/// What is wrong with a diff: conflicts and refused drops are errors, removals are warnings.
-/// `origins` say which file defined each version; `allow_drop` holds the `--allow-drop`
-/// patterns.
-pub(super) fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec<Diagnostic> {
+/// The opt-ins a plan was given: `--allow-drop` and `--allow-rewrite` patterns.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Allowed<'a> {
+    pub drop: &'a [String],
+    pub rewrite: &'a [String],
+}
+
+/// What is wrong with a diff: conflicts, refused drops and refused rewrites are errors,
+/// removals are warnings. `origins` say which file defined each version.
+pub(super) fn diff(diff: &Diff, origins: &Origins, allowed: Allowed<'_>) -> Vec<Diagnostic> {
+    let allow_drop = allowed.drop;
     let mut out = Vec::new();
     for conflict in &diff.conflicts {
         let file = origins.get(&(
@@ -55,6 +62,22 @@ pub(super) fn diff(diff: &Diff, origins: &Origins, allow_drop: &[String]) -> Vec
                 )
                 .with_help(format!(
                     "if that is intended, plan again with --allow-drop {object}"
+                )),
+            );
+        }
+        if let Some(table) = rewrite_object(change)
+            && !allowed
+                .rewrite
+                .iter()
+                .any(|pattern| allows_rewrite(pattern, &table))
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::RewriteRefused,
+                    format!("the plan adds stored attribute-index columns to {table}, which rewrites the whole table under an ACCESS EXCLUSIVE lock (no instance of the workflow can be read or written meanwhile)"),
+                )
+                .with_help(format!(
+                    "if the table is small or a maintenance window is planned, plan again with --allow-rewrite {table}; apply reports the table's size before it starts"
                 )),
             );
         }

@@ -39,6 +39,8 @@ pub struct PlanInput {
     pub domain: Option<String>,
     /// `--allow-drop` patterns (`schema:loan_review`, `column:*.Instances.Stage`).
     pub allow_drop: Vec<String>,
+    /// `--allow-rewrite` tables (`loan_application.InstancesData`, `*.InstancesData`).
+    pub allow_rewrite: Vec<String>,
     pub mode: PlanMode,
     /// The cache folder (`.vnext-cache` at the workspace root), or none.
     pub cache: Option<PathBuf>,
@@ -63,6 +65,7 @@ impl PlanInput {
             display_base: root.to_path_buf(),
             domain: None,
             allow_drop: Vec::new(),
+            allow_rewrite: Vec::new(),
             mode,
             cache: None,
             platform: None,
@@ -215,6 +218,32 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
 
 /// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
 /// the migration written (or rendered, or kept) only at the end.
+/// The folder the plan continues: the direct plan's in memory, or `generated/<domain>/` as
+/// branches, `--rebase`, `--rehash` and `--database-url` leave it.
+fn prepare_folder(
+    input: &PlanInput,
+    direct: Option<(&Option<String>, u32)>,
+    dir: &std::path::Path,
+    domain: &str,
+) -> Result<Prepared, Refused> {
+    match direct {
+        Some((state, number)) => Ok(Prepared {
+            folder: recorded::direct_folder(state, number, dir),
+            dropped: Vec::new(),
+            rewritten: false,
+            notes: Vec::new(),
+        }),
+        None => {
+            let asked = super::branches::Asked {
+                rebase: input.rebase,
+                rehash: input.rehash,
+                database: input.database.as_ref(),
+            };
+            super::branches::prepare(&asked, dir, domain)
+        }
+    }
+}
+
 pub(super) fn plan_domain(
     analysis: &Analysis,
     layouts: &Layouts,
@@ -244,23 +273,7 @@ pub(super) fn plan_domain(
         );
         return (ended(Outcome::Failed), vec![problem]);
     }
-    let prepared = match direct {
-        Some((state, number)) => Ok(Prepared {
-            folder: recorded::direct_folder(state, number, &dir),
-            dropped: Vec::new(),
-            rewritten: false,
-            notes: Vec::new(),
-        }),
-        None => {
-            let asked = super::branches::Asked {
-                rebase: input.rebase,
-                rehash: input.rehash,
-                database: input.database.as_ref(),
-            };
-            super::branches::prepare(&asked, &dir, &domain)
-        }
-    };
-    let prepared = match prepared {
+    let prepared = match prepare_folder(input, direct, &dir, &domain) {
         Ok(prepared) => prepared,
         Err(Refused::Unreadable(problem)) => return (ended(Outcome::Failed), vec![problem]),
         Err(Refused::Tampered(problems)) => return (ended(Outcome::Tampered), problems),
@@ -284,7 +297,10 @@ pub(super) fn plan_domain(
     out.extend(judge::diff(
         &diff,
         &desired.lowered.origins,
-        &input.allow_drop,
+        judge::Allowed {
+            drop: &input.allow_drop,
+            rewrite: &input.allow_rewrite,
+        },
     ));
     if out.iter().any(Diagnostic::is_error) {
         return (ended(Outcome::Failed), out);

@@ -25,6 +25,7 @@ pub struct ReviewInput {
     /// The git ref the branch is compared with (`origin/main`, a commit).
     pub base: String,
     pub allow_drop: Vec<String>,
+    pub allow_rewrite: Vec<String>,
 }
 
 /// The plan relative to the base, and the migration files the branch adds, per domain
@@ -132,6 +133,7 @@ pub fn review(input: &ReviewInput) -> Result<ReviewOutput, Diagnostic> {
     let output = plan(&PlanInput {
         domain: input.domain.clone(),
         allow_drop: input.allow_drop.clone(),
+        allow_rewrite: input.allow_rewrite.clone(),
         ..PlanInput::new(temp.path(), PlanMode::Check)
     });
     let planned: Vec<String> = output

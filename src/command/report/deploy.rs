@@ -17,6 +17,25 @@ fn seconds(ms: u64) -> f64 {
     Duration::from_millis(ms).as_secs_f64()
 }
 
+/// What apply says of a pending file that drops `object` with the rows it holds.
+fn data_loss_line(file: &str, object: &str, rows: Option<u64>, allowed: bool) -> String {
+    format!(
+        "data loss: {file} drops {object}, {}{}",
+        match rows {
+            Some(rows) => format!(
+                "destroying {rows} row{} it holds now",
+                plural(usize::try_from(rows).unwrap_or(usize::MAX))
+            ),
+            None => "which does not exist yet".to_owned(),
+        },
+        match (allowed, rows) {
+            (true, _) => " (allowed by --allow-data-loss)",
+            (false, Some(rows)) if rows > 0 => " (refused: not allowed by --allow-data-loss)",
+            _ => "",
+        }
+    )
+}
+
 /// The line an event prints, if it prints one.
 pub fn event_line(event: &Event) -> Option<String> {
     Some(match event {
@@ -47,21 +66,19 @@ pub fn event_line(event: &Event) -> Option<String> {
             object,
             rows,
             allowed,
-        } => format!(
-            "data loss: {file} drops {object}, {}{}",
-            match rows {
-                Some(rows) => format!(
-                    "destroying {rows} row{} it holds now",
-                    plural(usize::try_from(*rows).unwrap_or(usize::MAX))
-                ),
-                None => "which does not exist yet".to_owned(),
-            },
-            match (allowed, rows) {
-                (true, _) => " (allowed by --allow-data-loss)",
-                (false, Some(rows)) if *rows > 0 => " (refused: not allowed by --allow-data-loss)",
-                _ => "",
-            }
-        ),
+        } => data_loss_line(file, object, *rows, *allowed),
+        Event::Rewrite {
+            file,
+            table,
+            size,
+            rows,
+        } => match (size, rows) {
+            (Some(size), Some(rows)) => format!(
+                "table rewrite: {file} rewrites {table} under an ACCESS EXCLUSIVE lock: {size}, about {rows} row{} now",
+                plural(usize::try_from(*rows).unwrap_or(usize::MAX))
+            ),
+            _ => format!("table rewrite: {file} rewrites {table}, which does not exist yet"),
+        },
         Event::FileStarted {
             file,
             resume_at,

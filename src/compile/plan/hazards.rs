@@ -1,5 +1,6 @@
 //! What can go wrong when a change runs on a live database (data loss, table rewrites, long
-//! locks), and the `--allow-drop` names of the objects a data-loss change drops.
+//! locks), the `--allow-drop` names of the objects a data-loss change drops, and the
+//! `--allow-rewrite` names of the tables a projection change rewrites.
 
 use crate::compile::diff::Change;
 use crate::compile::ir::Expr;
@@ -46,6 +47,22 @@ pub(crate) fn drop_object(change: &Change) -> Option<String> {
         } => Some(format!("column:{schema}.{table}.{column}")),
         _ => None,
     }
+}
+
+/// The table (`schema.table`, as `--allow-rewrite` names it) that a change rewrites under an
+/// ACCESS EXCLUSIVE lock because it adds stored generated columns to a table that may hold rows.
+pub(crate) fn rewrite_object(change: &Change) -> Option<String> {
+    match change {
+        Change::AddProjections { schema, .. } => Some(format!("{schema}.InstancesData")),
+        _ => None,
+    }
+}
+
+/// Whether an `--allow-rewrite` pattern (`schema.table`, `*` for any one name) names a table.
+pub(crate) fn allows_rewrite(pattern: &str, table: &str) -> bool {
+    let p: Vec<&str> = pattern.split('.').collect();
+    let o: Vec<&str> = table.split('.').collect();
+    p.len() == 2 && p.len() == o.len() && p.iter().zip(&o).all(|(a, b)| *a == "*" || a == b)
 }
 
 /// Whether an `--allow-drop` pattern names an object. `*` stands for any one name.
@@ -130,6 +147,25 @@ pub(crate) fn hazards(change: &Change) -> Vec<(Hazard, String)> {
                 column.name
             ),
         )],
+        Change::AddProjections {
+            schema,
+            projections,
+        } => vec![
+            (
+                Hazard::TableRewrite,
+                format!(
+                    "{schema}.InstancesData is rewritten to compute {} stored projection column{} (every row, every version)",
+                    projections.len(),
+                    if projections.len() == 1 { "" } else { "s" }
+                ),
+            ),
+            (
+                Hazard::LongLock,
+                format!(
+                    "{schema}.InstancesData is locked ACCESS EXCLUSIVE while it is rewritten: no instance of the workflow can be read or written"
+                ),
+            ),
+        ],
         Change::AddColumn {
             schema,
             table,
@@ -165,5 +201,16 @@ mod tests {
         ));
         assert!(!allows("table:loan_review", "schema:loan_review"));
         assert!(!allows("loan_review", "schema:loan_review"));
+    }
+
+    #[test]
+    fn allow_rewrite_patterns_name_a_table() {
+        assert!(allows_rewrite("loans.InstancesData", "loans.InstancesData"));
+        assert!(allows_rewrite("*.InstancesData", "loans.InstancesData"));
+        assert!(!allows_rewrite("loans", "loans.InstancesData"));
+        assert!(!allows_rewrite(
+            "table:loans.InstancesData",
+            "loans.InstancesData"
+        ));
     }
 }

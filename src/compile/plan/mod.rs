@@ -5,6 +5,6 @@ mod hazards;
 mod steps;
 mod summary;
 
-pub(crate) use hazards::{allows, drop_object, hazards};
+pub(crate) use hazards::{allows, allows_rewrite, drop_object, hazards, rewrite_object};
 pub(crate) use steps::{Cycle, IndexBookkeeping, Plan, Step, build};
 pub(crate) use summary::describe_object;

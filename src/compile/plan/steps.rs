@@ -6,9 +6,12 @@
 //! hundred locks), so a domain of a thousand workflows applies with
 //! `max_locks_per_transaction = 64`.
 //!
-//! The order: extensions and functions; concurrent index drops; schema changes, schema by
+//! The order: extensions and functions; projections whose indexes change marked not ready;
+//! concurrent index drops; schema changes, schema by
 //! schema; component rows, in dependency order (referenced components first); concurrent index
-//! builds with their registry rows; and last, the opted-in data-loss drops of whole schemas.
+//! builds, then the catalog rows that say their projections are ready; and last, the
+//! opted-in data-loss drops of whole schemas. A projection is never ready in the runtime's
+//! catalog before every index its row names is built.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,21 +19,23 @@ use super::hazards::{HazardNote, drop_object, hazards};
 use super::summary::{Summary, describe_object, slug, summarize};
 use crate::compile::diff::Change;
 use crate::compile::graph::Graph;
-use crate::compile::ir::{AttributeIndex, Catalog};
+use crate::compile::ir::{Catalog, Projection};
 use crate::front::model::Kind;
 
-/// Bookkeeping of attribute indexes that are built concurrently.
+/// Bookkeeping of indexes that are built or dropped concurrently: vnext 0.1's registry rows,
+/// and the rows of the runtime's `"AttributeIndexCatalog"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexBookkeeping {
-    /// Announce an index before it is built (`Ready = false`).
-    Announce {
-        schema: String,
-        index: AttributeIndex,
-    },
-    /// Mark a built index as ready.
-    MarkReady { schema: String, index: String },
-    /// Forget a dropped index.
+    /// Forget a dropped vnext 0.1 expression index (`sys_schemas."AttributeIndexes"`).
     Forget { schema: String, index: String },
+    /// A projection whose indexes change is not ready while they do.
+    Unready { schema: String, key: String },
+    /// A projection whose indexes are built: its catalog row lists them, ready, and the
+    /// indexes carry the runtime CLI's comments.
+    Ready {
+        schema: String,
+        projection: Projection,
+    },
 }
 
 /// One step of a plan.
@@ -91,8 +96,11 @@ pub(super) fn schema_of(change: &Change) -> Option<&str> {
         | Change::DropIndex { schema, .. }
         | Change::AddEfHistory { schema, .. }
         | Change::RemoveEfHistory { schema, .. }
-        | Change::CreateAttributeIndex { schema, .. }
-        | Change::DropAttributeIndex { schema, .. } => Some(schema),
+        | Change::DropAttributeIndex { schema, .. }
+        | Change::AddProjections { schema, .. }
+        | Change::CreateProjectionIndex { schema, .. }
+        | Change::DropProjectionIndex { schema, .. }
+        | Change::DropProjection { schema, .. } => Some(schema),
         Change::SetComment { target, .. } => Some(match target {
             crate::compile::diff::CommentTarget::Schema(schema)
             | crate::compile::diff::CommentTarget::Table { schema, .. }
@@ -120,7 +128,10 @@ pub(super) fn rank_in_schema(change: &Change) -> u8 {
         Change::SetComment { .. } => 12,
         Change::RemoveEfHistory { .. } | Change::AddEfHistory { .. } => 13,
         Change::UpdateLayoutVersion { .. } => 14,
-        _ => 15,
+        // After the layout's catalog table and conversion functions exist.
+        Change::DropProjection { .. } => 15,
+        Change::AddProjections { .. } => 16,
+        _ => 17,
     }
 }
 
@@ -175,6 +186,11 @@ pub(crate) fn build(
             bookkeeping: Vec::new(),
         });
     }
+    push_bookkeeping(
+        &mut steps,
+        "Projections are not ready while their indexes change",
+        groups.unready,
+    );
     steps.extend(
         groups
             .online_drops
@@ -188,14 +204,17 @@ pub(crate) fn build(
     );
     steps.extend(schema_steps(groups.by_schema));
     steps.extend(component_steps(groups.components, references)?);
-    push_bookkeeping(&mut steps, "Announce attribute indexes", groups.announce);
     steps.extend(
         groups
             .online_builds
             .into_iter()
             .map(|change| Step::Online { change }),
     );
-    push_bookkeeping(&mut steps, "Mark attribute indexes ready", groups.ready);
+    push_bookkeeping(
+        &mut steps,
+        "Mark attribute-index projections ready",
+        groups.ready.into_values().collect(),
+    );
     for change in groups.retire {
         let title = match &change {
             Change::RetireSchema { name, .. } => format!("Retire schema {name}"),
@@ -237,12 +256,13 @@ fn hazard_notes(changes: &[Change]) -> Vec<HazardNote> {
 struct Groups {
     prelude: Vec<Change>,
     online_drops: Vec<Change>,
+    unready: Vec<IndexBookkeeping>,
     forget: Vec<IndexBookkeeping>,
     by_schema: BTreeMap<String, Vec<Change>>,
     components: BTreeMap<(u8, String), Vec<Change>>,
-    announce: Vec<IndexBookkeeping>,
     online_builds: Vec<Change>,
-    ready: Vec<IndexBookkeeping>,
+    /// One entry per projection, by schema and key.
+    ready: BTreeMap<(String, String), IndexBookkeeping>,
     retire: Vec<Change>,
 }
 
@@ -263,20 +283,21 @@ impl Groups {
                     groups.online_drops.push(change);
                 }
                 Change::CreateIndex { online: true, .. } => groups.online_builds.push(change),
-                Change::CreateAttributeIndex {
-                    schema,
-                    index,
-                    online: true,
+                Change::CreateProjectionIndex {
+                    schema, projection, ..
                 } => {
-                    groups.announce.push(IndexBookkeeping::Announce {
-                        schema: schema.clone(),
-                        index: index.clone(),
-                    });
-                    groups.ready.push(IndexBookkeeping::MarkReady {
-                        schema: schema.clone(),
-                        index: index.index.name.clone(),
-                    });
+                    groups.mark_ready(schema, projection);
                     groups.online_builds.push(change);
+                }
+                Change::DropProjectionIndex {
+                    schema, projection, ..
+                } => {
+                    groups.unready.push(IndexBookkeeping::Unready {
+                        schema: schema.clone(),
+                        key: projection.key.clone(),
+                    });
+                    groups.mark_ready(schema, projection);
+                    groups.online_drops.push(change);
                 }
                 Change::RetireSchema { .. } => groups.retire.push(change),
                 Change::PublishComponent { record } => groups
@@ -296,7 +317,17 @@ impl Groups {
                 }
             }
         }
+        groups.unready.dedup();
         groups
+    }
+
+    fn mark_ready(&mut self, schema: &str, projection: &Projection) {
+        self.ready
+            .entry((schema.to_owned(), projection.key.clone()))
+            .or_insert_with(|| IndexBookkeeping::Ready {
+                schema: schema.to_owned(),
+                projection: projection.clone(),
+            });
     }
 }
 
@@ -405,5 +436,113 @@ pub(super) fn component_step(kind: Kind, changes: Vec<Change>) -> Step {
         title: format!("Publish {}s into {}", kind.noun(), kind.system_schema()),
         changes,
         bookkeeping: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::diff::diff;
+    use crate::compile::ir::{AttributeIndexKind, Schema, SchemaKind};
+    use crate::compile::lower::{projection, schema};
+    use crate::front::model::Storage;
+
+    fn with_branch(kinds: &[AttributeIndexKind]) -> Catalog {
+        let mut built: Schema = schema(
+            "loans",
+            SchemaKind::Flow {
+                workflow: "loans".into(),
+            },
+            Vec::new(),
+            Vec::new(),
+        );
+        built.projections = vec![projection("branch", Storage::Text, kinds)];
+        let mut catalog = Catalog::default();
+        catalog.schemas.insert("loans".into(), built);
+        catalog
+    }
+
+    fn titles(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::Transaction { title, .. } => title.clone(),
+                Step::Online { change } => format!("online {}", describe_object(change)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_projection_is_unready_before_an_index_goes_and_ready_after_the_new_one() {
+        use AttributeIndexKind::{Btree, Desc, Trigram};
+        let recorded = with_branch(&[Btree, Desc]);
+        let desired = with_branch(&[Btree, Trigram]);
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        let desc = &recorded.schemas["loans"].projections[0].indexes[1].name;
+        let trgm = &desired.schemas["loans"].projections[0].indexes[1].name;
+        assert_eq!(
+            titles(&plan),
+            vec![
+                "Projections are not ready while their indexes change".to_owned(),
+                format!("online index:loans.{desc}"),
+                format!("online index:loans.{trgm}"),
+                "Mark attribute-index projections ready".to_owned(),
+            ]
+        );
+        let Some(Step::Transaction { bookkeeping, .. }) = plan.steps.last() else {
+            panic!("{:?}", plan.steps);
+        };
+        assert_eq!(
+            bookkeeping,
+            &vec![IndexBookkeeping::Ready {
+                schema: "loans".into(),
+                projection: desired.schemas["loans"].projections[0].clone(),
+            }]
+        );
+        assert!(plan.hazards.is_empty(), "no new column: {:?}", plan.hazards);
+    }
+
+    #[test]
+    fn new_projections_on_an_existing_table_are_one_rewrite_then_concurrent_builds() {
+        // The schema exists without projections; two are wanted.
+        let mut recorded = with_branch(&[]);
+        if let Some(s) = recorded.schemas.get_mut("loans") {
+            s.projections.clear();
+        }
+        let mut desired = with_branch(&[AttributeIndexKind::Btree]);
+        if let Some(s) = desired.schemas.get_mut("loans") {
+            s.projections.push(projection(
+                "amount",
+                Storage::Numeric,
+                &[AttributeIndexKind::Btree],
+            ));
+        }
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        let adds: Vec<usize> = plan
+            .changes()
+            .filter_map(|c| match c {
+                Change::AddProjections { projections, .. } => Some(projections.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(adds, vec![2], "both columns in one ALTER TABLE");
+        assert_eq!(
+            plan.hazards
+                .iter()
+                .map(|h| (h.hazard.as_str(), h.object.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("table rewrite", "loans.InstancesData"),
+                ("long exclusive lock", "loans.InstancesData")
+            ]
+        );
+        assert_eq!(
+            plan.changes()
+                .filter(|c| matches!(c, Change::CreateProjectionIndex { .. }))
+                .count(),
+            2
+        );
     }
 }

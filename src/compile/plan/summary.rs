@@ -83,8 +83,13 @@ pub(crate) fn describe_object(change: &Change) -> String {
         Change::DropIndex { schema, index, .. } | Change::DropAttributeIndex { schema, index } => {
             format!("index:{schema}.{index}")
         }
-        Change::CreateAttributeIndex { schema, index, .. } => {
-            format!("index:{schema}.{}", index.index.name)
+        Change::CreateProjectionIndex { schema, index, .. } => {
+            format!("index:{schema}.{}", index.name)
+        }
+        Change::DropProjectionIndex { schema, index, .. } => format!("index:{schema}.{index}"),
+        Change::AddProjections { schema, .. } => format!("{schema}.InstancesData"),
+        Change::DropProjection { schema, projection } => {
+            format!("column:{schema}.InstancesData.{}", projection.column())
         }
         Change::SetComment { target, .. } => match target {
             crate::compile::diff::CommentTarget::Schema(schema) => format!("schema:{schema}"),
@@ -151,6 +156,7 @@ struct Counts {
     new_versions: Vec<String>,
     latest_moves: Vec<String>,
     new_indexes: usize,
+    new_projections: usize,
     dropped_indexes: usize,
     extensions: Vec<String>,
     altered_tables: BTreeSet<String>,
@@ -185,10 +191,24 @@ impl Counts {
                 }
             }
             Change::UpdateComponent { .. } => self.updated_components += 1,
-            Change::CreateAttributeIndex { .. } => self.new_indexes += 1,
-            Change::DropAttributeIndex { .. } | Change::DropIndex { .. } => {
-                self.dropped_indexes += 1
+            Change::CreateProjectionIndex { .. } => self.new_indexes += 1,
+            Change::DropAttributeIndex { .. }
+            | Change::DropIndex { .. }
+            | Change::DropProjectionIndex { .. } => self.dropped_indexes += 1,
+            Change::AddProjections {
+                schema,
+                projections,
+            } => {
+                self.new_projections += projections.len();
+                self.altered_tables
+                    .insert(format!("{schema}.InstancesData"));
             }
+            Change::DropProjection { schema, projection } => self.summary.drops.push(format!(
+                "projection {schema}.{} ({} {})",
+                projection.column(),
+                projection.path,
+                projection.storage.as_str()
+            )),
             Change::RetireSchema { name, .. } => self
                 .summary
                 .drops
@@ -256,6 +276,11 @@ impl Counts {
                 plural(self.new_versions.len(), "component version"),
                 listed(&self.new_versions)
             ));
+        }
+        if self.new_projections > 0 {
+            self.summary
+                .creates
+                .push(plural(self.new_projections, "attribute-index projection"));
         }
         if self.new_indexes > 0 {
             self.summary
@@ -330,10 +355,23 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
     let layout = changes
         .iter()
         .any(|c| matches!(c, Change::UpdateLayoutVersion { .. }));
+    let projections = changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::AddProjections { .. } | Change::CreateProjectionIndex { .. }
+        )
+    });
+    let legacy = changes
+        .iter()
+        .any(|c| matches!(c, Change::DropAttributeIndex { .. }));
     let raw = if let [one] = new_flows.as_slice() {
         format!("add_{one}")
     } else if !new_flows.is_empty() {
         format!("add_{}_workflows", new_flows.len())
+    } else if legacy && projections {
+        "runtime_attribute_indexes".to_owned()
+    } else if projections {
+        "add_attribute_indexes".to_owned()
     } else if layout {
         "upgrade_layout".to_owned()
     } else if let [one] = retired.as_slice() {
@@ -342,11 +380,6 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
         format!("publish_{key}_{version}")
     } else if new_components + versions.len() > 0 {
         format!("publish_{}_versions", new_components + versions.len())
-    } else if changes
-        .iter()
-        .any(|c| matches!(c, Change::CreateAttributeIndex { .. }))
-    {
-        "add_attribute_indexes".to_owned()
     } else if changes
         .iter()
         .all(|c| matches!(c, Change::UpdateComponent { .. }))

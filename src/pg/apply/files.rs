@@ -27,6 +27,10 @@ pub(super) struct Loaded {
     /// After each step: the statements applied by then, and their checksum; taken when the
     /// history is first written (a dry run never hashes).
     pub applied: std::sync::OnceLock<Vec<(usize, String)>>,
+    /// The tables it rewrites (schema, table), as its header lists them.
+    pub rewrites: Vec<(String, String)>,
+    /// Whether its header says it needs the collation `tr-TR-x-icu`.
+    pub needs_collation: bool,
 }
 
 impl Loaded {
@@ -92,6 +96,8 @@ pub(super) fn load(sources: &[Source], work: &[Work]) -> Result<Vec<Loaded>, Vec
             state_before,
             state_after,
             drops: crate::pg::header::data_loss(&text),
+            rewrites: crate::pg::header::rewrites(&text),
+            needs_collation: crate::pg::header::needs_collation(&text),
             records_state: if newest {
                 source.folder.state.clone()
             } else {

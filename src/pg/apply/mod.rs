@@ -17,12 +17,14 @@
 //! bounded number of times.
 //!
 //! `session` is one apply against one database, `files` the files it runs, `data_loss` the rows
-//! they would destroy (refused unless allowed), `run` the running of them step by step,
+//! they would destroy (refused unless allowed), `rewrites` the tables they rewrite (reported
+//! with their size) and the collation they need, `run` the running of them step by step,
 //! `options` how it behaves.
 
 mod data_loss;
 mod files;
 mod options;
+mod rewrites;
 mod run;
 mod session;
 

@@ -128,6 +128,7 @@ async fn checked(
         check_drift(conn, target, history, states, work, events).await?;
     }
     data_loss::check(conn, sources, &loaded, options, events).await?;
+    super::rewrites::check(conn, &loaded, events).await?;
     events(Event::Pending {
         files: pending.clone(),
     });

@@ -5,13 +5,13 @@
 //! records), described with the same queries as the live schemas, and the transaction is rolled
 //! back. The live schemas are described on two more sessions meanwhile.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use super::catalog::{Descriptions, db, describe_bulk, describe_elsewhere};
-use super::rows::{Registry, components, registry_rows, resolve_text};
+use super::rows::{CatalogRow, Registry, catalog_rows, components, registry_rows, resolve_text};
 use super::shadows::{ShadowDescriptions, Shadows, describe_shadows};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::{Catalog, Schema};
@@ -126,6 +126,8 @@ pub async fn differences(
         registry_differences(schema, &registry, &mut out);
     }
     stray_registry_rows(&expected, &registry, &mut out);
+    let catalog = catalog_rows(conn, &expected).await?;
+    catalog_differences(&expected, &catalog, &mut out);
     extension_differences(conn, &expected, &mut out).await?;
     let live_components = components(conn, &expected).await?;
     drift::compare_components(&expected, &live_components, &mut out);
@@ -182,10 +184,20 @@ fn compare_with_shadow(
         .attribute_indexes
         .iter()
         .map(|i| i.index.name.as_str())
+        .chain(
+            schema
+                .projections
+                .iter()
+                .flat_map(|p| p.indexes.iter().map(|i| i.name.as_str())),
+        )
         .collect();
+    let my_columns: BTreeSet<String> = schema.projections.iter().map(|p| p.column()).collect();
     let keep = |name: &str| !shadows.attribute_names.contains(name) || mine.contains(name);
+    let keep_column =
+        |name: &str| !shadows.projection_columns.contains(name) || my_columns.contains(name);
     if let Some(table) = want.tables.get_mut("InstancesData") {
         keep_indexes(table, keep);
+        keep_columns(table, keep_column);
         if shadows.holding_indexes.as_deref() != Some(shadow_name.as_str()) {
             // This layout's shadow did not get the indexes; take them from the one that did.
             if let Some(source) = shadows
@@ -218,6 +230,7 @@ fn compare_with_shadow(
         ) {
             // The rebuilt shadow has every attribute index; keep this schema's.
             keep_indexes(table, keep);
+            keep_columns(table, keep_column);
             for name in wanted.indexes.keys() {
                 if !table.indexes.contains_key(name) {
                     copy_index(wanted, table, name);
@@ -299,6 +312,65 @@ fn stray_registry_rows(expected: &Catalog, registry: &Registry, out: &mut Vec<Di
     }
 }
 
+/// The runtime's attribute-index catalog of every schema with projections: one row per
+/// projection, naming its column, type and indexes, ready; and no row for anything else.
+fn catalog_differences(
+    expected: &Catalog,
+    live: &BTreeMap<(String, String), CatalogRow>,
+    out: &mut Vec<Difference>,
+) {
+    for schema in expected.schemas.values() {
+        for projection in &schema.projections {
+            let object = format!(
+                "attribute-index catalog row {}.{}",
+                ident(&schema.name),
+                projection.key
+            );
+            let want: CatalogRow = (
+                projection.column(),
+                crate::pg::contract::pg_type(projection.storage).to_owned(),
+                projection.indexes.iter().map(|i| i.name.clone()).collect(),
+                true,
+            );
+            let show = |row: &CatalogRow| {
+                format!(
+                    "column {}, type {}, indexes [{}], {}",
+                    row.0,
+                    row.1,
+                    row.2.join(", "),
+                    if row.3 { "ready" } else { "not ready" }
+                )
+            };
+            match live.get(&(schema.name.clone(), projection.key.clone())) {
+                Some(row) if *row == want => {}
+                Some(row) => out.push(Difference {
+                    object,
+                    expected: show(&want),
+                    actual: show(row),
+                }),
+                None => out.push(Difference {
+                    object,
+                    expected: show(&want),
+                    actual: "no row in \"AttributeIndexCatalog\"".into(),
+                }),
+            }
+        }
+    }
+    for (schema, key) in live.keys() {
+        let known = expected
+            .schemas
+            .get(schema)
+            .is_some_and(|s| s.projections.iter().any(|p| &p.key == key));
+        if !known {
+            out.push(Difference {
+                object: format!("attribute-index catalog row {}.{key}", ident(schema)),
+                expected: "nothing (not in the recorded state)".into(),
+                actual: "a row in \"AttributeIndexCatalog\"".into(),
+            });
+        }
+    }
+}
+
 /// Extensions the recorded state needs that the database has not installed.
 async fn extension_differences(
     conn: &mut PgConnection,
@@ -325,6 +397,12 @@ async fn extension_differences(
 pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
     table.indexes.retain(|name, _| keep(name));
     table.index_text.retain(|name, _| keep(name));
+}
+
+pub(super) fn keep_columns(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
+    table.columns.retain(|name, _| keep(name));
+    table.column_comments.retain(|name, _| keep(name));
+    table.defaults.retain(|name, _| keep(name));
 }
 
 pub(super) fn copy_index(from: &drift::DescribedTable, to: &mut drift::DescribedTable, name: &str) {

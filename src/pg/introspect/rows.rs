@@ -37,6 +37,57 @@ pub(super) async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, S
     })
 }
 
+/// A row of a schema's `"AttributeIndexCatalog"`: column, type, indexes, ready.
+pub(super) type CatalogRow = (String, String, Vec<String>, bool);
+
+/// The rows of the runtime's attribute-index catalog in the recorded schemas that have
+/// projections, by (schema, key), in one query over the catalogs that exist.
+pub(super) async fn catalog_rows(
+    conn: &mut PgConnection,
+    expected: &Catalog,
+) -> Result<BTreeMap<(String, String), CatalogRow>, String> {
+    let schemas: Vec<String> = expected
+        .schemas
+        .values()
+        .filter(|s| !s.projections.is_empty())
+        .map(|s| s.name.clone())
+        .collect();
+    if schemas.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let (present,): (Vec<String>,) = sqlx::query_as(
+        "SELECT coalesce(array_agg(n.nspname::text), '{}') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'AttributeIndexCatalog' AND c.relkind = 'r' AND n.nspname = ANY($1)",
+    )
+    .bind(&schemas)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    if present.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let parts: Vec<String> = present
+        .iter()
+        .map(|schema| {
+            format!(
+                "SELECT {}, \"Key\", \"ColumnName\", \"PgType\", \"Indexes\", \"Ready\" FROM {}.\"AttributeIndexCatalog\"",
+                literal(schema),
+                ident(schema)
+            )
+        })
+        .collect();
+    let rows: Vec<(String, String, String, String, Vec<String>, bool)> =
+        sqlx::query_as(AssertSqlSafe(parts.join(" UNION ALL ")))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|(schema, key, column, pg_type, indexes, ready)| {
+            ((schema, key), (column, pg_type, indexes, ready))
+        })
+        .collect())
+}
+
 /// schema, key, version, is latest, data
 pub(super) type ComponentRow = (
     String,

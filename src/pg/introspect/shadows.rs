@@ -14,20 +14,32 @@ use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
 
 use super::catalog::{Descriptions, db, describe, rolled_back};
-use crate::compile::ir::{AttributeIndex, Catalog, Schema};
+use crate::compile::ir::{AttributeIndex, Catalog, Projection, Schema};
 use crate::deploy::drift::Described;
 use crate::pg::quote::ident;
 use crate::pg::render::{shadow_objects_sql, shadow_schema_sql};
 
-/// The shadow schemas drift builds: one per distinct set of layouts of the recorded state, and
-/// the first with an `"InstancesData"` table holds every attribute index the state records.
+/// What one shadow is built from: its name, the schema, its attribute indexes, its projections.
+pub(super) type Part<'c> = (
+    String,
+    &'c Schema,
+    Vec<&'c AttributeIndex>,
+    Vec<&'c Projection>,
+);
+
+/// The shadow schemas drift builds: one per distinct set of layouts of the recorded state; the
+/// first with an `"InstancesData"` table holds every attribute index of vnext 0.1 the state
+/// records, and each holds every projection of the schemas built from its layouts (the same
+/// key is the same column, whichever schema it is in).
 pub(super) struct Shadows<'c> {
     /// The shadow's name, by the layout version it is built for.
     pub(super) by_layout: BTreeMap<String, String>,
-    /// What each shadow is built from, in order: its name, the schema, its attribute indexes.
-    pub(super) parts: Vec<(String, &'c Schema, Vec<&'c AttributeIndex>)>,
-    /// The names of every attribute index of the recorded state.
+    /// What each shadow is built from, in order.
+    pub(super) parts: Vec<Part<'c>>,
+    /// The names of every attribute index and projection index of the recorded state.
     pub(super) attribute_names: BTreeSet<&'c str>,
+    /// The columns of every projection of the recorded state.
+    pub(super) projection_columns: BTreeSet<String>,
     /// The shadow that holds the attribute indexes.
     pub(super) holding_indexes: Option<String>,
 }
@@ -40,6 +52,17 @@ impl<'c> Shadows<'c> {
         for schema in expected.schemas.values() {
             for index in &schema.attribute_indexes {
                 attribute_indexes.insert(index.index.name.as_str(), index);
+            }
+        }
+        let mut projections: BTreeMap<String, BTreeMap<&str, &Projection>> = BTreeMap::new();
+        let mut attribute_names: BTreeSet<&str> = attribute_indexes.keys().copied().collect();
+        let mut projection_columns = BTreeSet::new();
+        for schema in expected.schemas.values() {
+            let of_layout = projections.entry(schema.layout_version()).or_default();
+            for projection in &schema.projections {
+                of_layout.insert(projection.key.as_str(), projection);
+                projection_columns.insert(projection.column());
+                attribute_names.extend(projection.indexes.iter().map(|i| i.name.as_str()));
             }
         }
         let mut by_layout: BTreeMap<String, String> = BTreeMap::new();
@@ -58,7 +81,11 @@ impl<'c> Shadows<'c> {
             } else {
                 Vec::new()
             };
-            parts.push((name.clone(), schema, indexes));
+            let of_layout: Vec<&Projection> = projections
+                .get(&key)
+                .map(|p| p.values().copied().collect())
+                .unwrap_or_default();
+            parts.push((name.clone(), schema, indexes, of_layout));
             by_layout.insert(key, name);
         }
         let holding_indexes = expected
@@ -70,7 +97,8 @@ impl<'c> Shadows<'c> {
         Shadows {
             by_layout,
             parts,
-            attribute_names: attribute_indexes.keys().copied().collect(),
+            attribute_names,
+            projection_columns,
             holding_indexes,
         }
     }
@@ -155,7 +183,9 @@ async fn in_schemas(
     let ddl: String = shadows
         .parts
         .iter()
-        .map(|(name, schema, indexes)| shadow_schema_sql(name, schema, indexes))
+        .map(|(name, schema, indexes, projections)| {
+            shadow_schema_sql(name, schema, indexes, projections)
+        })
         .collect();
     let shadow_names = shadows.names();
     sqlx::raw_sql(AssertSqlSafe(ddl))
@@ -206,11 +236,11 @@ async fn in_temporary(
             .await
             .map_err(db)?;
     let mut built = Descriptions::default();
-    for (name, schema, indexes) in &shadows.parts {
+    for (name, schema, indexes, projections) in &shadows.parts {
         let ddl = format!(
             "SAVEPOINT vnext_shadow; DROP TABLE {}.vnext_shadow_probe; {}",
             ident(&temporary),
-            shadow_objects_sql(&temporary, schema, indexes)
+            shadow_objects_sql(&temporary, schema, indexes, projections)
         );
         sqlx::raw_sql(AssertSqlSafe(ddl))
             .execute(&mut *conn)

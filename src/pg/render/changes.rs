@@ -5,13 +5,14 @@ use crate::compile::diff::{Change, CommentTarget};
 use crate::compile::ids;
 
 use super::components::{VERSION_COLUMNS, publish_component_sql, version_values};
+use super::projections;
 use super::registry::registry;
 use super::schema::{create_schema_sql, ef_history_delete_sql, ef_history_sql};
 use crate::pg::quote::{ident, literal, qualified};
 
 use super::sql::{
     check_clause, column_definition, comment_sql, create_index_sql, drop_index_sql, expr,
-    foreign_key_clause, function_sql, statement,
+    foreign_key_clause, function_statements, statement,
 };
 use super::tables::create_tables_sql;
 
@@ -39,8 +40,11 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
         }
         Change::CreateIndex { .. }
         | Change::DropIndex { .. }
-        | Change::CreateAttributeIndex { .. }
         | Change::DropAttributeIndex { .. } => index_sql(change, out),
+        Change::AddProjections { .. }
+        | Change::CreateProjectionIndex { .. }
+        | Change::DropProjectionIndex { .. }
+        | Change::DropProjection { .. } => projection_sql(change, out),
         Change::SetComment { target, comment } => {
             comment_change_sql(target, comment.as_deref(), out)
         }
@@ -62,16 +66,12 @@ fn prelude_sql(change: &Change, out: &mut String) {
                 ident("public")
             ),
         ),
-        Change::CreateFunction { schema, function } => statement(
-            out,
-            &format!("Create function {schema}.{}", function.name),
-            &function_sql(schema, function, false),
-        ),
-        Change::ReplaceFunction { schema, function } => statement(
-            out,
-            &format!("Replace function {schema}.{}", function.name),
-            &function_sql(schema, function, true),
-        ),
+        Change::CreateFunction { schema, function } => {
+            function_statements(schema, function, false, out)
+        }
+        Change::ReplaceFunction { schema, function } => {
+            function_statements(schema, function, true, out)
+        }
         // `change_sql` sends each change to its family; no other change arrives here.
         _ => {}
     }
@@ -377,20 +377,45 @@ fn index_sql(change: &Change, out: &mut String) {
             &format!("Drop index {index}"),
             &drop_index_sql(schema, index),
         ),
-        Change::CreateAttributeIndex {
-            schema,
-            index,
-            online,
-        } => statement(
-            out,
-            &format!("Create attribute index on {}", index.path),
-            &create_index_sql(schema, "InstancesData", &index.index, *online),
-        ),
         Change::DropAttributeIndex { schema, index } => statement(
             out,
             &format!("Drop attribute index {index}"),
             &drop_index_sql(schema, index),
         ),
+        // `change_sql` sends each change to its family; no other change arrives here.
+        _ => {}
+    }
+}
+
+/// The runtime's attribute-index projections.
+fn projection_sql(change: &Change, out: &mut String) {
+    match change {
+        Change::AddProjections {
+            schema,
+            projections: added,
+        } => projections::add_projections_sql(schema, added, out),
+        Change::CreateProjectionIndex {
+            schema,
+            projection,
+            index,
+        } => statement(
+            out,
+            &format!(
+                "Build attribute index on {} ({} {}) concurrently",
+                projection.path,
+                projection.storage.as_str(),
+                index.kind.as_str()
+            ),
+            &projections::create_index_sql(schema, projection, index, true),
+        ),
+        Change::DropProjectionIndex { schema, index, .. } => statement(
+            out,
+            &format!("Drop index {index} concurrently"),
+            &drop_index_sql(schema, index),
+        ),
+        Change::DropProjection { schema, projection } => {
+            projections::drop_projection_sql(schema, projection, out)
+        }
         // `change_sql` sends each change to its family; no other change arrives here.
         _ => {}
     }
@@ -505,16 +530,6 @@ pub(super) fn online_sql(change: &Change, out: &mut String) {
             out,
             &format!("Build index {} on {table} concurrently", index.name),
             &create_index_sql(schema, table, index, true),
-        ),
-        Change::CreateAttributeIndex { schema, index, .. } => statement(
-            out,
-            &format!(
-                "Build attribute index on {} ({} {}) concurrently",
-                index.path,
-                index.storage.as_str(),
-                index.kind.as_str()
-            ),
-            &create_index_sql(schema, "InstancesData", &index.index, true),
         ),
         Change::DropIndex { schema, index, .. } | Change::DropAttributeIndex { schema, index } => {
             statement(

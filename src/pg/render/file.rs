@@ -172,10 +172,25 @@ pub(super) fn step_part(
 fn built_index(change: &Change) -> Option<String> {
     let (schema, name) = match change {
         Change::CreateIndex { schema, index, .. } => (schema, &index.name),
-        Change::CreateAttributeIndex { schema, index, .. } => (schema, &index.index.name),
+        Change::CreateProjectionIndex { schema, index, .. } => (schema, &index.name),
         _ => return None,
     };
     Some(qualified(schema, name)).filter(|index| !index.contains(['\n', '\r']))
+}
+
+/// Whether a plan builds a trigram index in the runtime's ICU collation.
+fn needs_collation(plan: &Plan) -> bool {
+    use crate::compile::ir::{AttributeIndexKind, Projection};
+    let trigram = |p: &Projection| {
+        p.indexes
+            .iter()
+            .any(|i| i.kind == AttributeIndexKind::Trigram)
+    };
+    plan.changes().any(|change| match change {
+        Change::CreateSchema { schema } => schema.projections.iter().any(trigram),
+        Change::CreateProjectionIndex { index, .. } => index.kind == AttributeIndexKind::Trigram,
+        _ => false,
+    })
 }
 
 pub(super) fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
@@ -215,6 +230,10 @@ pub(super) fn migration_header(plan: &Plan, header: &Header<'_>) -> String {
         .map(|h| format!("{}: {} ({})", h.hazard.as_str(), h.object, h.why))
         .collect();
     lines(&mut out, "Hazards", &hazards);
+    if needs_collation(plan) {
+        out.push_str(crate::pg::header::NEEDS_COLLATION);
+        out.push('\n');
+    }
     out.push_str("--\n");
     out.push_str("-- Apply with `vnext apply`, or run as it is: psql -X -v ON_ERROR_STOP=1 -f <this file>.\n");
     out.push_str("-- Each BEGIN/COMMIT step is one transaction; a statement after\n");

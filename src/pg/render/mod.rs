@@ -7,12 +7,13 @@
 //! runs the same text. All names and values go through `pg::quote`.
 //!
 //! `file` writes the migration; `changes` renders each typed change by family, from the parts
-//! in `sql`, `tables`, `schema`, `components` and `registry`; `shadow` is the DDL drift
-//! compares against.
+//! in `sql`, `tables`, `schema`, `components`, `registry` and `projections` (the runtime's
+//! attribute-index contract); `shadow` is the DDL drift compares against.
 
 mod changes;
 mod components;
 mod file;
+mod projections;
 mod registry;
 mod schema;
 mod shadow;

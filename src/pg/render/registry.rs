@@ -1,5 +1,7 @@
-//! Rows of the platform's registry in `sys_schemas`: the attribute indexes catalogued there, and
-//! the bookkeeping of indexes that are built concurrently.
+//! Rows of the platform's registry in `sys_schemas`, and the bookkeeping of indexes that are
+//! built or dropped concurrently: vnext 0.1's rows in `"AttributeIndexes"` are forgotten as
+//! their indexes go (the table stays, empty, until every domain is upgraded); the runtime's
+//! catalog rows are written by `projections`.
 
 use crate::compile::ir::AttributeIndex;
 use crate::compile::lower::REGISTRY_SCHEMA;
@@ -13,6 +15,8 @@ pub(super) fn registry(table: &str) -> String {
     qualified(REGISTRY_SCHEMA, table)
 }
 
+/// vnext 0.1's registry row of an expression index: only a recorded 0.1 state, derived again,
+/// still creates these (the derived-state snapshots pin it).
 pub(super) fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: bool) -> String {
     let expression = index
         .index
@@ -34,24 +38,6 @@ pub(super) fn attribute_index_row(schema: &str, index: &AttributeIndex, ready: b
 
 pub(super) fn bookkeeping_sql(entry: &IndexBookkeeping, out: &mut String) {
     match entry {
-        IndexBookkeeping::Announce { schema, index } => statement(
-            out,
-            &format!(
-                "Catalogue attribute index {} (not ready until it is built)",
-                index.index.name
-            ),
-            &attribute_index_row(schema, index, false),
-        ),
-        IndexBookkeeping::MarkReady { schema, index } => statement(
-            out,
-            &format!("Mark attribute index {index} ready"),
-            &format!(
-                "UPDATE {} SET \"Ready\" = true, \"UpdatedAt\" = now() WHERE \"Schema\" = {} AND \"IndexName\" = {}",
-                registry("AttributeIndexes"),
-                literal(schema),
-                literal(index)
-            ),
-        ),
         IndexBookkeeping::Forget { schema, index } => statement(
             out,
             &format!("Forget attribute index {index}"),
@@ -62,5 +48,6 @@ pub(super) fn bookkeeping_sql(entry: &IndexBookkeeping, out: &mut String) {
                 literal(index)
             ),
         ),
+        other => super::projections::bookkeeping_sql(other, out),
     }
 }

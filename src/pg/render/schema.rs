@@ -1,5 +1,5 @@
 //! A whole new schema: the schema, its functions and tables, the runtime's EF Core history rows,
-//! its registry row and its attribute indexes.
+//! its registry row and its attribute-index projections.
 
 use crate::compile::ir::{Schema, Table};
 
@@ -7,7 +7,7 @@ use crate::pg::quote::{ident, literal, qualified};
 
 use super::registry::{attribute_index_row, registry};
 
-use super::sql::{comment_sql, create_index_sql, function_signature, function_sql, statement};
+use super::sql::{comment_sql, create_index_sql, function_statements, statement};
 use super::tables::create_tables_sql;
 
 pub(super) fn ef_history_sql(
@@ -53,21 +53,7 @@ pub(super) fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String)
         );
     }
     for function in schema.functions() {
-        statement(
-            out,
-            &format!("Create function {name}.{}", function.name),
-            &function_sql(name, function, false),
-        );
-        if let Some(comment) = &function.comment {
-            statement(
-                out,
-                &format!("Describe function {}", function.name),
-                &comment_sql(
-                    &format!("FUNCTION {}", function_signature(name, function)),
-                    Some(comment),
-                ),
-            );
-        }
+        function_statements(name, function, false, out);
     }
     let tables: Vec<&Table> = schema.tables().collect();
     create_tables_sql(name, &tables, out);
@@ -116,4 +102,5 @@ pub(super) fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String)
             &attribute_index_row(name, index, true),
         );
     }
+    super::projections::new_schema_sql(name, &schema.projections, out);
 }

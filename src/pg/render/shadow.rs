@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::compile::ir::{AttributeIndex, Schema, Table};
+use crate::compile::ir::{AttributeIndex, Projection, Schema, Table};
 use crate::deploy::drift::Described;
 
 use crate::pg::quote::ident;
@@ -15,15 +15,17 @@ use super::tables::create_tables_sql;
 /// The DDL of a schema's objects under another name, for `drift`: built inside a transaction
 /// that is rolled back, it lets PostgreSQL itself say how the expected objects read in its
 /// catalog (`pg_get_indexdef`, `pg_get_constraintdef`, ...), so expected and live definitions
-/// compare as PostgreSQL's own text. No registry rows; `indexes` go on `"InstancesData"`.
+/// compare as PostgreSQL's own text. No registry or catalog rows; `indexes` and the columns
+/// and indexes of `projections` go on `"InstancesData"`.
 pub(crate) fn shadow_schema_sql(
     name: &str,
     schema: &Schema,
     indexes: &[&AttributeIndex],
+    projections: &[&Projection],
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "CREATE SCHEMA {};", ident(name));
-    out.push_str(&shadow_objects_sql(name, schema, indexes));
+    out.push_str(&shadow_objects_sql(name, schema, indexes, projections));
     out
 }
 
@@ -33,6 +35,7 @@ pub(crate) fn shadow_objects_sql(
     name: &str,
     schema: &Schema,
     indexes: &[&AttributeIndex],
+    projections: &[&Projection],
 ) -> String {
     let mut out = String::new();
     for function in schema.functions() {
@@ -58,6 +61,12 @@ pub(crate) fn shadow_objects_sql(
             "{};",
             create_index_sql(name, "InstancesData", &index.index, false)
         );
+    }
+    if !projections.is_empty() {
+        let owned: Vec<Projection> = projections.iter().map(|p| (*p).clone()).collect();
+        let mut ddl = String::new();
+        super::projections::shadow_sql(name, &owned, &mut ddl);
+        out.push_str(&ddl);
     }
     out
 }

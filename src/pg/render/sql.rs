@@ -300,6 +300,34 @@ pub(super) fn function_sql(schema: &str, function: &Function, replace: bool) -> 
     )
 }
 
+/// A function and its comment, as statements.
+pub(super) fn function_statements(
+    schema: &str,
+    function: &Function,
+    replace: bool,
+    out: &mut String,
+) {
+    statement(
+        out,
+        &format!(
+            "{} function {schema}.{}",
+            if replace { "Replace" } else { "Create" },
+            function.name
+        ),
+        &function_sql(schema, function, replace),
+    );
+    if let Some(comment) = &function.comment {
+        statement(
+            out,
+            &format!("Describe function {}", function.name),
+            &comment_sql(
+                &format!("FUNCTION {}", function_signature(schema, function)),
+                Some(comment),
+            ),
+        );
+    }
+}
+
 pub(super) fn function_signature(schema: &str, function: &Function) -> String {
     let types: Vec<&str> = function
         .arguments

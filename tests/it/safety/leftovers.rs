@@ -14,7 +14,12 @@ pub(crate) fn before_an_index_build(purpose: &str) -> (tempfile::TempDir, TestDb
     let ws = fixture_workspace("add-indexed-field", 1);
     let db = TestDb::create(purpose);
     ok(vnext(&["apply"], ws.path(), &db.url));
-    advance(ws.path(), "add-indexed-field", 2, &[]);
+    advance(
+        ws.path(),
+        "add-indexed-field",
+        2,
+        &["--allow-rewrite", "*.InstancesData"],
+    );
     (ws, db)
 }
 
