@@ -180,6 +180,13 @@ pub enum Change {
     PublishComponent {
         record: ComponentRecord,
     },
+    /// A component the platform published itself and no longer defines (vnext 0.1's
+    /// simplified system workflows): its rows go, so only the runtime's official package
+    /// publishes under those keys. Domains never unpublish: their versions stay for running
+    /// instances (`Diff::removed`).
+    UnpublishComponent {
+        record: ComponentRecord,
+    },
     /// A new version of a known component. When it `becomes_latest`, `previous_latest` (if
     /// any) stops being the latest.
     PublishVersion {
@@ -661,6 +668,12 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
     }
     for ((kind, key), old) in &recorded.components {
         if !desired.components.contains_key(&(*kind, key.clone())) {
+            if recorded.domain == crate::front::workspace::PLATFORM_DOMAIN {
+                out.changes.push(Change::UnpublishComponent {
+                    record: old.clone(),
+                });
+                continue;
+            }
             out.removed.push(Removed {
                 kind: *kind,
                 key: key.clone(),

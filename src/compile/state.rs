@@ -302,8 +302,9 @@ impl State {
     /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout
     /// files as JSON, by layout name.
     ///
-    /// `published` is the catalog recorded before: its components stay in the database even
-    /// when they left the definitions, so the state keeps every version it lists.
+    /// `published` is the catalog recorded before: a domain's components stay in the database
+    /// even when they left the definitions, so the state keeps every version it lists (the
+    /// platform's do not: it unpublishes them).
     pub(crate) fn record(
         catalog: &Catalog,
         published: &Catalog,
@@ -353,11 +354,12 @@ impl State {
         // Desired components first: their tags and flow version win; a published component
         // adds only what the definitions no longer have.
         let mut components: BTreeMap<String, BTreeMap<String, ComponentState>> = BTreeMap::new();
-        for record in catalog
-            .components
-            .values()
-            .chain(published.components.values())
-        {
+        // The platform unpublishes what it no longer defines (diff's UnpublishComponent).
+        let kept_published = (catalog.domain != crate::front::workspace::PLATFORM_DOMAIN)
+            .then_some(published.components.values())
+            .into_iter()
+            .flatten();
+        for record in catalog.components.values().chain(kept_published) {
             let kept = components
                 .entry(record.kind.flow().to_owned())
                 .or_default()

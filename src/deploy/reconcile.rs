@@ -197,10 +197,19 @@ pub(crate) fn layouts_ahead(
         let Some(known) = platform.layouts.get(name).map(version) else {
             continue;
         };
-        let behind = match &known {
-            None => true,
-            Some(known) => newer(&needed, known),
-        };
+        // A version the platform's layout says it supersedes (vnext 0.1's) is older, whatever
+        // its digits say.
+        let superseded = platform.layouts.get(name).is_some_and(|layout| {
+            layout
+                .get("supersedes")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|old| old.iter().any(|v| v.as_str() == Some(needed.as_str())))
+        });
+        let behind = !superseded
+            && match &known {
+                None => true,
+                Some(known) => newer(&needed, known),
+            };
         if behind {
             out.push((name.clone(), needed, known));
         }

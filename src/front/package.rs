@@ -75,8 +75,8 @@ pub(crate) fn declared(
                     file,
                     &pointer,
                     format!(
-                        "the package folder {} is outside the workspace, so vnext does not read it",
-                        (io.name)(&root)
+                        // As written: the resolved path would name the machine's folders.
+                        "the package folder `{folder}` is outside the workspace, so vnext does not read it"
                     ),
                 )
                 .with_help(

@@ -289,7 +289,12 @@ fn dry_run_lists_steps_and_changes_nothing() {
         stdout.contains("would apply platform 0001_initial.sql"),
         "{stdout}"
     );
-    assert!(stdout.contains("step 2 (line 31): Step 2 of 12: Schema collateral_valuation for workflow collateral-valuation [one transaction,"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Schema collateral_valuation for workflow collateral-valuation [one transaction,"
+        ),
+        "{stdout}"
+    );
     assert_eq!(
         db.query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sys_%'"),
         vec!["0"]

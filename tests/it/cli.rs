@@ -297,7 +297,7 @@ fn plan_check_exits_two_and_writes_nothing_when_behind() {
     let output = vnext(&["plan", "--check"], ws.path());
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("would write 0003_publish_score_applicant_1_1_0.sql"),
+        stdout(&output).contains("would write 0002_publish_score_applicant_1_1_0.sql"),
         "{}",
         stdout(&output)
     );
@@ -311,7 +311,7 @@ fn plan_check_exits_two_and_writes_nothing_when_behind() {
     assert_eq!(vnext(&["plan"], ws.path()).status.code(), Some(0));
     assert!(
         ws.path()
-            .join("generated/loans/0003_publish_score_applicant_1_1_0.sql")
+            .join("generated/loans/0002_publish_score_applicant_1_1_0.sql")
             .exists()
     );
     assert_eq!(

@@ -450,22 +450,34 @@ fn a_database_vnext_0_1_built_upgrades_by_plan_and_apply_without_drift() {
     let drift = vnext(&["drift"], ws.path(), &db.url);
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 
-    // An ordinary plan: refused until the rewrites are allowed, then written.
-    let refused = vnext(&["plan", "--no-cache"], ws.path(), "postgres://unused");
+    // An ordinary plan: refused until the rewrites are allowed, then written. vnext 0.1 built
+    // the union of the runtime's models, closest to release 0.0.99, which has no
+    // InstanceJobRequestData: the upgrade targets 0.0.99 and allows that drop.
+    crate::layout_upgrade::on_newest_release(ws.path());
+    let allow_drop = ["--allow-drop", "table:*.InstanceJobRequestData"];
+    let refused = vnext(
+        &[&["plan", "--no-cache"][..], &allow_drop].concat(),
+        ws.path(),
+        "postgres://unused",
+    );
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let planned = ok(vnext(
         &[
-            "plan",
-            "--no-cache",
-            "--allow-rewrite",
-            "*.InstancesData",
-            "--format",
-            "markdown",
-        ],
+            &[
+                "plan",
+                "--no-cache",
+                "--allow-rewrite",
+                "*.InstancesData",
+                "--format",
+                "markdown",
+            ][..],
+            &allow_drop,
+        ]
+        .concat(),
         ws.path(),
         "postgres://unused",
     ));
-    assert!(has_migration(ws.path(), "0002_runtime_attribute_indexes"));
+    assert!(has_migration(ws.path(), "0002_"));
     // The pull-request comment shows the rewrite as a hazard of its own.
     let comment = String::from_utf8_lossy(&planned.stdout).into_owned();
     assert!(
@@ -512,7 +524,7 @@ fn a_database_without_the_icu_collation_is_refused_before_anything_runs() {
     let message = crate::apply::flat(&text(&output));
     assert!(
         message.contains("VN617")
-            && message.contains("generated/loans/0002_runtime_attribute_indexes.sql")
+            && message.contains("generated/loans/0001_initial.sql")
             && message
                 .contains("CREATE COLLATION \"tr-TR-x-icu\" (provider = icu, locale = 'tr-TR')"),
         "{message}"

@@ -108,7 +108,7 @@ fn actual(db: &TestDb, schema: &str) -> BTreeSet<String> {
     for row in db.query(&format!(
         "SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) \
          || CASE WHEN a.attnotnull THEN ' not null' ELSE ' null' END \
-         || COALESCE(CASE WHEN a.attgenerated = 's' THEN ' generated ' ELSE ' default ' END || pg_get_expr(d.adbin, d.adrelid), '') \
+         || COALESCE(CASE WHEN a.attgenerated = 's' THEN ' generated ' ELSE ' default ' END || regexp_replace(pg_get_expr(d.adbin, d.adrelid), '\\s+', ' ', 'g'), '') \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE n.nspname = {literal} AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
@@ -293,7 +293,14 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     let layouts = db.query(
         "SELECT DISTINCT \"LayoutVersion\" FROM sys_schemas.\"ManagedSchemas\" WHERE \"Kind\" = 'flow'",
     );
-    assert_eq!(layouts, vec!["instance@20260929213525"]);
+    // Schemas with indexed fields are built from the attribute-index layout too.
+    assert_eq!(
+        layouts,
+        vec![
+            "instance@20260929213525",
+            "instance@20260929213525,attribute-index@1"
+        ]
+    );
     assert_eq!(plan(&loans).domains[0].outcome, Outcome::UpToDate);
 
     // And back to 0.0.95: the release's table goes, so the plan is refused without the opt-in;

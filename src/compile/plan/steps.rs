@@ -300,11 +300,13 @@ impl Groups {
                     groups.online_drops.push(change);
                 }
                 Change::RetireSchema { .. } => groups.retire.push(change),
-                Change::PublishComponent { record } => groups
-                    .components
-                    .entry(component_node(record.kind, &record.key))
-                    .or_default()
-                    .push(change),
+                Change::PublishComponent { record } | Change::UnpublishComponent { record } => {
+                    groups
+                        .components
+                        .entry(component_node(record.kind, &record.key))
+                        .or_default()
+                        .push(change)
+                }
                 Change::PublishVersion { kind, key, .. }
                 | Change::UpdateComponent { kind, key, .. } => groups
                     .components

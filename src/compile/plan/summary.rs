@@ -104,7 +104,7 @@ pub(crate) fn describe_object(change: &Change) -> String {
         },
         Change::AddEfHistory { schema, table, .. }
         | Change::RemoveEfHistory { schema, table, .. } => format!("table:{schema}.{table}"),
-        Change::PublishComponent { record } => {
+        Change::PublishComponent { record } | Change::UnpublishComponent { record } => {
             format!("component:{}/{}", record.kind.flow(), record.key)
         }
         Change::PublishVersion {
@@ -213,6 +213,17 @@ impl Counts {
                 .summary
                 .drops
                 .push(format!("schema {name} (retired workflow)")),
+            Change::UnpublishComponent { record } => self.summary.drops.push(format!(
+                "{} {} ({}; vnext's own definition, which the runtime's package replaces)",
+                record.kind,
+                record.key,
+                record
+                    .versions
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             Change::DropTable { schema, table } => {
                 self.summary.drops.push(format!("table {schema}.{table}"))
             }

@@ -49,6 +49,7 @@ pub(super) fn change_sql(domain: &str, change: &Change, out: &mut String) {
             comment_change_sql(target, comment.as_deref(), out)
         }
         Change::PublishComponent { .. }
+        | Change::UnpublishComponent { .. }
         | Change::PublishVersion { .. }
         | Change::UpdateComponent { .. } => component_change_sql(domain, change, out),
     }
@@ -452,6 +453,23 @@ fn comment_change_sql(target: &CommentTarget, comment: Option<&str>, out: &mut S
 fn component_change_sql(domain: &str, change: &Change, out: &mut String) {
     match change {
         Change::PublishComponent { record } => publish_component_sql(domain, record, out),
+        Change::UnpublishComponent { record } => {
+            // The row vnext published (its id is derived, so it is never one the runtime's
+            // publish wrote); its versions and anything attached go with it (ON DELETE CASCADE).
+            statement(
+                out,
+                &format!(
+                    "Unpublish {} {}, vnext's own definition",
+                    record.kind, record.key
+                ),
+                &format!(
+                    "DELETE FROM {} WHERE \"Id\" = {} AND \"Key\" = {}",
+                    qualified(record.kind.system_schema(), "Instances"),
+                    literal(&ids::instance_id(domain, record.kind.flow(), &record.key).to_string()),
+                    literal(&record.key)
+                ),
+            );
+        }
         Change::PublishVersion {
             kind,
             key,
