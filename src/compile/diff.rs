@@ -14,6 +14,7 @@ use crate::compile::ir::{
     Projection, ProjectionIndex, Schema, SchemaKind, SqlType, Table,
 };
 use crate::front::model::Kind;
+use crate::front::workspace::PLATFORM_DOMAIN;
 
 /// What a comment is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -668,7 +669,7 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
     }
     for ((kind, key), old) in &recorded.components {
         if !desired.components.contains_key(&(*kind, key.clone())) {
-            if recorded.domain == crate::front::workspace::PLATFORM_DOMAIN {
+            if recorded.domain == PLATFORM_DOMAIN {
                 out.changes.push(Change::UnpublishComponent {
                     record: old.clone(),
                 });
@@ -680,5 +681,52 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
                 versions: old.versions.keys().cloned().collect(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalog of `domain` holding one workflow `key` at 1.0.0.
+    fn with_component(domain: &str, key: &str) -> Catalog {
+        let record = ComponentRecord {
+            kind: Kind::Workflow,
+            key: key.to_owned(),
+            flow_version: "1.0.0".to_owned(),
+            tags: Vec::new(),
+            versions: BTreeMap::new(),
+        };
+        Catalog {
+            domain: domain.to_owned(),
+            components: BTreeMap::from([((Kind::Workflow, key.to_owned()), record)]),
+            ..Catalog::default()
+        }
+    }
+
+    #[test]
+    fn the_platform_unpublishes_what_it_no_longer_defines_and_a_domain_keeps_it() {
+        let platform = PLATFORM_DOMAIN;
+        let gone = diff(
+            &Catalog {
+                domain: platform.to_owned(),
+                ..Catalog::default()
+            },
+            &with_component(platform, "sys-flows"),
+        );
+        assert!(gone.removed.is_empty());
+        assert!(matches!(
+            gone.changes.as_slice(),
+            [Change::UnpublishComponent { record }] if record.key == "sys-flows"
+        ));
+        let kept = diff(
+            &Catalog {
+                domain: "loans".to_owned(),
+                ..Catalog::default()
+            },
+            &with_component("loans", "loan-application"),
+        );
+        assert!(kept.changes.is_empty());
+        assert_eq!(kept.removed.len(), 1);
     }
 }
