@@ -329,6 +329,16 @@ impl Counts {
 }
 
 /// The migration's file-name slug, from what it mostly does.
+/// Up to three names, then how many more: `a_b_c`, or `a_b_and_4_more` (the slug is cut at 48
+/// characters anyway, so a long list says how long it is while it can).
+fn named_list(names: &[&str]) -> String {
+    if names.len() <= 3 {
+        names.join("_")
+    } else {
+        format!("{}_{}_and_{}_more", names[0], names[1], names.len() - 2)
+    }
+}
+
 pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
     if first_migration {
         return "initial".to_owned();
@@ -359,10 +369,20 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
             _ => None,
         })
         .collect();
-    let new_components = changes
-        .iter()
-        .filter(|c| matches!(c, Change::PublishComponent { .. }))
-        .count();
+    // Every key that gets a version, new components included, in the order of the changes.
+    let mut published: Vec<&str> = Vec::new();
+    let mut published_versions = 0;
+    for change in changes {
+        let (key, count) = match change {
+            Change::PublishComponent { record } => (record.key.as_str(), record.versions.len()),
+            Change::PublishVersion { key, .. } => (key.as_str(), 1),
+            _ => continue,
+        };
+        published_versions += count;
+        if !published.contains(&key) {
+            published.push(key);
+        }
+    }
     let layout = changes
         .iter()
         .any(|c| matches!(c, Change::UpdateLayoutVersion { .. }));
@@ -378,7 +398,7 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
     let raw = if let [one] = new_flows.as_slice() {
         format!("add_{one}")
     } else if !new_flows.is_empty() {
-        format!("add_{}_workflows", new_flows.len())
+        format!("add_{}", named_list(&new_flows))
     } else if legacy && projections {
         "runtime_attribute_indexes".to_owned()
     } else if projections {
@@ -387,10 +407,12 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
         "upgrade_layout".to_owned()
     } else if let [one] = retired.as_slice() {
         format!("retire_{one}")
-    } else if let [(key, version)] = versions.as_slice() {
+    } else if let ([(key, version)], 1) = (versions.as_slice(), published_versions) {
         format!("publish_{key}_{version}")
-    } else if new_components + versions.len() > 0 {
-        format!("publish_{}_versions", new_components + versions.len())
+    } else if let [key] = published.as_slice() {
+        format!("publish_{key}_{published_versions}_versions")
+    } else if !published.is_empty() {
+        format!("publish_{}", named_list(&published))
     } else if changes
         .iter()
         .all(|c| matches!(c, Change::UpdateComponent { .. }))
@@ -399,6 +421,12 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
     } else {
         "update".to_owned()
     };
+    file_slug(&raw)
+}
+
+/// A name as a file-name part: lowercase ASCII letters and digits, single underscores between
+/// words, at most 48 characters.
+fn file_slug(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
         .map(|c| {
@@ -423,4 +451,16 @@ pub(crate) fn slug(changes: &[Change], first_migration: bool) -> String {
         .collect::<String>()
         .trim_end_matches('_')
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_list;
+
+    #[test]
+    fn migration_names_list_up_to_three_names_then_how_many_more() {
+        assert_eq!(named_list(&["a"]), "a");
+        assert_eq!(named_list(&["a", "b", "c"]), "a_b_c");
+        assert_eq!(named_list(&["a", "b", "c", "d", "e"]), "a_b_and_3_more");
+    }
 }
