@@ -155,19 +155,53 @@ struct Counts {
     new_components: usize,
     new_versions: Vec<String>,
     latest_moves: Vec<String>,
-    new_indexes: usize,
-    new_projections: usize,
-    dropped_indexes: usize,
     extensions: Vec<String>,
     altered_tables: BTreeSet<String>,
     updated_components: usize,
 }
 
 impl Counts {
+    /// A new schema, and each projection and index it is built with: a reviewer looks for
+    /// them by name, new schema or not.
+    fn add_schema(&mut self, schema: &crate::compile::ir::Schema) {
+        self.new_schemas.push(schema.name.clone());
+        for projection in &schema.projections {
+            self.summary
+                .creates
+                .push(projection_line(&schema.name, projection));
+            for index in &projection.indexes {
+                self.summary.creates.push(format!(
+                    "index {}.{} ({})",
+                    schema.name, index.name, projection.path
+                ));
+            }
+        }
+    }
+
+    /// An index built or dropped, by name.
+    fn add_index(&mut self, change: &Change) {
+        match change {
+            Change::CreateProjectionIndex {
+                schema,
+                projection,
+                index,
+            } => self.summary.creates.push(format!(
+                "index {schema}.{} ({})",
+                index.name, projection.path
+            )),
+            Change::DropAttributeIndex { schema, index }
+            | Change::DropIndex { schema, index, .. }
+            | Change::DropProjectionIndex { schema, index, .. } => {
+                self.summary.drops.push(format!("index {schema}.{index}"));
+            }
+            _ => {}
+        }
+    }
+
     fn add(&mut self, change: &Change) {
         match change {
             Change::CreateExtension { name } => self.extensions.push(name.clone()),
-            Change::CreateSchema { schema } => self.new_schemas.push(schema.name.clone()),
+            Change::CreateSchema { schema } => self.add_schema(schema),
             Change::PublishComponent { record } => {
                 self.new_components += 1;
                 self.new_versions.extend(
@@ -191,24 +225,25 @@ impl Counts {
                 }
             }
             Change::UpdateComponent { .. } => self.updated_components += 1,
-            Change::CreateProjectionIndex { .. } => self.new_indexes += 1,
-            Change::DropAttributeIndex { .. }
+            Change::CreateProjectionIndex { .. }
+            | Change::DropAttributeIndex { .. }
             | Change::DropIndex { .. }
-            | Change::DropProjectionIndex { .. } => self.dropped_indexes += 1,
+            | Change::DropProjectionIndex { .. } => self.add_index(change),
             Change::AddProjections {
                 schema,
                 projections,
             } => {
-                self.new_projections += projections.len();
+                for projection in projections {
+                    self.summary
+                        .creates
+                        .push(projection_line(schema, projection));
+                }
                 self.altered_tables
                     .insert(format!("{schema}.InstancesData"));
             }
-            Change::DropProjection { schema, projection } => self.summary.drops.push(format!(
-                "projection {schema}.{} ({} {})",
-                projection.column(),
-                projection.path,
-                projection.storage.as_str()
-            )),
+            Change::DropProjection { schema, projection } => {
+                self.summary.drops.push(projection_line(schema, projection))
+            }
             Change::RetireSchema { name, .. } => self
                 .summary
                 .drops
@@ -288,16 +323,6 @@ impl Counts {
                 listed(&self.new_versions)
             ));
         }
-        if self.new_projections > 0 {
-            self.summary
-                .creates
-                .push(plural(self.new_projections, "attribute-index projection"));
-        }
-        if self.new_indexes > 0 {
-            self.summary
-                .creates
-                .push(plural(self.new_indexes, "attribute index"));
-        }
         if !self.latest_moves.is_empty() {
             self.summary
                 .changes
@@ -319,16 +344,21 @@ impl Counts {
                 listed(&tables)
             ));
         }
-        if self.dropped_indexes > 0 {
-            self.summary
-                .drops
-                .push(plural(self.dropped_indexes, "index"));
-        }
         self.summary
     }
 }
 
 /// The migration's file-name slug, from what it mostly does.
+/// A projection as the header names it: its column, the field and the storage it holds.
+fn projection_line(schema: &str, projection: &crate::compile::ir::Projection) -> String {
+    format!(
+        "projection {schema}.{} ({} {})",
+        projection.column(),
+        projection.path,
+        projection.storage.as_str()
+    )
+}
+
 /// Up to three names, then how many more: `a_b_c`, or `a_b_and_4_more` (the slug is cut at 48
 /// characters anyway, so a long list says how long it is while it can).
 fn named_list(names: &[&str]) -> String {

@@ -4,6 +4,23 @@
 -- State after:  sha256:e8d6aa6d6661fc50bbd283d6a97ffa31c92d41728e26afda3261a29e138a1890
 --
 -- Creates:
+--   projection kyc_check.q_5c4ee1184e068a5d610e32a2 (nationalId text)
+--   index kyc_check.ix_nationalid_btree_30c02ab552dfafe04349 (nationalId)
+--   projection loan_application.q_723f8918bef3df663ed6eba9 (amount text)
+--   index loan_application.ix_amount_btree_c665637eb7f14b82ed6e (amount)
+--   index loan_application.ix_amount_desc_5dbcb5600101c617a584 (amount)
+--   projection loan_application.q_85286023cbbd4eaeeeb7823b (amount numeric)
+--   index loan_application.ix_amount_btree_72a54dd32d2045c51ae0 (amount)
+--   projection loan_application.q_a4bfbfa0f2cf2c6cc5e9481e (customer.segment text)
+--   index loan_application.ix_customer_segment_btree_80a83ebaff246de9bcd0 (customer.segment)
+--   projection loan_application.q_6e887b65f63b51b326b0e845 (status text)
+--   index loan_application.ix_status_btree_80f81810ef20aded798c (status)
+--   index loan_application.ix_status_trgm_cfb84ddf5a3ad1e768e5 (status)
+--   projection loan_application.q_b4381ecfe26a7a4f153d380b (submittedAt text)
+--   index loan_application.ix_submittedat_btree_c06295d2412a85a6add6 (submittedAt)
+--   index loan_application.ix_submittedat_desc_25087d2254f037316c72 (submittedAt)
+--   projection loan_application.q_455534519bbabed25dda4eb0 (submittedAt timestamptz)
+--   index loan_application.ix_submittedat_btree_c43bb1571b45b6d5ac00 (submittedAt)
 --   extension pg_trgm
 --   4 schemas: collateral_valuation, kyc_check, loan_application, loan_disbursement
 --   16 components

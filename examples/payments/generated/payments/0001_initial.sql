@@ -4,6 +4,12 @@
 -- State after:  sha256:3c46c66bf8586de6b9f9cdcc7365441e67c139545d37959dc21238a728e0df6f
 --
 -- Creates:
+--   projection money_transfer.q_723f8918bef3df663ed6eba9 (amount text)
+--   index money_transfer.ix_amount_btree_c665637eb7f14b82ed6e (amount)
+--   projection money_transfer.q_85286023cbbd4eaeeeb7823b (amount numeric)
+--   index money_transfer.ix_amount_btree_72a54dd32d2045c51ae0 (amount)
+--   projection money_transfer.q_535a8f51d0862117c3ebd19c (currency text)
+--   index money_transfer.ix_currency_btree_8ccba1b77b9485eed060 (currency)
 --   1 schema: money_transfer
 --   3 components
 --   4 component versions: money-transfer@1.0.0, money-transfer@2.0.0, fraud-screen@1.0.0, transfer-data@1.0.0
