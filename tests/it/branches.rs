@@ -185,12 +185,17 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
 
 /// Publishes version 1.1.0 of two of the loans example's tasks.
 fn publish_two(ws: &Path, tasks: [&str; 2]) {
+    publish_two_at(ws, tasks, "1.1.0");
+}
+
+/// Publishes `version` of two of the loans example's tasks.
+fn publish_two_at(ws: &Path, tasks: [&str; 2], version: &str) {
     for task in tasks {
         let from = ws.join(format!("loans/Tasks/{task}.yaml"));
         let newer = std::fs::read_to_string(from)
             .unwrap()
-            .replace("version: 1.0.0", "version: 1.1.0");
-        std::fs::write(ws.join(format!("loans/Tasks/{task}@1.1.0.yaml")), newer).unwrap();
+            .replace("version: 1.0.0", &format!("version: {version}"));
+        std::fs::write(ws.join(format!("loans/Tasks/{task}@{version}.yaml")), newer).unwrap();
     }
 }
 
@@ -207,10 +212,11 @@ fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
     git_ok(ws, &["add", "-A"]);
     git_ok(ws, &["commit", "-q", "-m", "two tasks"]);
     git_ok(ws, &["checkout", "-q", "main"]);
-    publish_two(ws, ["fetch-credit-report", "start-disbursement"]);
+    // The same two keys at another version: a migration of the same name, another content.
+    publish_two_at(ws, ["notify-customer", "score-applicant"], "1.2.0");
     crate::apply::plan(ws, &[]);
     git_ok(ws, &["add", "-A"]);
-    git_ok(ws, &["commit", "-q", "-m", "two other tasks"]);
+    git_ok(ws, &["commit", "-q", "-m", "the two tasks at 1.2.0"]);
     let name = migrations(ws)[1].clone();
     let main_text = std::fs::read_to_string(ws.join("generated/loans").join(&name)).unwrap();
     git_ok(ws, &["checkout", "-q", "feature"]);
@@ -251,7 +257,7 @@ fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
     ));
     let third = std::fs::read_to_string(ws.join("generated/loans").join(&after[2])).unwrap();
     assert!(
-        third.contains("notify-customer") && third.contains("score-applicant"),
+        third.contains("notify-customer@1.1.0") && third.contains("score-applicant@1.1.0"),
         "{third}"
     );
 }
