@@ -230,6 +230,13 @@ pub(crate) struct Diff {
     pub removed: Vec<Removed>,
 }
 
+/// Whether a domain unpublishes the components it no longer defines: only the platform does
+/// (its own system rows give way to the runtime's package); a domain's versions stay for
+/// running instances. `diff` and the state `plan` records both follow it.
+pub(crate) fn unpublishes_removed(domain: &str) -> bool {
+    domain == PLATFORM_DOMAIN
+}
+
 /// Compares the desired catalog with the recorded one.
 pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
     let mut out = Diff::default();
@@ -669,7 +676,7 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
     }
     for ((kind, key), old) in &recorded.components {
         if !desired.components.contains_key(&(*kind, key.clone())) {
-            if recorded.domain == PLATFORM_DOMAIN {
+            if unpublishes_removed(&recorded.domain) {
                 out.changes.push(Change::UnpublishComponent {
                     record: old.clone(),
                 });

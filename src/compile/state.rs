@@ -354,8 +354,8 @@ impl State {
         // Desired components first: their tags and flow version win; a published component
         // adds only what the definitions no longer have.
         let mut components: BTreeMap<String, BTreeMap<String, ComponentState>> = BTreeMap::new();
-        // The platform unpublishes what it no longer defines (diff's UnpublishComponent).
-        let kept_published = (catalog.domain != crate::front::workspace::PLATFORM_DOMAIN)
+        // What the definitions no longer have stays recorded, unless the domain unpublishes it.
+        let kept_published = (!crate::compile::diff::unpublishes_removed(&catalog.domain))
             .then_some(published.components.values())
             .into_iter()
             .flatten();

@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use crate::deploy::git::git;
 use crate::deploy::migrations::{
     Folder, MigrationFile, STATE_FILE, SUM_FILE, pending_name, sum, sync_dir, verify, write_synced,
 };
@@ -259,18 +260,8 @@ pub(crate) fn drop_files(dir: &Path, names: &[String]) -> std::io::Result<()> {
 pub(crate) fn other_side(dir: &Path, rebasing: bool) -> Option<Side> {
     let commit = if rebasing { "HEAD" } else { "MERGE_HEAD" };
     let show = |file: &str| -> Option<String> {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["show", &format!("{commit}:./{file}")])
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8(output.stdout).ok())
-            .flatten()
+        let bytes = git(dir, &["show", &format!("{commit}:./{file}")]).ok()?;
+        String::from_utf8(bytes).ok()
     };
     Some(Side {
         sum: Some(show(SUM_FILE)?),
@@ -284,24 +275,17 @@ pub(crate) fn other_side(dir: &Path, rebasing: bool) -> Option<Side> {
 /// branch's changes again. The names of the files it took.
 pub(crate) fn take_theirs(dir: &Path, rebasing: bool) -> std::io::Result<Vec<String>> {
     let commit = if rebasing { "HEAD" } else { "MERGE_HEAD" };
-    let git = |args: &[&str]| -> Option<Vec<u8>> {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        output.status.success().then_some(output.stdout)
-    };
-    let Some(unmerged) = git(&[
-        "diff",
-        "--name-only",
-        "--relative",
-        "--diff-filter=U",
-        "--",
-        ".",
-    ]) else {
+    let Ok(unmerged) = git(
+        dir,
+        &[
+            "diff",
+            "--name-only",
+            "--relative",
+            "--diff-filter=U",
+            "--",
+            ".",
+        ],
+    ) else {
         return Ok(Vec::new());
     };
     let mut taken = Vec::new();
@@ -309,7 +293,7 @@ pub(crate) fn take_theirs(dir: &Path, rebasing: bool) -> std::io::Result<Vec<Str
         if name.contains('/') || crate::deploy::migrations::parse_name(name).is_none() {
             continue;
         }
-        if let Some(text) = git(&["show", &format!("{commit}:./{name}")]) {
+        if let Ok(text) = git(dir, &["show", &format!("{commit}:./{name}")]) {
             let pending = dir.join(pending_name(name));
             std::fs::write(&pending, &text)?;
             std::fs::File::open(&pending)?.sync_all()?;

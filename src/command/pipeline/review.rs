@@ -6,15 +6,14 @@
 //! there in check mode: the plan is exactly what the branch adds on top of the base, with its
 //! summary, hazards and SQL. The migration files the branch adds (`git diff` against the
 //! base) are listed beside it, and a branch whose files differ from that plan is told so.
-//! Git is run as a program (`git -C`), so any repository layout and any ref git knows work;
-//! the scratch copy lives in `.vnext-cache/review/` and is removed when done.
+//! Git is run by `deploy::git`; the scratch copy lives in `.vnext-cache/review/` and is removed when done.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::analysis::absolute;
 use super::plan::{PlanInput, PlanMode, PlanOutput, plan};
 use crate::base::diagnostics::{Code, Diagnostic};
+use crate::deploy::git::git;
 use crate::front::workspace::{self, Namer};
 
 /// What `plan --base` is asked.
@@ -37,20 +36,6 @@ pub struct ReviewOutput {
     /// Files the branch adds that the plan on top of the base would not write under the
     /// same name: the branch's `generated/` is out of step with its base.
     pub unexpected: Vec<String>,
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|err| format!("cannot run git: {err}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
 }
 
 fn problem(message: String, help: &str) -> Diagnostic {
@@ -127,8 +112,9 @@ pub fn review(input: &ReviewInput) -> Result<ReviewOutput, Diagnostic> {
             .unwrap_or(&folder)
             .to_string_lossy()
             .into_owned();
-        restore_from_base(&top, &commit, &in_repo, &copy)?;
-        added.extend(added_files(&top, &commit, &in_repo, &root)?);
+        let in_base = base_files(&top, &commit, &in_repo)?;
+        restore_from_base(&top, &commit, &in_repo, &in_base, &copy)?;
+        added.extend(added_files(&top, &in_repo, &in_base, &root));
     }
     let output = plan(&PlanInput {
         domain: input.domain.clone(),
@@ -189,21 +175,30 @@ fn copy_workspace(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes the base commit's files of `folder` (a path in the repository) into `into`.
+/// The base commit's files of `folder` (a path in the repository), as repository paths.
+fn base_files(top: &Path, commit: &str, folder: &str) -> Result<Vec<String>, Diagnostic> {
+    let listing = git(top, &["ls-tree", "-r", "--name-only", commit, "--", folder])
+        .map_err(|err| problem(format!("git ls-tree: {err}"), "check the repository"))?;
+    Ok(String::from_utf8_lossy(&listing)
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Writes the base commit's files `in_base` of `folder` into `into`.
 fn restore_from_base(
     top: &Path,
     commit: &str,
     folder: &str,
+    in_base: &[String],
     into: &Path,
 ) -> Result<(), Diagnostic> {
-    let listing = git(top, &["ls-tree", "-r", "--name-only", commit, "--", folder])
-        .map_err(|err| problem(format!("git ls-tree: {err}"), "check the repository"))?;
-    for path in String::from_utf8_lossy(&listing).lines() {
+    for path in in_base {
         let bytes = git(top, &["show", &format!("{commit}:{path}")])
             .map_err(|err| problem(format!("git show {path}: {err}"), "check the repository"))?;
-        let relative = Path::new(path)
+        let relative = Path::new(path.as_str())
             .strip_prefix(folder)
-            .unwrap_or(Path::new(path));
+            .unwrap_or(Path::new(path.as_str()));
         let target = into.join(relative);
         if let Some(parent) = target.parent() {
             let _ = std::fs::create_dir_all(parent);
@@ -220,16 +215,7 @@ fn restore_from_base(
 
 /// The files of `folder` that the working tree has and the base lacks, relative to the
 /// workspace.
-fn added_files(
-    top: &Path,
-    commit: &str,
-    folder: &str,
-    root: &Path,
-) -> Result<Vec<String>, Diagnostic> {
-    let in_base = git(top, &["ls-tree", "-r", "--name-only", commit, "--", folder])
-        .map_err(|err| problem(format!("git ls-tree: {err}"), "check the repository"))?;
-    let in_base = String::from_utf8_lossy(&in_base).into_owned();
-    let in_base: Vec<&str> = in_base.lines().collect();
+fn added_files(top: &Path, folder: &str, in_base: &[String], root: &Path) -> Vec<String> {
     let absolute_folder = top.join(folder);
     let mut now: Vec<String> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&absolute_folder) {
@@ -244,9 +230,8 @@ fn added_files(
     let prefix = absolute_folder
         .strip_prefix(root)
         .unwrap_or(Path::new(folder));
-    Ok(now
-        .into_iter()
-        .filter(|name| !in_base.contains(&format!("{folder}/{name}").as_str()))
+    now.into_iter()
+        .filter(|name| !in_base.contains(&format!("{folder}/{name}")))
         .map(|name| prefix.join(name).to_string_lossy().into_owned())
-        .collect())
+        .collect()
 }
