@@ -10,6 +10,7 @@ pub mod cache;
 pub(crate) mod check;
 pub(crate) mod containment;
 pub(crate) mod extract;
+pub(crate) mod indexed;
 pub(crate) mod model;
 pub(crate) mod naming;
 pub mod package;
