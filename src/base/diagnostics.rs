@@ -157,6 +157,8 @@ codes! {
     GeneratedBehindDatabase = ("VN510", "generated-behind-database", Error, "generated/ lacks migrations the database applied, or holds others in their place"),
     StateDisagrees = ("VN511", "state-disagrees", Error, "generated/<domain>/state.json is not the state the database recorded for the same migration"),
     RebaseRefused = ("VN512", "rebase-refused", Error, "plan --rebase cannot tell which migrations to plan again"),
+    PlatformCopyUnknown = ("VN513", "platform-copy-unknown", Error, "generated/platform/ holds a platform migration this vnext does not carry"),
+    PlatformCopyEdited = ("VN514", "platform-copy-edited", Error, "generated/platform/ holds a platform migration whose text differs from the one vnext carries"),
 
     // Applying to a database: VN6xx.
     ConnectionFailed = ("VN600", "connection-failed", Error, "vnext could not connect to the database"),

@@ -12,5 +12,6 @@ pub(crate) mod git;
 pub(crate) mod identity;
 pub mod interrupted;
 pub mod migrations;
+pub(crate) mod platform_copy;
 pub(crate) mod reconcile;
 pub mod sources;

@@ -163,7 +163,11 @@ pub(super) fn plan(args: PlanArgs) -> ExitCode {
     let behind = output
         .domains
         .iter()
-        .any(|d| matches!(d.outcome, Outcome::Stale | Outcome::Tampered));
+        .any(|d| matches!(d.outcome, Outcome::Stale | Outcome::Tampered))
+        || output
+            .platform
+            .iter()
+            .any(|copy| copy.outcome == pipeline::CopyOutcome::Stale);
     let silent = global().quiet && output.diagnostics.is_empty() && !(args.check && behind);
     match args.format {
         PlanFormat::Json => print(&report::plan_json(&output)),

@@ -24,6 +24,7 @@ mod layout_upgrade;
 mod lint_fixtures;
 mod many_errors;
 mod plan_fixtures;
+mod platform_copy;
 mod repair;
 mod review;
 mod rows;

@@ -146,3 +146,51 @@ fn an_unknown_base_names_the_way_to_fetch_it() {
     assert!(stderr.contains("git knows no such commit"), "{stderr}");
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }
+
+#[test]
+fn a_branch_that_brings_a_newer_platform_shows_its_platform_migrations() {
+    // main holds a workspace whose copy of the platform is the one a vnext that carried only
+    // the first platform migration wrote; the branch planned with this vnext.
+    let repo = crate::support::example_copy("loans");
+    std::fs::write(repo.path().join(".gitignore"), ".vnext-cache/\n").unwrap();
+    let copy = repo.path().join("generated/platform");
+    std::fs::remove_file(copy.join("0002_upgrade_layout.sql")).unwrap();
+    let first = vnext::deploy::migrations::read(&copy).unwrap();
+    let state = first.state.clone().unwrap();
+    std::fs::write(
+        copy.join("vnext.sum"),
+        vnext::deploy::migrations::sum(&first.files, &state),
+    )
+    .unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    git(repo.path(), &["checkout", "-qb", "upgrade"]);
+    assert!(vnext(&["plan"], repo.path()).status.success());
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "vnext upgrade"]);
+
+    let markdown = vnext(
+        &["plan", "--base", "main", "--format", "markdown"],
+        repo.path(),
+    );
+    let text = stdout(&markdown);
+    assert!(markdown.status.success(), "{text}");
+    assert!(
+        text.contains("generated/platform/0002_upgrade_layout.sql"),
+        "{text}"
+    );
+    assert!(
+        text.contains("**Platform migrations** this vnext adds to `generated/platform/`: `0002_upgrade_layout.sql`"),
+        "{text}"
+    );
+    assert!(!text.contains("planned on an older base"), "{text}");
+    let json = stdout(&vnext(
+        &["plan", "--base", "main", "--format", "json"],
+        repo.path(),
+    ));
+    assert!(
+        json.contains("\"generated/platform/0002_upgrade_layout.sql\""),
+        "{json}"
+    );
+}

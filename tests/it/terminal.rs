@@ -32,7 +32,18 @@ fn sigterm_stops_an_apply_with_where_it_was_and_the_next_apply_resumes() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // SIGTERM once the apply waits for its step's lock (the drift check before it can take
+    // seconds on a loaded machine), seen in pg_locks as a lock not granted on the table.
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    while db.query(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = 'Instances'",
+    ) == ["0"]
+    {
+        assert!(std::time::Instant::now() < until, "the apply never waited for its lock");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Its first lock timeout (0.2 s) has then passed, and it is trying again.
+    std::thread::sleep(Duration::from_millis(600));
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

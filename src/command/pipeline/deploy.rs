@@ -2,7 +2,7 @@
 //! committed `generated/` folders, checked against their `vnext.sum`, or for `apply --direct`
 //! a plan held in memory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::analysis::absolute;
 use crate::base::diagnostics::Diagnostic;
@@ -29,67 +29,6 @@ pub struct DeploySources {
     pub domain: Option<String>,
     /// The platform first, then the domain; empty when there are errors.
     pub sources: Vec<crate::deploy::reconcile::Source>,
-}
-
-/// The platform's migrations: built in, or those of `--platform DIR`.
-pub(super) fn platform_source(
-    platform: Option<&Path>,
-) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
-    use crate::base::diagnostics::Code;
-    let folder = match platform {
-        None => crate::deploy::migrations::from_memory(crate::compile::platform::generated_files()),
-        Some(dir) => {
-            let dir = platform_generated_dir(dir)?;
-            let folder = crate::deploy::migrations::read(&dir).map_err(|err| {
-                Diagnostic::new(
-                    Code::IoError,
-                    format!("cannot read {}: {err}", dir.display()),
-                )
-            })?;
-            if let Some(problem) = crate::deploy::migrations::verify(&folder)
-                .into_iter()
-                .next()
-            {
-                return Err(Diagnostic::new(
-                    Code::GeneratedTampered,
-                    format!("{}: {problem}", dir.display()),
-                ));
-            }
-            folder
-        }
-    };
-    Ok(crate::deploy::reconcile::Source {
-        kind: crate::deploy::reconcile::SourceKind::Platform,
-        label: "platform (built in)".to_owned(),
-        folder,
-        domain: PLATFORM_DOMAIN.to_owned(),
-    })
-}
-
-/// Where `plan -C DIR` writes the platform's migrations: the `generated/platform/` folder its
-/// solution file names (`definitions/` says `"generated": "../generated"`), not `DIR/generated`.
-fn platform_generated_dir(dir: &Path) -> Result<PathBuf, Diagnostic> {
-    use crate::base::diagnostics::Code;
-    let root = absolute(dir);
-    let namer = Namer::new(&root);
-    let discovery = workspace::discover(std::slice::from_ref(&root), Some(PLATFORM_DOMAIN), &namer);
-    let solution = discovery
-        .solutions
-        .iter()
-        .find(|solution| solution.domain == PLATFORM_DOMAIN);
-    match solution {
-        Some(solution) => Ok(solution.generated_root.join(PLATFORM_DOMAIN)),
-        None => Err(Diagnostic::new(
-            Code::NoSolutionFile,
-            format!(
-                "--platform {}: no solution file of domain `{PLATFORM_DOMAIN}` there",
-                root.display()
-            ),
-        )
-        .with_help(
-            "--platform takes the platform workspace (a copy of definitions/), as plan -C does",
-        )),
-    }
 }
 
 /// Finds the domain's `generated/` folder and checks it against its `vnext.sum`; reads no
@@ -173,7 +112,7 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
     if out.diagnostics.iter().any(Diagnostic::is_error) {
         return out;
     }
-    let platform = match platform_source(input.platform.as_deref()) {
+    let platform = match platform_for(input, solution, &namer) {
         Ok(platform) => platform,
         Err(problem) => {
             out.diagnostics.push(problem);
@@ -194,6 +133,20 @@ pub fn deploy_sources(input: &DeployInput) -> DeploySources {
         });
     }
     out
+}
+
+/// The platform a domain's database gets: `--platform DIR`, the workspace's copy, or the
+/// built-in one.
+fn platform_for(
+    input: &DeployInput,
+    solution: &workspace::Solution,
+    namer: &Namer,
+) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
+    let copy = super::platform_copy::existing(&solution.generated_root)
+        .filter(|_| solution.domain != PLATFORM_DOMAIN);
+    let shown = copy.as_deref().map(|dir| namer.name(dir));
+    let copy = copy.as_deref().zip(shown);
+    super::platform_copy::platform_source(input.platform.as_deref(), copy)
 }
 
 /// The sources for `apply --direct`: the platform, and a plan of the definitions against the
@@ -224,7 +177,7 @@ pub fn direct_sources(
     if output.diagnostics.iter().any(Diagnostic::is_error) {
         return (output, None);
     }
-    let platform = match platform_source(input.platform.as_deref()) {
+    let platform = match super::platform_copy::platform_source(input.platform.as_deref(), None) {
         Ok(platform) => platform,
         Err(problem) => {
             let mut output = output;

@@ -13,6 +13,7 @@ mod judge;
 mod lint;
 mod named_files;
 mod plan;
+mod platform_copy;
 mod recorded;
 mod review;
 
@@ -22,4 +23,5 @@ pub use graph::{GraphOutput, graph};
 pub use init::{InitOutcome, init};
 pub use lint::{LintInput, LintOutput, lint};
 pub use plan::{DirectMigration, DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput, plan};
+pub use platform_copy::{CopyOutcome, PlatformCopy};
 pub use review::{ReviewInput, ReviewOutput, review};

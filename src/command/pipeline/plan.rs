@@ -138,6 +138,9 @@ pub struct PlanOutput {
     pub analysis: Analysis,
     pub diagnostics: Vec<Diagnostic>,
     pub domains: Vec<DomainPlan>,
+    /// The workspace's copies of the platform migrations (`generated/platform/`), brought up
+    /// to date after the domains were planned without errors.
+    pub platform: Vec<super::platform_copy::PlatformCopy>,
 }
 
 /// Plans every domain of a workspace (or the one `--domain` names).
@@ -167,6 +170,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             analysis,
             diagnostics,
             domains,
+            platform: Vec::new(),
         };
     }
     let selected: Vec<&str> = analysis
@@ -194,6 +198,20 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             analysis,
             diagnostics,
             domains,
+            platform: Vec::new(),
+        };
+    }
+    // A copy of the platform migrations vnext must not overwrite stops the plan before any
+    // domain's migration is written.
+    let roots = copy_roots(&analysis, input);
+    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, &namer);
+    if !refused.is_empty() {
+        diagnostics.extend(refused);
+        return PlanOutput {
+            analysis,
+            diagnostics,
+            domains,
+            platform: Vec::new(),
         };
     }
     for index in 0..analysis.solutions.len() {
@@ -208,11 +226,37 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         diagnostics.extend(found);
         domains.push(domain);
     }
+    let mut platform = Vec::new();
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        let (copies, problems) = super::platform_copy::sync(
+            input.platform.as_deref(),
+            input.mode == PlanMode::Write,
+            &roots,
+            &namer,
+        );
+        platform = copies;
+        diagnostics.extend(problems);
+    }
     crate::front::analyse::load_texts_for(&mut analysis.sources, &diagnostics);
     PlanOutput {
         analysis,
         diagnostics,
         domains,
+        platform,
+    }
+}
+
+/// Where the planned domains' copies of the platform migrations go; none for `apply
+/// --direct`, which plans in memory and writes no folder.
+fn copy_roots(analysis: &Analysis, input: &PlanInput) -> Vec<PathBuf> {
+    match input.mode {
+        PlanMode::Direct { .. } => Vec::new(),
+        PlanMode::Write | PlanMode::Check => super::platform_copy::roots(
+            analysis
+                .solutions
+                .iter()
+                .filter(|s| input.domain.as_deref().is_none_or(|d| d == s.domain)),
+        ),
     }
 }
 

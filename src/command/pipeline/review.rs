@@ -14,7 +14,7 @@ use super::analysis::absolute;
 use super::plan::{PlanInput, PlanMode, PlanOutput, plan};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::deploy::git::git;
-use crate::front::workspace::{self, Namer};
+use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
 
 /// What `plan --base` is asked.
 #[derive(Debug, Clone)]
@@ -88,14 +88,20 @@ pub fn review(input: &ReviewInput) -> Result<ReviewOutput, Diagnostic> {
     let discovery =
         workspace::discover(std::slice::from_ref(&root), input.domain.as_deref(), &namer);
     let mut added = Vec::new();
-    for solution in &discovery.solutions {
-        let folder = solution.generated_root.join(&solution.domain);
+    // Each domain's folder, then each workspace's copy of the platform migrations: a branch
+    // that brings a newer platform adds files there too.
+    let mut folders: Vec<(PathBuf, &str)> = discovery
+        .solutions
+        .iter()
+        .map(|s| (s.generated_root.join(&s.domain), s.domain.as_str()))
+        .collect();
+    for generated in super::platform_copy::roots(discovery.solutions.iter()) {
+        folders.push((generated.join(PLATFORM_DOMAIN), PLATFORM_DOMAIN));
+    }
+    for (folder, domain) in folders {
         let Ok(inside) = folder.strip_prefix(&root) else {
             return Err(problem(
-                format!(
-                    "plan --base: domain {}'s generated/ lies outside the workspace",
-                    solution.domain
-                ),
+                format!("plan --base: domain {domain}'s generated/ lies outside the workspace"),
                 "keep generated/ inside the workspace folder to review it against a base",
             ));
         };
@@ -126,6 +132,7 @@ pub fn review(input: &ReviewInput) -> Result<ReviewOutput, Diagnostic> {
         .domains
         .iter()
         .filter_map(|domain| domain.migration.as_ref().map(|(name, _)| name.clone()))
+        .chain(output.platform.iter().flat_map(|copy| copy.files.clone()))
         .collect();
     let unexpected = added
         .iter()

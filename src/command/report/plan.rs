@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::format::{Format, render};
 use super::human::Style;
-use crate::command::pipeline::{DomainPlan, Outcome, PlanOutput};
+use crate::command::pipeline::{CopyOutcome, DomainPlan, Outcome, PlanOutput, PlatformCopy};
 
 use super::summary::Summary;
 use crate::base::diagnostics::Severity;
@@ -90,10 +90,22 @@ pub fn plan_json(output: &crate::command::pipeline::PlanOutput) -> String {
     let diagnostics: Value = serde_json::from_str(&render_json(&resolved, &Summary::default()))
         .map(|doc: Value| doc["diagnostics"].clone())
         .unwrap_or(Value::Null);
+    let platform: Vec<Value> = output
+        .platform
+        .iter()
+        .map(|copy| {
+            json!({
+                "path": copy.dir.display().to_string(),
+                "outcome": format!("{:?}", copy.outcome).to_lowercase(),
+                "files": copy.files,
+            })
+        })
+        .collect();
     let mut text = serde_json::to_string_pretty(&json!({
         "tool": "vnext",
         "version": env!("CARGO_PKG_VERSION"),
         "domains": domains,
+        "platform": platform,
         "diagnostics": diagnostics,
     }))
     .expect("JSON values serialize");
@@ -157,6 +169,29 @@ pub fn plan_markdown(output: &crate::command::pipeline::PlanOutput) -> String {
             "| {} | {outcome} | {name} | {creates} | {changes} | {drops} | {hazards} |",
             domain.domain
         );
+    }
+    for copy in &output.platform {
+        let files = copy
+            .files
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match copy.outcome {
+            CopyOutcome::Written => {
+                let _ = writeln!(
+                    out,
+                    "\n**Platform migrations** written to `generated/platform/`: {files}. Every domain database runs them before its own; review them like any migration."
+                );
+            }
+            CopyOutcome::Stale => {
+                let _ = writeln!(
+                    out,
+                    "\n**Platform migrations** this vnext adds to `generated/platform/`: {files}. Every domain database runs them before its own; review them like any migration."
+                );
+            }
+            CopyOutcome::UpToDate | CopyOutcome::Refused => {}
+        }
     }
     for domain in &output.domains {
         domain_section(&mut out, domain);
@@ -233,7 +268,37 @@ pub fn plan_human(output: &PlanOutput, style: Style, display_base: &Path) -> Str
         text.push_str(&domain_line(domain, display_base));
         text.push('\n');
     }
+    for copy in &output.platform {
+        if let Some(line) = platform_line(copy, display_base) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
     text
+}
+
+/// The line of a copy of the platform migrations that was (or would be) written; none when it
+/// is up to date, so plans of a current workspace print what they printed before it had one.
+fn platform_line(copy: &PlatformCopy, display_base: &Path) -> Option<String> {
+    let shown = copy
+        .dir
+        .strip_prefix(display_base)
+        .unwrap_or(&copy.dir)
+        .display()
+        .to_string();
+    let files = copy.files.join(", ");
+    match copy.outcome {
+        CopyOutcome::UpToDate => None,
+        CopyOutcome::Written => Some(format!(
+            "platform: wrote {shown} ({files}): the platform migrations every domain database gets first"
+        )),
+        CopyOutcome::Stale => Some(format!(
+            "platform: {shown} is behind this vnext's platform; `vnext plan` would write {files}"
+        )),
+        CopyOutcome::Refused => Some(format!(
+            "platform: {shown} not updated (see the errors above)"
+        )),
+    }
 }
 
 fn domain_line(domain: &DomainPlan, display_base: &Path) -> String {

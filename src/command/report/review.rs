@@ -98,4 +98,9 @@ pub fn review_adds_changes(output: &ReviewOutput) -> bool {
         .domains
         .iter()
         .any(|domain| matches!(domain.outcome, Outcome::Stale))
+        || output
+            .plan
+            .platform
+            .iter()
+            .any(|copy| copy.outcome == crate::command::pipeline::CopyOutcome::Stale)
 }

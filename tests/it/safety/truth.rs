@@ -146,6 +146,25 @@ fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
     // Planned with a platform whose instance layout is newer than the built-in one.
     plan_both(&definitions, &loans);
     let db = TestDb::create("platform_too_new");
+    // The workspace's copy of the platform holds the newer platform's migrations (planned
+    // afresh, so its 0001 differs from the built-in one), which this vnext does not carry:
+    // apply leaves them to the vnext that planned them.
+    for args in [&["apply"][..], &["apply", "--dry-run"]] {
+        let output = vnext(args, &loans, &db.url);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output));
+        assert!(
+            (message.contains("VN513") || message.contains("VN514"))
+                && message.contains("generated/platform/0001_initial.sql")
+                && message.contains("apply with the vnext that wrote it"),
+            "{args:?}: {message}"
+        );
+    }
+    // Without that copy (a workspace planned before vnext wrote one), the domain's own file
+    // says which layout it needs.
+    let copy = loans.join("generated/platform");
+    let kept = loans.join("platform-copy");
+    std::fs::rename(&copy, &kept).unwrap();
     for args in [&["apply"][..], &["apply", "--dry-run"]] {
         let output = vnext(args, &loans, &db.url);
         let message = stderr(&output);
@@ -169,6 +188,7 @@ fn a_domain_planned_on_a_newer_platform_is_refused_by_an_older_one() {
     // The platform that planned it applies it.
     let platform = definitions.to_str().unwrap();
     ok(vnext(&["apply", "--platform", platform], &loans, &db.url));
+    std::fs::rename(&kept, &copy).unwrap();
 }
 
 #[test]
