@@ -61,6 +61,10 @@ pub fn event_line(event: &Event) -> Option<String> {
             "no drift: the database matches its recorded state".to_owned()
         }
         Event::DriftSkipped { reason } => format!("drift check skipped: {reason}"),
+        // An object an earlier pending file creates holds nothing to lose: on a fresh
+        // database the platform's own upgrade drops tables its first migration made, and a
+        // line per table would only bury the lines that matter (JSON still lists them).
+        Event::DataLoss { rows: None, .. } => return None,
         Event::DataLoss {
             file,
             object,
