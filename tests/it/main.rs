@@ -5,6 +5,7 @@
 
 mod support;
 
+mod adopt;
 mod apply;
 mod branches;
 mod cache;

@@ -3,6 +3,8 @@
 //! Each command of the binary calls one function here with plain data and gets plain data
 //! back; rendering is the report layer's business and exit codes the binary's.
 
+mod adopt;
+mod adopt_baseline;
 mod analysis;
 mod branches;
 mod deploy;
@@ -16,6 +18,7 @@ mod plan;
 mod recorded;
 mod review;
 
+pub use adopt::{AdoptInput, AdoptOutcome, AdoptOutput, AdoptReport, adopt};
 pub use analysis::component_references;
 pub use deploy::{DeployInput, DeploySources, deploy_domains, deploy_sources, direct_sources};
 pub use graph::{GraphOutput, graph};
