@@ -370,3 +370,33 @@ fn a_database_vnext_already_manages_is_not_adopted() {
     );
     assert!(!ws.path().join("generated").exists());
 }
+
+#[test]
+fn apply_and_status_on_a_runtime_built_database_point_to_adopt_and_never_to_a_retry() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_foreign");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["plan"], ws.path(), &db.url));
+    let before = crate::apply::dump(&db);
+    for args in [&["apply"][..], &["apply", "--dry-run"], &["status"]] {
+        let refused = vnext(args, ws.path(), &db.url);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&refused)
+        );
+        let said = crate::apply::stderr(&refused);
+        assert!(
+            said.contains("VN658")
+                && said.contains("holds sys_extensions, sys_flows, sys_functions, and 4 more but no vnext history")
+                && said.contains("vnext adopt --dry-run"),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("again to resume"), "{said}");
+    }
+    assert_eq!(crate::apply::dump(&db), before);
+    assert!(!has_vnext_history(&db));
+}
