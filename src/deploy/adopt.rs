@@ -345,15 +345,10 @@ fn components(desired: &Catalog, live: &Live, baseline: &mut Catalog, out: &mut 
                 .get(&(*kind, key.as_str()))
                 .is_some_and(|rows| rows.iter().any(|r| &r.version == version));
             if !published {
-                let existing = found.contains_key(&(*kind, key.as_str()));
                 out.push(Finding::new(
                     Code::AdoptNew,
                     format!("{kind} {key} {version}"),
-                    if existing {
-                        "not published; the next vnext plan publishes it (on a component the runtime published: see docs/adopting.md, \"What adopt does not do yet\")"
-                    } else {
-                        "not published; the next vnext plan publishes it"
-                    },
+                    "not published; the next vnext plan publishes it",
                 ));
             }
         }

@@ -400,3 +400,46 @@ fn apply_and_status_on_a_runtime_built_database_point_to_adopt_and_never_to_a_re
     assert_eq!(crate::apply::dump(&db), before);
     assert!(!has_vnext_history(&db));
 }
+
+#[test]
+fn a_new_version_of_a_component_the_runtime_published_goes_onto_the_runtimes_row() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_new_version");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["adopt"], ws.path(), &db.url));
+    let instance =
+        db.query("SELECT \"Id\" FROM sys_flows.\"Instances\" WHERE \"Key\" = 'loan-application'");
+    // The team's first change after adopting: loan-application 1.1.0, with new tags.
+    let workflows = ws.path().join("core/Workflows");
+    let mut next: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workflows.join("loan-application.json")).unwrap(),
+    )
+    .unwrap();
+    next["version"] = "1.1.0".into();
+    next["tags"] = serde_json::json!(["loans", "retail"]);
+    next["attributes"]["labels"][0]["label"] = "Loan application".into();
+    std::fs::write(
+        workflows.join("loan-application@1.1.0.json"),
+        next.to_string(),
+    )
+    .unwrap();
+
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert_eq!(
+        db.query("SELECT d.\"Version\" || ' ' || d.\"IsLatest\" || ' ' || (d.\"InstanceId\" = i.\"Id\") || ' ' || array_to_string(i.\"Tags\", ',') FROM sys_flows.\"InstancesData\" d JOIN sys_flows.\"Instances\" i ON i.\"Key\" = 'loan-application' WHERE d.\"InstanceId\" = i.\"Id\" ORDER BY 1"),
+        ["1.0.0 false true loans,retail", "1.1.0 true true loans,retail"]
+    );
+    assert_eq!(
+        db.query("SELECT \"Id\" FROM sys_flows.\"Instances\" WHERE \"Key\" = 'loan-application'"),
+        instance
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}
