@@ -8,7 +8,8 @@
 //! and records nothing. Versions and components the workspace lacks are adopted as they are
 //! (the state keeps what a domain published), except the runtime's own package rows
 //! (`…-pkg.X.Y.Z`), which stay the runtime's. Objects the runtime's own migrations left behind
-//! that the model no longer maps (`LEFTOVER_*`) are recognised and left alone.
+//! that the model no longer maps (`deploy::leftovers`) are recognised and left alone, or removed
+//! when `--allow-cleanup` asks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use crate::base::diagnostics::Code;
 use crate::compile::ir::{Catalog, ComponentRecord, ComponentVersion, Schema, SchemaKind};
 use crate::deploy::drift::Difference;
+use crate::deploy::leftovers::{Cleanup, recognise};
 use crate::front::model::Kind;
 
 /// One schema as the database holds it.
@@ -359,57 +361,6 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-/// Columns to which a runtime migration gave a default when it added them, which the model
-/// (and so vnext's layout) does not have (docs/runtime-parity/release.md §4).
-const LEFTOVER_DEFAULTS: [(&str, &str); 8] = [
-    ("Instances", "FlowVersion"),
-    ("Instances", "SubStateNotificationSeq"),
-    ("InstancesCorrelations", "SubFlowNotificationSeq"),
-    ("InstanceTasks", "BusinessStatus"),
-    ("InstanceTasks", "InvocationResult"),
-    ("InstanceJobs", "JobType"),
-    ("BackgroundJobs", "Kind"),
-    ("BackgroundJobs", "MaxRetryCount"),
-];
-/// The jsonb column `MoveInstanceIncidentsToTable` kept as its rollback safety net.
-const LEFTOVER_COLUMN: (&str, &str) = ("Instances", "Incidents");
-/// The function `AddInstanceDataConditionalBatchAppend` created and no migration dropped.
-const LEFTOVER_FUNCTION: &str = "try_append_instance_data_batch(";
-
-/// Whether a difference between the database and the expected objects is one of the
-/// runtime's own leftovers, which the model no longer maps and adopt leaves alone.
-pub(crate) fn is_leftover(difference: &Difference) -> bool {
-    let object = difference.object.as_str();
-    if let Some(rest) = object.strip_prefix("column ") {
-        let Some((table, column)) = table_and_column(rest) else {
-            return false;
-        };
-        if (table.as_str(), column.as_str()) == LEFTOVER_COLUMN {
-            return difference.expected == "nothing" && difference.actual.starts_with("jsonb");
-        }
-        return LEFTOVER_DEFAULTS.contains(&(table.as_str(), column.as_str()))
-            && difference
-                .actual
-                .strip_prefix(difference.expected.as_str())
-                .is_some_and(|rest| rest.starts_with(" DEFAULT "));
-    }
-    object.starts_with("function ")
-        && object.contains(LEFTOVER_FUNCTION)
-        && difference.expected == "nothing"
-}
-
-/// `"schema"."table"."column"` → (table, column).
-fn table_and_column(text: &str) -> Option<(String, String)> {
-    let parts: Vec<String> = text
-        .split("\".\"")
-        .map(|p| p.trim_matches('"').to_owned())
-        .collect();
-    match parts.as_slice() {
-        [_, table, column] => Some((table.clone(), column.clone())),
-        _ => None,
-    }
-}
-
 /// Whether a difference is something adopt itself writes: a comment vnext gives its objects,
 /// or (when the registry is not there yet) the registry's tables and functions in
 /// `sys_schemas`.
@@ -430,37 +381,32 @@ pub(crate) fn adopt_writes(difference: &Difference, registry: bool) -> bool {
 /// Sorts the structural differences into findings: leftovers (recognised), what adopt writes
 /// (left out), and the rest: drift. A difference found alike in several schemas is one
 /// finding that names them.
-pub fn classify(differences: &[Difference], registry: bool) -> Vec<Finding> {
-    let mut grouped: BTreeMap<(bool, String, String, String), Vec<String>> = BTreeMap::new();
+pub fn classify(differences: &[Difference], registry: bool, cleanup: &[Cleanup]) -> Vec<Finding> {
+    let mut grouped: BTreeMap<(Code, String, String, String), Vec<String>> = BTreeMap::new();
     for difference in differences {
-        let leftover = is_leftover(difference);
-        if !leftover && adopt_writes(difference, registry) {
-            continue;
-        }
+        let code = match recognise(difference) {
+            Some(leftover) if cleanup.contains(&leftover.cleanup) => Code::AdoptCleaned,
+            Some(_) => Code::AdoptLegacy,
+            None if adopt_writes(difference, registry) => continue,
+            None => Code::AdoptDrift,
+        };
         let (object, schema) = without_schema(&difference.object);
         let actual = difference.actual.clone();
         grouped
-            .entry((leftover, object, difference.expected.clone(), actual))
+            .entry((code, object, difference.expected.clone(), actual))
             .or_default()
             .push(schema);
     }
     let mut out: Vec<Finding> = grouped
         .into_iter()
-        .map(|((leftover, object, expected, actual), schemas)| {
+        .map(|((code, object, expected, actual), schemas)| {
             let within = format!("in {} ({})", plural(schemas.len()), schemas.join(", "));
-            if leftover {
-                Finding::new(
-                    Code::AdoptLegacy,
-                    object,
-                    format!("{within}: {actual}; left by the runtime's own migrations, not in the current model; left alone"),
-                )
-            } else {
-                Finding::new(
-                    Code::AdoptDrift,
-                    object,
-                    format!("{within}: expected {expected}, found {actual}"),
-                )
-            }
+            let detail = match code {
+                Code::AdoptLegacy => format!("{within}: {actual}; left by the runtime's own migrations, not in the current model; left alone"),
+                Code::AdoptCleaned => format!("{within}: {actual}; left by the runtime's own migrations; removed, as --allow-cleanup asks"),
+                _ => format!("{within}: expected {expected}, found {actual}"),
+            };
+            Finding::new(code, object, detail)
         })
         .collect();
     out.sort();
@@ -522,42 +468,6 @@ mod tests {
     }
 
     #[test]
-    fn the_runtimes_leftovers_are_recognised_and_nothing_else() {
-        let leftovers = [
-            difference(
-                "column \"sys_flows\".\"Instances\".\"Incidents\"",
-                "nothing",
-                "jsonb DEFAULT '[]'::jsonb",
-            ),
-            difference(
-                "column \"loan\".\"Instances\".\"FlowVersion\"",
-                "character varying(180) NOT NULL",
-                "character varying(180) NOT NULL DEFAULT '1.0.0'::character varying",
-            ),
-            difference(
-                "function \"loan\".\"try_append_instance_data_batch(p_instance_id uuid)\"",
-                "nothing",
-                "CREATE FUNCTION ...",
-            ),
-        ];
-        assert!(leftovers.iter().all(is_leftover));
-        let drift = [
-            difference(
-                "column \"loan\".\"Instances\".\"Key\"",
-                "character varying(100)",
-                "character varying(100) DEFAULT 'x'",
-            ),
-            difference(
-                "column \"loan\".\"Instances\".\"Incidents\"",
-                "jsonb",
-                "text",
-            ),
-            difference("index \"loan\".\"IX_Instances_Key\"", "btree", "nothing"),
-        ];
-        assert!(!drift.iter().any(is_leftover));
-    }
-
-    #[test]
     fn comments_and_a_missing_registry_are_adopts_to_write() {
         let comment = difference("comment on table \"loan\".\"Instances\"", "x", "nothing");
         let registry = difference(
@@ -569,7 +479,7 @@ mod tests {
         assert!(adopt_writes(&registry, false));
         assert!(!adopt_writes(&registry, true));
         assert_eq!(
-            classify(std::slice::from_ref(&registry), true)[0].kind,
+            classify(std::slice::from_ref(&registry), true, &[])[0].kind,
             "drift"
         );
     }

@@ -19,6 +19,39 @@ pub(super) struct AdoptArgs {
     lock_wait: Duration,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
+    /// Remove these of the runtime's own leftovers (VN651) instead of leaving them alone:
+    /// incidents-column, batch-append-function, migration-defaults, or all. Repeatable.
+    #[arg(long, value_enum, value_name = "LEFTOVER")]
+    allow_cleanup: Vec<CleanupArg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum CleanupArg {
+    IncidentsColumn,
+    BatchAppendFunction,
+    MigrationDefaults,
+    All,
+}
+
+fn cleanups(args: &[CleanupArg]) -> Vec<vnext::deploy::leftovers::Cleanup> {
+    use vnext::deploy::leftovers::Cleanup;
+    let all = [
+        Cleanup::IncidentsColumn,
+        Cleanup::BatchAppendFunction,
+        Cleanup::MigrationDefaults,
+    ];
+    let mut out: Vec<Cleanup> = args
+        .iter()
+        .flat_map(|arg| match arg {
+            CleanupArg::IncidentsColumn => vec![Cleanup::IncidentsColumn],
+            CleanupArg::BatchAppendFunction => vec![Cleanup::BatchAppendFunction],
+            CleanupArg::MigrationDefaults => vec![Cleanup::MigrationDefaults],
+            CleanupArg::All => all.to_vec(),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 pub(super) fn adopt(args: AdoptArgs) -> ExitCode {
@@ -33,6 +66,7 @@ pub(super) fn adopt(args: AdoptArgs) -> ExitCode {
         target,
         dry_run: args.dry_run,
         lock_wait: args.lock_wait,
+        allow_cleanup: cleanups(&args.allow_cleanup),
     }));
     if !output.diagnostics.is_empty() {
         report_problems(&output.files, &output.diagnostics);

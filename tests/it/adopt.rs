@@ -443,3 +443,53 @@ fn a_new_version_of_a_component_the_runtime_published_goes_onto_the_runtimes_row
     let drift = vnext(&["drift"], ws.path(), &db.url);
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 }
+
+#[test]
+fn the_runtimes_leftovers_are_removed_only_when_asked() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_cleanup");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let count = |sql: &str| db.query(sql)[0].clone();
+    let incidents = "SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')";
+    let functions = "SELECT count(*) FROM pg_proc WHERE proname = 'try_append_instance_data_batch'";
+    let defaults = "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'FlowVersion'";
+
+    let dry = ok(vnext(
+        &[
+            "adopt",
+            "--dry-run",
+            "--allow-cleanup",
+            "incidents-column",
+            "--allow-cleanup",
+            "batch-append-function",
+        ],
+        ws.path(),
+        &db.url,
+    ));
+    assert!(
+        stdout(&dry).contains("VN659 column \"Instances\".\"Incidents\": in 8 schemas"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(count(incidents), "8", "the dry run removed nothing");
+
+    ok(vnext(
+        &[
+            "adopt",
+            "--allow-cleanup",
+            "incidents-column",
+            "--allow-cleanup",
+            "batch-append-function",
+        ],
+        ws.path(),
+        &db.url,
+    ));
+    assert_eq!(
+        (count(incidents), count(functions), count(defaults)),
+        ("0".into(), "0".into(), "8".into())
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}

@@ -20,6 +20,7 @@ use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
 use crate::deploy::adopt::{Compared, Finding, Live, classify, compare};
+use crate::deploy::leftovers::{Cleanup, Leftover, recognise};
 use crate::deploy::migrations::{Folder, header_state_hashes};
 use crate::deploy::reconcile::{Source, SourceKind};
 use crate::front::extract::{Detail, Known};
@@ -36,6 +37,8 @@ pub struct AdoptInput {
     pub target: Target,
     pub dry_run: bool,
     pub lock_wait: Duration,
+    /// `--allow-cleanup`: the runtime's leftovers to remove.
+    pub allow_cleanup: Vec<Cleanup>,
 }
 
 /// How adopt ended.
@@ -234,12 +237,20 @@ async fn adopt_locked(
         mut findings,
         baseline,
     } = compare(&prepared.platform, &prepared.desired.lowered.catalog, &live);
+    let mut cleanup: Vec<Leftover> = Vec::new();
     if !findings.iter().any(Finding::refuses) {
         let mut expected = baseline.clone();
         expected.schemas.extend(prepared.platform.schemas.clone());
         let differences = session.structure(&expected).await?;
-        findings.extend(classify(&differences, live.registry));
+        findings.extend(classify(&differences, live.registry, &input.allow_cleanup));
         findings.sort();
+        cleanup = differences
+            .iter()
+            .filter_map(recognise)
+            .filter(|leftover| input.allow_cleanup.contains(&leftover.cleanup))
+            .collect();
+        cleanup.sort();
+        cleanup.dedup();
     }
     report.findings = findings;
     if report.findings.iter().any(Finding::refuses) {
@@ -279,6 +290,7 @@ async fn adopt_locked(
             ),
         ],
         registry: live.registry,
+        cleanup,
     };
     report.records = records
         .files

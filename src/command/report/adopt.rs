@@ -15,6 +15,10 @@ pub fn adopt(report: &AdoptReport) -> String {
             "legacy",
             "Left by the runtime's own migrations, recognised and left alone:",
         ),
+        (
+            "cleaned",
+            "Left by the runtime's own migrations, removed (--allow-cleanup):",
+        ),
         ("unknown", "In the database, not in the workspace:"),
         (
             "new",

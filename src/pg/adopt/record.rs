@@ -2,7 +2,8 @@
 //! `sys_schemas` when the runtime's database has none, the comments and registry rows of every
 //! adopted schema, one finished history row per migration the baseline stands for (the
 //! platform's, recorded as applied, and the domain's baseline), and each source's state.
-//! Nothing the runtime made is altered, and no migration is run.
+//! Nothing the runtime made is altered (but the leftovers `--allow-cleanup` names), and no
+//! migration is run.
 
 use sqlx::postgres::PgConnection;
 
@@ -13,7 +14,7 @@ use crate::deploy::adopt::{adopted_schemas, workflow_of};
 use crate::deploy::reconcile::SourceKind;
 use crate::pg::history::{HISTORY, error, exec, store_state_sql};
 use crate::pg::quote::literal;
-use crate::pg::render::{comments_sql, register_sql, registry_sql};
+use crate::pg::render::{cleanup_sql, comments_sql, register_sql, registry_sql};
 use crate::pg::script;
 
 /// A migration the baseline records as applied.
@@ -40,6 +41,8 @@ pub(crate) struct Baseline<'a> {
     pub(crate) states: Vec<(SourceKind, u32, String)>,
     /// Whether `sys_schemas."MigrationHistory"` already exists.
     pub(crate) registry: bool,
+    /// The runtime's leftovers `--allow-cleanup` removes.
+    pub(crate) cleanup: Vec<crate::deploy::leftovers::Leftover>,
 }
 
 /// The SQL of the whole baseline, one transaction's worth (without BEGIN and COMMIT).
@@ -50,6 +53,7 @@ pub(super) fn baseline_sql(baseline: &Baseline<'_>) -> Result<String, Vec<Diagno
     {
         sql.push_str(&registry_sql(sys_schemas));
     }
+    sql.push_str(&cleanup_sql(&baseline.cleanup));
     for schema in adopted_schemas(baseline.platform, baseline.baseline) {
         sql.push_str(&comments_sql(schema));
         sql.push_str(&register_sql(schema, workflow_of(schema)));

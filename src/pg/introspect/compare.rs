@@ -133,7 +133,7 @@ pub async fn differences(
     drift::compare_components(&expected, &live_components, &mut out);
     resolve_text(conn, &mut out).await?;
     // The runtime's own leftovers that adopt recognised (docs/adopting.md) are not drift.
-    out.retain(|d| !crate::deploy::adopt::is_leftover(d));
+    out.retain(|d| !crate::deploy::leftovers::is_leftover(d));
     out.sort();
     out.dedup();
     Ok(out)

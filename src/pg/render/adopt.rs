@@ -1,10 +1,14 @@
 //! What `vnext adopt` adds to a database the runtime built, beside the history and states it
 //! records: vnext's registry in `sys_schemas` (the `registry` layout's tables and functions,
 //! which the runtime never creates), the comments vnext gives its schemas, tables and columns,
-//! and each adopted schema's registry row. Nothing here changes an object the runtime made.
+//! and each adopted schema's registry row; and, only when `--allow-cleanup` asks, the removal
+//! of the runtime's own leftovers. Nothing else here changes an object the runtime made.
 
 use crate::compile::ir::{Schema, Table};
 use crate::compile::lower::{REGISTRY_LAYOUT, REGISTRY_SCHEMA};
+use crate::deploy::leftovers::{
+    Cleanup, LEFTOVER_FUNCTION_ARGUMENTS, LEFTOVER_FUNCTION_NAME, Leftover,
+};
 use crate::pg::quote::{ident, literal, qualified};
 
 use super::registry::registry;
@@ -83,5 +87,44 @@ pub(crate) fn register_sql(schema: &Schema, workflow: Option<&str>) -> String {
             literal(&schema.layout_version())
         ),
     );
+    out
+}
+
+/// Removes the leftovers `--allow-cleanup` asked to remove.
+pub(crate) fn cleanup_sql(leftovers: &[Leftover]) -> String {
+    let mut out = String::new();
+    for leftover in leftovers {
+        let schema = &leftover.schema;
+        match (&leftover.cleanup, &leftover.column) {
+            (Cleanup::BatchAppendFunction, _) => statement(
+                &mut out,
+                &format!("Drop the runtime's leftover function {schema}.{LEFTOVER_FUNCTION_NAME}"),
+                &format!(
+                    "DROP FUNCTION {}({LEFTOVER_FUNCTION_ARGUMENTS})",
+                    qualified(schema, LEFTOVER_FUNCTION_NAME)
+                ),
+            ),
+            (Cleanup::IncidentsColumn, Some((table, column))) => statement(
+                &mut out,
+                &format!("Drop the runtime's leftover column {schema}.{table}.{column}"),
+                &format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    qualified(schema, table),
+                    ident(column)
+                ),
+            ),
+            (Cleanup::MigrationDefaults, Some((table, column))) => statement(
+                &mut out,
+                &format!("Drop the default a runtime migration left on {schema}.{table}.{column}"),
+                &format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                    qualified(schema, table),
+                    ident(column)
+                ),
+            ),
+            // A column leftover always names its column (`leftovers::recognise`).
+            (_, None) => {}
+        }
+    }
     out
 }
