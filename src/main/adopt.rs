@@ -1,5 +1,6 @@
 //! The binary's adopt: takes over a database the runtime built (`vnext adopt`), prints what it
-//! found and recorded, and exits 1 when adopt refused.
+//! found and recorded, and exits 1 when adopt refused. The URL is read as apply reads it
+//! (`--database-url`, `--env` and `vnext.deploy.yaml`, the `PG*` variables).
 
 use super::*;
 
@@ -19,6 +20,10 @@ pub(super) struct AdoptArgs {
     lock_wait: Duration,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
+    /// The environment of vnext.deploy.yaml whose URL of this domain to use (as apply --env
+    /// reads it); --database-url wins.
+    #[arg(long = "env", value_name = "NAME")]
+    environment: Option<String>,
     /// Remove these of the runtime's own leftovers (VN651) instead of leaving them alone:
     /// incidents-column, batch-append-function, migration-defaults, or all. Repeatable.
     #[arg(long, value_enum, value_name = "LEFTOVER")]
@@ -54,8 +59,53 @@ fn cleanups(args: &[CleanupArg]) -> Vec<vnext::deploy::leftovers::Cleanup> {
     out
 }
 
+/// The database's URL: `--database-url` (or `DATABASE_URL`), else the `--env` environment's
+/// entry of the domain, else none (the `PG*` variables).
+fn url(args: &AdoptArgs) -> Result<Option<String>, ExitCode> {
+    let root = &args.workspace.directory;
+    let environment = super::fleet::environment(root, args.environment.as_deref())?;
+    let domains: Vec<String> = args.workspace.domain.iter().cloned().collect();
+    let selection = super::fleet::select(
+        args.workspace.domain.as_deref(),
+        args.database.database_url.as_deref(),
+        environment.as_ref(),
+        &domains,
+        root,
+    );
+    match selection {
+        Ok(super::fleet::Selection::One { url, .. }) => Ok(url),
+        Ok(super::fleet::Selection::Many(urls)) => {
+            let names: Vec<&str> = urls.iter().map(|(d, _)| d.as_str()).collect();
+            report_problems(
+                &SourceSet::new(),
+                &[Diagnostic::new(
+                    vnext::base::diagnostics::Code::DomainRequired,
+                    format!(
+                        "the environment names {} domains ({}); adopt takes over one database",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                )
+                .with_help(format!(
+                    "name the domain with --domain, e.g. --domain {}",
+                    names[0]
+                ))],
+            );
+            Err(ExitCode::from(1))
+        }
+        Err(problems) => {
+            report_problems(&SourceSet::new(), &problems);
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 pub(super) fn adopt(args: AdoptArgs) -> ExitCode {
-    let target = match parse_target(args.database.database_url.as_deref()) {
+    let url = match url(&args) {
+        Ok(url) => url,
+        Err(code) => return code,
+    };
+    let target = match parse_target(url.as_deref()) {
         Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };

@@ -493,3 +493,33 @@ fn the_runtimes_leftovers_are_removed_only_when_asked() {
     let drift = vnext(&["drift"], ws.path(), &db.url);
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 }
+
+#[test]
+fn the_url_is_read_from_the_deploy_environment_as_apply_reads_it() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_env");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    std::fs::write(
+        ws.path().join("vnext.deploy.yaml"),
+        "environments:\n  staging:\n    domains:\n      loans: { url: { env: STAGING_LOANS_URL } }\n",
+    )
+    .unwrap();
+    let output = crate::apply::command(&["adopt", "--dry-run", "--env", "staging"], ws.path(), "")
+        .env_remove("DATABASE_URL")
+        .env("STAGING_LOANS_URL", &db.url)
+        .output()
+        .unwrap();
+    let output = ok(output);
+    assert!(
+        stdout(&output).contains(&format!("{} (domain loans)", db.name)),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        stdout(&output).contains("Would record"),
+        "{}",
+        text(&output)
+    );
+}
