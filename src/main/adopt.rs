@@ -64,6 +64,9 @@ fn cleanups(args: &[CleanupArg]) -> Vec<vnext::deploy::leftovers::Cleanup> {
 fn url(args: &AdoptArgs) -> Result<Option<String>, ExitCode> {
     let root = &args.workspace.directory;
     let environment = super::fleet::environment(root, args.environment.as_deref())?;
+    if environment.is_none() || args.database.database_url.is_some() {
+        return Ok(args.database.database_url.clone());
+    }
     let domains: Vec<String> = args.workspace.domain.iter().cloned().collect();
     let selection = super::fleet::select(
         args.workspace.domain.as_deref(),

@@ -150,6 +150,15 @@ fn has_vnext_history(db: &TestDb) -> bool {
     db.query("SELECT to_regclass('sys_schemas.\"MigrationHistory\"') IS NOT NULL")[0] == "t"
 }
 
+/// `vnext drift` finds nothing.
+fn no_drift(ws: &Path, db: &TestDb) {
+    let drift = vnext(&["drift"], ws, &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}
+
+/// How many `"Instances"` tables still have the runtime's leftover `"Incidents"` column.
+const INCIDENTS_COLUMNS: &str = "SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')";
+
 fn runtime_ids(db: &TestDb) -> Vec<String> {
     db.query("SELECT d.\"Id\" || ' ' || d.\"ETag\" || ' ' || d.\"VersionNo\" FROM sys_flows.\"InstancesData\" d UNION ALL SELECT d.\"Id\" || ' ' || d.\"ETag\" || ' ' || d.\"VersionNo\" FROM sys_schemas.\"InstancesData\" d ORDER BY 1")
 }
@@ -255,17 +264,13 @@ fn a_runtime_built_database_is_adopted_then_planned_applied_and_left_without_dri
         "{}",
         text(&up_to_date)
     );
-    let drift = vnext(&["drift"], ws.path(), &db.url);
-    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+    no_drift(ws.path(), &db);
 
     // The runtime's rows are as it wrote them: its ids, ETags and VersionNo kept.
     let now = runtime_ids(&db);
     assert!(ids.iter().all(|id| now.contains(id)), "{ids:?}\n{now:?}");
     // The leftovers are still there: recognised, not cleaned.
-    assert_eq!(
-        db.query("SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')"),
-        ["8"]
-    );
+    assert_eq!(db.query(INCIDENTS_COLUMNS), ["8"]);
 }
 
 #[test]
@@ -278,8 +283,7 @@ fn a_fresh_database_built_from_the_adopted_generated_folder_has_no_drift() {
     ok(vnext(&["adopt"], ws.path(), &db.url));
     let fresh = TestDb::create("adopt_fresh");
     ok(vnext(&["apply"], ws.path(), &fresh.url));
-    let drift = vnext(&["drift"], ws.path(), &fresh.url);
-    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+    no_drift(ws.path(), &fresh);
     assert_eq!(
         fresh.query("SELECT \"Key\" || ' ' || \"Version\" FROM sys_flows.\"Instances\" i JOIN sys_flows.\"InstancesData\" d ON d.\"InstanceId\" = i.\"Id\""),
         ["loan-application 1.0.0"]
@@ -440,8 +444,7 @@ fn a_new_version_of_a_component_the_runtime_published_goes_onto_the_runtimes_row
         db.query("SELECT \"Id\" FROM sys_flows.\"Instances\" WHERE \"Key\" = 'loan-application'"),
         instance
     );
-    let drift = vnext(&["drift"], ws.path(), &db.url);
-    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+    no_drift(ws.path(), &db);
 }
 
 #[test]
@@ -452,7 +455,7 @@ fn the_runtimes_leftovers_are_removed_only_when_asked() {
     let db = runtime_database("adopt_cleanup");
     let ws = workspace_copy(&fixture().join("workspace"));
     let count = |sql: &str| db.query(sql)[0].clone();
-    let incidents = "SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')";
+    let incidents = INCIDENTS_COLUMNS;
     let functions = "SELECT count(*) FROM pg_proc WHERE proname = 'try_append_instance_data_batch'";
     let defaults = "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'FlowVersion'";
 
@@ -490,8 +493,7 @@ fn the_runtimes_leftovers_are_removed_only_when_asked() {
         (count(incidents), count(functions), count(defaults)),
         ("0".into(), "0".into(), "8".into())
     );
-    let drift = vnext(&["drift"], ws.path(), &db.url);
-    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+    no_drift(ws.path(), &db);
 }
 
 #[test]
