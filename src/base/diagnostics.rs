@@ -195,8 +195,8 @@ codes! {
     AdoptNew = ("VN655", "adopt-new", Warning, "vnext adopt: something the definitions want that the database lacks; the next vnext plan writes it"),
     AdoptDone = ("VN656", "adopt-done", Warning, "vnext adopt: the database and generated/ already hold this baseline; nothing to do"),
     AdoptRefused = ("VN657", "adopt-refused", Error, "vnext adopt cannot take this database over (not runtime-built, already vnext's, or generated/ not empty)"),
-    AdoptCleaned = ("VN659", "adopt-cleaned", Warning, "vnext adopt --allow-cleanup removed one of the runtime's own leftovers"),
     ForeignObjects = ("VN658", "foreign-objects", Error, "The database holds objects its vnext history does not explain (built by the runtime, or by hand); apply cannot run on it"),
+    AdoptCleaned = ("VN659", "adopt-cleaned", Warning, "vnext adopt --allow-cleanup removed one of the runtime's own leftovers"),
 }
 
 /// Which part of a JSON node a label points at.
