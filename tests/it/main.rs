@@ -6,6 +6,7 @@
 mod support;
 
 mod adopt;
+mod adopt_by_hand;
 mod apply;
 mod branches;
 mod cache;

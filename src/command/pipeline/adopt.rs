@@ -122,7 +122,14 @@ async fn run(
 ) -> Result<AdoptReport, Vec<Diagnostic>> {
     let prepared = prepare(analysis, layouts, input.domain.as_deref())?;
     let mut session = Session::open(&input.target, input.lock_wait).await?;
-    let result = adopt_locked(&mut session, input, &prepared).await;
+    let domain = super::adopt_by_hand::domain_source(&prepared.folder, &prepared.domain);
+    let result =
+        match super::adopt_by_hand::adopt(&mut session, input, &prepared.platform_source, &domain)
+            .await
+        {
+            Some(by_hand) => by_hand,
+            None => adopt_locked(&mut session, input, &prepared).await,
+        };
     session.close().await;
     result
 }

@@ -5,6 +5,7 @@
 
 mod adopt;
 mod adopt_baseline;
+mod adopt_by_hand;
 mod analysis;
 mod branches;
 mod deploy;

@@ -68,6 +68,23 @@ impl Session {
             })
     }
 
+    /// The live database against recorded states, as `vnext drift` compares them (registry
+    /// rows and components too): for a database built by hand from `generated/`.
+    pub(crate) async fn differences(
+        &mut self,
+        states: &[crate::pg::history::StoredState],
+    ) -> Result<Vec<Difference>, Vec<Diagnostic>> {
+        crate::pg::introspect::differences(&mut self.conn, &self.target, states)
+            .await
+            .map_err(|message| {
+                crate::pg::introspect::failed(
+                    &self.target,
+                    "comparing the database with generated/",
+                    message,
+                )
+            })
+    }
+
     /// The SQL adopt would run (for `--dry-run` and review).
     pub(crate) fn preview(baseline: &Baseline<'_>) -> Result<String, Vec<Diagnostic>> {
         record::baseline_sql(baseline)
