@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "main/adopt.rs"]
+mod adopt;
 #[path = "main/apply.rs"]
 mod apply;
 #[path = "main/fleet.rs"]
@@ -102,6 +104,9 @@ enum Command {
     Plan(PlanArgs),
     /// Run the pending migrations of generated/<domain>/ against the domain's database.
     Apply(ApplyArgs),
+    /// Take over a database the runtime built: compare, and record a baseline so plan and
+    /// apply work from there (--dry-run: show it, change nothing).
+    Adopt(adopt::AdoptArgs),
     /// List applied, failed and pending migrations of a database.
     Status(StatusArgs),
     /// Compare the live database with the state its migrations recorded (exit 2 on drift).
@@ -416,6 +421,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint(args),
         Command::Plan(args) => plan(args),
         Command::Apply(args) => apply(args),
+        Command::Adopt(args) => adopt::adopt(args),
         Command::Status(args) => status(args),
         Command::Drift(args) => drift(args),
         Command::Repair(args) => repair(args),

@@ -189,6 +189,16 @@ codes! {
     SecretInDeployConfig = ("VN641", "secret-in-deploy-config", Error, "The deploy configuration holds a connection string; it may only say where to read one"),
     UnknownEnvironment = ("VN642", "unknown-environment", Error, "apply --env names an environment the deploy configuration lacks"),
     DomainWithoutDatabase = ("VN643", "domain-without-database", Error, "A domain to apply has no database URL"),
+    AdoptMatched = ("VN650", "adopt-matched", Warning, "vnext adopt: a schema or published version in the database is what the definitions want; adopted as it is"),
+    AdoptLegacy = ("VN651", "adopt-legacy", Warning, "vnext adopt: an object the runtime's own migrations left that the current model lacks; left alone"),
+    AdoptConflict = ("VN652", "adopt-conflict", Error, "vnext adopt: a published version's content differs from its definition; nothing is recorded"),
+    AdoptUnknown = ("VN653", "adopt-unknown", Warning, "vnext adopt: a component or schema in the database that the workspace lacks"),
+    AdoptDrift = ("VN654", "adopt-drift", Error, "vnext adopt: the database differs from what the definitions and runtimeVersion want; nothing is recorded"),
+    AdoptNew = ("VN655", "adopt-new", Warning, "vnext adopt: something the definitions want that the database lacks; the next vnext plan writes it"),
+    AdoptDone = ("VN656", "adopt-done", Warning, "vnext adopt: the database and generated/ already hold this baseline; nothing to do"),
+    AdoptRefused = ("VN657", "adopt-refused", Error, "vnext adopt cannot take this database over (not runtime-built, already vnext's, or generated/ not empty)"),
+    ForeignObjects = ("VN658", "foreign-objects", Error, "The database holds objects its vnext history does not explain (built by the runtime, or by hand); apply cannot run on it"),
+    AdoptCleaned = ("VN659", "adopt-cleaned", Warning, "vnext adopt --allow-cleanup removed one of the runtime's own leftovers"),
 }
 
 /// Which part of a JSON node a label points at.

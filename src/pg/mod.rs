@@ -3,12 +3,14 @@
 //! reading the database URL without repeating it (`url`), connecting (`conn`), reading
 //! migration files (`script`) and what their headers say (`header`), the registry tables
 //! (`history`), the migration lock (`lock`), applying (`apply`, reporting `events`), `status`, `repair`,
-//! and introspecting the catalog (`introspect`).
+//! introspecting the catalog (`introspect`), and adopting a database the runtime built
+//! (`adopt`).
 //!
 //! No other module writes SQL text or names a catalog table. `quote`, `types` and `contract`
 //! (the runtime's attribute-index contract) sit lower in the layering than the rest: the
 //! compiler uses them.
 
+pub(crate) mod adopt;
 pub mod apply;
 pub mod conn;
 pub(crate) mod contract;

@@ -110,6 +110,7 @@ pub async fn status(
         .await
         .map_err(|message| error(Code::ConnectionFailed, message))?;
     let history = read_history(&mut conn).await?;
+    crate::pg::apply::foreign::refuse(&mut conn, &history).await?;
     let applying = crate::pg::lock::applying(&mut conn).await;
     let _ = conn.close().await;
     let unfinished = if applying.is_some() {

@@ -5,6 +5,8 @@
 
 mod support;
 
+mod adopt;
+mod adopt_by_hand;
 mod apply;
 mod branches;
 mod cache;

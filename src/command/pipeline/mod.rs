@@ -3,6 +3,9 @@
 //! Each command of the binary calls one function here with plain data and gets plain data
 //! back; rendering is the report layer's business and exit codes the binary's.
 
+mod adopt;
+mod adopt_baseline;
+mod adopt_by_hand;
 mod analysis;
 mod branches;
 mod deploy;
@@ -17,6 +20,7 @@ mod platform_copy;
 mod recorded;
 mod review;
 
+pub use adopt::{AdoptInput, AdoptOutcome, AdoptOutput, AdoptReport, adopt};
 pub use analysis::component_references;
 pub use deploy::{DeployInput, DeploySources, deploy_domains, deploy_sources, direct_sources};
 pub use graph::{GraphOutput, graph};

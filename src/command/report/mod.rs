@@ -3,8 +3,9 @@
 //!
 //! Diagnostics are resolved to positions and sorted first (`resolve`), then written as human
 //! text (miette), JSON, GitHub annotations or SARIF 2.1.0 (`format` picks); plans as JSON and
-//! Markdown and for people (`plan`); what apply, status and drift found (`deploy`).
+//! Markdown and for people (`plan`); what apply, status and drift found (`deploy`); what adopt found (`adopt`).
 
+mod adopt;
 mod deploy;
 mod format;
 mod github;
@@ -17,6 +18,7 @@ mod sarif;
 mod snippet;
 mod summary;
 
+pub use adopt::adopt;
 pub use deploy::{applied, drift, dry_run, event_json, event_line, repair, status};
 pub use format::{Format, render};
 pub use human::Style;

@@ -122,6 +122,7 @@ async fn checked(
         events(Event::UpToDate);
         return Ok(None);
     }
+    super::foreign::refuse(conn, history).await?;
     let loaded = load(sources, work)?;
     let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
     if options.check_drift {

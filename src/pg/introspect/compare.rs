@@ -132,6 +132,8 @@ pub async fn differences(
     let live_components = components(conn, &expected).await?;
     drift::compare_components(&expected, &live_components, &mut out);
     resolve_text(conn, &mut out).await?;
+    // The runtime's own leftovers that adopt recognised (docs/adopting.md) are not drift.
+    out.retain(|d| !crate::deploy::leftovers::is_leftover(d));
     out.sort();
     out.dedup();
     Ok(out)
@@ -169,7 +171,7 @@ async fn describe_both_sides(
 /// One recorded schema against its live counterpart: what its layout's shadow describes,
 /// with this schema's comment and attribute indexes (and the shadow rebuilt from its text, as
 /// a second reading of the same definitions).
-fn compare_with_shadow(
+pub(super) fn compare_with_shadow(
     schema: &Schema,
     shadows: &Shadows<'_>,
     expected_side: &ShadowDescriptions,

@@ -4,7 +4,9 @@
 use crate::compile::diff::{Change, CommentTarget};
 use crate::compile::ids;
 
-use super::components::{VERSION_COLUMNS, publish_component_sql, version_values};
+use super::components::{
+    VERSION_COLUMNS, existing_instance, publish_component_sql, version_values,
+};
 use super::projections;
 use super::registry::registry;
 use super::schema::{create_schema_sql, ef_history_delete_sql, ef_history_sql};
@@ -478,7 +480,7 @@ fn component_change_sql(domain: &str, change: &Change, out: &mut String) {
             previous_latest,
         } => {
             let data = qualified(kind.system_schema(), "InstancesData");
-            let instance = ids::instance_id(domain, kind.flow(), key).to_string();
+            let instance = existing_instance(*kind, key);
             if *becomes_latest && previous_latest.is_some() {
                 statement(
                     out,
@@ -487,13 +489,19 @@ fn component_change_sql(domain: &str, change: &Change, out: &mut String) {
                         previous_latest.as_deref().unwrap_or_default()
                     ),
                     &format!(
-                        "UPDATE {data} SET \"IsLatest\" = false WHERE \"InstanceId\" = {} AND \"IsLatest\"",
-                        literal(&instance)
+                        "UPDATE {data} SET \"IsLatest\" = false WHERE \"InstanceId\" = {instance} AND \"IsLatest\""
                     ),
                 );
             }
             let mut sql = format!("INSERT INTO {data} {VERSION_COLUMNS} VALUES ");
-            version_values(domain, *kind, key, version, *becomes_latest, &mut sql);
+            version_values(
+                domain,
+                *kind,
+                key,
+                version,
+                (*becomes_latest, Some(&instance)),
+                &mut sql,
+            );
             statement(
                 out,
                 &format!(
@@ -525,10 +533,10 @@ fn component_change_sql(domain: &str, change: &Change, out: &mut String) {
                 out,
                 &format!("Update the tags of {kind} {key}"),
                 &format!(
-                    "UPDATE {} SET \"Tags\" = {tags}, \"FlowVersion\" = {}, \"ModifiedAt\" = now() WHERE \"Id\" = {}",
+                    "UPDATE {} SET \"Tags\" = {tags}, \"FlowVersion\" = {}, \"ModifiedAt\" = now() WHERE \"Key\" = {}",
                     qualified(kind.system_schema(), "Instances"),
                     literal(flow_version),
-                    literal(&ids::instance_id(domain, kind.flow(), key).to_string())
+                    literal(key)
                 ),
             );
         }

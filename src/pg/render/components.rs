@@ -2,7 +2,9 @@
 //! `"InstancesData"` row of each version, as the runtime's publish writes them
 //! (docs/runtime-parity/rows.md): no state (`"CurrentState"` and `"EffectiveState"` NULL),
 //! `"ModifiedAt"` = `"CreatedAt"`, `"VersionNo"` 1 (each version is a line of its own),
-//! `"DataHash"` the runtime's; ids and ETags derived from what they identify.
+//! `"DataHash"` the runtime's; ids and ETags derived from what they identify. A new version of
+//! a component already published finds its `"Instances"` row by key, so that one the runtime
+//! published (with its own random id) and vnext adopted gets versions too.
 
 use crate::base::hash::data_hash;
 use crate::compile::ids;
@@ -38,12 +40,25 @@ pub(super) fn instances_row(domain: &str, record: &ComponentRecord) -> String {
     )
 }
 
+/// The `"Instances"` id of an existing component, looked up by its key: a component the
+/// runtime published (and vnext adopted) has the runtime's random id, not the derived one. A
+/// missing row gives NULL and fails the insert; the runtime keeps one row per key.
+pub(super) fn existing_instance(kind: Kind, key: &str) -> String {
+    format!(
+        "(SELECT \"Id\" FROM {} WHERE \"Key\" = {})",
+        qualified(kind.system_schema(), "Instances"),
+        literal(key)
+    )
+}
+
+/// One version's `"InstancesData"` values; `instance` is the SQL of its `"Instances"` id
+/// (`None`: the id derived for a component this migration publishes).
 pub(super) fn version_values(
     domain: &str,
     kind: Kind,
     key: &str,
     version: &ComponentVersion,
-    latest: bool,
+    (latest, instance): (bool, Option<&str>),
     out: &mut String,
 ) {
     let flow = kind.flow();
@@ -54,7 +69,10 @@ pub(super) fn version_values(
         &ids::version_id(domain, flow, key, &version.version).to_string(),
     );
     out.push_str(", ");
-    push_literal(out, &ids::instance_id(domain, flow, key).to_string());
+    match instance {
+        Some(sql) => out.push_str(sql),
+        None => push_literal(out, &ids::instance_id(domain, flow, key).to_string()),
+    }
     out.push_str(", ");
     push_literal(out, &version.version);
     out.push_str(", 1, ");
@@ -105,7 +123,7 @@ pub(super) fn publish_component_sql(domain: &str, record: &ComponentRecord, out:
             record.kind,
             &record.key,
             version,
-            version.version == latest,
+            (version.version == latest, None),
             &mut sql,
         );
     }

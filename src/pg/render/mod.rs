@@ -8,8 +8,10 @@
 //!
 //! `file` writes the migration; `changes` renders each typed change by family, from the parts
 //! in `sql`, `tables`, `schema`, `components`, `registry` and `projections` (the runtime's
-//! attribute-index contract); `shadow` is the DDL drift compares against.
+//! attribute-index contract); `shadow` is the DDL drift compares against; `adopt` is what
+//! `vnext adopt` adds to a database the runtime built.
 
+mod adopt;
 mod changes;
 mod components;
 mod file;
@@ -23,5 +25,6 @@ mod tables;
 #[cfg(test)]
 mod derived_state;
 
+pub(crate) use adopt::{cleanup_sql, comments_sql, register_sql, registry_sql};
 pub(crate) use file::{Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, render};
 pub(crate) use shadow::{rebuild_sql, shadow_objects_sql, shadow_schema_sql};

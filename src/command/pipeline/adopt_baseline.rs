@@ -1,0 +1,88 @@
+//! The baseline migration `vnext adopt` writes into `generated/<domain>/`: the catalog it
+//! adopts, planned and rendered exactly as `vnext plan` would write it as the first migration
+//! of a fresh database (so a database built from `generated/` gets the same objects), and its
+//! state; written with `vnext.sum` as `plan` writes a migration (atomically, synced).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::desired::Desired;
+use super::judge;
+use crate::base::diagnostics::{Code, Diagnostic};
+use crate::base::hash::checksum;
+use crate::compile::diff::diff;
+use crate::compile::ir::Catalog;
+use crate::compile::plan::build;
+use crate::compile::state::{State, definitions_hash};
+use crate::deploy::migrations::{Folder, next_name};
+use crate::front::model::Kind;
+use crate::pg::render::{Header, render};
+
+/// The slug of the baseline's file name: `0001_adopt_baseline.sql`.
+pub(super) const SLUG: &str = "adopt_baseline";
+
+/// The baseline migration, in memory.
+#[derive(Debug, Clone)]
+pub(super) struct Migration {
+    pub number: u32,
+    pub name: String,
+    pub text: String,
+    /// The state after it.
+    pub state: String,
+}
+
+/// Plans and renders the baseline as the folder's next (first) migration.
+pub(super) fn migration(
+    folder: &Folder,
+    desired: &Desired,
+    references: &BTreeMap<(Kind, String), BTreeSet<(Kind, String)>>,
+    baseline: &Catalog,
+) -> Result<Migration, Vec<Diagnostic>> {
+    let empty = Catalog {
+        domain: baseline.domain.clone(),
+        ..Catalog::default()
+    };
+    let changes = diff(baseline, &empty).changes;
+    let plan = build(baseline, changes, references, true).map_err(judge::cycles)?;
+    let (number, name) = next_name(folder, SLUG);
+    let hash = definitions_hash(baseline);
+    let state = State::record(baseline, &empty, &desired.layout_sources, number, &hash).to_text();
+    let state_after = checksum(&state);
+    let header = Header {
+        file_name: &name,
+        domain: &baseline.domain,
+        definitions_hash: &hash,
+        state_before: "empty",
+        state_after: &state_after,
+    };
+    let mut text = Vec::new();
+    render(&plan, &header, &mut text).map_err(|err| {
+        vec![Diagnostic::new(
+            Code::IoError,
+            format!("cannot render the baseline migration: {err}"),
+        )]
+    })?;
+    Ok(Migration {
+        number,
+        name,
+        text: String::from_utf8_lossy(&text).into_owned(),
+        state,
+    })
+}
+
+/// Writes the baseline, its state and `vnext.sum` into the folder, as `plan` writes.
+pub(super) fn write(folder: &Folder, migration: &Migration) -> Result<(), Diagnostic> {
+    crate::deploy::migrations::write(folder, &migration.name, &migration.state, |sink| {
+        sink.write_all(migration.text.as_bytes())?;
+        Ok(((), checksum(&migration.text)))
+    })
+    .map(|_| ())
+    .map_err(|err| {
+        Diagnostic::new(
+            Code::IoError,
+            format!(
+                "cannot write {}: {err}; nothing was recorded in the database",
+                folder.dir.join(&migration.name).display()
+            ),
+        )
+    })
+}

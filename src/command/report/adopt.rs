@@ -1,0 +1,68 @@
+//! `vnext adopt` for people: what matched, what is left alone, what refuses, what the next
+//! plan writes, and what adopt recorded (or, in a dry run, would record).
+
+use crate::command::pipeline::{AdoptOutcome, AdoptReport};
+
+/// The report in words, grouped by kind of finding.
+pub fn adopt(report: &AdoptReport) -> String {
+    let mut out = format!("{} (domain {})\n", report.database, report.domain);
+    let groups = [
+        ("conflict", "Conflicts (nothing is recorded):"),
+        ("drift", "Drift (nothing is recorded):"),
+        ("refused", "Refused:"),
+        ("done", "Already adopted:"),
+        (
+            "legacy",
+            "Left by the runtime's own migrations, recognised and left alone:",
+        ),
+        (
+            "cleaned",
+            "Left by the runtime's own migrations, removed (--allow-cleanup):",
+        ),
+        ("unknown", "In the database, not in the workspace:"),
+        (
+            "new",
+            "Not in the database yet (the next vnext plan writes them):",
+        ),
+        ("matched", "Adopted as they are:"),
+    ];
+    for (kind, title) in groups {
+        let found: Vec<_> = report.findings.iter().filter(|f| f.kind == kind).collect();
+        if found.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title}\n"));
+        for finding in found {
+            out.push_str(&format!(
+                "  {} {}: {}\n",
+                finding.code, finding.object, finding.detail
+            ));
+        }
+    }
+    let recorded = match report.outcome {
+        AdoptOutcome::Adopted => "Recorded",
+        AdoptOutcome::WouldAdopt => "Would record (dry run: nothing changed)",
+        AdoptOutcome::AlreadyAdopted | AdoptOutcome::Refused => "",
+    };
+    if !recorded.is_empty() {
+        out.push_str(&format!(
+            "{recorded}: {} history rows ({}), the states of the platform and the domain",
+            report.records.len(),
+            report.records.join(", ")
+        ));
+        if let Some(name) = &report.migration {
+            out.push_str(&format!(
+                "; the baseline generated/{}/{name} with state.json and vnext.sum",
+                report.domain
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(match report.outcome {
+        AdoptOutcome::Adopted => "Next: commit generated/, then vnext plan writes only what is new, and vnext apply runs it.\n",
+        AdoptOutcome::WouldAdopt => "Run again without --dry-run to record it.\n",
+        AdoptOutcome::AlreadyAdopted => "Nothing to do.\n",
+        AdoptOutcome::Refused => "Nothing was written, in the database or in generated/. Resolve what is listed above and run vnext adopt again.\n",
+    });
+    out
+}

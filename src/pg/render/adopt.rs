@@ -1,0 +1,130 @@
+//! What `vnext adopt` adds to a database the runtime built, beside the history and states it
+//! records: vnext's registry in `sys_schemas` (the `registry` layout's tables and functions,
+//! which the runtime never creates), the comments vnext gives its schemas, tables and columns,
+//! and each adopted schema's registry row; and, only when `--allow-cleanup` asks, the removal
+//! of the runtime's own leftovers. Nothing else here changes an object the runtime made.
+
+use crate::compile::ir::{Schema, Table};
+use crate::compile::lower::{REGISTRY_LAYOUT, REGISTRY_SCHEMA};
+use crate::deploy::leftovers::{
+    Cleanup, LEFTOVER_FUNCTION_ARGUMENTS, LEFTOVER_FUNCTION_NAME, Leftover,
+};
+use crate::pg::quote::{ident, literal, qualified};
+
+use super::registry::registry;
+use super::sql::{comment_sql, function_statements, statement};
+use super::tables::create_tables_sql;
+
+/// The registry layout's tables and functions in `sys_schemas`, as the platform's first
+/// migration creates them (with their comments).
+pub(crate) fn registry_sql(sys_schemas: &Schema) -> String {
+    let mut out = String::new();
+    for layout in sys_schemas
+        .layouts
+        .iter()
+        .filter(|l| l.name == REGISTRY_LAYOUT)
+    {
+        for function in &layout.functions {
+            function_statements(REGISTRY_SCHEMA, function, false, &mut out);
+        }
+        let tables: Vec<&Table> = layout.tables.iter().collect();
+        create_tables_sql(REGISTRY_SCHEMA, &tables, &mut out);
+    }
+    out
+}
+
+/// The comments vnext gives a schema and the tables and columns of its layouts that already
+/// exist (those of the registry layout come with `registry_sql`).
+pub(crate) fn comments_sql(schema: &Schema) -> String {
+    let mut out = String::new();
+    let name = &schema.name;
+    if let Some(comment) = &schema.comment {
+        statement(
+            &mut out,
+            &format!("Describe schema {name}"),
+            &comment_sql(&format!("SCHEMA {}", ident(name)), Some(comment)),
+        );
+    }
+    for layout in schema.layouts.iter().filter(|l| l.name != REGISTRY_LAYOUT) {
+        for table in &layout.tables {
+            let target = qualified(name, &table.name);
+            if let Some(comment) = &table.comment {
+                statement(
+                    &mut out,
+                    &format!("Describe table {name}.{}", table.name),
+                    &comment_sql(&format!("TABLE {target}"), Some(comment)),
+                );
+            }
+            for column in &table.columns {
+                if let Some(comment) = &column.comment {
+                    statement(
+                        &mut out,
+                        &format!("Describe column {}.{}", table.name, column.name),
+                        &comment_sql(
+                            &format!("COLUMN {target}.{}", ident(&column.name)),
+                            Some(comment),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A schema's row in `sys_schemas."ManagedSchemas"`, unless it has one.
+pub(crate) fn register_sql(schema: &Schema, workflow: Option<&str>) -> String {
+    let mut out = String::new();
+    statement(
+        &mut out,
+        &format!("Register schema {}", schema.name),
+        &format!(
+            "INSERT INTO {} (\"Name\", \"Kind\", \"Workflow\", \"LayoutVersion\") VALUES ({}, {}, {}, {}) ON CONFLICT (\"Name\") DO NOTHING",
+            registry("ManagedSchemas"),
+            literal(&schema.name),
+            literal(schema.kind.as_str()),
+            workflow.map(literal).unwrap_or_else(|| "NULL".to_owned()),
+            literal(&schema.layout_version())
+        ),
+    );
+    out
+}
+
+/// Removes the leftovers `--allow-cleanup` asked to remove.
+pub(crate) fn cleanup_sql(leftovers: &[Leftover]) -> String {
+    let mut out = String::new();
+    for leftover in leftovers {
+        let schema = &leftover.schema;
+        match (&leftover.cleanup, &leftover.column) {
+            (Cleanup::BatchAppendFunction, _) => statement(
+                &mut out,
+                &format!("Drop the runtime's leftover function {schema}.{LEFTOVER_FUNCTION_NAME}"),
+                &format!(
+                    "DROP FUNCTION {}({LEFTOVER_FUNCTION_ARGUMENTS})",
+                    qualified(schema, LEFTOVER_FUNCTION_NAME)
+                ),
+            ),
+            (Cleanup::IncidentsColumn, Some((table, column))) => statement(
+                &mut out,
+                &format!("Drop the runtime's leftover column {schema}.{table}.{column}"),
+                &format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    qualified(schema, table),
+                    ident(column)
+                ),
+            ),
+            (Cleanup::MigrationDefaults, Some((table, column))) => statement(
+                &mut out,
+                &format!("Drop the default a runtime migration left on {schema}.{table}.{column}"),
+                &format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                    qualified(schema, table),
+                    ident(column)
+                ),
+            ),
+            // A column leftover always names its column (`leftovers::recognise`).
+            (_, None) => {}
+        }
+    }
+    out
+}

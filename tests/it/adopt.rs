@@ -1,0 +1,527 @@
+//! `vnext adopt` against a real PostgreSQL: a database built the way the runtime builds it
+//! (`tests/fixtures/runtime-db/`: its DB-Migrator's DDL per schema, derived by hand from its EF
+//! Core migrations, and components published with its rules: random ids, ULID ETags,
+//! `VersionNo` 1, `IsLatest` on the highest version) is adopted; the next plan writes only
+//! what is new, apply runs it, the plan after that has nothing, and drift finds nothing. A dry
+//! run changes nothing, adopting twice is a no-op, a conflicting published version is refused
+//! with nothing written anywhere, and the runtime's leftovers are recognised.
+
+use std::path::Path;
+
+use crate::apply::{flat, ok, root, text, vnext, workspace_copy};
+use crate::database::TestDb;
+
+const SYSTEM_SCHEMAS: [&str; 7] = [
+    "sys_extensions",
+    "sys_flows",
+    "sys_functions",
+    "sys_mappings",
+    "sys_schemas",
+    "sys_tasks",
+    "sys_views",
+];
+
+fn fixture() -> std::path::PathBuf {
+    root().join("tests/fixtures/runtime-db")
+}
+
+/// Runs the runtime's per-schema DDL in each schema, as its migrator does: the schema created,
+/// `search_path` set to it, every name unqualified.
+fn migrate_like_the_runtime(db: &TestDb, schemas: &[&str]) {
+    let ddl = std::fs::read_to_string(fixture().join("schema.sql")).unwrap();
+    let mut script = String::new();
+    for schema in schemas {
+        script.push_str(&format!(
+            "CREATE SCHEMA \"{schema}\";\nSET search_path TO \"{schema}\";\n{ddl}\n"
+        ));
+    }
+    script.push_str("RESET search_path;\n");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), script).unwrap();
+    db.run_file(file.path());
+}
+
+/// A ULID as the runtime's ETags are: 48 bits of milliseconds, 80 random bits, Crockford
+/// base32.
+fn ulid(seed: u64) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let mut random = u128::from(seed ^ u64::from(std::process::id()))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+    random ^= random >> 29;
+    let mut value = (millis << 80) | (random & ((1u128 << 80) - 1));
+    let mut out = [b'0'; 26];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[usize::try_from(value & 31).unwrap()];
+        value >>= 5;
+    }
+    String::from_utf8(out.to_vec()).unwrap()
+}
+
+/// Keys sorted (ordinal; the fixtures are ASCII), compact: the runtime's `NormalizedJson`.
+fn normalized(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), normalized(&map[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(normalized).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Publishes a definition file the way the runtime's publish does: the component's
+/// `"Instances"` row found by key or created with a random id, the version appended with a
+/// random id, a ULID ETag, `VersionNo` 1, `IsLatest` (the highest, the previous demoted), the
+/// SHA-1 `DataHash` of the normalized JSON. For a workflow, its schema is migrated first.
+fn publish_like_the_runtime(db: &TestDb, file: &Path, attributes: Option<serde_json::Value>) {
+    use sha1::Digest as _;
+    let component: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let field = |name: &str| component[name].as_str().unwrap().to_owned();
+    let (key, flow, version) = (field("key"), field("flow"), field("version"));
+    let schema = flow.replace('-', "_");
+    if flow == "sys-flows" {
+        migrate_like_the_runtime(db, &[&key.replace('-', "_")]);
+    }
+    let data = attributes.unwrap_or_else(|| component["attributes"].clone());
+    let data_hash: String = sha1::Sha1::digest(serde_json::to_string(&normalized(&data)).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let tags: Vec<String> = component["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| sql_text(t.as_str().unwrap()))
+        .collect();
+    db.query(&format!(
+        "INSERT INTO {schema}.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
+         SELECT gen_random_uuid(), {k}, {f}, {fv}, 'A', 'A', 'R', ARRAY[{tags}]::text[], now(), now(), '{{}}' \
+         WHERE NOT EXISTS (SELECT 1 FROM {schema}.\"Instances\" WHERE \"Key\" = {k}); \
+         UPDATE {schema}.\"InstancesData\" SET \"IsLatest\" = false WHERE \"IsLatest\" AND \"InstanceId\" = (SELECT \"Id\" FROM {schema}.\"Instances\" WHERE \"Key\" = {k}); \
+         INSERT INTO {schema}.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
+         SELECT gen_random_uuid(), \"Id\", {v}, 1, true, {etag}, {hash}, now(), {data}::jsonb FROM {schema}.\"Instances\" WHERE \"Key\" = {k}",
+        k = sql_text(&key),
+        f = sql_text(&flow),
+        fv = sql_text(&field("flowVersion")),
+        tags = tags.join(", "),
+        v = sql_text(&version),
+        etag = sql_text(&ulid(u64::try_from(data_hash.len() + key.len() * 31).unwrap())),
+        hash = sql_text(&data_hash),
+        data = sql_text(&data.to_string()),
+    ));
+}
+
+/// The runtime-built database of the fixture workspace: the system schemas, and `loan-data`
+/// and `loan-application` published (`loan-review` is not).
+fn runtime_database(purpose: &str) -> TestDb {
+    let db = TestDb::create(purpose);
+    migrate_like_the_runtime(&db, &SYSTEM_SCHEMAS);
+    let components = fixture().join("workspace/core");
+    publish_like_the_runtime(&db, &components.join("Schemas/loan-data.json"), None);
+    publish_like_the_runtime(
+        &db,
+        &components.join("Workflows/loan-application.json"),
+        None,
+    );
+    db
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn has_vnext_history(db: &TestDb) -> bool {
+    db.query("SELECT to_regclass('sys_schemas.\"MigrationHistory\"') IS NOT NULL")[0] == "t"
+}
+
+/// `vnext drift` finds nothing.
+fn no_drift(ws: &Path, db: &TestDb) {
+    let drift = vnext(&["drift"], ws, &db.url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}
+
+/// How many `"Instances"` tables still have the runtime's leftover `"Incidents"` column.
+const INCIDENTS_COLUMNS: &str = "SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')";
+
+fn runtime_ids(db: &TestDb) -> Vec<String> {
+    db.query("SELECT d.\"Id\" || ' ' || d.\"ETag\" || ' ' || d.\"VersionNo\" FROM sys_flows.\"InstancesData\" d UNION ALL SELECT d.\"Id\" || ' ' || d.\"ETag\" || ' ' || d.\"VersionNo\" FROM sys_schemas.\"InstancesData\" d ORDER BY 1")
+}
+
+#[test]
+fn a_runtime_built_database_is_adopted_then_planned_applied_and_left_without_drift() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_flow");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let ids = runtime_ids(&db);
+    let before = crate::apply::dump(&db);
+
+    // The dry run names what matches, what is left alone and what is new, and changes nothing.
+    let dry = ok(vnext(&["adopt", "--dry-run"], ws.path(), &db.url));
+    let said = stdout(&dry);
+    for expected in [
+        "VN650 workflow loan-application 1.0.0: published as defined",
+        "VN650 schema loan-data 1.0.0",
+        "VN650 schema sys_flows: runtime history of 61 migrations",
+        "VN651 column \"Instances\".\"Incidents\": in 8 schemas",
+        "VN651 function \"try_append_instance_data_batch(",
+        "VN651 column \"Instances\".\"FlowVersion\"",
+        "VN655 schema loan_review: not in the database",
+        "VN655 workflow loan-review 1.0.0: not published",
+        "VN655 projection loan_application.q_",
+        "Would record (dry run: nothing changed): 3 history rows (platform 0001_initial.sql, platform 0002_upgrade_layout.sql, domain 0001_adopt_baseline.sql)",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+    assert!(!said.contains("VN654"), "{said}");
+    assert_eq!(
+        crate::apply::dump(&db),
+        before,
+        "the dry run changed the database"
+    );
+    assert!(!ws.path().join("generated").exists());
+
+    // Adopt: the baseline recorded in the database and written into generated/.
+    let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(
+        stdout(&adopted).contains("Recorded: 3 history rows"),
+        "{}",
+        text(&adopted)
+    );
+    let folder = ws.path().join("generated/loans");
+    for file in ["0001_adopt_baseline.sql", "state.json", "vnext.sum"] {
+        assert!(folder.join(file).exists(), "{file}");
+    }
+    assert_eq!(
+        crate::apply::history(&db)
+            .iter()
+            .map(|row| row.rsplit_once(' ').unwrap().1.to_owned())
+            .collect::<Vec<_>>(),
+        ["finished", "finished", "finished"]
+    );
+    let baseline = std::fs::read_to_string(folder.join("0001_adopt_baseline.sql")).unwrap();
+    assert!(
+        baseline.contains("CREATE SCHEMA \"loan_application\""),
+        "{baseline}"
+    );
+    assert!(!baseline.contains("loan_review"), "{baseline}");
+
+    // Twice is a no-op.
+    let again = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(stdout(&again).contains("VN656"), "{}", text(&again));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("0001_adopt_baseline.sql")).unwrap(),
+        baseline
+    );
+
+    // The next plan writes only what is new: the projections and the new workflow.
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    let next = std::fs::read_to_string(folder.join("0002_add_loan_review.sql")).unwrap();
+    assert!(next.contains("CREATE SCHEMA \"loan_review\""), "{next}");
+    assert!(
+        next.contains("ALTER TABLE \"loan_application\".\"InstancesData\"\n    ADD COLUMN \"q_"),
+        "{next}"
+    );
+    assert!(
+        !next.contains("CREATE SCHEMA \"loan_application\"")
+            && !next.contains("CREATE SCHEMA \"sys_"),
+        "{next}"
+    );
+    assert!(
+        !next.contains("Publish workflow loan-application"),
+        "{next}"
+    );
+
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    let up_to_date = ok(vnext(
+        &["plan", "--check", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    assert!(
+        stdout(&up_to_date).contains("up to date"),
+        "{}",
+        text(&up_to_date)
+    );
+    no_drift(ws.path(), &db);
+
+    // The runtime's rows are as it wrote them: its ids, ETags and VersionNo kept.
+    let now = runtime_ids(&db);
+    assert!(ids.iter().all(|id| now.contains(id)), "{ids:?}\n{now:?}");
+    // The leftovers are still there: recognised, not cleaned.
+    assert_eq!(db.query(INCIDENTS_COLUMNS), ["8"]);
+}
+
+#[test]
+fn a_fresh_database_built_from_the_adopted_generated_folder_has_no_drift() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_then_fresh");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["adopt"], ws.path(), &db.url));
+    let fresh = TestDb::create("adopt_fresh");
+    ok(vnext(&["apply"], ws.path(), &fresh.url));
+    no_drift(ws.path(), &fresh);
+    assert_eq!(
+        fresh.query("SELECT \"Key\" || ' ' || \"Version\" FROM sys_flows.\"Instances\" i JOIN sys_flows.\"InstancesData\" d ON d.\"InstanceId\" = i.\"Id\""),
+        ["loan-application 1.0.0"]
+    );
+}
+
+#[test]
+fn a_published_version_that_differs_from_its_definition_is_refused_with_nothing_written() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = TestDb::create("adopt_conflict");
+    migrate_like_the_runtime(&db, &SYSTEM_SCHEMAS);
+    let components = fixture().join("workspace/core");
+    let edited = serde_json::json!({"type": "master", "schema": {"type": "object"}});
+    publish_like_the_runtime(
+        &db,
+        &components.join("Schemas/loan-data.json"),
+        Some(edited),
+    );
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let before = crate::apply::dump(&db);
+
+    let refused = vnext(&["adopt"], ws.path(), &db.url);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let said = flat(&stdout(&refused));
+    assert!(
+        said.contains("VN652 schema loan-data 1.0.0: the database holds other content")
+            && said.contains("a published version is never overwritten")
+            && said.contains("Nothing was written, in the database or in generated/"),
+        "{said}"
+    );
+    assert_eq!(crate::apply::dump(&db), before);
+    assert!(!has_vnext_history(&db));
+    assert!(!ws.path().join("generated").exists());
+}
+
+#[test]
+fn a_component_the_workspace_lacks_is_reported_and_adopted_as_published() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_unknown");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    // The workspace lost loan-data's file; the database still has the version.
+    std::fs::remove_file(ws.path().join("core/Schemas/loan-data.json")).unwrap();
+    for workflow in ["loan-application", "loan-review"] {
+        let path = ws.path().join(format!("core/Workflows/{workflow}.json"));
+        let mut value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        value["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .remove("schema");
+        std::fs::write(&path, value.to_string()).unwrap();
+    }
+    let dry = vnext(&["adopt", "--dry-run"], ws.path(), &db.url);
+    let said = stdout(&dry);
+    // loan-application's content changed with its schema reference: a conflict.
+    assert!(
+        said.contains("VN652 workflow loan-application 1.0.0"),
+        "{}",
+        text(&dry)
+    );
+    assert!(
+        said.contains("VN653 schema loan-data 1.0.0: published, and not in the workspace"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_database_vnext_already_manages_is_not_adopted() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = TestDb::create("adopt_managed");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["plan"], ws.path(), &db.url));
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    std::fs::remove_dir_all(ws.path().join("generated")).unwrap();
+    let refused = vnext(&["adopt"], ws.path(), &db.url);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        stdout(&refused).contains("VN657")
+            && stdout(&refused).contains("vnext already manages this database"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!ws.path().join("generated").exists());
+}
+
+#[test]
+fn apply_and_status_on_a_runtime_built_database_point_to_adopt_and_never_to_a_retry() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_foreign");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["plan"], ws.path(), &db.url));
+    let before = crate::apply::dump(&db);
+    for args in [&["apply"][..], &["apply", "--dry-run"], &["status"]] {
+        let refused = vnext(args, ws.path(), &db.url);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&refused)
+        );
+        let said = crate::apply::stderr(&refused);
+        assert!(
+            said.contains("VN658")
+                && said.contains("holds sys_extensions, sys_flows, sys_functions, and 4 more but no vnext history")
+                && said.contains("vnext adopt --dry-run"),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("again to resume"), "{said}");
+    }
+    assert_eq!(crate::apply::dump(&db), before);
+    assert!(!has_vnext_history(&db));
+}
+
+#[test]
+fn a_new_version_of_a_component_the_runtime_published_goes_onto_the_runtimes_row() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_new_version");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["adopt"], ws.path(), &db.url));
+    let instance =
+        db.query("SELECT \"Id\" FROM sys_flows.\"Instances\" WHERE \"Key\" = 'loan-application'");
+    // The team's first change after adopting: loan-application 1.1.0, with new tags.
+    let workflows = ws.path().join("core/Workflows");
+    let mut next: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workflows.join("loan-application.json")).unwrap(),
+    )
+    .unwrap();
+    next["version"] = "1.1.0".into();
+    next["tags"] = serde_json::json!(["loans", "retail"]);
+    next["attributes"]["labels"][0]["label"] = "Loan application".into();
+    std::fs::write(
+        workflows.join("loan-application@1.1.0.json"),
+        next.to_string(),
+    )
+    .unwrap();
+
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert_eq!(
+        db.query("SELECT d.\"Version\" || ' ' || d.\"IsLatest\" || ' ' || (d.\"InstanceId\" = i.\"Id\") || ' ' || array_to_string(i.\"Tags\", ',') FROM sys_flows.\"InstancesData\" d JOIN sys_flows.\"Instances\" i ON i.\"Key\" = 'loan-application' WHERE d.\"InstanceId\" = i.\"Id\" ORDER BY 1"),
+        ["1.0.0 false true loans,retail", "1.1.0 true true loans,retail"]
+    );
+    assert_eq!(
+        db.query("SELECT \"Id\" FROM sys_flows.\"Instances\" WHERE \"Key\" = 'loan-application'"),
+        instance
+    );
+    no_drift(ws.path(), &db);
+}
+
+#[test]
+fn the_runtimes_leftovers_are_removed_only_when_asked() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_cleanup");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let count = |sql: &str| db.query(sql)[0].clone();
+    let incidents = INCIDENTS_COLUMNS;
+    let functions = "SELECT count(*) FROM pg_proc WHERE proname = 'try_append_instance_data_batch'";
+    let defaults = "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'FlowVersion'";
+
+    let dry = ok(vnext(
+        &[
+            "adopt",
+            "--dry-run",
+            "--allow-cleanup",
+            "incidents-column",
+            "--allow-cleanup",
+            "batch-append-function",
+        ],
+        ws.path(),
+        &db.url,
+    ));
+    assert!(
+        stdout(&dry).contains("VN659 column \"Instances\".\"Incidents\": in 8 schemas"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(count(incidents), "8", "the dry run removed nothing");
+
+    ok(vnext(
+        &[
+            "adopt",
+            "--allow-cleanup",
+            "incidents-column",
+            "--allow-cleanup",
+            "batch-append-function",
+        ],
+        ws.path(),
+        &db.url,
+    ));
+    assert_eq!(
+        (count(incidents), count(functions), count(defaults)),
+        ("0".into(), "0".into(), "8".into())
+    );
+    no_drift(ws.path(), &db);
+}
+
+#[test]
+fn the_url_is_read_from_the_deploy_environment_as_apply_reads_it() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_env");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    std::fs::write(
+        ws.path().join("vnext.deploy.yaml"),
+        "environments:\n  staging:\n    domains:\n      loans: { url: { env: STAGING_LOANS_URL } }\n",
+    )
+    .unwrap();
+    let output = crate::apply::command(&["adopt", "--dry-run", "--env", "staging"], ws.path(), "")
+        .env_remove("DATABASE_URL")
+        .env("STAGING_LOANS_URL", &db.url)
+        .output()
+        .unwrap();
+    let output = ok(output);
+    assert!(
+        stdout(&output).contains(&format!("{} (domain loans)", db.name)),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        stdout(&output).contains("Would record"),
+        "{}",
+        text(&output)
+    );
+}
