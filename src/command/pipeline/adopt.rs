@@ -8,10 +8,6 @@
 //! nothing anywhere; adopting twice finds the baseline in both places and does nothing.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
-
-use serde::Serialize;
 
 use super::analysis::{absolute, analyse, component_references};
 use super::desired;
@@ -20,64 +16,14 @@ use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
 use crate::deploy::adopt::{Compared, Finding, Live, classify, compare};
-use crate::deploy::leftovers::{Cleanup, Leftover, recognise};
+use crate::deploy::leftovers::{Leftover, recognise};
 use crate::deploy::migrations::{Folder, header_state_hashes};
 use crate::deploy::reconcile::{Source, SourceKind};
 use crate::front::extract::{Detail, Known};
 use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
 use crate::pg::adopt::{Baseline, Recorded, Session};
-use crate::pg::conn::Target;
 
-/// What `vnext adopt` is asked to do.
-#[derive(Debug, Clone)]
-pub struct AdoptInput {
-    pub root: PathBuf,
-    pub display_base: PathBuf,
-    pub domain: Option<String>,
-    pub target: Target,
-    pub dry_run: bool,
-    pub lock_wait: Duration,
-    /// `--allow-cleanup`: the runtime's leftovers to remove.
-    pub allow_cleanup: Vec<Cleanup>,
-}
-
-/// How adopt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AdoptOutcome {
-    /// The baseline is recorded in the database and written into `generated/`.
-    Adopted,
-    /// `--dry-run`: what adopt would record; nothing changed.
-    WouldAdopt,
-    /// Both already hold this baseline.
-    AlreadyAdopted,
-    /// A finding refuses: nothing was written.
-    Refused,
-}
-
-/// What adopt found and did, as data.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdoptReport {
-    pub domain: String,
-    pub database: String,
-    pub outcome: AdoptOutcome,
-    pub findings: Vec<Finding>,
-    /// The history rows recorded (or to be): `platform 0001_initial.sql`, ...
-    pub records: Vec<String>,
-    /// The baseline migration's file, under `generated/<domain>/`.
-    pub migration: Option<String>,
-    /// The SQL adopt runs in the database (besides no migration).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub sql: String,
-}
-
-#[derive(Debug)]
-pub struct AdoptOutput {
-    pub files: crate::base::source::SourceSet,
-    pub diagnostics: Vec<Diagnostic>,
-    pub report: Option<AdoptReport>,
-}
+pub use super::adopt_report::{AdoptInput, AdoptOutcome, AdoptOutput, AdoptReport};
 
 /// The workspace side: the desired catalog, the platform's, the folder, the sources.
 struct Prepared {

@@ -16,7 +16,7 @@ use crate::deploy::reconcile::{Source, SourceKind};
 use crate::pg::adopt::{Baseline, Recorded, Session};
 use crate::pg::history::StoredState;
 
-use super::adopt::{AdoptInput, AdoptOutcome, AdoptReport};
+use super::adopt_report::{AdoptInput, AdoptOutcome, AdoptReport};
 
 /// Whether the database is one built by hand from `generated/`: vnext's registry without a
 /// history row, and a domain folder with migrations and a state.

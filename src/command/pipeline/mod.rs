@@ -6,6 +6,7 @@
 mod adopt;
 mod adopt_baseline;
 mod adopt_by_hand;
+mod adopt_report;
 mod analysis;
 mod branches;
 mod deploy;
