@@ -1,11 +1,13 @@
-//! Deployment, without a server: the `generated/<domain>/` folder (`migrations`, and what an
-//! interrupted plan left in it, `interrupted`, and what branches and merges do to it,
+//! Deployment, without a server: the `generated/<domain>/` folder (`migrations`, the checksums of its
+//! committed files remembered by stamp, `checksums`, what an interrupted plan left in it,
+//! `interrupted`, and what branches and merges do to it,
 //! `branches`), what a database's history says must run (`reconcile`, of the `sources` and
 //! history rows), whose migrations a history holds (`identity`), and how described schemas
 //! differ (`drift`); `git` runs git for branches and reviews. `config` is the deploy configuration (`vnext.deploy.yaml`): environments
 //! and where each domain's URL is read from. `pg` does the talking to the server.
 
 pub(crate) mod branches;
+pub mod checksums;
 pub mod config;
 pub(crate) mod drift;
 pub(crate) mod git;

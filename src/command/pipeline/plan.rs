@@ -160,6 +160,9 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         }
     });
     let (mut analysis, layouts) = analyse(discovery, Detail::Content(&known), cache.as_mut());
+    // The cache's entries are copies of what the analysis holds: free them before lowering
+    // (at 10,000 workflows, 130 MB of the peak).
+    drop(cache);
     let mut diagnostics = analysis.diagnostics.clone();
     let mut domains = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -238,6 +241,10 @@ fn prepare_folder(
                 rebase: input.rebase,
                 rehash: input.rehash,
                 database: input.database.as_ref(),
+                // `plan --check` (CI's gate) hashes every file, as apply does.
+                cache: (input.mode == PlanMode::Write)
+                    .then_some(input.cache.as_deref())
+                    .flatten(),
             };
             super::branches::prepare(&asked, dir, domain)
         }
