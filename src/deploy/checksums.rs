@@ -7,10 +7,11 @@
 //! when it was hashed, and only for this build of vnext (the key holds the version and the hash
 //! of the code). Any write to a file changes its change time, which no user-space call can set
 //! back; replacing it (an editor's save, `git checkout`) gives it a new inode and change time.
-//! The one way a stamp survives an edit is the same clock tick and the same size; so a file is
-//! remembered only when its stamp is unchanged across the hashing and it was last changed more
-//! than `SETTLED` before (git calls the other files "racily clean" and hashes them again: here,
-//! the next plan does). Everything else is hashed as before: a missing, foreign or unreadable
+//! The one way a stamp survives an edit is the same (coarse) clock tick and the same size; so a
+//! file is remembered only when its stamp is unchanged across the hashing and it last changed
+//! more than `SETTLED` before the hashing began: any later write would give it a later change
+//! time. (Git calls the other files "racily clean" and hashes them again; here the next plan
+//! does.) Everything else is hashed as before: a missing, foreign or unreadable
 //! cache, a symbolic link in place of the cache folder, and `plan --check` and `apply`, which
 //! never use it. Writing it is best effort: a failure costs speed, nothing else.
 
@@ -102,6 +103,9 @@ impl Checksums {
             return hash(path);
         }
         let name = path.to_string_lossy().into_owned();
+        // The clock is read before the file: a change after this moment gives the file a later
+        // change time than any that `settled` accepts.
+        let now = now_ns();
         let before = Stamp::of(path);
         if let (Some(stamp), Some(entry)) = (before, self.file.entries.get(&name))
             && entry.stamp == stamp
@@ -110,7 +114,7 @@ impl Checksums {
         }
         let known = hash(path)?;
         match before {
-            Some(stamp) if Stamp::of(path) == Some(stamp) && settled(&stamp) => {
+            Some(stamp) if Stamp::of(path) == Some(stamp) && settled(&stamp, now) => {
                 let entry = Entry {
                     stamp,
                     known: known.clone(),
@@ -125,8 +129,7 @@ impl Checksums {
         Ok(known)
     }
 
-    /// Writes what changed (best effort), keeping only the files of folders read this time
-    /// or still on disk.
+    /// Writes what changed (best effort), forgetting files that are no longer on disk.
     pub fn save(&mut self) {
         let Some(dir) = &self.dir else { return };
         if !self.changed {
@@ -135,33 +138,26 @@ impl Checksums {
         self.file
             .entries
             .retain(|path, _| Path::new(path).is_file());
-        let _ = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(dir)?;
-            let ignore = dir.join(".gitignore");
-            if std::fs::symlink_metadata(&ignore).is_err() {
-                std::fs::write(
-                    &ignore,
-                    "# vnext's cache of analysed files; safe to delete.\n*\n",
-                )?;
-            }
-            let tmp = dir.join(format!("{FILE}.tmp"));
-            let bytes = postcard::to_stdvec(&self.file).map_err(std::io::Error::other)?;
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(&tmp, dir.join(FILE))
-        })();
+        let _ = postcard::to_stdvec(&self.file)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| crate::front::cache::write_file(dir, FILE, &bytes));
         self.changed = false;
     }
 }
 
-/// Whether a stamp's file last changed (content or inode) more than `SETTLED` ago.
-fn settled(stamp: &Stamp) -> bool {
-    let Ok(now) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) else {
+/// The system clock in nanoseconds since 1970, as file stamps count (none if it is unreadable).
+fn now_ns() -> Option<i128> {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?;
+    i128::try_from(since.as_nanos()).ok()
+}
+
+/// Whether a stamp's file last changed (content or inode) more than `SETTLED` before `now`.
+fn settled(stamp: &Stamp, now: Option<i128>) -> bool {
+    let (Some(now), Ok(settled)) = (now, i128::try_from(SETTLED.as_nanos())) else {
         return false;
     };
-    let Ok(now) = i128::try_from(now.as_nanos()) else {
-        return false;
-    };
-    let settled = i128::try_from(SETTLED.as_nanos()).unwrap_or(i128::MAX);
     stamp.modified_ns.max(stamp.changed_ns) < now - settled
 }
 

@@ -243,25 +243,28 @@ impl Cache {
             key: &self.key,
             entries,
         };
-        let _ = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(dir)?;
-            let ignore = dir.join(".gitignore");
-            // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
-            if std::fs::symlink_metadata(&ignore).is_err() {
-                std::fs::write(
-                    &ignore,
-                    "# vnext's cache of analysed files; safe to delete.\n*\n",
-                )?;
-            }
-            let tmp = dir.join(format!("{FILE}.tmp"));
-            std::fs::write(
-                &tmp,
-                postcard::to_stdvec(&file).map_err(std::io::Error::other)?,
-            )?;
-            std::fs::rename(&tmp, dir.join(FILE))
-        })();
+        let _ = postcard::to_stdvec(&file)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| write_file(dir, FILE, &bytes));
         self.changed = false;
     }
+}
+
+/// Writes `name` into the cache folder `dir` (created, and ignoring itself in git), whole or
+/// not at all: under a temporary name first, then renamed.
+pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        std::fs::write(
+            &ignore,
+            "# vnext's cache of analysed files; safe to delete.\n*\n",
+        )?;
+    }
+    let tmp = dir.join(format!("{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(name))
 }
 
 #[cfg(test)]
