@@ -138,9 +138,7 @@ impl Checksums {
         self.file
             .entries
             .retain(|path, _| Path::new(path).is_file());
-        let _ = postcard::to_stdvec(&self.file)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| crate::front::cache::write_file(dir, FILE, &bytes));
+        let _ = crate::front::cache::write_file(dir, FILE, &self.file);
         self.changed = false;
     }
 }

@@ -243,16 +243,16 @@ impl Cache {
             key: &self.key,
             entries,
         };
-        let _ = postcard::to_stdvec(&file)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| write_file(dir, FILE, &bytes));
+        let _ = write_file(dir, FILE, &file);
         self.changed = false;
     }
 }
 
-/// Writes `name` into the cache folder `dir` (created, and ignoring itself in git), whole or
-/// not at all: under a temporary name first, then renamed.
-pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `value` (postcard) as `name` into the cache folder `dir` (created, and ignoring
+/// itself in git), whole or not at all: under a temporary name first, then renamed. Streamed:
+/// a large workspace's cache is tens of megabytes, which are not held in memory again.
+pub(crate) fn write_file(dir: &Path, name: &str, value: &impl Serialize) -> std::io::Result<()> {
+    use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
     // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
@@ -263,7 +263,10 @@ pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Resul
         )?;
     }
     let tmp = dir.join(format!("{name}.tmp"));
-    std::fs::write(&tmp, bytes)?;
+    let writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    postcard::to_io(value, writer)
+        .map_err(std::io::Error::other)?
+        .flush()?;
     std::fs::rename(&tmp, dir.join(name))
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse, component_references, published_versions};
+use super::analysis::{absolute, analyse, component_references_among, published_versions};
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
 use super::{desired, judge};
@@ -319,7 +319,8 @@ pub(super) fn plan_domain(
         );
     }
     let first = folder.files.is_empty() && folder.state.is_none();
-    let references = component_references(analysis, index);
+    let changed = crate::compile::diff::changed_components(&diff.changes);
+    let references = component_references_among(analysis, index, Some(&changed));
     let plan = match build(&desired.lowered.catalog, diff.changes, &references, first) {
         Ok(plan) => plan,
         Err(cycles) => {
