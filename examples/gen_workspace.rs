@@ -13,12 +13,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-struct Options {
-    workflows: usize,
-    out: PathBuf,
-    yaml: bool,
-    domain: String,
-    version: String,
+/// What to generate (also used by the test `incremental`, which includes this file).
+pub(crate) struct Options {
+    pub(crate) workflows: usize,
+    pub(crate) out: PathBuf,
+    pub(crate) yaml: bool,
+    pub(crate) domain: String,
+    pub(crate) version: String,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -65,7 +66,7 @@ fn main() {
     );
 }
 
-fn generate(options: &Options) -> std::io::Result<()> {
+pub(crate) fn generate(options: &Options) -> std::io::Result<()> {
     let root = &options.out;
     std::fs::create_dir_all(root)?;
     std::fs::write(

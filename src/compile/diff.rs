@@ -230,6 +230,22 @@ pub(crate) struct Diff {
     pub removed: Vec<Removed>,
 }
 
+/// The components that changes publish, unpublish or update, by kind and key: the only ones a
+/// plan orders by their references.
+pub(crate) fn changed_components(changes: &[Change]) -> BTreeSet<(Kind, String)> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::PublishComponent { record } | Change::UnpublishComponent { record } => {
+                Some((record.kind, record.key.clone()))
+            }
+            Change::PublishVersion { kind, key, .. }
+            | Change::UpdateComponent { kind, key, .. } => Some((*kind, key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Whether a domain unpublishes the components it no longer defines: only the platform does
 /// (its own system rows give way to the runtime's package); a domain's versions stay for
 /// running instances. `diff` and the state `plan` records both follow it.

@@ -389,6 +389,32 @@ impl State {
 
     /// Re-derives the catalog the state records. Errors say which part is unreadable.
     pub(crate) fn to_catalog(&self) -> Result<Catalog, String> {
+        let mut catalog = self.schemas_catalog()?;
+        let components = self.components.iter().flat_map(|(flow, keys)| {
+            keys.iter()
+                .map(move |(key, component)| (flow.clone(), key.clone(), component.clone()))
+        });
+        add_components(&mut catalog, components)?;
+        Ok(catalog)
+    }
+
+    /// `to_catalog`, taking the state apart instead of copying it: a plan needs the recorded
+    /// catalog, never the state it came from, and a large domain's state is tens of megabytes
+    /// in memory.
+    pub(crate) fn into_catalog(mut self) -> Result<Catalog, String> {
+        let mut catalog = self.schemas_catalog()?;
+        let components = std::mem::take(&mut self.components);
+        drop(self);
+        let components = components.into_iter().flat_map(|(flow, keys)| {
+            keys.into_iter()
+                .map(move |(key, component)| (flow.clone(), key, component))
+        });
+        add_components(&mut catalog, components)?;
+        Ok(catalog)
+    }
+
+    /// The catalog without its components: the layouts rebuilt once, every schema derived.
+    fn schemas_catalog(&self) -> Result<Catalog, String> {
         let mut layouts: BTreeMap<&str, Arc<Layout>> = BTreeMap::new();
         for (name, source) in &self.layouts {
             let mut problems = Vec::new();
@@ -436,36 +462,41 @@ impl State {
             built.projections = lower::projections_from_specs(&schema.projections)?;
             catalog.schemas.insert(name.clone(), built);
         }
-        for (flow, keys) in &self.components {
-            let kind =
-                Kind::from_flow(flow).ok_or_else(|| format!("unknown component flow `{flow}`"))?;
-            for (key, component) in keys {
-                catalog.components.insert(
-                    (kind, key.clone()),
-                    ComponentRecord {
-                        kind,
-                        key: key.clone(),
-                        flow_version: component.flow_version.clone(),
-                        tags: component.tags.clone(),
-                        versions: component
-                            .versions
-                            .iter()
-                            .map(|(version, hash)| {
-                                (
-                                    version.clone(),
-                                    ComponentVersion {
-                                        version: version.clone(),
-                                        hash: hash.clone(),
-                                        attributes: None,
-                                        data_hash: None,
-                                    },
-                                )
-                            })
-                            .collect(),
-                    },
-                );
-            }
-        }
         Ok(catalog)
     }
+}
+
+/// The recorded components, `(flow, key, state)`, into the catalog.
+fn add_components(
+    catalog: &mut Catalog,
+    components: impl Iterator<Item = (String, String, ComponentState)>,
+) -> Result<(), String> {
+    for (flow, key, component) in components {
+        let kind =
+            Kind::from_flow(&flow).ok_or_else(|| format!("unknown component flow `{flow}`"))?;
+        let versions = component
+            .versions
+            .into_iter()
+            .map(|(version, hash)| {
+                let recorded = ComponentVersion {
+                    version: version.clone(),
+                    hash,
+                    attributes: None,
+                    data_hash: None,
+                };
+                (version, recorded)
+            })
+            .collect();
+        catalog.components.insert(
+            (kind, key.clone()),
+            ComponentRecord {
+                kind,
+                key,
+                flow_version: component.flow_version,
+                tags: component.tags,
+                versions,
+            },
+        );
+    }
+    Ok(())
 }

@@ -97,6 +97,36 @@ fn remove(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Whether the folder's sum names its newest migration (or it has none): then no newest
+/// migration lacks its line, which is all `settle_unrecorded_newest` looks for.
+fn newest_is_recorded(dir: &Path) -> std::io::Result<bool> {
+    let mut newest: Option<(u32, String)> = None;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(number) = parse_name(&name)
+            && newest.as_ref().is_none_or(|(n, _)| number > *n)
+        {
+            newest = Some((number, name));
+        }
+    }
+    let Some((_, newest)) = newest else {
+        return Ok(true);
+    };
+    let sum_text = match std::fs::read_to_string(dir.join(SUM_FILE)) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    Ok(recorded(&sum_text)
+        .0
+        .iter()
+        .any(|(name, _)| *name == newest))
+}
+
 /// The migrations a sum records, in order: `(name, chained hash)`, and its state checksum.
 fn recorded(sum_text: &str) -> (Vec<(String, String)>, Option<String>) {
     let mut files = Vec::new();
@@ -163,6 +193,11 @@ fn finish_renames(dir: &Path, pending_sum: &Path) -> std::io::Result<bool> {
 
 /// The older vnext's interruption between its renames: a newest migration the sum lacks.
 fn settle_unrecorded_newest(dir: &Path) -> std::io::Result<Vec<String>> {
+    if newest_is_recorded(dir)? {
+        // Nothing below can apply (the sum's lines would have to be the earlier files' only):
+        // the folder is not read and hashed for it, which would double a re-plan's reading.
+        return Ok(Vec::new());
+    }
     let folder = migrations::read(dir)?;
     if migrations::verify(&folder).is_empty() {
         return Ok(Vec::new());

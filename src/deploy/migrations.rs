@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::base::hash::{checksum, checksum_reader, sha256_hex};
+use crate::deploy::checksums::{Checksums, Known};
 
 pub const SUM_FILE: &str = "vnext.sum";
 
@@ -131,6 +132,19 @@ pub fn parse_name(name: &str) -> Option<u32> {
 
 /// Reads a folder; a missing folder is an empty one.
 pub fn read(dir: &Path) -> std::io::Result<Folder> {
+    read_with(dir, &mut Checksums::none())
+}
+
+/// What a migration file is: its checksum and the state its header leaves.
+fn hash_migration(path: &Path) -> std::io::Result<Known> {
+    Ok(Known {
+        checksum: checksum_file(path)?,
+        state_after: header_state_hashes(&head_of(path)?).1,
+    })
+}
+
+/// `read`, with the checksums of files whose stamps are unchanged taken from `checksums`.
+pub fn read_with(dir: &Path, checksums: &mut Checksums) -> std::io::Result<Folder> {
     let mut folder = Folder {
         dir: dir.to_path_buf(),
         ..Folder::default()
@@ -154,10 +168,11 @@ pub fn read(dir: &Path) -> std::io::Result<Folder> {
             folder.sum = Some(std::fs::read_to_string(&path)?);
         } else if let Some(number) = parse_name(&name) {
             // Hash now, keep only the path: the text is read again only to apply it.
+            let known = checksums.of(&path, hash_migration)?;
             folder.files.push(MigrationFile {
                 number,
-                checksum: checksum_file(&path)?,
-                state_after: header_state_hashes(&head_of(&path)?).1,
+                checksum: known.checksum,
+                state_after: known.state_after,
                 text: Text::File(path),
                 name,
             });

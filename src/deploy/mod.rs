@@ -1,5 +1,6 @@
-//! Deployment, without a server: the `generated/<domain>/` folder (`migrations`, and what an
-//! interrupted plan left in it, `interrupted`, and what branches and merges do to it,
+//! Deployment, without a server: the `generated/<domain>/` folder (`migrations`, the checksums of its
+//! committed files remembered by stamp, `checksums`, what an interrupted plan left in it,
+//! `interrupted`, and what branches and merges do to it,
 //! `branches`), what a database's history says must run (`reconcile`, of the `sources` and
 //! history rows), whose migrations a history holds (`identity`), and how described schemas
 //! differ (`drift`), and what `vnext adopt` makes of a database the runtime built (`adopt`, and the runtime's own
@@ -8,6 +9,7 @@
 
 pub mod adopt;
 pub(crate) mod branches;
+pub mod checksums;
 pub mod config;
 pub(crate) mod drift;
 pub(crate) mod git;

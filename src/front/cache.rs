@@ -243,25 +243,31 @@ impl Cache {
             key: &self.key,
             entries,
         };
-        let _ = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(dir)?;
-            let ignore = dir.join(".gitignore");
-            // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
-            if std::fs::symlink_metadata(&ignore).is_err() {
-                std::fs::write(
-                    &ignore,
-                    "# vnext's cache of analysed files; safe to delete.\n*\n",
-                )?;
-            }
-            let tmp = dir.join(format!("{FILE}.tmp"));
-            std::fs::write(
-                &tmp,
-                postcard::to_stdvec(&file).map_err(std::io::Error::other)?,
-            )?;
-            std::fs::rename(&tmp, dir.join(FILE))
-        })();
+        let _ = write_file(dir, FILE, &file);
         self.changed = false;
     }
+}
+
+/// Writes `value` (postcard) as `name` into the cache folder `dir` (created, and ignoring
+/// itself in git), whole or not at all: under a temporary name first, then renamed. Streamed:
+/// a large workspace's cache is tens of megabytes, which are not held in memory again.
+pub(crate) fn write_file(dir: &Path, name: &str, value: &impl Serialize) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    // symlink_metadata: a link named .gitignore is not followed to write elsewhere.
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        std::fs::write(
+            &ignore,
+            "# vnext's cache of analysed files; safe to delete.\n*\n",
+        )?;
+    }
+    let tmp = dir.join(format!("{name}.tmp"));
+    let writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    postcard::to_io(value, writer)
+        .map_err(std::io::Error::other)?
+        .flush()?;
+    std::fs::rename(&tmp, dir.join(name))
 }
 
 #[cfg(test)]

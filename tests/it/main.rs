@@ -21,6 +21,7 @@ mod generated;
 mod github_action;
 mod graph;
 mod hostile_input;
+mod incremental;
 mod init;
 mod layout_upgrade;
 mod lint_fixtures;

@@ -25,11 +25,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Replaces everything but `generated/` in `workspace` with the files of `step`.
+/// Replaces everything but `generated/` (and `.vnext-cache/`) in `workspace` with the files of `step`.
 pub fn switch_to(workspace: &Path, step: &Path) {
     for entry in std::fs::read_dir(workspace).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().is_some_and(|n| n == "generated") {
+        // `generated/` carries over from step to step, and so does a cache (`incremental`).
+        if path
+            .file_name()
+            .is_some_and(|n| n == "generated" || n == vnext::front::cache::DIR)
+        {
             continue;
         }
         if path.is_dir() {
@@ -50,8 +54,8 @@ pub fn steps(fixture: &Path) -> Vec<PathBuf> {
     steps
 }
 
-/// Runs every step of a plan fixture in `workspace`; returns the report of each step.
-pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
+/// The plan of a fixture's workspace, with the fixture's `args`.
+pub fn fixture_input(fixture: &Path, workspace: &Path) -> PlanInput {
     let args = std::fs::read_to_string(fixture.join("args")).unwrap_or_default();
     let option = |name: &str| -> Vec<String> {
         args.split_whitespace()
@@ -61,33 +65,42 @@ pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
             .map(|pair| pair[1].to_owned())
             .collect()
     };
-    let allow_drop = option("--allow-drop");
-    let allow_rewrite = option("--allow-rewrite");
+    PlanInput {
+        allow_drop: option("--allow-drop"),
+        allow_rewrite: option("--allow-rewrite"),
+        ..PlanInput::new(workspace, PlanMode::Write)
+    }
+}
+
+/// Makes `workspace` step `idx` of the fixture: its definitions, and for the last step of a
+/// `tamper` fixture, the first migration edited by hand.
+pub fn enter_step(fixture: &Path, workspace: &Path, steps: &[PathBuf], idx: usize) {
+    switch_to(workspace, &steps[idx]);
+    if idx + 1 == steps.len() && idx > 0 && fixture.join("tamper").exists() {
+        let dir = workspace.join("generated/loans");
+        let first = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("0001_")
+            })
+            .unwrap();
+        let mut text = std::fs::read_to_string(&first).unwrap();
+        text.push_str("-- edited by hand\n");
+        std::fs::write(&first, text).unwrap();
+    }
+}
+
+/// Runs every step of a plan fixture in `workspace`; returns the report of each step.
+pub fn run_fixture(fixture: &Path, workspace: &Path) -> String {
     let steps = steps(fixture);
     let mut report = String::new();
-    for (idx, step) in steps.iter().enumerate() {
-        switch_to(workspace, step);
-        if idx + 1 == steps.len() && idx > 0 && fixture.join("tamper").exists() {
-            let dir = workspace.join("generated/loans");
-            let first = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .starts_with("0001_")
-                })
-                .unwrap();
-            let mut text = std::fs::read_to_string(&first).unwrap();
-            text.push_str("-- edited by hand\n");
-            std::fs::write(&first, text).unwrap();
-        }
-        let output = pipeline::plan(&PlanInput {
-            allow_drop: allow_drop.clone(),
-            allow_rewrite: allow_rewrite.clone(),
-            ..PlanInput::new(workspace, PlanMode::Write)
-        });
+    for idx in 0..steps.len() {
+        enter_step(fixture, workspace, &steps, idx);
+        let output = pipeline::plan(&fixture_input(fixture, workspace));
         report.push_str(&format!("== step {} ==\n", idx + 1));
         // What `vnext plan` prints, run in the workspace, then each migration it wrote.
         let shown_from = std::fs::canonicalize(workspace).unwrap();

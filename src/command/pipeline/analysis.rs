@@ -52,22 +52,38 @@ pub(super) fn absolute(path: &Path) -> PathBuf {
 }
 
 /// Which component of a domain references which (same-domain references that resolved).
-pub fn component_references(
-    analysis: &Analysis,
-    solution: usize,
-) -> std::collections::BTreeMap<
+pub fn component_references(analysis: &Analysis, solution: usize) -> References {
+    component_references_among(analysis, solution, None)
+}
+
+/// Which component references which, by kind and key.
+pub(crate) type References = std::collections::BTreeMap<
     (crate::front::model::Kind, String),
     BTreeSet<(crate::front::model::Kind, String)>,
-> {
-    let mut references: std::collections::BTreeMap<_, BTreeSet<_>> =
-        std::collections::BTreeMap::new();
+>;
+
+/// `component_references`, only between the components `among` names (all when `None`): a
+/// plan orders only the components it changes, and a large domain's whole map is tens of
+/// megabytes.
+pub(super) fn component_references_among(
+    analysis: &Analysis,
+    solution: usize,
+    among: Option<&BTreeSet<(crate::front::model::Kind, String)>>,
+) -> References {
+    let mut references: References = std::collections::BTreeMap::new();
+    let wanted = |kind: crate::front::model::Kind, key: &String| {
+        among.is_none_or(|among| among.contains(&(kind, key.clone())))
+    };
     for ((from, _), to) in &analysis.resolution.targets {
         let (source, target) = (&analysis.components[*from], &analysis.components[*to]);
         if source.solution != Some(solution) {
             continue;
         }
         if let (Some(source_key), Some(target_key)) = (&source.key, &target.key) {
-            if (source.kind, source_key) == (target.kind, target_key) {
+            if (source.kind, source_key) == (target.kind, target_key)
+                || !wanted(source.kind, source_key)
+                || !wanted(target.kind, target_key)
+            {
                 continue;
             }
             references

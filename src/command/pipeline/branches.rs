@@ -10,6 +10,7 @@ use std::path::Path;
 use super::recorded::Refused;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::deploy::branches;
+use crate::deploy::checksums::Checksums;
 use crate::deploy::migrations::{self, Folder};
 use crate::deploy::reconcile::HistoryRow;
 use crate::pg::status::Record;
@@ -37,11 +38,23 @@ pub(super) struct Asked<'a> {
     pub rebase: bool,
     pub rehash: bool,
     pub database: Option<&'a Record>,
+    /// The cache folder whose remembered checksums spare re-reading committed migrations
+    /// (`deploy::checksums`); none: every file is hashed.
+    pub cache: Option<&'a Path>,
 }
 
 /// Reads `generated/<domain>/` and gets it ready to plan on, or says why it cannot be.
 pub(super) fn prepare(input: &Asked<'_>, dir: &Path, domain: &str) -> Result<Prepared, Refused> {
-    let folder = migrations::read(dir).map_err(|err| unreadable(dir, &err))?;
+    let folder = match input.cache {
+        Some(cache) => {
+            let mut checksums = Checksums::open(cache);
+            let folder = migrations::read_with(dir, &mut checksums);
+            checksums.save();
+            folder
+        }
+        None => migrations::read(dir),
+    }
+    .map_err(|err| unreadable(dir, &err))?;
     let mut prepared = Prepared {
         folder,
         dropped: Vec::new(),

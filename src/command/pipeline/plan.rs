@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse, component_references, published_versions};
+use super::analysis::{absolute, analyse, component_references_among, published_versions};
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
 use super::{desired, judge};
@@ -163,6 +163,9 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         }
     });
     let (mut analysis, layouts) = analyse(discovery, Detail::Content(&known), cache.as_mut());
+    // The cache's entries are copies of what the analysis holds: free them before lowering
+    // (at 10,000 workflows, 130 MB of the peak).
+    drop(cache);
     let mut diagnostics = analysis.diagnostics.clone();
     let mut domains = Vec::new();
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -282,6 +285,10 @@ fn prepare_folder(
                 rebase: input.rebase,
                 rehash: input.rehash,
                 database: input.database.as_ref(),
+                // `plan --check` (CI's gate) hashes every file, as apply does.
+                cache: (input.mode == PlanMode::Write)
+                    .then_some(input.cache.as_deref())
+                    .flatten(),
             };
             super::branches::prepare(&asked, dir, domain)
         }
@@ -356,7 +363,8 @@ pub(super) fn plan_domain(
         );
     }
     let first = folder.files.is_empty() && folder.state.is_none();
-    let references = component_references(analysis, index);
+    let changed = crate::compile::diff::changed_components(&diff.changes);
+    let references = component_references_among(analysis, index, Some(&changed));
     let plan = match build(&desired.lowered.catalog, diff.changes, &references, first) {
         Ok(plan) => plan,
         Err(cycles) => {

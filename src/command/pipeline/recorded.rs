@@ -45,7 +45,7 @@ pub(super) fn catalog(folder: &Folder, domain: &str) -> Result<Catalog, Diagnost
             )
         })?,
     };
-    state.to_catalog().map_err(|err| {
+    state.into_catalog().map_err(|err| {
         Diagnostic::new(
             Code::InvalidState,
             format!("generated/{domain}/state.json: {err}"),
