@@ -19,11 +19,13 @@
 //! `session` is one apply against one database, `files` the files it runs, `data_loss` the rows
 //! they would destroy (refused unless allowed), `rewrites` the tables they rewrite (reported
 //! with their size) and the collation they need, `run` the running of them step by step,
-//! `options` how it behaves.
+//! `parallel` independent steps (new workflow schemas) on several sessions at once, committed
+//! in order, `options` how it behaves.
 
 mod data_loss;
 mod files;
 mod options;
+mod parallel;
 mod rewrites;
 mod run;
 mod session;
