@@ -6,7 +6,8 @@
 #              (RUNS rounds, default 3; the order alternates each round)
 #   no-op    - `vnext apply` again with nothing pending (5 runs, median)
 #   drift    - `vnext drift` on that database (5 runs, median)
-# SESSIONS=N passes --sessions N to vnext apply (default: its own choice).
+# SESSIONS=N passes --sessions N to vnext apply (default: its own choice); VNEXT_BIN=<path>
+# measures another vnext binary.
 # Needs PostgreSQL at $VNEXT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ ws="$work/ws-apply-$workflows"
   target/release/examples/gen_workspace --workflows "$workflows" --out "$ws" >/dev/null
   target/release/vnext plan --no-cache -C "$ws" >/dev/null
 }
-vnext=$PWD/target/release/vnext
+vnext=${VNEXT_BIN:-$PWD/target/release/vnext}
 sessions=()
 [ -n "${SESSIONS:-}" ] && sessions=(--sessions "$SESSIONS")
 # The built-in platform migrations and the domain's, as files psql can run, in apply's order.
