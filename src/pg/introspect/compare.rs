@@ -3,7 +3,8 @@
 //! The expected side is built by the server too: inside one transaction, one shadow schema per
 //! distinct table layout of the recorded state is created (with every attribute index the state
 //! records), described with the same queries as the live schemas, and the transaction is rolled
-//! back. The live schemas are described on two more sessions meanwhile.
+//! back. The live schemas are described on two more sessions meanwhile, and the live rows
+//! (attribute-index catalogs, extensions, published components) on a fourth.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,7 +119,18 @@ pub async fn differences(
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
-    let (expected_side, mut live) = describe_both_sides(conn, target, &shadows, &names).await?;
+    // The rows (the attribute-index catalogs, the extensions, the published components) are
+    // read on a session of their own while the shadows are built and rolled back.
+    let (sides, rows) = tokio::join!(
+        describe_both_sides(conn, target, &shadows, &names),
+        rows_elsewhere(target, &expected),
+    );
+    let (expected_side, mut live) = sides?;
+    let rows = match rows {
+        Some(rows) => rows?,
+        // No session of its own (the server may be at its connection limit): use this one.
+        None => live_rows(conn, &expected).await?,
+    };
 
     let mut out = Vec::new();
     for schema in expected.schemas.values() {
@@ -126,11 +138,9 @@ pub async fn differences(
         registry_differences(schema, &registry, &mut out);
     }
     stray_registry_rows(&expected, &registry, &mut out);
-    let catalog = catalog_rows(conn, &expected).await?;
-    catalog_differences(&expected, &catalog, &mut out);
-    extension_differences(conn, &expected, &mut out).await?;
-    let live_components = components(conn, &expected).await?;
-    drift::compare_components(&expected, &live_components, &mut out);
+    catalog_differences(&expected, &rows.catalog, &mut out);
+    extension_differences(&expected, &rows.extensions, &mut out);
+    drift::compare_components(&expected, &rows.components, &mut out);
     resolve_text(conn, &mut out).await?;
     out.sort();
     out.dedup();
@@ -371,19 +381,40 @@ fn catalog_differences(
     }
 }
 
-/// Extensions the recorded state needs that the database has not installed.
-async fn extension_differences(
-    conn: &mut PgConnection,
-    expected: &Catalog,
-    out: &mut Vec<Difference>,
-) -> Result<(), String> {
+/// What drift reads of the live database besides its schemas.
+struct LiveRows {
+    catalog: BTreeMap<(String, String), CatalogRow>,
+    extensions: Vec<String>,
+    components: Vec<drift::LiveVersion>,
+}
+
+async fn live_rows(conn: &mut PgConnection, expected: &Catalog) -> Result<LiveRows, String> {
+    let catalog = catalog_rows(conn, expected).await?;
     let (extensions,): (Vec<String>,) =
         sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
+    let components = components(conn, expected).await?;
+    Ok(LiveRows {
+        catalog,
+        extensions,
+        components,
+    })
+}
+
+/// [`live_rows`] on a session of its own; `None` when no session could be had.
+async fn rows_elsewhere(target: &Target, expected: &Catalog) -> Option<Result<LiveRows, String>> {
+    let mut conn = target.connect().await.ok()?;
+    let rows = live_rows(&mut conn, expected).await;
+    let _ = conn.close().await;
+    Some(rows)
+}
+
+/// Extensions the recorded state needs that the database has not installed.
+fn extension_differences(expected: &Catalog, installed: &[String], out: &mut Vec<Difference>) {
     for extension in &expected.extensions {
-        if !extensions.contains(extension) {
+        if !installed.contains(extension) {
             out.push(Difference {
                 object: format!("extension {extension}"),
                 expected: "installed".into(),
@@ -391,7 +422,6 @@ async fn extension_differences(
             });
         }
     }
-    Ok(())
 }
 
 pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
