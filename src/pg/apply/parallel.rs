@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use super::files::Loaded;
 use super::run::{Run, rollback};
 use crate::pg::conn::{Target, ms};
-use crate::pg::events::{Event, StatementStart};
+use crate::pg::events::Event;
 
 /// At most this many sessions run steps at once, whatever the server allows.
 const MAX_SESSIONS: usize = 8;
@@ -257,19 +257,7 @@ async fn worker(
         let step = &file.script.steps[idx];
         let end = position + step.statements.len();
         if run.options.report_statements {
-            shared.emit(Event::StepStarted {
-                file: file.label.clone(),
-                step: idx + 1,
-                steps: count,
-                statements: step
-                    .statements
-                    .iter()
-                    .map(|statement| StatementStart {
-                        line: statement.line,
-                        text: super::run::first_line(&statement.sql),
-                    })
-                    .collect(),
-            });
+            shared.emit(super::run::step_started(file, idx));
         }
         let started = Instant::now();
         if run.batch(conn, step).await.is_err() {

@@ -143,21 +143,9 @@ impl Run<'_> {
         let end = position + step.statements.len();
         let last = idx + 1 == steps;
         if self.options.report_statements {
-            events(Event::StepStarted {
-                file: file.label.clone(),
-                step: idx + 1,
-                steps,
-                statements: step
-                    .statements
-                    .iter()
-                    .map(|statement| StatementStart {
-                        line: statement.line,
-                        text: first_line(&statement.sql),
-                    })
-                    .collect(),
-            });
+            events(step_started(file, idx));
         }
-        let step_started = Instant::now();
+        let began = Instant::now();
         self.step(conn, file, idx, step, position, last, events)
             .await?;
         self.statements += step.statements.len();
@@ -168,7 +156,7 @@ impl Run<'_> {
             title: step.title.clone(),
             statements_done: end,
             statements_total: file.script.statement_count(),
-            elapsed_ms: ms(step_started.elapsed()),
+            elapsed_ms: ms(began.elapsed()),
         });
         Ok(())
     }
@@ -684,8 +672,26 @@ pub(super) async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize
     found
 }
 
+/// What `apply -v` reports before step `idx` of `file` runs: its statements' first lines.
+pub(super) fn step_started(file: &Loaded, idx: usize) -> Event {
+    let step = &file.script.steps[idx];
+    Event::StepStarted {
+        file: file.label.clone(),
+        step: idx + 1,
+        steps: file.script.steps.len(),
+        statements: step
+            .statements
+            .iter()
+            .map(|statement| StatementStart {
+                line: statement.line,
+                text: first_line(&statement.sql),
+            })
+            .collect(),
+    }
+}
+
 /// A statement's first line, at most 160 characters: what `apply -v` shows of it.
-pub(super) fn first_line(sql: &str) -> String {
+fn first_line(sql: &str) -> String {
     let line = sql.lines().next().unwrap_or_default().trim_end();
     match line.char_indices().nth(160) {
         Some((cut, _)) => format!("{} ...", &line[..cut]),
