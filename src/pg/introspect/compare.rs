@@ -4,7 +4,7 @@
 //! distinct table layout of the recorded state is created (with every attribute index the state
 //! records), described with the same queries as the live schemas, and the transaction is rolled
 //! back. The live schemas are described on two more sessions meanwhile, and the live rows
-//! (attribute-index catalogs, extensions, published components) on a fourth.
+//! (attribute-index catalogs, extensions, published components) read on the second of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -119,18 +119,8 @@ pub async fn differences(
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
-    // The rows (the attribute-index catalogs, the extensions, the published components) are
-    // read on a session of their own while the shadows are built and rolled back.
-    let (sides, rows) = tokio::join!(
-        describe_both_sides(conn, target, &shadows, &names),
-        rows_elsewhere(target, &expected),
-    );
-    let (expected_side, mut live) = sides?;
-    let rows = match rows {
-        Some(rows) => rows?,
-        // No session of its own (the server may be at its connection limit): use this one.
-        None => live_rows(conn, &expected).await?,
-    };
+    let (expected_side, mut live, rows) =
+        describe_both_sides(conn, target, &shadows, &names, &expected).await?;
 
     let mut out = Vec::new();
     for schema in expected.schemas.values() {
@@ -149,21 +139,28 @@ pub async fn differences(
 
 /// The expected side (the shadows, built and described on `conn`) and the live schemas
 /// `names`, described on two more sessions meanwhile: the server works on both cores and this
-/// process reads rows meanwhile.
+/// process reads rows meanwhile. The second of them then reads the live rows (attribute-index
+/// catalogs, extensions, published components), which so no longer wait for the shadows to be
+/// built and rolled back; it describes fewer schemas for that.
 async fn describe_both_sides(
     conn: &mut PgConnection,
     target: &Target,
     shadows: &Shadows<'_>,
     names: &[String],
-) -> Result<(ShadowDescriptions, Descriptions), String> {
-    let (first, second) = names.split_at(names.len().div_ceil(2));
+    expected: &Catalog,
+) -> Result<(ShadowDescriptions, Descriptions, LiveRows), String> {
+    let (first, second) = names.split_at(names.len() * 3 / 5);
     let (expected_side, first_half, second_half) = tokio::join!(
         describe_shadows(conn, shadows),
         describe_elsewhere(target, first),
-        describe_elsewhere(target, second),
+        second_half_and_rows(target, second, expected),
     );
     let expected_side = expected_side?;
     let mut live = Descriptions::default();
+    let (second_half, rows) = match second_half {
+        Some((part, rows)) => (Some(part), Some(rows)),
+        None => (None, None),
+    };
     for (part, part_names) in [(first_half, first), (second_half, second)] {
         let mut part = match part {
             Some(part) => part?,
@@ -173,7 +170,25 @@ async fn describe_both_sides(
         live.schemas.append(&mut part.schemas);
         live.present.extend(part.present);
     }
-    Ok((expected_side, live))
+    let rows = match rows {
+        Some(rows) => rows?,
+        None => live_rows(conn, expected).await?,
+    };
+    Ok((expected_side, live, rows))
+}
+
+/// The schemas `names` described, then the live rows, on a session of their own; `None` when
+/// no session could be had.
+async fn second_half_and_rows(
+    target: &Target,
+    names: &[String],
+    expected: &Catalog,
+) -> Option<(Result<Descriptions, String>, Result<LiveRows, String>)> {
+    let mut conn = target.connect().await.ok()?;
+    let described = describe_bulk(&mut conn, names).await;
+    let rows = live_rows(&mut conn, expected).await;
+    let _ = conn.close().await;
+    Some((described, rows))
 }
 
 /// One recorded schema against its live counterpart: what its layout's shadow describes,
@@ -401,14 +416,6 @@ async fn live_rows(conn: &mut PgConnection, expected: &Catalog) -> Result<LiveRo
         extensions,
         components,
     })
-}
-
-/// [`live_rows`] on a session of its own; `None` when no session could be had.
-async fn rows_elsewhere(target: &Target, expected: &Catalog) -> Option<Result<LiveRows, String>> {
-    let mut conn = target.connect().await.ok()?;
-    let rows = live_rows(&mut conn, expected).await;
-    let _ = conn.close().await;
-    Some(rows)
 }
 
 /// Extensions the recorded state needs that the database has not installed.
