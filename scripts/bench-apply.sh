@@ -1,64 +1,81 @@
 #!/usr/bin/env bash
-# Measures `vnext apply` and `vnext drift` on a database of 1,000 workflows (5,000 components):
+# Measures `vnext apply` and `vnext drift` on a synthetic domain (default 1,000 workflows,
+# 5,000 components; WORKFLOWS=300 for the smaller one):
 #   initial  - `vnext apply` of platform + domain on an empty database, against
-#              `psql -X -v ON_ERROR_STOP=1 -f` running the same two files on another one
+#              `psql -X -v ON_ERROR_STOP=1 -f` running the same files on another one
+#              (RUNS rounds, default 3; the order alternates each round)
 #   no-op    - `vnext apply` again with nothing pending (5 runs, median)
 #   drift    - `vnext drift` on that database (5 runs, median)
+# SESSIONS=N passes --sessions N to vnext apply (default: its own choice); VNEXT_BIN=<path>
+# measures another vnext binary.
 # Needs PostgreSQL at $VNEXT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin vnext --example gen_workspace
 server=${VNEXT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 base=${server%/*}
+workflows=${WORKFLOWS:-1000}
+runs=${RUNS:-3}
 work=${BENCH_DIR:-$(mktemp -d)}
-ws="$work/ws-apply"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+ws="$work/ws-apply-$workflows"
 [ -d "$ws/generated" ] || {
   rm -rf "$ws"
-  target/release/examples/gen_workspace --workflows 1000 --out "$ws" >/dev/null
+  target/release/examples/gen_workspace --workflows "$workflows" --out "$ws" >/dev/null
   target/release/vnext plan --no-cache -C "$ws" >/dev/null
 }
-vnext=$PWD/target/release/vnext
-platform=$(mktemp -d)
-# The built-in platform migration, as a file psql can run.
-cp generated/platform/0001_initial.sql "$platform/"
+vnext=${VNEXT_BIN:-$PWD/target/release/vnext}
+sessions=()
+[ -n "${SESSIONS:-}" ] && sessions=(--sessions "$SESSIONS")
+# The built-in platform migrations and the domain's, as files psql can run, in apply's order.
+files=()
+for f in "$PWD"/generated/platform/0*.sql "$ws"/generated/bench/0*.sql; do files+=(-f "$f"); done
 
 fresh() {
   psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" -c "CHECKPOINT"
 }
 
-seconds() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -n 1; }
+now() { date +%s.%N; }
 
 run_psql() {
   fresh vnext_bench_psql
-  start=$(date +%s.%N)
-  psql -X -q -v ON_ERROR_STOP=1 -d "$base/vnext_bench_psql" -f "$platform/0001_initial.sql" -f "$ws"/generated/bench/0001_*.sql >/dev/null
-  end=$(date +%s.%N)
+  local start end
+  start=$(now)
+  psql -X -q -v ON_ERROR_STOP=1 -d "$base/vnext_bench_psql" "${files[@]}" >/dev/null
+  end=$(now)
   awk "BEGIN { print $end - $start }" >> "$work/psql.times"
 }
 
 run_vnext() {
   fresh vnext_bench_apply
-  DATABASE_URL="$base/vnext_bench_apply" seconds "$vnext" apply -C "$ws" >> "$work/vnext.times"
+  local start end
+  start=$(now)
+  DATABASE_URL="$base/vnext_bench_apply" "$vnext" apply -q -C "$ws" "${sessions[@]}" >/dev/null
+  end=$(now)
+  awk "BEGIN { print $end - $start }" >> "$work/vnext.times"
 }
 
 # Whoever runs second pays for the first one's checkpoint and dropped database, so the order
 # alternates; the medians are compared.
 rm -f "$work/psql.times" "$work/vnext.times"
-for run in 1 2 3; do
+for run in $(seq 1 "$runs"); do
   if [ $((run % 2)) = 1 ]; then run_vnext; run_psql; else run_psql; run_vnext; fi
 done
-psql_median=$(sort -n "$work/psql.times" | sed -n 2p)
-vnext_median=$(sort -n "$work/vnext.times" | sed -n 2p)
-echo "initial psql -f runs: $(sort -n "$work/psql.times" | tr '\n' ' ')"
-echo "initial vnext apply runs: $(sort -n "$work/vnext.times" | tr '\n' ' ')"
-awk -v p="$psql_median" -v a="$vnext_median" 'BEGIN { printf "initial: median psql -f %.1f s, vnext apply %.1f s (ratio %.2f)\n", p, a, a / p }'
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+echo "$workflows workflows, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "initial psql -f runs: $(paste -sd' ' "$work/psql.times")"
+echo "initial vnext apply runs: $(paste -sd' ' "$work/vnext.times")"
+paste "$work/vnext.times" "$work/psql.times" | awk '{ printf "%.2f ", $1 / $2 } END { print "(ratio of each round)" }'
+awk -v p="$(median "$work/psql.times")" -v a="$(median "$work/vnext.times")" 'BEGIN { printf "initial: median psql -f %.1f s, vnext apply %.1f s (ratio %.2f)\n", p, a, a / p }'
 
 for run in 1 2 3 4 5; do
-  DATABASE_URL="$base/vnext_bench_apply" seconds "$vnext" apply -C "$ws"
+  /usr/bin/time -f "%e" env DATABASE_URL="$base/vnext_bench_apply" "$vnext" apply -q -C "$ws" 2>&1 >/dev/null | tail -n 1
 done | sort -n | awk 'NR==3 { printf "no-op apply: median %.2f s\n", $1 }'
 
 for run in 1 2 3 4 5; do
-  DATABASE_URL="$base/vnext_bench_apply" seconds "$vnext" drift
-done | sort -n | awk 'NR==3 { printf "drift: median %.2f s\n", $1 }'
+  /usr/bin/time -f "%e" env DATABASE_URL="$base/vnext_bench_apply" "$vnext" drift 2>&1 >/dev/null | tail -n 1
+done | sort -n | tee "$work/drift.times" | awk 'NR==3 { printf "drift: median %.2f s\n", $1 }'
+echo "drift runs: $(paste -sd' ' "$work/drift.times")"
 
-psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS vnext_bench_psql WITH (FORCE)" -c "DROP DATABASE IF EXISTS vnext_bench_apply WITH (FORCE)"
+[ -n "${KEEP:-}" ] || psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS vnext_bench_psql WITH (FORCE)" -c "DROP DATABASE IF EXISTS vnext_bench_apply WITH (FORCE)"

@@ -292,6 +292,11 @@ struct ApplyArgs {
     /// (flags override them).
     #[arg(long = "env", value_name = "NAME")]
     environment: Option<String>,
+    /// How many sessions run independent steps (new workflow schemas) at once, the main one
+    /// included (1 to 64; default: twice this machine's cores, within the server's free connections
+    /// and lock table, at most 8). Steps still commit in file order.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    sessions: Option<u32>,
     /// How many domains to apply at once when several are applied (1 to 64; default 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     jobs: Option<u32>,

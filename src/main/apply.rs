@@ -154,6 +154,7 @@ fn apply_options(
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
         report_statements: global().verbose,
+        sessions: args.sessions.and_then(|n| usize::try_from(n).ok()),
         // --direct plans and applies in one go: its --allow-drop is this apply's opt-in too.
         allow_data_loss: args
             .allow_data_loss

@@ -79,6 +79,24 @@ pub(crate) struct Step {
     pub rebuilds_index: Option<(String, String)>,
 }
 
+impl Step {
+    /// The new workflow schema a step creates, when the file says it does: the planner titles
+    /// such a step `Step N of M: Schema <name> for workflow <key>` and begins it with `CREATE
+    /// SCHEMA <name>`. Everything in such a step lies inside that schema, plus the one row that
+    /// registers it, so two of them never touch each other's objects and may run at once.
+    pub(crate) fn creates_workflow_schema(&self) -> Option<&str> {
+        if !self.transactional {
+            return None;
+        }
+        let title = self.title.as_deref()?;
+        let (_, what) = title.split_once(": ")?;
+        let (schema, _) = what.strip_prefix("Schema ")?.split_once(" for workflow ")?;
+        let first = self.statements.first()?;
+        (first.sql == format!("CREATE SCHEMA {}", crate::pg::quote::ident(schema)))
+            .then_some(schema)
+    }
+}
+
 /// A parsed migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Script {
@@ -445,6 +463,24 @@ fn split_qualified(text: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_that_creates_a_workflow_schema_says_so_in_its_title_and_first_statement() {
+        let script = parse(concat!(
+            "-- Step 1 of 4: System schema sys_flows\nBEGIN;\nCREATE SCHEMA \"sys_flows\";\nCOMMIT;\n",
+            "-- Step 2 of 4: Schema loan_a for workflow loan-a\nBEGIN;\n-- Create schema loan_a\nCREATE SCHEMA \"loan_a\";\nCREATE TABLE \"loan_a\".\"T\" ();\nCOMMIT;\n",
+            "-- Step 3 of 4: Schema loan_b for workflow loan-b\nBEGIN;\nCREATE TABLE \"loan_b\".\"T\" ();\nCOMMIT;\n",
+            "-- Step 4 of 4: Changes to schema loan_c\nBEGIN;\nCREATE SCHEMA \"loan_c\";\nCOMMIT;\n",
+        ))
+        .unwrap();
+        let created: Vec<Option<&str>> = script
+            .steps
+            .iter()
+            .map(Step::creates_workflow_schema)
+            .collect();
+        // A title alone is not enough, nor a CREATE SCHEMA under another title.
+        assert_eq!(created, [None, Some("loan_a"), None, None]);
+    }
 
     #[test]
     fn splits_around_strings_identifiers_bodies_and_comments() {

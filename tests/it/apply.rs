@@ -687,6 +687,30 @@ fn manual_changes_are_drift_and_block_apply_until_overridden() {
 }
 
 #[test]
+fn an_index_key_or_default_changed_under_its_name_is_drift() {
+    if !crate::database::available() {
+        return;
+    }
+    let ws = fixture_workspace("add-workflow", 1);
+    let db = TestDb::create("drift_keys");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    // Same names, other columns: only the columns each one names tell them apart.
+    db.query("DROP INDEX loan_application.\"IX_Instances_Key\"; CREATE INDEX \"IX_Instances_Key\" ON loan_application.\"Instances\" (\"Flow\")");
+    db.query("ALTER TABLE loan_application.\"BackgroundJobs\" DROP CONSTRAINT \"PK_BackgroundJobs\", ADD CONSTRAINT \"PK_BackgroundJobs\" PRIMARY KEY (\"Id\", \"IsDeleted\")");
+    // Every schema shares this default: the one that differs is told apart all the same.
+    db.query("ALTER TABLE loan_application.\"Instances\" ALTER COLUMN \"EffectiveStatus\" SET DEFAULT 'B'");
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+    let listing = String::from_utf8_lossy(&drift.stdout);
+    assert!(listing.contains("\"IX_Instances_Key\""), "{listing}");
+    assert!(listing.contains("(\"Flow\")"), "{listing}");
+    assert!(
+        listing.contains("PRIMARY KEY (\"Id\", \"IsDeleted\")"),
+        "{listing}"
+    );
+}
+
+#[test]
 fn a_long_transaction_makes_apply_wait_in_bounded_slices() {
     if !crate::database::available() {
         return;

@@ -19,13 +19,15 @@
 //! `session` is one apply against one database, `files` the files it runs, `data_loss` the rows
 //! they would destroy (refused unless allowed), `rewrites` the tables they rewrite (reported
 //! with their size) and the collation they need, `run` the running of them step by step,
-//! `options` how it behaves; `foreign` refuses a database the runtime built, which vnext
-//! must adopt first.
+//! `parallel` independent steps (new workflow schemas) on several sessions at once, committed
+//! in order, `options` how it behaves; `foreign` refuses a database the runtime built, which
+//! vnext must adopt first.
 
 mod data_loss;
 mod files;
 pub(crate) mod foreign;
 mod options;
+mod parallel;
 mod rewrites;
 mod run;
 mod session;

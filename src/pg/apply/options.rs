@@ -27,6 +27,10 @@ pub struct Options {
     pub allow_data_loss: Vec<String>,
     /// Report each step's statements before it runs (`Event::StepStarted`, `apply -v`).
     pub report_statements: bool,
+    /// How many sessions run independent steps at once (new workflow schemas), the main one
+    /// included; `None`: from the server's free connections and lock table and this
+    /// machine's cores.
+    pub sessions: Option<usize>,
 }
 
 impl Default for Options {
@@ -42,6 +46,7 @@ impl Default for Options {
             check_drift: true,
             allow_data_loss: Vec::new(),
             report_statements: false,
+            sessions: None,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::files::Loaded;
 use super::options::Options;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::deploy::reconcile::SourceKind;
-use crate::pg::conn::{Failure, ms, one_line};
+use crate::pg::conn::{Failure, Target, ms, one_line};
 use crate::pg::events::{Event, StatementStart};
 use crate::pg::history::{
     HISTORY, error, exec, history_has_identity, registry_exists, store_state_sql,
@@ -28,6 +28,13 @@ pub(super) struct Run<'a> {
     pub history_ready: bool,
     /// The history has the columns of registry layout 2 (domain, workspace, applied checksum).
     pub identity: bool,
+    /// Where the sessions beside the main one connect.
+    pub target: &'a Target,
+    /// How many sessions run independent steps, the main one included (decided when first
+    /// needed: `Options::sessions`, or `parallel::default_sessions`).
+    pub sessions: Option<usize>,
+    /// The sessions beside the main one, opened for the first group of independent steps.
+    pub extra: Vec<PgConnection>,
 }
 
 /// Why a step did not commit.
@@ -69,10 +76,15 @@ impl Run<'_> {
         });
         let mut position = 0;
         let mut finished = false;
-        for (idx, step) in file.script.steps.iter().enumerate() {
+        let mut idx = 0;
+        // After a group of independent steps stopped at a failure, that step runs alone.
+        let mut alone = false;
+        while idx < steps {
+            let step = &file.script.steps[idx];
             let end = position + step.statements.len();
             if end <= file.work.resume_at {
                 position = end;
+                idx += 1;
                 continue;
             }
             if position < file.work.resume_at {
@@ -86,37 +98,17 @@ impl Run<'_> {
                     ),
                 ));
             }
-            let last = idx + 1 == steps;
-            if self.options.report_statements {
-                events(Event::StepStarted {
-                    file: file.label.clone(),
-                    step: idx + 1,
-                    steps,
-                    statements: step
-                        .statements
-                        .iter()
-                        .map(|statement| StatementStart {
-                            line: statement.line,
-                            text: first_line(&statement.sql),
-                        })
-                        .collect(),
-                });
+            if !alone && let Some(stop) = self.group(conn, file, idx, position, events).await {
+                finished |= stop.idx == steps;
+                alone = stop.idx < steps && stop.failed;
+                (idx, position) = (stop.idx, stop.position);
+                continue;
             }
-            let step_started = Instant::now();
-            self.step(conn, file, idx, step, position, last, events)
-                .await?;
-            finished |= last;
-            self.statements += step.statements.len();
-            events(Event::StepFinished {
-                file: file.label.clone(),
-                step: idx + 1,
-                steps,
-                title: step.title.clone(),
-                statements_done: end,
-                statements_total: total,
-                elapsed_ms: ms(step_started.elapsed()),
-            });
+            alone = false;
+            self.one(conn, file, idx, position, events).await?;
+            finished |= idx + 1 == steps;
             position = end;
+            idx += 1;
         }
         if !finished {
             // Everything was applied by an earlier run that stopped before recording the end.
@@ -134,6 +126,38 @@ impl Run<'_> {
             elapsed_ms: ms(started.elapsed()),
         });
         self.done_files.push(file.label.clone());
+        Ok(())
+    }
+
+    /// Runs step `idx` (at statement `position`) on the main session, with its events.
+    async fn one(
+        &mut self,
+        conn: &mut PgConnection,
+        file: &Loaded,
+        idx: usize,
+        position: usize,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(), Vec<Diagnostic>> {
+        let step = &file.script.steps[idx];
+        let steps = file.script.steps.len();
+        let end = position + step.statements.len();
+        let last = idx + 1 == steps;
+        if self.options.report_statements {
+            events(step_started(file, idx));
+        }
+        let began = Instant::now();
+        self.step(conn, file, idx, step, position, last, events)
+            .await?;
+        self.statements += step.statements.len();
+        events(Event::StepFinished {
+            file: file.label.clone(),
+            step: idx + 1,
+            steps,
+            title: step.title.clone(),
+            statements_done: end,
+            statements_total: file.script.statement_count(),
+            elapsed_ms: ms(began.elapsed()),
+        });
         Ok(())
     }
 
@@ -259,6 +283,39 @@ impl Run<'_> {
         end: usize,
         last: bool,
     ) -> Result<(), StepError> {
+        self.batch(conn, step).await?;
+        if !self.history_ready {
+            match registry_exists(conn, HISTORY).await {
+                Ok(true) => self.history_ready = true,
+                Ok(false) => {
+                    rollback(conn).await;
+                    return Err(StepError::Failed {
+                        failure: Failure::Other(format!(
+                            "{} does not create the migration history table in its first step, so its progress could not be recorded",
+                            file.label
+                        )),
+                        statement: None,
+                    });
+                }
+                Err(problems) => {
+                    rollback(conn).await;
+                    return Err(StepError::Failed {
+                        failure: Failure::Other(problems[0].message.clone()),
+                        statement: None,
+                    });
+                }
+            }
+        }
+        self.commit(conn, file, end, last).await
+    }
+
+    /// Opens a transaction and sends a step's statements in it as one batch; on failure the
+    /// transaction is rolled back and the failing statement found.
+    pub(super) async fn batch(
+        &self,
+        conn: &mut PgConnection,
+        step: &Step,
+    ) -> Result<(), StepError> {
         let mut batch = String::from("BEGIN;\n");
         let mut starts = Vec::with_capacity(step.statements.len());
         let mut chars = batch.len();
@@ -286,28 +343,18 @@ impl Run<'_> {
             };
             return Err(StepError::Failed { failure, statement });
         }
-        if !self.history_ready {
-            match registry_exists(conn, HISTORY).await {
-                Ok(true) => self.history_ready = true,
-                Ok(false) => {
-                    rollback(conn).await;
-                    return Err(StepError::Failed {
-                        failure: Failure::Other(format!(
-                            "{} does not create the migration history table in its first step, so its progress could not be recorded",
-                            file.label
-                        )),
-                        statement: None,
-                    });
-                }
-                Err(problems) => {
-                    rollback(conn).await;
-                    return Err(StepError::Failed {
-                        failure: Failure::Other(problems[0].message.clone()),
-                        statement: None,
-                    });
-                }
-            }
-        }
+        Ok(())
+    }
+
+    /// Records the open transaction's step in the history (`end` statements applied, and the
+    /// source's state when it is the file's `last`) and commits both together.
+    pub(super) async fn commit(
+        &self,
+        conn: &mut PgConnection,
+        file: &Loaded,
+        end: usize,
+        last: bool,
+    ) -> Result<(), StepError> {
         let commit = format!(
             "{}\n{}\nCOMMIT;",
             self.progress_sql(file, end, last),
@@ -623,6 +670,24 @@ pub(super) async fn locate(conn: &mut PgConnection, step: &Step) -> Option<usize
     }
     rollback(conn).await;
     found
+}
+
+/// What `apply -v` reports before step `idx` of `file` runs: its statements' first lines.
+pub(super) fn step_started(file: &Loaded, idx: usize) -> Event {
+    let step = &file.script.steps[idx];
+    Event::StepStarted {
+        file: file.label.clone(),
+        step: idx + 1,
+        steps: file.script.steps.len(),
+        statements: step
+            .statements
+            .iter()
+            .map(|statement| StatementStart {
+                line: statement.line,
+                text: first_line(&statement.sql),
+            })
+            .collect(),
+    }
 }
 
 /// A statement's first line, at most 160 characters: what `apply -v` shows of it.

@@ -257,10 +257,21 @@ pub(super) async fn apply_locked(
         statements: 0,
         history_ready: registry_exists(conn, HISTORY).await?,
         identity: false,
+        target,
+        sessions: None,
+        extra: Vec::new(),
     };
+    let mut result = Ok(());
     for file in &loaded {
-        run.file(conn, file, events).await?;
+        result = run.file(conn, file, events).await;
+        if result.is_err() {
+            break;
+        }
     }
+    for extra in std::mem::take(&mut run.extra) {
+        let _ = extra.close().await;
+    }
+    result?;
     if run.identity || crate::pg::history::history_has_identity(conn).await? {
         record_identity(conn, sources).await?;
     }

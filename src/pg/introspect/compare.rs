@@ -3,7 +3,8 @@
 //! The expected side is built by the server too: inside one transaction, one shadow schema per
 //! distinct table layout of the recorded state is created (with every attribute index the state
 //! records), described with the same queries as the live schemas, and the transaction is rolled
-//! back. The live schemas are described on two more sessions meanwhile.
+//! back. The live schemas are described on two more sessions meanwhile, and the live rows
+//! (attribute-index catalogs, extensions, published components) read on the second of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,7 +119,8 @@ pub async fn differences(
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
-    let (expected_side, mut live) = describe_both_sides(conn, target, &shadows, &names).await?;
+    let (expected_side, mut live, rows) =
+        describe_both_sides(conn, target, &shadows, &names, &expected).await?;
 
     let mut out = Vec::new();
     for schema in expected.schemas.values() {
@@ -126,11 +128,9 @@ pub async fn differences(
         registry_differences(schema, &registry, &mut out);
     }
     stray_registry_rows(&expected, &registry, &mut out);
-    let catalog = catalog_rows(conn, &expected).await?;
-    catalog_differences(&expected, &catalog, &mut out);
-    extension_differences(conn, &expected, &mut out).await?;
-    let live_components = components(conn, &expected).await?;
-    drift::compare_components(&expected, &live_components, &mut out);
+    catalog_differences(&expected, &rows.catalog, &mut out);
+    extension_differences(&expected, &rows.extensions, &mut out);
+    drift::compare_components(&expected, &rows.components, &mut out);
     resolve_text(conn, &mut out).await?;
     // The runtime's own leftovers that adopt recognised (docs/adopting.md) are not drift.
     out.retain(|d| !crate::deploy::leftovers::is_leftover(d));
@@ -141,21 +141,28 @@ pub async fn differences(
 
 /// The expected side (the shadows, built and described on `conn`) and the live schemas
 /// `names`, described on two more sessions meanwhile: the server works on both cores and this
-/// process reads rows meanwhile.
+/// process reads rows meanwhile. The second of them then reads the live rows (attribute-index
+/// catalogs, extensions, published components), which so no longer wait for the shadows to be
+/// built and rolled back; it describes fewer schemas for that.
 async fn describe_both_sides(
     conn: &mut PgConnection,
     target: &Target,
     shadows: &Shadows<'_>,
     names: &[String],
-) -> Result<(ShadowDescriptions, Descriptions), String> {
-    let (first, second) = names.split_at(names.len().div_ceil(2));
+    expected: &Catalog,
+) -> Result<(ShadowDescriptions, Descriptions, LiveRows), String> {
+    let (first, second) = names.split_at(names.len() * 3 / 5);
     let (expected_side, first_half, second_half) = tokio::join!(
         describe_shadows(conn, shadows),
         describe_elsewhere(target, first),
-        describe_elsewhere(target, second),
+        second_half_and_rows(target, second, expected),
     );
     let expected_side = expected_side?;
     let mut live = Descriptions::default();
+    let (second_half, rows) = match second_half {
+        Some((part, rows)) => (Some(part), Some(rows)),
+        None => (None, None),
+    };
     for (part, part_names) in [(first_half, first), (second_half, second)] {
         let mut part = match part {
             Some(part) => part?,
@@ -165,7 +172,25 @@ async fn describe_both_sides(
         live.schemas.append(&mut part.schemas);
         live.present.extend(part.present);
     }
-    Ok((expected_side, live))
+    let rows = match rows {
+        Some(rows) => rows?,
+        None => live_rows(conn, expected).await?,
+    };
+    Ok((expected_side, live, rows))
+}
+
+/// The schemas `names` described, then the live rows, on a session of their own; `None` when
+/// no session could be had.
+async fn second_half_and_rows(
+    target: &Target,
+    names: &[String],
+    expected: &Catalog,
+) -> Option<(Result<Descriptions, String>, Result<LiveRows, String>)> {
+    let mut conn = target.connect().await.ok()?;
+    let described = describe_bulk(&mut conn, names).await;
+    let rows = live_rows(&mut conn, expected).await;
+    let _ = conn.close().await;
+    Some((described, rows))
 }
 
 /// One recorded schema against its live counterpart: what its layout's shadow describes,
@@ -373,19 +398,32 @@ fn catalog_differences(
     }
 }
 
-/// Extensions the recorded state needs that the database has not installed.
-async fn extension_differences(
-    conn: &mut PgConnection,
-    expected: &Catalog,
-    out: &mut Vec<Difference>,
-) -> Result<(), String> {
+/// What drift reads of the live database besides its schemas.
+struct LiveRows {
+    catalog: BTreeMap<(String, String), CatalogRow>,
+    extensions: Vec<String>,
+    components: Vec<drift::LiveVersion>,
+}
+
+async fn live_rows(conn: &mut PgConnection, expected: &Catalog) -> Result<LiveRows, String> {
+    let catalog = catalog_rows(conn, expected).await?;
     let (extensions,): (Vec<String>,) =
         sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
+    let components = components(conn, expected).await?;
+    Ok(LiveRows {
+        catalog,
+        extensions,
+        components,
+    })
+}
+
+/// Extensions the recorded state needs that the database has not installed.
+fn extension_differences(expected: &Catalog, installed: &[String], out: &mut Vec<Difference>) {
     for extension in &expected.extensions {
-        if !extensions.contains(extension) {
+        if !installed.contains(extension) {
             out.push(Difference {
                 object: format!("extension {extension}"),
                 expected: "installed".into(),
@@ -393,7 +431,6 @@ async fn extension_differences(
             });
         }
     }
-    Ok(())
 }
 
 pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {

@@ -26,6 +26,8 @@ fn out_of_range_numbers_are_usage_errors_not_panics() {
         (&["apply", "--lock-wait", "-inf"], ""),
         (&["apply", "--lock-retries", "4294967295"], "0..=100"),
         (&["apply", "--lock-retries", "-1"], ""),
+        (&["apply", "--sessions", "0"], "1..=64"),
+        (&["apply", "--sessions", "65"], "1..=64"),
         (
             &["apply", "--lock-timeout", "ten"],
             "is not a number of seconds",
