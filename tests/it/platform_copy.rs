@@ -217,7 +217,9 @@ fn dump_without_bookkeeping(db: &TestDb) -> String {
         .output()
         .expect("pg_dump runs");
     assert!(output.status.success());
-    let data: String = String::from_utf8_lossy(&output.stdout)
+    // Rows in a sorted order: apply writes the rows of new workflow schemas on several
+    // sessions at once, so their physical order (pg_dump's) is not the files' order.
+    let mut data: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter(|l| {
             !l.starts_with("-- Dumped")
@@ -225,8 +227,9 @@ fn dump_without_bookkeeping(db: &TestDb) -> String {
                 && !l.starts_with("\\unrestrict")
         })
         .map(without_times)
-        .collect::<Vec<_>>()
-        .join("\n");
+        .collect();
+    data.sort();
+    let data = data.join("\n");
     format!("{schema}\n{data}")
 }
 

@@ -596,9 +596,12 @@ fn way_out(failure: &Failure, step: usize, committed: bool, kind: SourceKind) ->
         );
     }
     if kind == SourceKind::Platform {
-        // The platform's files are built into vnext: they cannot be planned again.
+        // The platform's files are vnext's own: they cannot be planned again. A database whose
+        // system schemas the runtime's migrator (or psql) made is refused before anything runs
+        // (VN658, `foreign`); one that reaches this point holds an object vnext's history does
+        // not explain, in the way of this step.
         return format!(
-            "running it again fails the same way until the cause is gone: remove what is in the way and run vnext apply again to resume at step {step}; a database whose system schemas another tool made (the runtime's own migrator) cannot be taken over by this vnext, so apply to a database of its own"
+            "running it again fails the same way until the cause is gone: remove what is in the way and run vnext apply again to resume at step {step}; if another tool made the database's system schemas (the runtime's migrator, or psql over generated/), apply it to a database of its own, or take it over with vnext adopt once its vnext history is empty (docs/adopting.md)"
         );
     }
     let replacement = if committed {
