@@ -525,3 +525,52 @@ fn the_url_is_read_from_the_deploy_environment_as_apply_reads_it() {
         text(&output)
     );
 }
+
+#[test]
+fn a_component_only_the_database_has_is_adopted_planned_around_and_left_without_drift() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_only_in_database");
+    // A schema component the runtime published that no file of the workspace defines.
+    let temp = tempfile::tempdir().unwrap();
+    let extra = temp.path().join("audit-note.json");
+    std::fs::write(
+        &extra,
+        serde_json::json!({
+            "key": "audit-note", "version": "1.0.0", "domain": "loans", "flow": "sys-schemas",
+            "flowVersion": "1.0.0", "tags": ["loans"],
+            "attributes": { "type": "master", "schema": { "type": "object" } }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    publish_like_the_runtime(&db, &extra, None);
+    let before = db.query("SELECT d.\"Id\" || ' ' || d.\"ETag\" FROM sys_schemas.\"InstancesData\" d JOIN sys_schemas.\"Instances\" i ON i.\"Id\" = d.\"InstanceId\" WHERE i.\"Key\" = 'audit-note'");
+    let ws = workspace_copy(&fixture().join("workspace"));
+
+    let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(
+        stdout(&adopted).contains("VN653 schema audit-note 1.0.0"),
+        "{}",
+        text(&adopted)
+    );
+    // The next plan keeps the version the database published (a warning, no drop) and writes
+    // only the new work; apply runs it and nothing drifts.
+    let planned = ok(vnext(
+        &["plan", "--allow-rewrite", "loan_application.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    let said = text(&planned);
+    assert!(
+        said.contains("VN505") && said.contains("audit-note"),
+        "{said}"
+    );
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    let check = vnext(&["plan", "--check"], ws.path(), &db.url);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    no_drift(ws.path(), &db);
+    let after = db.query("SELECT d.\"Id\" || ' ' || d.\"ETag\" FROM sys_schemas.\"InstancesData\" d JOIN sys_schemas.\"Instances\" i ON i.\"Id\" = d.\"InstanceId\" WHERE i.\"Key\" = 'audit-note'");
+    assert_eq!(after, before, "the runtime's row is kept as it was");
+}
