@@ -59,6 +59,9 @@ pub fn adopt(report: &AdoptReport) -> String {
         out.push('\n');
     }
     out.push_str(match report.outcome {
+        // A database built by hand from generated/ records the files already there: nothing
+        // new to commit.
+        AdoptOutcome::Adopted if report.migration.is_none() => "Next: vnext plan writes only what is new, and vnext apply runs it.\n",
         AdoptOutcome::Adopted => "Next: commit generated/, then vnext plan writes only what is new, and vnext apply runs it.\n",
         AdoptOutcome::WouldAdopt => "Run again without --dry-run to record it.\n",
         AdoptOutcome::AlreadyAdopted => "Nothing to do.\n",
