@@ -135,9 +135,10 @@ fn prepare(
     }
     // The platform a database built from this workspace ran: its copy in generated/platform/
     // when it has one (by hand, that is what a DBA ran), else the built-in one.
-    let copy = super::platform_copy::existing(&solution.generated_root);
-    let shown = copy.as_deref().map(|dir| format!("{}", dir.display()));
-    let platform_source = super::platform_copy::platform_source(None, copy.as_deref().zip(shown))
+    let platform_source =
+        super::platform_copy::for_workspace(None, &solution.generated_root, |dir| {
+            dir.display().to_string()
+        })
         .map_err(|p| vec![p])?;
     let platform = platform_catalog(&platform_source)?;
     let dir = solution.generated_root.join(&solution.domain);
@@ -220,7 +221,7 @@ async fn adopt_locked(
         &prepared.references,
         &baseline,
     )?;
-    let recorded = recorded(prepared, &migration);
+    let recorded = recorded(prepared, &migration)?;
     let records = Baseline {
         platform: &prepared.platform,
         baseline: &baseline,
@@ -310,28 +311,11 @@ fn already(live: &Live, prepared: &Prepared, report: &mut AdoptReport) -> Option
 }
 
 /// The history rows the baseline stands for: every platform migration, then the baseline.
-fn recorded(prepared: &Prepared, migration: &super::adopt_baseline::Migration) -> Vec<Recorded> {
-    let platform = &prepared.platform_source;
-    let mut out: Vec<Recorded> = platform
-        .folder
-        .files
-        .iter()
-        .map(|file| {
-            let text = file.read_text().unwrap_or_default();
-            let (before, after) = header_state_hashes(&text);
-            Recorded {
-                kind: SourceKind::Platform,
-                number: file.number,
-                name: file.name.clone(),
-                checksum: file.checksum.clone(),
-                text,
-                state_before: before,
-                state_after: after,
-                domain: platform.domain.clone(),
-                workspace: platform.workspace().map(str::to_owned),
-            }
-        })
-        .collect();
+fn recorded(
+    prepared: &Prepared,
+    migration: &super::adopt_baseline::Migration,
+) -> Result<Vec<Recorded>, Vec<Diagnostic>> {
+    let mut out = super::adopt_baseline::recorded_files(&prepared.platform_source)?;
     let (before, after) = header_state_hashes(&migration.text);
     out.push(Recorded {
         kind: SourceKind::Domain,
@@ -344,5 +328,5 @@ fn recorded(prepared: &Prepared, migration: &super::adopt_baseline::Migration) -
         state_after: after,
         domain: prepared.domain.clone(),
     });
-    out
+    Ok(out)
 }

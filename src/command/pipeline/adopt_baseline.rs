@@ -86,3 +86,34 @@ pub(super) fn write(folder: &Folder, migration: &Migration) -> Result<(), Diagno
         )
     })
 }
+
+/// A finished history row per file of a source, as adopt records them (applied, not run).
+pub(super) fn recorded_files(
+    source: &crate::deploy::reconcile::Source,
+) -> Result<Vec<crate::pg::adopt::Recorded>, Vec<Diagnostic>> {
+    source
+        .folder
+        .files
+        .iter()
+        .map(|file| {
+            let text = file.read_text().map_err(|err| {
+                vec![Diagnostic::new(
+                    Code::IoError,
+                    format!("cannot read {}: {err}", source.file_label(&file.name)),
+                )]
+            })?;
+            let (before, after) = crate::deploy::migrations::header_state_hashes(&text);
+            Ok(crate::pg::adopt::Recorded {
+                kind: source.kind,
+                number: file.number,
+                name: file.name.clone(),
+                checksum: file.checksum.clone(),
+                text,
+                state_before: before,
+                state_after: after,
+                domain: source.domain.clone(),
+                workspace: source.workspace().map(str::to_owned),
+            })
+        })
+        .collect()
+}

@@ -11,9 +11,9 @@ use crate::base::diagnostics::{Code, Diagnostic};
 use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::deploy::adopt::{Finding, Live};
-use crate::deploy::migrations::{Folder, header_state_hashes};
+use crate::deploy::migrations::Folder;
 use crate::deploy::reconcile::{Source, SourceKind};
-use crate::pg::adopt::{Baseline, Recorded, Session};
+use crate::pg::adopt::{Baseline, Session};
 use crate::pg::history::StoredState;
 
 use super::adopt_report::{AdoptInput, AdoptOutcome, AdoptReport};
@@ -82,10 +82,8 @@ async fn record(
         report.outcome = AdoptOutcome::Refused;
         return Ok(report);
     }
-    let files: Vec<Recorded> = recorded(platform)
-        .into_iter()
-        .chain(recorded(domain))
-        .collect();
+    let mut files = super::adopt_baseline::recorded_files(platform)?;
+    files.extend(super::adopt_baseline::recorded_files(domain)?);
     let empty = Catalog::default();
     let baseline = Baseline {
         platform: &empty,
@@ -134,30 +132,6 @@ fn stored_states(platform: &Source, domain: &Source) -> Vec<StoredState> {
                 hash: checksum(&state),
                 state,
             })
-        })
-        .collect()
-}
-
-/// A finished history row per file of a source.
-fn recorded(source: &Source) -> Vec<Recorded> {
-    source
-        .folder
-        .files
-        .iter()
-        .map(|file| {
-            let text = file.read_text().unwrap_or_default();
-            let (before, after) = header_state_hashes(&text);
-            Recorded {
-                kind: source.kind,
-                number: file.number,
-                name: file.name.clone(),
-                checksum: file.checksum.clone(),
-                text,
-                state_before: before,
-                state_after: after,
-                domain: source.domain.clone(),
-                workspace: source.workspace().map(str::to_owned),
-            }
         })
         .collect()
 }

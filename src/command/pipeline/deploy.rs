@@ -142,11 +142,15 @@ fn platform_for(
     solution: &workspace::Solution,
     namer: &Namer,
 ) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
-    let copy = super::platform_copy::existing(&solution.generated_root)
-        .filter(|_| solution.domain != PLATFORM_DOMAIN);
-    let shown = copy.as_deref().map(|dir| namer.name(dir));
-    let copy = copy.as_deref().zip(shown);
-    super::platform_copy::platform_source(input.platform.as_deref(), copy)
+    if solution.domain == PLATFORM_DOMAIN {
+        // The platform's own workspace: its generated/platform/ is the platform, not a copy.
+        return super::platform_copy::platform_source(input.platform.as_deref(), None);
+    }
+    super::platform_copy::for_workspace(
+        input.platform.as_deref(),
+        &solution.generated_root,
+        |dir| namer.name(dir),
+    )
 }
 
 /// The sources for `apply --direct`: the platform, and a plan of the definitions against the

@@ -210,6 +210,19 @@ fn refusals(judgement: &Judgement, shown: &str, verb: &str) -> Vec<Diagnostic> {
     out
 }
 
+/// The platform a workspace's databases get: `--platform DIR`, else the workspace's copy under
+/// `generated_root` (shown in messages as `shown` names it) when it has one, else the built-in
+/// one.
+pub(super) fn for_workspace(
+    platform: Option<&Path>,
+    generated_root: &Path,
+    shown: impl Fn(&Path) -> String,
+) -> Result<crate::deploy::reconcile::Source, Diagnostic> {
+    let copy = existing(generated_root);
+    let named = copy.as_deref().map(shown);
+    platform_source(platform, copy.as_deref().zip(named))
+}
+
 /// The copy apply and status use for a workspace whose domain lives under `generated_root`,
 /// when the workspace has one.
 pub(super) fn existing(generated_root: &Path) -> Option<PathBuf> {
