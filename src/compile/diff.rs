@@ -29,6 +29,11 @@ pub enum CommentTarget {
         table: String,
         column: String,
     },
+    /// An index of a layout (index names are unique within a schema).
+    Index {
+        schema: String,
+        index: String,
+    },
 }
 
 /// One typed change to the database.
@@ -578,23 +583,7 @@ fn diff_table(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Cha
         },
         out,
     );
-    diff_by_name(
-        &recorded.indexes,
-        &desired.indexes,
-        |index| &index.name,
-        |name| Change::DropIndex {
-            schema: schema.to_owned(),
-            index: name.to_owned(),
-            online: true,
-        },
-        |index| Change::CreateIndex {
-            schema: schema.to_owned(),
-            table: table.clone(),
-            index: index.clone(),
-            online: true,
-        },
-        out,
-    );
+    diff_indexes(schema, desired, recorded, out);
     if desired.comment != recorded.comment {
         out.push(Change::SetComment {
             target: CommentTarget::Table {
@@ -626,6 +615,58 @@ fn diff_by_name<T: PartialEq>(
     for (object, item) in &new {
         if old.get(object) != Some(item) {
             out.push(add(item));
+        }
+    }
+}
+
+/// A table's indexes by name, as `diff_by_name` compares objects, except that a comment is
+/// not part of an index's definition: an index whose comment alone changed gets a new
+/// comment, not a rebuild; a new or rebuilt index with a comment gets it once it is built.
+fn diff_indexes(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<Change>) {
+    let old: BTreeMap<&str, &Index> = recorded
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i))
+        .collect();
+    let new: BTreeMap<&str, &Index> = desired
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i))
+        .collect();
+    let comment = |index: &Index| Change::SetComment {
+        target: CommentTarget::Index {
+            schema: schema.to_owned(),
+            index: index.name.clone(),
+        },
+        comment: index.comment.clone(),
+    };
+    for (name, index) in &old {
+        if !new.get(name).is_some_and(|i| i.same_definition(index)) {
+            out.push(Change::DropIndex {
+                schema: schema.to_owned(),
+                index: (*name).to_owned(),
+                online: true,
+            });
+        }
+    }
+    for (name, index) in &new {
+        match old.get(name) {
+            Some(before) if before.same_definition(index) => {
+                if before.comment != index.comment {
+                    out.push(comment(index));
+                }
+            }
+            _ => {
+                out.push(Change::CreateIndex {
+                    schema: schema.to_owned(),
+                    table: desired.name.clone(),
+                    index: (*index).clone(),
+                    online: true,
+                });
+                if index.comment.is_some() {
+                    out.push(comment(index));
+                }
+            }
         }
     }
 }

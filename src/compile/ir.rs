@@ -138,6 +138,22 @@ pub struct Index {
     pub keys: Vec<IndexKey>,
     pub include: Vec<String>,
     pub predicate: Option<Expr>,
+    /// `COMMENT ON INDEX`: a mark some runtime migrations leave and test for (the list-order
+    /// index's `vnext:issue-933:list-order:v1`, which its `Down` checks before dropping).
+    pub comment: Option<String>,
+}
+
+impl Index {
+    /// Whether two indexes are built alike, whatever their comments say: a comment alone is
+    /// changed in place, never by rebuilding the index.
+    pub fn same_definition(&self, other: &Index) -> bool {
+        self.name == other.name
+            && self.unique == other.unique
+            && self.method == other.method
+            && self.keys == other.keys
+            && self.include == other.include
+            && self.predicate == other.predicate
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -332,6 +332,10 @@ impl Builder<'_> {
                     .collect(),
                 include: names(index.get("include").unwrap_or(&Value::Null)),
                 predicate: index.get("where").map(conditions),
+                comment: index
+                    .get("comment")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             })
             .collect();
         Table {

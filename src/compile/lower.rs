@@ -550,6 +550,7 @@ pub(crate) fn attribute_index(
             keys,
             include,
             predicate: latest_only,
+            comment: None,
         },
     }
 }

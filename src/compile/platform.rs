@@ -155,14 +155,14 @@ mod tests {
             (layout.version.clone(), ef.migrations.len())
         };
         for older in ["0.0.94", "0.0.95", "0.0.96", "0.0.97", "0.0.98"] {
-            assert_eq!(chain(older), ("20260918090000".to_owned(), 59), "{older}");
+            assert_eq!(chain(older), ("20260918090000.1".to_owned(), 59), "{older}");
         }
-        assert_eq!(chain("0.0.99"), ("20260929213525".to_owned(), 61));
+        assert_eq!(chain("0.0.99"), ("20260929213525.1".to_owned(), 61));
         assert!(platform.release("0.0.93").is_none());
         // The platform's own schemas are built from its own release.
         assert_eq!(
             platform.instance_layout().unwrap().version,
-            "20260929213525"
+            "20260929213525.1"
         );
     }
 
@@ -175,13 +175,13 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(
             older.get(INSTANCE_LAYOUT).unwrap().version,
-            "20260918090000"
+            "20260918090000.1"
         );
         assert!(older.get(crate::compile::lower::REGISTRY_LAYOUT).is_some());
         let newest = Layouts::build(files, None, &mut out);
         assert_eq!(
             newest.get(INSTANCE_LAYOUT).unwrap().version,
-            "20260929213525"
+            "20260929213525.1"
         );
 
         let mut twice = files.clone();

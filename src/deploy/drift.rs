@@ -52,6 +52,8 @@ pub(crate) struct DescribedTable {
     /// Index name → its definition for people: the text of `pg_get_indexdef` (shadow schemas),
     /// or `oid:N` until a difference needs it printed (`resolve` then fetches it).
     pub index_text: BTreeMap<String, String>,
+    /// Index name → its comment, for the indexes that have one.
+    pub index_comments: BTreeMap<String, String>,
     /// Column name → default expression alone (not compared: `columns` holds it too), for
     /// rebuilding the table from text.
     pub defaults: BTreeMap<String, String>,
@@ -311,6 +313,14 @@ pub(crate) fn compare_schema(
                     (&e.indexes, &e.index_text),
                     alt.map(|t| &t.indexes),
                     (&a.indexes, &a.index_text),
+                    out,
+                );
+                compare_maps(
+                    "comment on index",
+                    &format!("{schema_ident}."),
+                    &e.index_comments,
+                    None,
+                    &a.index_comments,
                     out,
                 );
             }

@@ -1,5 +1,5 @@
-//! Runtime parity, object by object: every table, column, index, constraint and EF history row
-//! that vnext creates in a schema, read from `pg_catalog` on a database vnext applied, equals the
+//! Runtime parity, object by object: every table, column, index (and index comment), constraint
+//! and EF history row that vnext creates in a schema, read from `pg_catalog` on a database vnext applied, equals the
 //! table of the runtime release's objects in `tests/fixtures/runtime-objects/<release>.txt`.
 //! Those tables are written from the runtime's own sources (its model snapshot, designers and
 //! hand-written migrations; the README beside them names each), never from vnext's output.
@@ -129,6 +129,13 @@ fn actual(db: &TestDb, schema: &str) -> BTreeSet<String> {
     )) {
         out.insert(index_line(schema, &row));
     }
+    // A comment is a mark some runtime migrations leave and test for (the list-order index's).
+    out.extend(db.query(&format!(
+        "SELECT 'index-comment ' || c.relname || ' ' || ic.relname || ' ' || obj_description(ic.oid, 'pg_class') \
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = {literal} AND obj_description(ic.oid, 'pg_class') IS NOT NULL"
+    )));
     out.extend(db.query(&format!(
         "SELECT 'history ' || \"MigrationId\" || ' ' || \"ProductVersion\" FROM \"{schema}\".\"__Workflow_Migrations\""
     )));
@@ -144,7 +151,8 @@ fn attribute_index_object(line: &str) -> bool {
     let owner = owner.unwrap_or_default();
     owner.starts_with("AttributeIndexCatalog")
         || owner.contains(".q_")
-        || (kind == Some("index") && name.is_some_and(|n| n.starts_with("ix_")))
+        || (matches!(kind, Some("index" | "index-comment"))
+            && name.is_some_and(|n| n.starts_with("ix_")))
 }
 
 fn assert_parity(db: &TestDb, schema: &str, release: &str) {
@@ -281,7 +289,7 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     }
     let db = TestDb::create("runtime_upgrade");
     crate::generated::apply_with_psql(&db, &loans.join("generated/loans"));
-    assert_eq!(migration_files(&loans.join("generated/loans")).len(), 2);
+    assert_eq!(migration_files(&loans.join("generated/loans")).len(), 3);
     for schema in [
         "collateral_valuation",
         "kyc_check",
@@ -297,8 +305,8 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     assert_eq!(
         layouts,
         vec![
-            "instance@20260929213525",
-            "instance@20260929213525,attribute-index@1"
+            "instance@20260929213525.1",
+            "instance@20260929213525.1,attribute-index@1"
         ]
     );
     assert_eq!(plan(&loans).domains[0].outcome, Outcome::UpToDate);
@@ -333,4 +341,41 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     ] {
         assert_parity(&db, schema, "0.0.94");
     }
+}
+
+/// The list-order index's comment reaches a database through the examples' committed upgrade
+/// (`0001` built the index as vnext did before it had index comments, `0002` comments it), and
+/// drift compares it: a comment removed by hand is a difference, put back it is none.
+#[test]
+fn the_list_order_comment_is_applied_by_the_layout_upgrade_and_checked_by_drift() {
+    use crate::apply::{ok, text, vnext};
+    if !crate::database::available() {
+        return;
+    }
+    let ws = crate::apply::workspace_copy(&repo("examples/loans"));
+    let db = TestDb::create("list_order_comment");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    let comment = |schema: &str| {
+        db.query(&format!(
+            "SELECT COALESCE(obj_description('\"{schema}\".\"IX_Instances_CreatedAt_Id\"'::regclass, 'pg_class'), 'none')"
+        ))
+    };
+    for schema in ["sys_flows", "sys_schemas", "kyc_check", "loan_application"] {
+        assert_eq!(comment(schema), vec!["vnext:issue-933:list-order:v1"], "{schema}");
+    }
+    ok(vnext(&["drift"], ws.path(), &db.url));
+
+    db.query("COMMENT ON INDEX kyc_check.\"IX_Instances_CreatedAt_Id\" IS NULL");
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+    let listing = String::from_utf8_lossy(&drift.stdout);
+    assert!(
+        listing.contains("comment on index \"kyc_check\".\"IX_Instances_CreatedAt_Id\"")
+            && listing.contains("vnext:issue-933:list-order:v1"),
+        "{listing}"
+    );
+    assert_eq!(listing.matches("comment on index").count(), 1, "{listing}");
+
+    db.query("COMMENT ON INDEX kyc_check.\"IX_Instances_CreatedAt_Id\" IS 'vnext:issue-933:list-order:v1'");
+    ok(vnext(&["drift"], ws.path(), &db.url));
 }

@@ -9,7 +9,8 @@
 //! The order: extensions and functions; projections whose indexes change marked not ready;
 //! concurrent index drops; schema changes, schema by
 //! schema; component rows, in dependency order (referenced components first); concurrent index
-//! builds, then the catalog rows that say their projections are ready; and last, the
+//! builds, the comments of the indexes they built, then the catalog rows that say their
+//! projections are ready; and last, the
 //! opted-in data-loss drops of whole schemas. A projection is never ready in the runtime's
 //! catalog before every index its row names is built.
 
@@ -104,7 +105,8 @@ pub(super) fn schema_of(change: &Change) -> Option<&str> {
         Change::SetComment { target, .. } => Some(match target {
             crate::compile::diff::CommentTarget::Schema(schema)
             | crate::compile::diff::CommentTarget::Table { schema, .. }
-            | crate::compile::diff::CommentTarget::Column { schema, .. } => schema,
+            | crate::compile::diff::CommentTarget::Column { schema, .. }
+            | crate::compile::diff::CommentTarget::Index { schema, .. } => schema,
         }),
         _ => None,
     }
@@ -210,6 +212,13 @@ pub(crate) fn build(
             .into_iter()
             .map(|change| Step::Online { change }),
     );
+    if !groups.after_builds.is_empty() {
+        steps.push(Step::Transaction {
+            title: "Describe the indexes built concurrently".to_owned(),
+            changes: groups.after_builds,
+            bookkeeping: Vec::new(),
+        });
+    }
     push_bookkeeping(
         &mut steps,
         "Mark attribute-index projections ready",
@@ -261,6 +270,8 @@ struct Groups {
     by_schema: BTreeMap<String, Vec<Change>>,
     components: BTreeMap<(u8, String), Vec<Change>>,
     online_builds: Vec<Change>,
+    /// Comments on indexes that `online_builds` build: they can only follow the builds.
+    after_builds: Vec<Change>,
     /// One entry per projection, by schema and key.
     ready: BTreeMap<(String, String), IndexBookkeeping>,
     retire: Vec<Change>,
@@ -269,8 +280,26 @@ struct Groups {
 impl Groups {
     fn of(changes: Vec<Change>) -> Groups {
         let mut groups = Groups::default();
+        let built_online: BTreeSet<(String, String)> = changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::CreateIndex {
+                    schema,
+                    index,
+                    online: true,
+                    ..
+                } => Some((schema.clone(), index.name.clone())),
+                _ => None,
+            })
+            .collect();
         for change in changes {
             match &change {
+                Change::SetComment {
+                    target: crate::compile::diff::CommentTarget::Index { schema, index },
+                    ..
+                } if built_online.contains(&(schema.clone(), index.clone())) => {
+                    groups.after_builds.push(change)
+                }
                 Change::CreateExtension { .. }
                 | Change::CreateFunction { .. }
                 | Change::ReplaceFunction { .. } => groups.prelude.push(change),

@@ -101,6 +101,9 @@ pub(crate) fn describe_object(change: &Change) -> String {
                 table,
                 column,
             } => format!("column:{schema}.{table}.{column}"),
+            crate::compile::diff::CommentTarget::Index { schema, index } => {
+                format!("index:{schema}.{index}")
+            }
         },
         Change::AddEfHistory { schema, table, .. }
         | Change::RemoveEfHistory { schema, table, .. } => format!("table:{schema}.{table}"),
@@ -157,6 +160,8 @@ struct Counts {
     latest_moves: Vec<String>,
     extensions: Vec<String>,
     altered_tables: BTreeSet<String>,
+    /// Indexes whose comment changes (a runtime migration's mark), by `schema.index`.
+    index_comments: BTreeSet<String>,
     updated_components: usize,
 }
 
@@ -294,6 +299,12 @@ impl Counts {
             | Change::CreateIndex { schema, table, .. } => {
                 self.altered_tables.insert(format!("{schema}.{table}"));
             }
+            Change::SetComment {
+                target: crate::compile::diff::CommentTarget::Index { schema, index },
+                ..
+            } => {
+                self.index_comments.insert(format!("{schema}.{index}"));
+            }
             _ => {}
         }
     }
@@ -342,6 +353,16 @@ impl Counts {
                 "{}: {}",
                 plural(tables.len(), "table"),
                 listed(&tables)
+            ));
+        }
+        if !self.index_comments.is_empty() {
+            let indexes: Vec<String> = std::mem::take(&mut self.index_comments)
+                .into_iter()
+                .collect();
+            self.summary.changes.push(format!(
+                "comment on {}: {}",
+                plural(indexes.len(), "index"),
+                listed(&indexes)
             ));
         }
         self.summary

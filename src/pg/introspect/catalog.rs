@@ -162,28 +162,37 @@ async fn namespaces(
     Ok(quoted)
 }
 
-/// Tables (with their comments), and every other kind of relation by name.
+/// Tables and indexes (with their comments), and every other kind of relation by name.
 async fn relations(
     conn: &mut PgConnection,
     names: &[String],
     out: &mut BTreeMap<String, Described>,
 ) -> Result<(), String> {
     // Relations. Sequences that belong to an identity or serial column are part of the column.
-    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT n.nspname::text, c.relname::text, c.relkind::text, ds.description FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+    // Indexes only when they have a comment (indexes are read with their definitions below),
+    // with the table they belong to.
+    let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, c.relkind::text, ds.description, t.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0 \
-         WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') \
+         LEFT JOIN pg_index x ON c.relkind = 'i' AND x.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = x.indrelid \
+         WHERE n.nspname = ANY($1) AND (c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') OR (c.relkind = 'i' AND ds.description IS NOT NULL AND t.relkind IN ('r', 'p'))) \
          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))",
     )
     .bind(names)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (schema, name, kind, comment) in rows {
+    for (schema, name, kind, comment, table) in rows {
         let described = out.entry(schema).or_default();
         match kind.as_str() {
             "r" | "p" => {
                 described.tables.entry(name).or_default().comment = comment;
+            }
+            "i" => {
+                if let (Some(table), Some(comment)) = (table, comment) {
+                    let table = described.tables.entry(table).or_default();
+                    table.index_comments.insert(name, comment);
+                }
             }
             other => {
                 let kind = match other {

@@ -436,6 +436,7 @@ fn extension_differences(expected: &Catalog, installed: &[String], out: &mut Vec
 pub(super) fn keep_indexes(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
     table.indexes.retain(|name, _| keep(name));
     table.index_text.retain(|name, _| keep(name));
+    table.index_comments.retain(|name, _| keep(name));
 }
 
 pub(super) fn keep_columns(table: &mut drift::DescribedTable, keep: impl Fn(&str) -> bool) {
@@ -448,5 +449,8 @@ pub(super) fn copy_index(from: &drift::DescribedTable, to: &mut drift::Described
     if let (Some(fingerprint), Some(text)) = (from.indexes.get(name), from.index_text.get(name)) {
         to.indexes.insert(name.to_owned(), fingerprint.clone());
         to.index_text.insert(name.to_owned(), text.clone());
+    }
+    if let Some(comment) = from.index_comments.get(name) {
+        to.index_comments.insert(name.to_owned(), comment.clone());
     }
 }

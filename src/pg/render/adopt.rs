@@ -1,6 +1,6 @@
 //! What `vnext adopt` adds to a database the runtime built, beside the history and states it
 //! records: vnext's registry in `sys_schemas` (the `registry` layout's tables and functions,
-//! which the runtime never creates), the comments vnext gives its schemas, tables and columns,
+//! which the runtime never creates), the comments vnext gives its schemas, tables, columns and indexes,
 //! and each adopted schema's registry row; and, only when `--allow-cleanup` asks, the removal
 //! of the runtime's own leftovers. Nothing else here changes an object the runtime made.
 
@@ -13,7 +13,7 @@ use crate::pg::quote::{ident, literal, qualified};
 
 use super::registry::registry;
 use super::sql::{comment_sql, function_statements, statement};
-use super::tables::create_tables_sql;
+use super::tables::{create_tables_sql, index_comment_sql};
 
 /// The registry layout's tables and functions in `sys_schemas`, as the platform's first
 /// migration creates them (with their comments).
@@ -33,8 +33,10 @@ pub(crate) fn registry_sql(sys_schemas: &Schema) -> String {
     out
 }
 
-/// The comments vnext gives a schema and the tables and columns of its layouts that already
-/// exist (those of the registry layout come with `registry_sql`).
+/// The comments vnext gives a schema and the tables, columns and indexes of its layouts that
+/// already exist (those of the registry layout come with `registry_sql`). An index comment is
+/// the runtime's own mark, which its migration may have left out (it reuses an equivalent
+/// index it finds without commenting it).
 pub(crate) fn comments_sql(schema: &Schema) -> String {
     let mut out = String::new();
     let name = &schema.name;
@@ -64,6 +66,15 @@ pub(crate) fn comments_sql(schema: &Schema) -> String {
                             &format!("COLUMN {target}.{}", ident(&column.name)),
                             Some(comment),
                         ),
+                    );
+                }
+            }
+            for index in &table.indexes {
+                if let Some(comment) = &index.comment {
+                    statement(
+                        &mut out,
+                        &format!("Describe index {}", index.name),
+                        &index_comment_sql(name, &index.name, Some(comment)),
                     );
                 }
             }

@@ -424,7 +424,7 @@ fn projection_sql(change: &Change, out: &mut String) {
     }
 }
 
-/// A comment on a schema, table or column (or its removal).
+/// A comment on a schema, table, column or index (or its removal).
 fn comment_change_sql(target: &CommentTarget, comment: Option<&str>, out: &mut String) {
     let (what, object) = match target {
         CommentTarget::Schema(schema) => (
@@ -442,6 +442,10 @@ fn comment_change_sql(target: &CommentTarget, comment: Option<&str>, out: &mut S
         } => (
             format!("column {table}.{column}"),
             format!("COLUMN {}.{}", qualified(schema, table), ident(column)),
+        ),
+        CommentTarget::Index { schema, index } => (
+            format!("index {index}"),
+            format!("INDEX {}", qualified(schema, index)),
         ),
     };
     statement(

@@ -140,7 +140,8 @@ pub(super) fn new_schema_sql(schema: &str, projections: &[Projection], out: &mut
     }
 }
 
-/// The columns, comments and indexes of `projections` in a shadow schema (no catalog rows).
+/// The columns, indexes and their comments of `projections` in a shadow schema (no catalog
+/// rows): drift compares the comments too.
 pub(super) fn shadow_sql(schema: &str, projections: &[Projection], out: &mut String) {
     add_columns_sql(schema, projections, out);
     for projection in projections {
@@ -149,6 +150,11 @@ pub(super) fn shadow_sql(schema: &str, projections: &[Projection], out: &mut Str
                 out,
                 &index.name,
                 &create_index_sql(schema, projection, index, false),
+            );
+            statement(
+                out,
+                &index.name,
+                &index_comment_sql(schema, projection, index),
             );
         }
     }

@@ -399,6 +399,7 @@ mod tests {
                 Box::new(Expr::Column("IsLatest".into())),
                 Box::new(Expr::Literal(Literal::Bool(true))),
             )),
+            comment: None,
         };
         assert_eq!(
             create_index_sql("s", "T", &index, true),

@@ -147,5 +147,19 @@ pub(super) fn create_tables_sql(schema: &str, tables: &[&Table], out: &mut Strin
                 );
             }
         }
+        for index in &table.indexes {
+            if let Some(comment) = &index.comment {
+                statement(
+                    out,
+                    &format!("Describe index {}", index.name),
+                    &index_comment_sql(schema, &index.name, Some(comment)),
+                );
+            }
+        }
     }
+}
+
+/// `COMMENT ON INDEX` (or its removal): the index is named in its schema, not by its table.
+pub(super) fn index_comment_sql(schema: &str, index: &str, comment: Option<&str>) -> String {
+    comment_sql(&format!("INDEX {}", qualified(schema, index)), comment)
 }
