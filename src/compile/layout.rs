@@ -292,51 +292,7 @@ impl Builder<'_> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|index| Index {
-                name: text(index, "name"),
-                unique: index.get("unique") == Some(&Value::Bool(true)),
-                method: match index.get("method").and_then(Value::as_str) {
-                    Some("gin") => Method::Gin,
-                    Some("brin") => Method::Brin,
-                    Some("hash") => Method::Hash,
-                    _ => Method::Btree,
-                },
-                keys: index["columns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|key| match key {
-                        Value::Object(map) => IndexKey {
-                            expr: Expr::Column(
-                                map.get("column")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                            ),
-                            opclass: map
-                                .get("opclass")
-                                .and_then(Value::as_str)
-                                .map(str::to_owned),
-                            order: if map.get("order").and_then(Value::as_str) == Some("desc") {
-                                Order::Desc
-                            } else {
-                                Order::Asc
-                            },
-                        },
-                        other => IndexKey {
-                            expr: Expr::Column(other.as_str().unwrap_or_default().to_owned()),
-                            opclass: None,
-                            order: Order::Asc,
-                        },
-                    })
-                    .collect(),
-                include: names(index.get("include").unwrap_or(&Value::Null)),
-                predicate: index.get("where").map(conditions),
-                comment: index
-                    .get("comment")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            })
+            .map(index)
             .collect();
         Table {
             name,
@@ -565,6 +521,55 @@ impl Builder<'_> {
                 &format!("check `{}`", check.name),
             );
         }
+    }
+}
+
+/// One index of a layout table.
+fn index(index: &Value) -> Index {
+    Index {
+        name: text(index, "name"),
+        unique: index.get("unique") == Some(&Value::Bool(true)),
+        method: match index.get("method").and_then(Value::as_str) {
+            Some("gin") => Method::Gin,
+            Some("brin") => Method::Brin,
+            Some("hash") => Method::Hash,
+            _ => Method::Btree,
+        },
+        keys: index["columns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|key| match key {
+                Value::Object(map) => IndexKey {
+                    expr: Expr::Column(
+                        map.get("column")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
+                    opclass: map
+                        .get("opclass")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    order: if map.get("order").and_then(Value::as_str) == Some("desc") {
+                        Order::Desc
+                    } else {
+                        Order::Asc
+                    },
+                },
+                other => IndexKey {
+                    expr: Expr::Column(other.as_str().unwrap_or_default().to_owned()),
+                    opclass: None,
+                    order: Order::Asc,
+                },
+            })
+            .collect(),
+        include: names(index.get("include").unwrap_or(&Value::Null)),
+        predicate: index.get("where").map(conditions),
+        comment: index
+            .get("comment")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 

@@ -186,7 +186,7 @@ fn a_runtime_built_database_is_adopted_then_planned_applied_and_left_without_dri
         "VN655 schema loan_review: not in the database",
         "VN655 workflow loan-review 1.0.0: not published",
         "VN655 projection loan_application.q_",
-        "Would record (dry run: nothing changed): 3 history rows (platform 0001_initial.sql, platform 0002_upgrade_layout.sql, domain 0001_adopt_baseline.sql)",
+        "Would record (dry run: nothing changed): 4 history rows (platform 0001_initial.sql, platform 0002_upgrade_layout.sql, platform 0003_upgrade_layout.sql, domain 0001_adopt_baseline.sql)",
     ] {
         assert!(said.contains(expected), "{expected}\n{said}");
     }
@@ -201,7 +201,7 @@ fn a_runtime_built_database_is_adopted_then_planned_applied_and_left_without_dri
     // Adopt: the baseline recorded in the database and written into generated/.
     let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
     assert!(
-        stdout(&adopted).contains("Recorded: 3 history rows"),
+        stdout(&adopted).contains("Recorded: 4 history rows"),
         "{}",
         text(&adopted)
     );
@@ -214,7 +214,7 @@ fn a_runtime_built_database_is_adopted_then_planned_applied_and_left_without_dri
             .iter()
             .map(|row| row.rsplit_once(' ').unwrap().1.to_owned())
             .collect::<Vec<_>>(),
-        ["finished", "finished", "finished"]
+        ["finished", "finished", "finished", "finished"]
     );
     let baseline = std::fs::read_to_string(folder.join("0001_adopt_baseline.sql")).unwrap();
     assert!(

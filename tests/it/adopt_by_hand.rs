@@ -63,7 +63,9 @@ fn a_database_built_by_hand_from_generated_is_adopted_and_then_vnexts_own() {
         [
             "platform 0001_initial.sql",
             "platform 0002_upgrade_layout.sql",
-            "domain 0001_initial.sql"
+            "platform 0003_upgrade_layout.sql",
+            "domain 0001_initial.sql",
+            "domain 0002_upgrade_layout.sql"
         ]
     );
     // Nothing ran: apply has nothing to do, drift finds nothing, adopt again is a no-op.

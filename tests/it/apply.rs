@@ -221,11 +221,11 @@ fn every_example_applies_fresh_then_is_a_no_op() {
             args[0] = "status";
             let status = ok(vnext(&args, ws.path(), &db.url));
             let listing = String::from_utf8_lossy(&status.stdout).into_owned();
-            // The platform's two files and each of the domain's.
+            // The platform's three files and each of the domain's.
             let files = crate::database::migration_files(&ws.path().join("generated").join(domain));
             assert_eq!(
                 listing.matches(" applied ").count(),
-                2 + files.len(),
+                3 + files.len(),
                 "{listing}"
             );
             assert!(listing.contains("by tester@"), "{listing}");
@@ -319,7 +319,7 @@ fn json_events_one_per_line() {
         .collect();
     assert_eq!(kinds.first(), Some(&"connected"));
     assert!(kinds.contains(&"pending"));
-    assert_eq!(kinds.iter().filter(|k| **k == "file-finished").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "file-finished").count(), 5);
     assert_eq!(kinds.last(), Some(&"finished"));
     let steps = events
         .iter()
@@ -367,12 +367,14 @@ fn eight_concurrent_applies_apply_each_file_once() {
         finished_files,
         vec![
             "generated/loans/0001_initial.sql".to_owned(),
+            "generated/loans/0002_upgrade_layout.sql".to_owned(),
             "platform 0001_initial.sql".to_owned(),
-            "platform 0002_upgrade_layout.sql".to_owned()
+            "platform 0002_upgrade_layout.sql".to_owned(),
+            "platform 0003_upgrade_layout.sql".to_owned()
         ]
     );
     assert!(waited >= 1, "no apply ever waited for the lock");
-    assert_eq!(history(&db).len(), 3);
+    assert_eq!(history(&db).len(), 5);
     assert_settled(ws.path(), &db, None);
 }
 
@@ -1010,7 +1012,7 @@ fn a_failing_statement_names_file_step_and_what_was_applied() {
     );
     assert!(
         message.replace("/ ", "/").contains(
-            "applied before it: platform 0001_initial.sql, platform 0002_upgrade_layout.sql, generated/loans/0001_initial.sql"
+            "applied before it: platform 0001_initial.sql, platform 0002_upgrade_layout.sql, platform 0003_upgrade_layout.sql, generated/loans/0001_initial.sql"
         ),
         "{message}"
     );

@@ -51,8 +51,8 @@ fn migrations(ws: &Path) -> Vec<String> {
 }
 
 /// A repository with the loans example on `main`, then a branch `feature` that adds a
-/// workflow while `main` publishes a new task version; each planned its `0002`. Returns the
-/// branch's and main's `0002`, with `feature` checked out.
+/// workflow while `main` publishes a new task version; each planned its `0003`. Returns the
+/// branch's and main's `0003`, with `feature` checked out.
 fn two_branches(ws: &Path) -> (String, String) {
     git_ok(ws, &["init", "-q", "-b", "main"]);
     git_ok(ws, &["add", "-A"]);
@@ -71,9 +71,9 @@ fn two_branches(ws: &Path) -> (String, String) {
     git_ok(ws, &["add", "-A"]);
     git_ok(ws, &["commit", "-q", "-m", "score-applicant 1.1.0"]);
     let theirs = migrations(ws);
-    let (ours_new, theirs_new) = (ours[1].clone(), theirs[1].clone());
+    let (ours_new, theirs_new) = (ours[2].clone(), theirs[2].clone());
     assert!(
-        ours_new.starts_with("0002_") && theirs_new.starts_with("0002_") && ours_new != theirs_new
+        ours_new.starts_with("0003_") && theirs_new.starts_with("0003_") && ours_new != theirs_new
     );
 
     git_ok(ws, &["checkout", "-q", "feature"]);
@@ -89,7 +89,7 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
     let ws = temp.path();
     let (ours_new, theirs_new) = two_branches(ws);
 
-    // Staging applied main's 0002; a development database applied the branch's.
+    // Staging applied main's 0003; a development database applied the branch's.
     git_ok(ws, &["checkout", "-q", "main"]);
     let staging = TestDb::create("branches_staging");
     ok(vnext(&["apply"], ws, &staging.url));
@@ -130,22 +130,22 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
     let output = vnext(&["apply", "--dry-run"], ws, &staging.url);
     assert!(stderr(&output).contains("VN507"), "{}", text(&output));
 
-    // The command resolves it: main's 0002 kept, the branch's planned again as 0003.
+    // The command resolves it: main's 0003 kept, the branch's planned again as 0004.
     let rebased = ok(vnext(
         &["plan", "--no-cache", "--rebase"],
         ws,
         "postgres://unused",
     ));
     let after = migrations(ws);
-    assert_eq!(after.len(), 3, "{after:?}\n{}", text(&rebased));
+    assert_eq!(after.len(), 4, "{after:?}\n{}", text(&rebased));
     let said = flat(&text(&rebased));
     assert!(
         said.contains("VN631") && said.contains(&format!("dropped {ours_new}")),
         "{said}"
     );
-    assert_eq!(after[1], theirs_new);
+    assert_eq!(after[2], theirs_new);
     assert!(
-        after[2].starts_with("0003_") && after[2].contains("kyc_recheck"),
+        after[3].starts_with("0004_") && after[3].contains("kyc_recheck"),
         "{after:?}"
     );
     let sum = std::fs::read_to_string(ws.join("generated/loans/vnext.sum")).unwrap();
@@ -161,7 +161,7 @@ fn a_merge_of_two_branches_migrations_is_resolved_by_plan_rebase() {
     // Staging takes only the branch's change now.
     let applied = ok(vnext(&["apply"], ws, &staging.url));
     assert!(
-        stderr(&applied).contains(&format!("applied generated/loans/{}", after[2]))
+        stderr(&applied).contains(&format!("applied generated/loans/{}", after[3]))
             && !stderr(&applied).contains(&format!("applied generated/loans/{theirs_new}")),
         "{}",
         text(&applied)
@@ -217,11 +217,11 @@ fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
     crate::apply::plan(ws, &[]);
     git_ok(ws, &["add", "-A"]);
     git_ok(ws, &["commit", "-q", "-m", "the two tasks at 1.2.0"]);
-    let name = migrations(ws)[1].clone();
+    let name = migrations(ws)[2].clone();
     let main_text = std::fs::read_to_string(ws.join("generated/loans").join(&name)).unwrap();
     git_ok(ws, &["checkout", "-q", "feature"]);
     assert_eq!(
-        migrations(ws)[1],
+        migrations(ws)[2],
         name,
         "both branches planned the same name"
     );
@@ -245,7 +245,7 @@ fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
         "{said}"
     );
     let after = migrations(ws);
-    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(after.len(), 4, "{after:?}");
     assert_eq!(
         std::fs::read_to_string(ws.join("generated/loans").join(&name)).unwrap(),
         main_text
@@ -255,7 +255,7 @@ fn two_branches_that_planned_the_same_file_name_are_resolved_too() {
         ws,
         "postgres://unused",
     ));
-    let third = std::fs::read_to_string(ws.join("generated/loans").join(&after[2])).unwrap();
+    let third = std::fs::read_to_string(ws.join("generated/loans").join(&after[3])).unwrap();
     assert!(
         third.contains("notify-customer@1.1.0") && third.contains("score-applicant@1.1.0"),
         "{third}"

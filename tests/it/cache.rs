@@ -98,7 +98,7 @@ fn plans_with_and_without_the_cache_are_identical() {
     let read = |ws: &tempfile::TempDir| {
         std::fs::read_to_string(
             ws.path()
-                .join("generated/loans/0002_publish_score_applicant_1_1_0.sql"),
+                .join("generated/loans/0003_publish_score_applicant_1_1_0.sql"),
         )
         .unwrap()
     };

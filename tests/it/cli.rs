@@ -297,7 +297,7 @@ fn plan_check_exits_two_and_writes_nothing_when_behind() {
     let output = vnext(&["plan", "--check"], ws.path());
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("would write 0002_publish_score_applicant_1_1_0.sql"),
+        stdout(&output).contains("would write 0003_publish_score_applicant_1_1_0.sql"),
         "{}",
         stdout(&output)
     );
@@ -311,7 +311,7 @@ fn plan_check_exits_two_and_writes_nothing_when_behind() {
     assert_eq!(vnext(&["plan"], ws.path()).status.code(), Some(0));
     assert!(
         ws.path()
-            .join("generated/loans/0002_publish_score_applicant_1_1_0.sql")
+            .join("generated/loans/0003_publish_score_applicant_1_1_0.sql")
             .exists()
     );
     assert_eq!(
@@ -351,7 +351,7 @@ fn plan_with_definition_errors_exits_one_and_writes_nothing() {
     let output = vnext(&["plan"], ws.path());
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("VN107"));
-    assert!(!ws.path().join("generated/loans/0002_update.sql").exists());
+    assert!(!ws.path().join("generated/loans/0003_update.sql").exists());
 }
 
 #[test]

@@ -202,7 +202,7 @@ fn in_a_pull_request_the_action_reviews_the_branch_against_its_base() {
         run.log
     );
     assert!(
-        run.log.contains("::notice file=generated/loans/0002_"),
+        run.log.contains("::notice file=generated/loans/0003_"),
         "{}",
         run.log
     );

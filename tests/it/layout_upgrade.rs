@@ -21,7 +21,7 @@ pub(crate) fn upgrade_layout(definitions: &Path) {
     let path = definitions.join("layout/instance-tables.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
-        .replace("version: \"20260929213525\"", "version: \"20261015000000\"")
+        .replace("version: \"20260929213525.1\"", "version: \"20261015000000\"")
         .replace(
             "    - 20260929213525_AddInstanceSecrets\n",
             "    - 20260929213525_AddInstanceSecrets\n    - 20261015000000_AddInstancePriority\n",
@@ -39,7 +39,8 @@ pub(crate) fn upgrade_layout(definitions: &Path) {
             "  - name: InstanceNotes\n    columns:\n      - { name: Id, type: uuid }\n      - { name: InstanceId, type: uuid }\n      - { name: Note, type: text }\n    primaryKey: { name: PK_InstanceNotes, columns: [Id] }\n    foreignKeys:\n      - { name: FK_InstanceNotes_Instances_InstanceId, columns: [InstanceId], references: Instances, referencedColumns: [Id], onDelete: cascade }\n\n  - name: __Workflow_Migrations\n",
         );
     assert!(
-        text.contains("Priority")
+        text.contains("version: \"20261015000000\"")
+            && text.contains("Priority")
             && text.contains("InstanceNotes")
             && text.contains("varchar(200)")
     );

@@ -75,6 +75,7 @@ fn a_first_plan_writes_the_platform_migrations_beside_the_domains() {
         [
             "0001_initial.sql",
             "0002_upgrade_layout.sql",
+            "0003_upgrade_layout.sql",
             "state.json",
             "vnext.sum"
         ]
@@ -95,6 +96,7 @@ fn a_copy_behind_this_vnext_gets_the_newer_platform_migration_as_a_new_file() {
     let copy = workspace.path().join("generated/platform");
     // The copy a vnext that carried only the first platform migration wrote.
     std::fs::remove_file(copy.join("0002_upgrade_layout.sql")).unwrap();
+    std::fs::remove_file(copy.join("0003_upgrade_layout.sql")).unwrap();
     let first = vnext::deploy::migrations::read(&copy).unwrap();
     let state = first.state.clone().unwrap();
     std::fs::write(
@@ -108,7 +110,12 @@ fn a_copy_behind_this_vnext_gets_the_newer_platform_migration_as_a_new_file() {
     assert_eq!(check.platform[0].outcome, CopyOutcome::Stale);
     assert_eq!(
         check.platform[0].files,
-        ["0002_upgrade_layout.sql", "state.json", "vnext.sum"]
+        [
+            "0002_upgrade_layout.sql",
+            "0003_upgrade_layout.sql",
+            "state.json",
+            "vnext.sum"
+        ]
     );
     // `plan --check` exits 2: the pull request's check fails until the new file is committed.
     let output = Command::new(env!("CARGO_BIN_EXE_vnext"))
@@ -119,7 +126,7 @@ fn a_copy_behind_this_vnext_gets_the_newer_platform_migration_as_a_new_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains(
-            "platform: generated/platform is behind this vnext's platform; `vnext plan` would write 0002_upgrade_layout.sql"
+            "platform: generated/platform is behind this vnext's platform; `vnext plan` would write 0002_upgrade_layout.sql, 0003_upgrade_layout.sql"
         ),
         "{}",
         String::from_utf8_lossy(&output.stdout)
@@ -196,7 +203,7 @@ fn apply_runs_the_workspace_copy_of_the_platform() {
     let platform = db.query(
         "SELECT \"Version\" FROM sys_schemas.\"MigrationHistory\" WHERE \"Source\" = 'platform' ORDER BY 1",
     );
-    assert_eq!(platform, ["1", "2"]);
+    assert_eq!(platform, ["1", "2", "3"]);
 }
 
 /// pg_dump of the schema and of the data, with the times `now()` wrote made equal and the

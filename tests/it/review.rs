@@ -66,7 +66,7 @@ fn the_base_review_describes_what_the_branch_adds_after_it_is_committed() {
     assert!(markdown.status.success(), "{text}");
     assert!(text.contains("## vnext plan against `main`"), "{text}");
     assert!(
-        text.contains("This branch adds `generated/loans/0002_publish_score_applicant_1_1_0.sql`"),
+        text.contains("This branch adds `generated/loans/0003_publish_score_applicant_1_1_0.sql`"),
         "{text}"
     );
     assert!(text.contains("| adds a migration |"), "{text}");
@@ -78,7 +78,7 @@ fn the_base_review_describes_what_the_branch_adds_after_it_is_committed() {
         repo.path(),
     ));
     assert!(
-        github.starts_with("::notice file=generated/loans/0002_publish_score_applicant_1_1_0.sql,"),
+        github.starts_with("::notice file=generated/loans/0003_publish_score_applicant_1_1_0.sql,"),
         "{github}"
     );
 
@@ -90,7 +90,7 @@ fn the_base_review_describes_what_the_branch_adds_after_it_is_committed() {
     assert_eq!(json["base"], "main");
     assert_eq!(
         json["added"],
-        serde_json::json!(["generated/loans/0002_publish_score_applicant_1_1_0.sql"])
+        serde_json::json!(["generated/loans/0003_publish_score_applicant_1_1_0.sql"])
     );
     assert!(json["plan"].is_object());
 
@@ -110,7 +110,7 @@ fn the_base_review_describes_what_the_branch_adds_after_it_is_committed() {
 #[test]
 fn a_migration_planned_on_an_older_base_is_reported_out_of_step() {
     let repo = repository();
-    // main moves on: its own 0002 publishes another task version.
+    // main moves on: its own 0003 publishes another task version.
     git(repo.path(), &["checkout", "-q", "main"]);
     let task = repo.path().join("loans/Tasks/notify-customer.yaml");
     let newer = std::fs::read_to_string(&task)
@@ -132,7 +132,7 @@ fn a_migration_planned_on_an_older_base_is_reported_out_of_step() {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("❌ `generated/loans/0002_publish_score_applicant_1_1_0.sql` is not what `vnext plan` writes on top of `main`"),
+        text.contains("❌ `generated/loans/0003_publish_score_applicant_1_1_0.sql` is not what `vnext plan` writes on top of `main`"),
         "{text}"
     );
 }
@@ -155,6 +155,7 @@ fn a_branch_that_brings_a_newer_platform_shows_its_platform_migrations() {
     std::fs::write(repo.path().join(".gitignore"), ".vnext-cache/\n").unwrap();
     let copy = repo.path().join("generated/platform");
     std::fs::remove_file(copy.join("0002_upgrade_layout.sql")).unwrap();
+    std::fs::remove_file(copy.join("0003_upgrade_layout.sql")).unwrap();
     let first = vnext::deploy::migrations::read(&copy).unwrap();
     let state = first.state.clone().unwrap();
     std::fs::write(

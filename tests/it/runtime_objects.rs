@@ -361,7 +361,11 @@ fn the_list_order_comment_is_applied_by_the_layout_upgrade_and_checked_by_drift(
         ))
     };
     for schema in ["sys_flows", "sys_schemas", "kyc_check", "loan_application"] {
-        assert_eq!(comment(schema), vec!["vnext:issue-933:list-order:v1"], "{schema}");
+        assert_eq!(
+            comment(schema),
+            vec!["vnext:issue-933:list-order:v1"],
+            "{schema}"
+        );
     }
     ok(vnext(&["drift"], ws.path(), &db.url));
 

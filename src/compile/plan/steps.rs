@@ -503,6 +503,109 @@ mod tests {
             .collect()
     }
 
+    /// A catalog whose one schema has a layout table `T` with `indexes`.
+    fn with_indexes(indexes: Vec<crate::compile::ir::Index>) -> Catalog {
+        use crate::compile::ir::{Column, Layout, SqlType, Table};
+        let table = Table {
+            name: "T".into(),
+            comment: None,
+            columns: vec![Column {
+                name: "A".into(),
+                sql_type: SqlType("integer".into()),
+                nullable: false,
+                default: None,
+                generated: None,
+                comment: None,
+            }],
+            primary_key: None,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            indexes,
+        };
+        let layout = Layout {
+            name: "instance".into(),
+            version: "1".into(),
+            tables: vec![table],
+            functions: Vec::new(),
+            ef_history: None,
+            runtime_releases: Vec::new(),
+        };
+        let built = schema(
+            "loans",
+            SchemaKind::Flow {
+                workflow: "loans".into(),
+            },
+            vec![std::sync::Arc::new(layout)],
+            Vec::new(),
+        );
+        let mut catalog = Catalog::default();
+        catalog.schemas.insert("loans".into(), built);
+        catalog
+    }
+
+    fn index(name: &str, comment: Option<&str>) -> crate::compile::ir::Index {
+        use crate::compile::ir::{Expr, Index, IndexKey, Method, Order};
+        Index {
+            name: name.into(),
+            unique: false,
+            method: Method::Btree,
+            keys: vec![IndexKey {
+                expr: Expr::Column("A".into()),
+                opclass: None,
+                order: Order::Desc,
+            }],
+            include: Vec::new(),
+            predicate: None,
+            comment: comment.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_index_comment_changes_in_place_and_a_new_index_is_commented_once_built() {
+        use crate::compile::diff::CommentTarget;
+        let mark = Some("vnext:issue-933:list-order:v1");
+        // The comment alone: no rebuild, one COMMENT in the schema's transaction.
+        let recorded = with_indexes(vec![index("IX_T_A", None)]);
+        let desired = with_indexes(vec![index("IX_T_A", mark)]);
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        assert_eq!(titles(&plan), vec!["Changes to schema loans".to_owned()]);
+        let commented = |change: &Change| {
+            matches!(change, Change::SetComment {
+                target: CommentTarget::Index { schema, index },
+                comment,
+            } if schema == "loans" && index == "IX_T_A" && comment.as_deref() == mark)
+        };
+        assert!(plan.changes().any(commented), "{:?}", plan.steps);
+        assert!(
+            !plan
+                .changes()
+                .any(|c| matches!(c, Change::CreateIndex { .. } | Change::DropIndex { .. })),
+            "{:?}",
+            plan.steps
+        );
+        assert_eq!(
+            plan.summary.changes,
+            vec!["comment on 1 index: loans.IX_T_A".to_owned()]
+        );
+        // A new index on a table that exists is built concurrently, then commented.
+        let recorded = with_indexes(Vec::new());
+        let desired = with_indexes(vec![index("IX_T_A", mark)]);
+        let changes = diff(&desired, &recorded).changes;
+        let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();
+        assert_eq!(
+            titles(&plan),
+            vec![
+                "online index:loans.IX_T_A".to_owned(),
+                "Describe the indexes built concurrently".to_owned(),
+            ]
+        );
+        let Some(Step::Transaction { changes, .. }) = plan.steps.last() else {
+            panic!("{:?}", plan.steps);
+        };
+        assert!(changes.iter().all(commented) && changes.len() == 1);
+    }
+
     #[test]
     fn a_projection_is_unready_before_an_index_goes_and_ready_after_the_new_one() {
         use AttributeIndexKind::{Btree, Desc, Trigram};

@@ -145,6 +145,7 @@ pub(crate) fn summarize(changes: &[Change]) -> Summary {
     let mut counts = Counts::default();
     for change in changes {
         counts.add(change);
+        counts.add_comment(change);
     }
     counts.into_summary()
 }
@@ -200,6 +201,18 @@ impl Counts {
                 self.summary.drops.push(format!("index {schema}.{index}"));
             }
             _ => {}
+        }
+    }
+
+    /// A comment on an index: a runtime migration's mark, which a reviewer looks for by name
+    /// (comments on schemas, tables and columns are vnext's own descriptions, not listed).
+    fn add_comment(&mut self, change: &Change) {
+        if let Change::SetComment {
+            target: crate::compile::diff::CommentTarget::Index { schema, index },
+            ..
+        } = change
+        {
+            self.index_comments.insert(format!("{schema}.{index}"));
         }
     }
 
@@ -298,12 +311,6 @@ impl Counts {
             | Change::DropConstraint { schema, table, .. }
             | Change::CreateIndex { schema, table, .. } => {
                 self.altered_tables.insert(format!("{schema}.{table}"));
-            }
-            Change::SetComment {
-                target: crate::compile::diff::CommentTarget::Index { schema, index },
-                ..
-            } => {
-                self.index_comments.insert(format!("{schema}.{index}"));
             }
             _ => {}
         }

@@ -162,6 +162,9 @@ async fn namespaces(
     Ok(quoted)
 }
 
+/// schema, name, kind, comment, and an index's table.
+type RelationRow = (String, String, String, Option<String>, Option<String>);
+
 /// Tables and indexes (with their comments), and every other kind of relation by name.
 async fn relations(
     conn: &mut PgConnection,
@@ -171,7 +174,7 @@ async fn relations(
     // Relations. Sequences that belong to an identity or serial column are part of the column.
     // Indexes only when they have a comment (indexes are read with their definitions below),
     // with the table they belong to.
-    let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<RelationRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, ds.description, t.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0 \
          LEFT JOIN pg_index x ON c.relkind = 'i' AND x.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = x.indrelid \
