@@ -574,3 +574,107 @@ fn a_component_only_the_database_has_is_adopted_planned_around_and_left_without_
     let after = db.query("SELECT d.\"Id\" || ' ' || d.\"ETag\" FROM sys_schemas.\"InstancesData\" d JOIN sys_schemas.\"Instances\" i ON i.\"Id\" = d.\"InstanceId\" WHERE i.\"Key\" = 'audit-note'");
     assert_eq!(after, before, "the runtime's row is kept as it was");
 }
+
+/// The runtime-built database with loan-application's projections made by the runtime's CLI
+/// (`wf indexes generate`, `tests/fixtures/runtime-db/cli-indexes.sql`), and one instance
+/// whose latest data the columns computed.
+fn runtime_database_with_cli_indexes(purpose: &str) -> TestDb {
+    let db = runtime_database(purpose);
+    db.query(
+        "INSERT INTO loan_application.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
+         VALUES ('00000000-0000-4000-8000-000000000001', 'l-1', 'loan-application', '1.0.0', 'A', 'A', 'I', '{}', now(), now(), '{}'); \
+         INSERT INTO loan_application.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
+         VALUES (gen_random_uuid(), '00000000-0000-4000-8000-000000000001', '1.0.0', 1, true, 'x', 'x', now(), '{\"amount\": 1250.5}')",
+    );
+    db.run_file(&fixture().join("cli-indexes.sql"));
+    db
+}
+
+/// The generated expressions of a schema's projection columns, by column.
+fn projection_expressions(db: &TestDb, schema: &str) -> Vec<String> {
+    db.query(&format!(
+        "SELECT a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.attrelid = '\"{schema}\".\"InstancesData\"'::regclass AND a.attname LIKE 'q\\_%' ORDER BY 1"
+    ))
+}
+
+#[test]
+fn projections_the_runtimes_cli_made_are_adopted_as_it_made_them_and_left_without_drift() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database_with_cli_indexes("adopt_cli_indexes");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let keys = ["723f8918bef3df663ed6eba9", "85286023cbbd4eaeeeb7823b"];
+    assert_eq!(crate::runtime_indexes::ready(&db, "loan_application"), keys);
+    let made = projection_expressions(&db, "loan_application");
+    let values = "SELECT q_723f8918bef3df663ed6eba9 || ' ' || q_85286023cbbd4eaeeeb7823b FROM loan_application.\"InstancesData\"";
+    assert_eq!(db.query(values), ["1250.5 1250.5"]);
+
+    let dry = ok(vnext(&["adopt", "--dry-run"], ws.path(), &db.url));
+    let said = flat(&stdout(&dry));
+    for expected in [
+        "VN660 column \"InstancesData\".\"q_723f8918bef3df663ed6eba9\": in 1 schema (loan_application)",
+        "VN660 column \"InstancesData\".\"q_85286023cbbd4eaeeeb7823b\": in 1 schema (loan_application)",
+        "the cast `wf indexes generate` writes",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+    assert!(
+        !said.contains("VN654") && !said.contains("VN655 projection"),
+        "{said}"
+    );
+
+    let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(stdout(&adopted).contains("VN660"), "{}", text(&adopted));
+    // Adopted as the CLI made it: the columns, their values, the catalog, all unchanged; the
+    // conversion functions vnext's layout has are there now.
+    assert_eq!(projection_expressions(&db, "loan_application"), made);
+    assert_eq!(db.query(values), ["1250.5 1250.5"]);
+    assert_eq!(crate::runtime_indexes::ready(&db, "loan_application"), keys);
+    assert_eq!(
+        db.query("SELECT proname FROM pg_proc WHERE pronamespace = 'loan_application'::regnamespace AND proname LIKE 'q\\_%' ORDER BY 1"),
+        ["q_iso_timestamp_v1", "q_numeric_v1"]
+    );
+    no_drift(ws.path(), &db);
+    let baseline =
+        std::fs::read_to_string(ws.path().join("generated/loans/0001_adopt_baseline.sql")).unwrap();
+    assert!(
+        baseline.contains("ADD COLUMN \"q_85286023cbbd4eaeeeb7823b\""),
+        "the baseline records the projections: {baseline}"
+    );
+
+    // The next plan writes only the new workflow (its projections in vnext's form); the CLI's
+    // columns are not touched, then or after.
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    let next = std::fs::read_to_string(ws.path().join("generated/loans/0002_add_loan_review.sql"))
+        .unwrap();
+    assert!(next.contains("CREATE SCHEMA \"loan_review\""), "{next}");
+    assert!(
+        !next.contains("\"loan_application\".\"InstancesData\""),
+        "{next}"
+    );
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    let check = ok(vnext(&["plan", "--check"], ws.path(), &db.url));
+    assert!(stdout(&check).contains("up to date"), "{}", text(&check));
+    no_drift(ws.path(), &db);
+    assert_eq!(projection_expressions(&db, "loan_application"), made);
+    assert_eq!(crate::runtime_indexes::ready(&db, "loan_review"), keys);
+
+    // Drift still sees a projection that is neither vnext's nor the CLI's.
+    db.query(
+        "ALTER TABLE loan_application.\"InstancesData\" DROP COLUMN q_85286023cbbd4eaeeeb7823b, \
+         ADD COLUMN q_85286023cbbd4eaeeeb7823b numeric GENERATED ALWAYS AS (CASE WHEN \"IsLatest\" THEN (\"Data\" ->> 'amount')::numeric * 2 END) STORED",
+    );
+    let drift = vnext(&["drift"], ws.path(), &db.url);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+    assert!(
+        text(&drift).contains("q_85286023cbbd4eaeeeb7823b"),
+        "{}",
+        text(&drift)
+    );
+}

@@ -15,7 +15,7 @@ use crate::base::diagnostics::{Code, Diagnostic};
 use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
-use crate::deploy::adopt::{Compared, Finding, Live, classify, compare};
+use crate::deploy::adopt::{Compared, Finding, Live, classify, compare, projection_functions};
 use crate::deploy::leftovers::{Leftover, recognise};
 use crate::deploy::migrations::{Folder, header_state_hashes};
 use crate::deploy::reconcile::{Source, SourceKind};
@@ -201,7 +201,12 @@ async fn adopt_locked(
         let mut expected = baseline.clone();
         expected.schemas.extend(prepared.platform.schemas.clone());
         let differences = session.structure(&expected).await?;
-        findings.extend(classify(&differences, live.registry, &input.allow_cleanup));
+        findings.extend(classify(
+            &differences,
+            live.registry,
+            &input.allow_cleanup,
+            &projection_functions(&baseline),
+        ));
         findings.sort();
         cleanup = differences
             .iter()

@@ -19,6 +19,10 @@ pub fn adopt(report: &AdoptReport) -> String {
             "cleaned",
             "Left by the runtime's own migrations, removed (--allow-cleanup):",
         ),
+        (
+            "cli-projection",
+            "Projections the runtime's CLI made (wf indexes generate), adopted as it made them:",
+        ),
         ("unknown", "In the database, not in the workspace:"),
         (
             "new",

@@ -14,7 +14,9 @@ use crate::deploy::adopt::{adopted_schemas, workflow_of};
 use crate::deploy::reconcile::SourceKind;
 use crate::pg::history::{HISTORY, error, exec, store_state_sql};
 use crate::pg::quote::literal;
-use crate::pg::render::{cleanup_sql, comments_sql, register_sql, registry_sql};
+use crate::pg::render::{
+    cleanup_sql, comments_sql, projection_functions_sql, register_sql, registry_sql,
+};
 use crate::pg::script;
 
 /// A migration the baseline records as applied.
@@ -54,6 +56,9 @@ pub(super) fn baseline_sql(baseline: &Baseline<'_>) -> Result<String, Vec<Diagno
         sql.push_str(&registry_sql(sys_schemas));
     }
     sql.push_str(&cleanup_sql(&baseline.cleanup));
+    for schema in baseline.baseline.schemas.values() {
+        sql.push_str(&projection_functions_sql(schema));
+    }
     for schema in adopted_schemas(baseline.platform, baseline.baseline) {
         sql.push_str(&comments_sql(schema));
         sql.push_str(&register_sql(schema, workflow_of(schema)));
