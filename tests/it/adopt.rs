@@ -678,3 +678,79 @@ fn projections_the_runtimes_cli_made_are_adopted_as_it_made_them_and_left_withou
         text(&drift)
     );
 }
+
+/// One schema as pg_dump writes it, objects and rows (its version lines left out).
+fn dump_schema(db: &TestDb, schema: &str) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .args(["--no-owner", "--no-privileges", "-n", schema, "-d", &db.url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_workflow_schema_the_workspace_lacks_is_reported_not_recorded_and_left_alone() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_unknown_schema");
+    // A workflow the runtime published a schema for (its publish path migrated it), with an
+    // instance, that this workspace does not define.
+    migrate_like_the_runtime(&db, &["loan_archive"]);
+    db.query(
+        "INSERT INTO loan_archive.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
+         VALUES ('00000000-0000-4000-8000-0000000000a1', 'old-1', 'loan-archive', '1.0.0', 'C', 'C', 'I', '{}', now(), now(), '{}')",
+    );
+    let before = dump_schema(&db, "loan_archive");
+    let ws = workspace_copy(&fixture().join("workspace"));
+
+    let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
+    let said = flat(&stdout(&adopted));
+    assert!(
+        said.contains("VN653 schema loan_archive: a workflow schema the workspace does not define; left as it is, and not recorded"),
+        "{said}"
+    );
+    let registered =
+        "SELECT count(*) FROM sys_schemas.\"ManagedSchemas\" WHERE \"Name\" = 'loan_archive'";
+    assert_eq!(db.query(registered), ["0"]);
+    let folder = ws.path().join("generated/loans");
+    for file in ["0001_adopt_baseline.sql", "state.json"] {
+        let written = std::fs::read_to_string(folder.join(file)).unwrap();
+        assert!(!written.contains("loan_archive"), "{file}: {written}");
+    }
+    assert_eq!(dump_schema(&db, "loan_archive"), before, "adopt changed it");
+
+    // Plan, apply, check and drift leave it alone: no migration names it, drift does not
+    // report it, and it is as the runtime left it.
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    let next = std::fs::read_to_string(folder.join("0002_add_loan_review.sql")).unwrap();
+    assert!(!next.contains("loan_archive"), "{next}");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    let check = ok(vnext(&["plan", "--check"], ws.path(), &db.url));
+    assert!(stdout(&check).contains("up to date"), "{}", text(&check));
+    let drift = ok(vnext(&["drift"], ws.path(), &db.url));
+    assert!(!text(&drift).contains("loan_archive"), "{}", text(&drift));
+    assert_eq!(db.query(registered), ["0"]);
+    assert_eq!(
+        dump_schema(&db, "loan_archive"),
+        before,
+        "plan or apply changed it"
+    );
+}
