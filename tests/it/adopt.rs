@@ -156,6 +156,20 @@ fn no_drift(ws: &Path, db: &TestDb) {
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 }
 
+/// `vnext adopt`, which refuses: what it said, on one line.
+fn adopt_refused(ws: &Path, db: &TestDb) -> String {
+    let refused = vnext(&["adopt"], ws, &db.url);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    flat(&stdout(&refused))
+}
+
+/// `vnext apply`, then `vnext plan --check` finds the workspace up to date.
+fn apply_then_nothing_to_plan(ws: &Path, db: &TestDb) {
+    ok(vnext(&["apply"], ws, &db.url));
+    let check = ok(vnext(&["plan", "--check"], ws, &db.url));
+    assert!(stdout(&check).contains("up to date"), "{}", text(&check));
+}
+
 /// How many `"Instances"` tables still have the runtime's leftover `"Incidents"` column.
 const INCIDENTS_COLUMNS: &str = "SELECT count(*) FROM pg_attribute WHERE attname = 'Incidents' AND NOT attisdropped AND attrelid IN (SELECT oid FROM pg_class WHERE relname = 'Instances')";
 
@@ -307,9 +321,7 @@ fn a_published_version_that_differs_from_its_definition_is_refused_with_nothing_
     let ws = workspace_copy(&fixture().join("workspace"));
     let before = crate::apply::dump(&db);
 
-    let refused = vnext(&["adopt"], ws.path(), &db.url);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    let said = flat(&stdout(&refused));
+    let said = adopt_refused(ws.path(), &db);
     assert!(
         said.contains("VN652 schema loan-data 1.0.0: the database holds other content")
             && said.contains("a published version is never overwritten")
@@ -658,9 +670,7 @@ fn projections_the_runtimes_cli_made_are_adopted_as_it_made_them_and_left_withou
         !next.contains("\"loan_application\".\"InstancesData\""),
         "{next}"
     );
-    ok(vnext(&["apply"], ws.path(), &db.url));
-    let check = ok(vnext(&["plan", "--check"], ws.path(), &db.url));
-    assert!(stdout(&check).contains("up to date"), "{}", text(&check));
+    apply_then_nothing_to_plan(ws.path(), &db);
     no_drift(ws.path(), &db);
     assert_eq!(projection_expressions(&db, "loan_application"), made);
     assert_eq!(crate::runtime_indexes::ready(&db, "loan_review"), keys);
@@ -742,9 +752,7 @@ fn a_workflow_schema_the_workspace_lacks_is_reported_not_recorded_and_left_alone
     ));
     let next = std::fs::read_to_string(folder.join("0002_add_loan_review.sql")).unwrap();
     assert!(!next.contains("loan_archive"), "{next}");
-    ok(vnext(&["apply"], ws.path(), &db.url));
-    let check = ok(vnext(&["plan", "--check"], ws.path(), &db.url));
-    assert!(stdout(&check).contains("up to date"), "{}", text(&check));
+    apply_then_nothing_to_plan(ws.path(), &db);
     let drift = ok(vnext(&["drift"], ws.path(), &db.url));
     assert!(!text(&drift).contains("loan_archive"), "{}", text(&drift));
     assert_eq!(db.query(registered), ["0"]);
@@ -753,4 +761,104 @@ fn a_workflow_schema_the_workspace_lacks_is_reported_not_recorded_and_left_alone
         before,
         "plan or apply changed it"
     );
+}
+
+/// Undoes adopt's database side exactly as docs/adopting.md §6 says (before any apply), which
+/// leaves the database as an adopt that stopped before its commit leaves it.
+fn undo_adopt_in_the_database(db: &TestDb) {
+    let doc = std::fs::read_to_string(root().join("docs/adopting.md")).unwrap();
+    let section = doc.split("## 6. Rolling back").nth(1).unwrap();
+    let sql: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("DROP TABLE"))
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let sql = sql.join("\n");
+    assert!(sql.contains("DROP FUNCTION"), "§6 changed: {sql}");
+    db.query(&sql);
+    assert!(!has_vnext_history(db));
+}
+
+#[test]
+fn an_adopt_that_stopped_before_its_database_commit_is_finished_by_the_next_adopt() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_resumed");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    ok(vnext(&["adopt"], ws.path(), &db.url));
+    let folder = ws.path().join("generated/loans");
+    let read = |name: &str| std::fs::read(folder.join(name)).unwrap();
+    let names = ["0001_adopt_baseline.sql", "state.json", "vnext.sum"];
+    let written: Vec<Vec<u8>> = names.iter().map(|n| read(n)).collect();
+    let history = crate::apply::history(&db);
+    undo_adopt_in_the_database(&db);
+
+    // A file that differs from what adopt writes now is refused, naming it, nothing written.
+    let baseline = folder.join(names[0]);
+    let mut edited = written[0].clone();
+    edited.extend_from_slice(b"-- reviewed\n");
+    std::fs::write(&baseline, &edited).unwrap();
+    let said = adopt_refused(ws.path(), &db);
+    assert!(
+        said.contains("VN657 generated/loans: already holds migrations")
+            && said.contains("0001_adopt_baseline.sql differ from what it would write now")
+            && said.contains("remove generated/loans and run vnext adopt again"),
+        "{said}"
+    );
+    assert!(!has_vnext_history(&db));
+    assert_eq!(read(names[0]), edited);
+    std::fs::write(&baseline, &written[0]).unwrap();
+
+    // Stopped while renaming its files into place: the baseline there, state.json and
+    // vnext.sum not yet. The next adopt writes them and records the baseline.
+    std::fs::remove_file(folder.join("state.json")).unwrap();
+    std::fs::remove_file(folder.join("vnext.sum")).unwrap();
+    let finished = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(
+        flat(&stdout(&finished)).contains("VN661 generated/loans: holds part of the baseline"),
+        "{}",
+        text(&finished)
+    );
+    let now: Vec<Vec<u8>> = names.iter().map(|n| read(n)).collect();
+    assert_eq!(now, written);
+    assert_eq!(crate::apply::history(&db).len(), history.len());
+
+    // Stopped after writing all three: the dry run says what it would do and changes nothing,
+    // then adopt records them, keeping the files as they are.
+    undo_adopt_in_the_database(&db);
+    let dry = ok(vnext(&["adopt", "--dry-run"], ws.path(), &db.url));
+    let said = flat(&stdout(&dry));
+    assert!(
+        said.contains("VN661 generated/loans: holds all of the baseline")
+            && said.contains("Would record"),
+        "{said}"
+    );
+    assert!(!has_vnext_history(&db));
+    let finished = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(
+        stdout(&finished).contains("Recorded: 3 history rows"),
+        "{}",
+        text(&finished)
+    );
+    let now: Vec<Vec<u8>> = names.iter().map(|n| read(n)).collect();
+    assert_eq!(now, written);
+    assert_eq!(
+        crate::apply::history(&db)
+            .iter()
+            .map(|row| row.rsplit_once(' ').unwrap().1.to_owned())
+            .collect::<Vec<_>>(),
+        ["finished", "finished", "finished"]
+    );
+    let again = ok(vnext(&["adopt"], ws.path(), &db.url));
+    assert!(stdout(&again).contains("VN656"), "{}", text(&again));
+
+    // And from there as after any adopt.
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws.path(),
+        &db.url,
+    ));
+    apply_then_nothing_to_plan(ws.path(), &db);
+    no_drift(ws.path(), &db);
 }

@@ -11,6 +11,7 @@ pub fn adopt(report: &AdoptReport) -> String {
         ("drift", "Drift (nothing is recorded):"),
         ("refused", "Refused:"),
         ("done", "Already adopted:"),
+        ("resumed", "Finishing an earlier adopt:"),
         (
             "legacy",
             "Left by the runtime's own migrations, recognised and left alone:",
