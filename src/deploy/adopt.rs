@@ -65,6 +65,21 @@ pub struct Live {
     /// name, checksum).
     pub registry: bool,
     pub history: Vec<(String, u32, String, String)>,
+    /// The rows of the history whose migration did not finish (it failed, or apply stopped).
+    pub stopped: Vec<Stopped>,
+}
+
+/// A history row of a migration that did not finish: it failed, or apply was stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub source: String,
+    pub version: u32,
+    pub name: String,
+    pub checksum: String,
+    /// Statements that committed, of the file's total.
+    pub applied: usize,
+    pub total: usize,
+    pub error: Option<String>,
 }
 
 impl Live {

@@ -245,6 +245,7 @@ async fn adopt_locked(
         states: states(prepared, &migration),
         registry: live.registry,
         cleanup,
+        completions: Vec::new(),
     };
     report.records = records
         .files

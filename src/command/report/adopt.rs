@@ -13,6 +13,10 @@ pub fn adopt(report: &AdoptReport) -> String {
         ("done", "Already adopted:"),
         ("resumed", "Finishing an earlier adopt:"),
         (
+            "completed",
+            "History entries of an earlier vnext apply, recorded finished:",
+        ),
+        (
             "legacy",
             "Left by the runtime's own migrations, recognised and left alone:",
         ),
