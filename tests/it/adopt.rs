@@ -163,6 +163,18 @@ fn adopt_refused(ws: &Path, db: &TestDb) -> String {
     flat(&stdout(&refused))
 }
 
+/// The next plan (allowed to rewrite the tables that gain projections), its apply, then
+/// nothing left to plan and no drift.
+fn plan_apply_and_nothing_left(ws: &Path, db: &TestDb) {
+    ok(vnext(
+        &["plan", "--allow-rewrite", "*.InstancesData"],
+        ws,
+        &db.url,
+    ));
+    apply_then_nothing_to_plan(ws, db);
+    no_drift(ws, db);
+}
+
 /// `vnext apply`, then `vnext plan --check` finds the workspace up to date.
 fn apply_then_nothing_to_plan(ws: &Path, db: &TestDb) {
     ok(vnext(&["apply"], ws, &db.url));
@@ -592,14 +604,20 @@ fn a_component_only_the_database_has_is_adopted_planned_around_and_left_without_
 /// whose latest data the columns computed.
 fn runtime_database_with_cli_indexes(purpose: &str) -> TestDb {
     let db = runtime_database(purpose);
-    db.query(
-        "INSERT INTO loan_application.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
-         VALUES ('00000000-0000-4000-8000-000000000001', 'l-1', 'loan-application', '1.0.0', 'A', 'A', 'I', '{}', now(), now(), '{}'); \
-         INSERT INTO loan_application.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
-         VALUES (gen_random_uuid(), '00000000-0000-4000-8000-000000000001', '1.0.0', 1, true, 'x', 'x', now(), '{\"amount\": 1250.5}')",
-    );
+    one_instance(&db, "{\"amount\": 1250.5}");
     db.run_file(&fixture().join("cli-indexes.sql"));
     db
+}
+
+/// One loan-application instance with this latest data.
+fn one_instance(db: &TestDb, data: &str) {
+    db.query(&format!(
+        "INSERT INTO loan_application.\"Instances\" (\"Id\", \"Key\", \"Flow\", \"FlowVersion\", \"Status\", \"EffectiveStatus\", \"Type\", \"Tags\", \"CreatedAt\", \"ModifiedAt\", \"ExtraProperties\") \
+         VALUES ('00000000-0000-4000-8000-000000000001', 'l-1', 'loan-application', '1.0.0', 'A', 'A', 'I', '{{}}', now(), now(), '{{}}'); \
+         INSERT INTO loan_application.\"InstancesData\" (\"Id\", \"InstanceId\", \"Version\", \"VersionNo\", \"IsLatest\", \"ETag\", \"DataHash\", \"EnteredAt\", \"Data\") \
+         VALUES (gen_random_uuid(), '00000000-0000-4000-8000-000000000001', '1.0.0', 1, true, 'x', 'x', now(), {})",
+        sql_text(data)
+    ));
 }
 
 /// The generated expressions of a schema's projection columns, by column.
@@ -854,11 +872,69 @@ fn an_adopt_that_stopped_before_its_database_commit_is_finished_by_the_next_adop
     assert!(stdout(&again).contains("VN656"), "{}", text(&again));
 
     // And from there as after any adopt.
-    ok(vnext(
-        &["plan", "--allow-rewrite", "*.InstancesData"],
-        ws.path(),
-        &db.url,
-    ));
-    apply_then_nothing_to_plan(ws.path(), &db);
+    plan_apply_and_nothing_left(ws.path(), &db);
+}
+
+#[test]
+fn a_date_time_projection_the_cli_made_gets_vnexts_conversion_without_a_rewrite() {
+    if !crate::database::available() {
+        return;
+    }
+    // loan-data as published with a second indexed field, a date-time.
+    let ws = workspace_copy(&fixture().join("workspace"));
+    let schema_file = ws.path().join("core/Schemas/loan-data.json");
+    let mut loan_data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
+    loan_data["attributes"]["schema"]["properties"]["submittedAt"] =
+        serde_json::json!({"type": "string", "format": "date-time", "x-indexed": true});
+    std::fs::write(&schema_file, loan_data.to_string()).unwrap();
+    let db = TestDb::create("adopt_cli_timestamp");
+    migrate_like_the_runtime(&db, &SYSTEM_SCHEMAS);
+    publish_like_the_runtime(&db, &schema_file, None);
+    publish_like_the_runtime(
+        &db,
+        &ws.path().join("core/Workflows/loan-application.json"),
+        None,
+    );
+    one_instance(
+        &db,
+        "{\"amount\": 1250.5, \"submittedAt\": \"2026-03-01T09:30:00+03:00\"}",
+    );
+    db.run_file(&fixture().join("cli-indexes.sql"));
+    db.run_file(&fixture().join("cli-indexes-submitted.sql"));
+    let stored = "SELECT q_455534519bbabed25dda4eb0 AT TIME ZONE 'UTC' FROM loan_application.\"InstancesData\"";
+    let table = "SELECT relfilenode FROM pg_class WHERE oid = 'loan_application.\"InstancesData\"'::regclass";
+    let bad_date = "SELECT loan_application.q_iso_timestamp_v1('2026-02-30T00:00:00Z') IS NULL";
+    assert_eq!(db.query(stored), ["2026-03-01 06:30:00"]);
+    let file = db.query(table);
+    let raised = crate::database::psql(&db.url, &["-At", "-c", bad_date]);
+    assert!(!raised.status.success(), "the CLI's conversion raises");
+
+    let adopted = ok(vnext(&["adopt"], ws.path(), &db.url));
+    let said = flat(&stdout(&adopted));
+    for column in [
+        "q_723f8918bef3df663ed6eba9",
+        "q_85286023cbbd4eaeeeb7823b",
+        "q_b4381ecfe26a7a4f153d380b",
+    ] {
+        assert!(
+            said.contains(&format!("VN660 column \"InstancesData\".\"{column}\"")),
+            "{said}"
+        );
+    }
+    // The timestamptz column is vnext's expression already; its function is vnext's now,
+    // which gives the same value for what was stored, NULL where the CLI's raised, and the
+    // table was not rewritten.
+    assert!(!said.contains("q_455534519bbabed25dda4eb0"), "{said}");
+    assert_eq!(db.query(bad_date), ["t"]);
+    assert_eq!(db.query(stored), ["2026-03-01 06:30:00"]);
+    assert_eq!(db.query(table), file);
     no_drift(ws.path(), &db);
+    assert_eq!(
+        crate::runtime_indexes::ready(&db, "loan_application").len(),
+        4
+    );
+
+    plan_apply_and_nothing_left(ws.path(), &db);
+    assert_eq!(crate::runtime_indexes::ready(&db, "loan_review").len(), 4);
 }
