@@ -938,3 +938,88 @@ fn a_date_time_projection_the_cli_made_gets_vnexts_conversion_without_a_rewrite(
     plan_apply_and_nothing_left(ws.path(), &db);
     assert_eq!(crate::runtime_indexes::ready(&db, "loan_review").len(), 4);
 }
+
+/// The bytes of the baseline's three files in generated/loans/.
+fn baseline_bytes(ws: &Path) -> Vec<Vec<u8>> {
+    ["0001_adopt_baseline.sql", "state.json", "vnext.sum"]
+        .iter()
+        .map(|n| std::fs::read(ws.join("generated/loans").join(n)).unwrap())
+        .collect()
+}
+
+/// Holds adopt's commit: a deferred constraint trigger on the `"States"` table adopt creates
+/// (put there by an event trigger as adopt creates it) sleeps at COMMIT, which adopt sends
+/// only once generated/ is written. The server notices a client that went away within 100 ms.
+const HOLD_THE_COMMIT: &str = r#"
+CREATE FUNCTION public.test_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(120); RETURN NULL; END $$;
+CREATE FUNCTION public.test_arm_hold() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+    IF r.command_tag = 'CREATE TABLE' AND r.object_identity = 'sys_schemas."States"' THEN
+      EXECUTE 'CREATE CONSTRAINT TRIGGER test_hold_commit AFTER INSERT ON sys_schemas."States" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.test_hold_commit()';
+    END IF;
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER test_arm_hold ON ddl_command_end EXECUTE FUNCTION public.test_arm_hold();
+"#;
+
+#[test]
+fn an_adopt_killed_at_its_commit_is_finished_by_the_next_adopt() {
+    if !crate::database::available() {
+        return;
+    }
+    let db = runtime_database("adopt_killed");
+    let ws = workspace_copy(&fixture().join("workspace"));
+    db.query(HOLD_THE_COMMIT);
+    db.query(&format!(
+        "ALTER DATABASE \"{}\" SET client_connection_check_interval = '100ms'",
+        db.name
+    ));
+    let mut adopt = crate::apply::command(&["adopt"], ws.path(), &db.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once generated/ is written and its COMMIT is waiting.
+    let sum = ws.path().join("generated/loans/vnext.sum");
+    let committing = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'COMMIT' AND state = 'active'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !(sum.exists() && db.query(committing) == ["1"]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "adopt never reached its commit"
+        );
+        assert!(adopt.try_wait().unwrap().is_none(), "adopt ended first");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    adopt.kill().unwrap();
+    adopt.wait().unwrap();
+    // Its session ends (the server sees the client gone) and rolls back.
+    let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    while db.query(others) != ["0"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "adopt's session stayed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!has_vnext_history(&db), "nothing was committed");
+    db.query("DROP EVENT TRIGGER test_arm_hold; DROP FUNCTION public.test_arm_hold(), public.test_hold_commit()");
+    let written = baseline_bytes(ws.path());
+
+    let finished = ok(vnext(&["adopt"], ws.path(), &db.url));
+    let said = flat(&stdout(&finished));
+    assert!(
+        said.contains("VN661 generated/loans: holds all of the baseline")
+            && said.contains("Recorded: 3 history rows"),
+        "{said}"
+    );
+    assert_eq!(
+        baseline_bytes(ws.path()),
+        written,
+        "the files are kept as they were"
+    );
+    plan_apply_and_nothing_left(ws.path(), &db);
+}
