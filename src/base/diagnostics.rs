@@ -199,6 +199,9 @@ codes! {
     AdoptRefused = ("VN657", "adopt-refused", Error, "vnext adopt cannot take this database over (not runtime-built, already vnext's, or generated/ not empty)"),
     ForeignObjects = ("VN658", "foreign-objects", Error, "The database holds objects its vnext history does not explain (built by the runtime, or by hand); apply cannot run on it"),
     AdoptCleaned = ("VN659", "adopt-cleaned", Warning, "vnext adopt --allow-cleanup removed one of the runtime's own leftovers"),
+    AdoptCliProjection = ("VN660", "adopt-cli-projection", Warning, "vnext adopt: a projection the runtime's CLI made (wf indexes generate) with its own cast; adopted as it made it, and drift does not report it"),
+    AdoptResumed = ("VN661", "adopt-resumed", Warning, "vnext adopt: generated/ holds the baseline an earlier adopt wrote before its database commit failed; recorded now"),
+    AdoptCompleted = ("VN662", "adopt-completed", Warning, "vnext adopt: a history entry that stopped part-way is recorded finished, the rest of its file having been run by hand"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::base::diagnostics::Code;
 use crate::compile::ir::{Catalog, ComponentRecord, ComponentVersion, Schema, SchemaKind};
+use crate::deploy::cli_projections::is_cli_projection;
 use crate::deploy::drift::Difference;
 use crate::deploy::leftovers::{Cleanup, recognise};
 use crate::front::model::Kind;
@@ -64,6 +65,21 @@ pub struct Live {
     /// name, checksum).
     pub registry: bool,
     pub history: Vec<(String, u32, String, String)>,
+    /// The rows of the history whose migration did not finish (it failed, or apply stopped).
+    pub stopped: Vec<Stopped>,
+}
+
+/// A history row of a migration that did not finish: it failed, or apply was stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub source: String,
+    pub version: u32,
+    pub name: String,
+    pub checksum: String,
+    /// Statements that committed, of the file's total.
+    pub applied: usize,
+    pub total: usize,
+    pub error: Option<String>,
 }
 
 impl Live {
@@ -362,11 +378,24 @@ fn short(hash: &str) -> &str {
 }
 
 /// Whether a difference is something adopt itself writes: a comment vnext gives its objects,
-/// or (when the registry is not there yet) the registry's tables and functions in
-/// `sys_schemas`.
-pub(crate) fn adopt_writes(difference: &Difference, registry: bool) -> bool {
+/// (when the registry is not there yet) the registry's tables and functions in
+/// `sys_schemas`, or one of the conversion functions of the attribute-index layout in a schema
+/// whose projections the runtime's CLI made (`functions`, by schema and name: missing, or the
+/// CLI's own `q_iso_timestamp_v1` with the same signature and attributes).
+pub(crate) fn adopt_writes(
+    difference: &Difference,
+    registry: bool,
+    functions: &BTreeSet<(String, String)>,
+) -> bool {
     if difference.object.starts_with("comment on ") {
         return true;
+    }
+    if let Some((schema, name)) = function_of(&difference.object)
+        && functions.contains(&(schema.to_owned(), name.to_owned()))
+    {
+        let header = |text: &str| text.split_once(" AS ").map(|(h, _)| h.to_owned());
+        return difference.actual == "nothing"
+            || header(&difference.actual).is_some_and(|h| Some(h) == header(&difference.expected));
     }
     if registry {
         return false;
@@ -378,16 +407,47 @@ pub(crate) fn adopt_writes(difference: &Difference, registry: bool) -> bool {
     in_registry && difference.actual == "nothing"
 }
 
+/// `function "s"."f(value text)"` → (`s`, `f`).
+fn function_of(object: &str) -> Option<(&str, &str)> {
+    let rest = object.strip_prefix("function \"")?;
+    let (schema, signature) = rest.split_once("\".\"")?;
+    Some((schema, signature.split_once('(')?.0))
+}
+
+/// The functions adopt writes (`CREATE OR REPLACE`) into the schemas it adopts with
+/// projections: the attribute-index layout's conversions, which the runtime's CLI does not
+/// create (`q_numeric_v1`) or creates raising (`q_iso_timestamp_v1`).
+pub fn projection_functions(baseline: &Catalog) -> BTreeSet<(String, String)> {
+    baseline
+        .schemas
+        .values()
+        .flat_map(|schema| {
+            schema
+                .layouts
+                .iter()
+                .filter(|l| l.name == crate::compile::lower::PROJECTION_LAYOUT)
+                .flat_map(|l| l.functions.iter())
+                .map(|f| (schema.name.clone(), f.name.clone()))
+        })
+        .collect()
+}
+
 /// Sorts the structural differences into findings: leftovers (recognised), what adopt writes
 /// (left out), and the rest: drift. A difference found alike in several schemas is one
 /// finding that names them.
-pub fn classify(differences: &[Difference], registry: bool, cleanup: &[Cleanup]) -> Vec<Finding> {
+pub fn classify(
+    differences: &[Difference],
+    registry: bool,
+    cleanup: &[Cleanup],
+    functions: &BTreeSet<(String, String)>,
+) -> Vec<Finding> {
     let mut grouped: BTreeMap<(Code, String, String, String), Vec<String>> = BTreeMap::new();
     for difference in differences {
         let code = match recognise(difference) {
             Some(leftover) if cleanup.contains(&leftover.cleanup) => Code::AdoptCleaned,
             Some(_) => Code::AdoptLegacy,
-            None if adopt_writes(difference, registry) => continue,
+            None if is_cli_projection(difference) => Code::AdoptCliProjection,
+            None if adopt_writes(difference, registry, functions) => continue,
             None => Code::AdoptDrift,
         };
         let (object, schema) = without_schema(&difference.object);
@@ -404,6 +464,7 @@ pub fn classify(differences: &[Difference], registry: bool, cleanup: &[Cleanup])
             let detail = match code {
                 Code::AdoptLegacy => format!("{within}: {actual}; left by the runtime's own migrations, not in the current model; left alone"),
                 Code::AdoptCleaned => format!("{within}: {actual}; left by the runtime's own migrations; removed, as --allow-cleanup asks"),
+                Code::AdoptCliProjection => format!("{within}: {actual}; the cast `wf indexes generate` writes (valid by the runtime's contract, its catalog row ready), where vnext computes {expected}; adopted as the CLI made it, and drift does not report it (docs/adopting.md §5 says how to move it to vnext's expression)"),
                 _ => format!("{within}: expected {expected}, found {actual}"),
             };
             Finding::new(code, object, detail)
@@ -475,12 +536,28 @@ mod tests {
             "a table",
             "nothing",
         );
-        assert!(adopt_writes(&comment, true));
-        assert!(adopt_writes(&registry, false));
-        assert!(!adopt_writes(&registry, true));
+        let none = BTreeSet::new();
+        assert!(adopt_writes(&comment, true, &none));
+        assert!(adopt_writes(&registry, false, &none));
+        assert!(!adopt_writes(&registry, true, &none));
         assert_eq!(
-            classify(std::slice::from_ref(&registry), true, &[])[0].kind,
+            classify(std::slice::from_ref(&registry), true, &[], &none)[0].kind,
             "drift"
         );
+        // The conversions of a schema whose projections the CLI made: missing, or the CLI's
+        // own with another body; another signature is drift.
+        let functions = BTreeSet::from([("loan".to_owned(), "q_iso_timestamp_v1".to_owned())]);
+        let head = "CREATE OR REPLACE FUNCTION @.q_iso_timestamp_v1(value text) RETURNS timestamp with time zone LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT";
+        let object = "function \"loan\".\"q_iso_timestamp_v1(value text)\"";
+        let vnexts = format!("{head} AS $function$ RETURN NULL");
+        for (actual, written) in [
+            ("nothing".to_owned(), true),
+            (format!("{head} AS $function$ RAISE"), true),
+            (vnexts.replace("STRICT", "STABLE"), false),
+        ] {
+            let found = difference(object, &vnexts, &actual);
+            assert_eq!(adopt_writes(&found, true, &functions), written, "{actual}");
+            assert!(!adopt_writes(&found, true, &none));
+        }
     }
 }

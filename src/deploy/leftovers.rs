@@ -30,9 +30,15 @@ const LEFTOVER_COLUMN: (&str, &str) = ("Instances", "Incidents");
 /// The function `AddInstanceDataConditionalBatchAppend` created and no migration dropped.
 const LEFTOVER_FUNCTION: &str = "try_append_instance_data_batch(";
 
-/// Whether a difference between the database and the expected objects is one of the
-/// runtime's own leftovers, which the model no longer maps and adopt leaves alone.
+/// Whether a difference between the database and the expected objects is not drift: one of
+/// the runtime's own leftovers, which the model no longer maps and adopt leaves alone, or a
+/// projection the runtime's CLI made, which adopt takes over as it is (`cli_projections`).
 pub(crate) fn is_leftover(difference: &Difference) -> bool {
+    is_runtime_leftover(difference) || crate::deploy::cli_projections::is_cli_projection(difference)
+}
+
+/// One of the runtime's own leftovers.
+fn is_runtime_leftover(difference: &Difference) -> bool {
     let object = difference.object.as_str();
     if let Some(rest) = object.strip_prefix("column ") {
         let Some((table, column)) = table_and_column(rest) else {
@@ -92,7 +98,7 @@ pub(crate) const LEFTOVER_FUNCTION_NAME: &str = "try_append_instance_data_batch"
 
 /// The leftover a difference is, if it is one.
 pub fn recognise(difference: &Difference) -> Option<Leftover> {
-    if !is_leftover(difference) {
+    if !is_runtime_leftover(difference) {
         return None;
     }
     let object = difference.object.as_str();
@@ -152,7 +158,7 @@ mod tests {
                 "CREATE FUNCTION ...",
             ),
         ];
-        assert!(leftovers.iter().all(is_leftover));
+        assert!(leftovers.iter().all(is_runtime_leftover));
         let drift = [
             difference(
                 "column \"loan\".\"Instances\".\"Key\"",
@@ -167,6 +173,7 @@ mod tests {
             difference("index \"loan\".\"IX_Instances_Key\"", "btree", "nothing"),
         ];
         assert!(!drift.iter().any(is_leftover));
+        assert!(!drift.iter().any(is_runtime_leftover));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `vnext repair`, `plan --rehash` and `plan --database-url` against a real PostgreSQL: a
 //! migration that failed after some of its steps committed is replaced by a re-planned file
 //! and finished, with nothing run twice and nothing lost; a replacement that changes what
-//! committed is refused; an edit of a file a database applied cannot be re-hashed; a deleted
-//! or stale generated/ is caught before a plan writes on it.
+//! committed is refused; an edit of a file a database applied cannot be re-hashed, one of a file
+//! no database applied is, and applies; a deleted or stale generated/ is caught before a plan
+//! writes on it; a history begun in another workspace of the same domain is refused as that.
 
 use std::path::Path;
 
@@ -295,4 +296,80 @@ fn rows_written_before_the_history_recorded_domains_are_filled_in_by_the_next_ap
         "{}",
         text(&output)
     );
+}
+
+#[test]
+fn an_edited_migration_no_database_applied_is_rehashed_and_then_applies() {
+    if !crate::database::available() {
+        return;
+    }
+    let ws = workspace_copy(&root().join("examples/loans"));
+    let db = TestDb::create("rehash_unapplied");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    crate::support::publish_new_task_version(ws.path());
+    crate::apply::plan(ws.path(), &[]);
+    let file = ws
+        .path()
+        .join("generated/loans")
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("0002_")
+        })
+        .unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    // A reviewer's deliberate edit: vnext.sum no longer matches, and plan says so.
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("-- reviewed by the DBA team\n{original}")).unwrap();
+    let tampered = vnext(&["plan", "--check"], ws.path(), &db.url);
+    assert_eq!(tampered.status.code(), Some(2), "{}", text(&tampered));
+    assert!(text(&tampered).contains("VN502"), "{}", text(&tampered));
+
+    // Checked against the database, which has not applied it: re-hashed, with the file named.
+    let output = ok(vnext(
+        &["plan", "--no-cache", "--rehash", "--database-url", &db.url],
+        ws.path(),
+        &db.url,
+    ));
+    let said = crate::apply::flat(&text(&output));
+    assert!(said.contains("VN509") && said.contains(&name), "{said}");
+    ok(vnext(&["plan", "--check"], ws.path(), &db.url));
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    assert!(
+        history(&db)
+            .iter()
+            .any(|row| row.contains(&name) && row.ends_with("finished")),
+        "{:?}",
+        history(&db)
+    );
+    ok(vnext(&["drift"], ws.path(), &db.url));
+}
+
+#[test]
+fn a_database_whose_history_began_in_another_workspace_of_the_same_domain_is_refused() {
+    if !crate::database::available() {
+        return;
+    }
+    // Two workspaces of domain loans, planned separately: their first migrations differ.
+    let first = workspace_copy(&root().join("examples/loans"));
+    let other = workspace_copy(&root().join("tests/fixtures/runtime-db/workspace"));
+    let db = TestDb::create("other_workspace");
+    ok(vnext(&["apply"], first.path(), &db.url));
+    crate::apply::plan(other.path(), &[]);
+    let before = history(&db);
+    let refused = vnext(&["apply"], other.path(), &db.url);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let message = crate::apply::flat(&stderr(&refused));
+    assert!(
+        message.contains("VN627")
+            && message.contains("history began in another workspace")
+            && message.contains("use the workspace whose generated/ built this database")
+            && !message.contains("edited after it was applied"),
+        "{message}"
+    );
+    assert_eq!(history(&db), before, "nothing was applied");
 }

@@ -29,7 +29,7 @@ const RUNTIME_CATALOG_QUERY: &str = r#"
                 "#;
 
 /// The keys the runtime's catalog query reports ready in `schema`, sorted.
-fn ready(db: &TestDb, schema: &str) -> Vec<String> {
+pub(crate) fn ready(db: &TestDb, schema: &str) -> Vec<String> {
     let sql = RUNTIME_CATALOG_QUERY
         .replace("{schema}", schema)
         .replace("@schema", &format!("'{schema}'"));

@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 
+use super::adopt_baseline::{OnDisk, on_disk};
 use super::analysis::{absolute, analyse, component_references};
 use super::desired;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
-use crate::deploy::adopt::{Compared, Finding, Live, classify, compare};
+use crate::deploy::adopt::{Compared, Finding, Live, classify, compare, projection_functions};
 use crate::deploy::leftovers::{Leftover, recognise};
 use crate::deploy::migrations::{Folder, header_state_hashes};
 use crate::deploy::reconcile::{Source, SourceKind};
@@ -201,7 +202,12 @@ async fn adopt_locked(
         let mut expected = baseline.clone();
         expected.schemas.extend(prepared.platform.schemas.clone());
         let differences = session.structure(&expected).await?;
-        findings.extend(classify(&differences, live.registry, &input.allow_cleanup));
+        findings.extend(classify(
+            &differences,
+            live.registry,
+            &input.allow_cleanup,
+            &projection_functions(&baseline),
+        ));
         findings.sort();
         cleanup = differences
             .iter()
@@ -215,41 +221,31 @@ async fn adopt_locked(
     if report.findings.iter().any(Finding::refuses) {
         return Ok(report);
     }
+    // Planned as the first migration of an empty folder, whatever the folder holds: that is
+    // what an earlier adopt that stopped before its commit wrote.
+    let empty = Folder {
+        files: Vec::new(),
+        state: None,
+        sum: None,
+        ..prepared.folder.clone()
+    };
     let migration = super::adopt_baseline::migration(
-        &prepared.folder,
+        &empty,
         &prepared.desired,
         &prepared.references,
         &baseline,
     )?;
-    let recorded = recorded(prepared, &migration)?;
+    let Some(on_disk) = folder_for_baseline(prepared, &migration, &mut report) else {
+        return Ok(report);
+    };
     let records = Baseline {
         platform: &prepared.platform,
         baseline: &baseline,
-        files: recorded,
-        states: vec![
-            (
-                SourceKind::Platform,
-                prepared
-                    .platform_source
-                    .folder
-                    .files
-                    .last()
-                    .map_or(0, |f| f.number),
-                prepared
-                    .platform_source
-                    .folder
-                    .state
-                    .clone()
-                    .unwrap_or_default(),
-            ),
-            (
-                SourceKind::Domain,
-                migration.number,
-                migration.state.clone(),
-            ),
-        ],
+        files: recorded(prepared, &migration)?,
+        states: states(prepared, &migration),
         registry: live.registry,
         cleanup,
+        completions: Vec::new(),
     };
     report.records = records
         .files
@@ -263,7 +259,9 @@ async fn adopt_locked(
         return Ok(report);
     }
     session.record(&records).await?;
-    if let Err(problem) = super::adopt_baseline::write(&prepared.folder, &migration) {
+    if on_disk != OnDisk::Written
+        && let Err(problem) = super::adopt_baseline::write(&empty, &migration)
+    {
         session.rollback().await;
         return Err(vec![problem]);
     }
@@ -272,8 +270,9 @@ async fn adopt_locked(
     Ok(report)
 }
 
-/// A database vnext already manages: this baseline again (a no-op), or a refusal; and a
-/// `generated/` folder that already holds migrations of a database vnext does not manage.
+/// A database vnext already manages: this baseline again (a no-op), or a refusal. (A
+/// `generated/` folder that holds migrations of a database vnext does not manage is judged
+/// once the baseline is known: `folder_for_baseline`.)
 fn already(live: &Live, prepared: &Prepared, report: &mut AdoptReport) -> Option<AdoptReport> {
     let first = prepared.folder.files.first();
     if live.registry {
@@ -299,15 +298,71 @@ fn already(live: &Live, prepared: &Prepared, report: &mut AdoptReport) -> Option
         }];
         return Some(report.clone());
     }
-    if let Some(file) = first {
-        report.findings = vec![Finding::new(
-            Code::AdoptRefused,
-            format!("generated/{}/{}", prepared.domain, file.name),
-            "generated/ already holds migrations, and this database has no vnext history: adopt writes the first migration itself. If these files are an earlier adopt's whose recording failed, remove the folder and run vnext adopt again",
-        )];
-        return Some(report.clone());
-    }
     None
+}
+
+/// Whether `generated/<domain>/` may take the baseline: empty, or holding exactly the one an
+/// earlier adopt wrote before its database transaction failed to commit (then the files are
+/// kept, or completed, and the database records them now). Anything else refuses, saying
+/// what differs.
+fn folder_for_baseline(
+    prepared: &Prepared,
+    migration: &super::adopt_baseline::Migration,
+    report: &mut AdoptReport,
+) -> Option<OnDisk> {
+    let dir = format!("generated/{}", prepared.domain);
+    match on_disk(&prepared.folder, migration) {
+        Ok(OnDisk::Absent) => Some(OnDisk::Absent),
+        Ok(found) => {
+            report.findings.push(Finding::new(
+                Code::AdoptResumed,
+                dir,
+                format!(
+                    "holds {} of the baseline adopt writes now ({}, state.json, vnext.sum), byte for byte, and the database has no vnext history: an earlier vnext adopt wrote them and stopped before its database commit; {}",
+                    if found == OnDisk::Written { "all" } else { "part" },
+                    migration.name,
+                    if found == OnDisk::Written {
+                        "the database records them now, the files are kept"
+                    } else {
+                        "the missing files are written and the database records them"
+                    }
+                ),
+            ));
+            report.findings.sort();
+            Some(found)
+        }
+        Err(differs) => {
+            report.findings.push(Finding::new(
+                Code::AdoptRefused,
+                dir.clone(),
+                format!(
+                    "already holds migrations, and this database has no vnext history: adopt writes the first migration itself, and {differs} differ from what it would write now (the database or the definitions changed since an earlier adopt wrote them, or they were edited, or they are another database's). If they are an earlier adopt's that never reached the database, remove {dir} and run vnext adopt again; if they are another database's migrations, adopt this database from a workspace whose {dir} is empty"
+                ),
+            ));
+            report.findings.sort();
+            None
+        }
+    }
+}
+
+/// The states adopt records: the platform's newest, and the baseline's.
+fn states(
+    prepared: &Prepared,
+    migration: &super::adopt_baseline::Migration,
+) -> Vec<(SourceKind, u32, String)> {
+    let platform = &prepared.platform_source.folder;
+    vec![
+        (
+            SourceKind::Platform,
+            platform.files.last().map_or(0, |f| f.number),
+            platform.state.clone().unwrap_or_default(),
+        ),
+        (
+            SourceKind::Domain,
+            migration.number,
+            migration.state.clone(),
+        ),
+    ]
 }
 
 /// The history rows the baseline stands for: every platform migration, then the baseline.

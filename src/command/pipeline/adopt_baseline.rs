@@ -117,3 +117,65 @@ pub(super) fn recorded_files(
         })
         .collect()
 }
+
+/// What `generated/<domain>/` holds of the baseline adopt would write now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum OnDisk {
+    /// Nothing: the folder is empty or absent.
+    Absent,
+    /// All three files, each byte for byte what adopt writes now: an earlier adopt wrote them
+    /// and stopped before its database transaction committed.
+    Written,
+    /// Some of them, each as adopt writes it, the others missing (it stopped while renaming
+    /// them into place).
+    Partly,
+}
+
+/// Compares the folder with the baseline adopt would write into an empty one. `Err` says, in
+/// one sentence, what differs.
+pub(super) fn on_disk(folder: &Folder, migration: &Migration) -> Result<OnDisk, String> {
+    if folder.files.is_empty() && folder.state.is_none() && folder.sum.is_none() {
+        return Ok(OnDisk::Absent);
+    }
+    let mut differs: Vec<String> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
+    for file in &folder.files {
+        if file.name != migration.name {
+            differs.push(format!(
+                "{} (adopt writes only {})",
+                file.name, migration.name
+            ));
+        } else if file.read_text().ok().as_deref() != Some(migration.text.as_str()) {
+            differs.push(file.name.clone());
+        }
+    }
+    if !folder.files.iter().any(|f| f.name == migration.name) {
+        missing.push(&migration.name);
+    }
+    let sum = crate::deploy::migrations::sum_of(
+        &[(migration.name.clone(), checksum(&migration.text))],
+        &migration.state,
+    );
+    for (name, found, wanted) in [
+        (
+            crate::deploy::migrations::STATE_FILE,
+            &folder.state,
+            &migration.state,
+        ),
+        (crate::deploy::migrations::SUM_FILE, &folder.sum, &sum),
+    ] {
+        match found {
+            Some(text) if text == wanted => {}
+            Some(_) => differs.push(name.to_owned()),
+            None => missing.push(name),
+        }
+    }
+    if !differs.is_empty() {
+        return Err(differs.join(", "));
+    }
+    Ok(if missing.is_empty() {
+        OnDisk::Written
+    } else {
+        OnDisk::Partly
+    })
+}

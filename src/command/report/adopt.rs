@@ -11,6 +11,11 @@ pub fn adopt(report: &AdoptReport) -> String {
         ("drift", "Drift (nothing is recorded):"),
         ("refused", "Refused:"),
         ("done", "Already adopted:"),
+        ("resumed", "Finishing an earlier adopt:"),
+        (
+            "completed",
+            "History entries of an earlier vnext apply, recorded finished:",
+        ),
         (
             "legacy",
             "Left by the runtime's own migrations, recognised and left alone:",
@@ -18,6 +23,10 @@ pub fn adopt(report: &AdoptReport) -> String {
         (
             "cleaned",
             "Left by the runtime's own migrations, removed (--allow-cleanup):",
+        ),
+        (
+            "cli-projection",
+            "Projections the runtime's CLI made (wf indexes generate), adopted as it made them:",
         ),
         ("unknown", "In the database, not in the workspace:"),
         (

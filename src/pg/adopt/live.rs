@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 
 use crate::base::diagnostics::Diagnostic;
 use crate::base::hash::{canonical_json, content_hash};
-use crate::deploy::adopt::{Live, LiveSchema, LiveVersion};
+use crate::deploy::adopt::{Live, LiveSchema, LiveVersion, Stopped};
 use crate::pg::history::{HISTORY, bookkeeping_error, read_history, registry_exists};
 use crate::pg::quote::{ident, literal};
 
@@ -90,8 +90,21 @@ pub(super) async fn read(conn: &mut PgConnection) -> Result<Live, Vec<Diagnostic
     live.extensions = extensions.into_iter().collect();
     live.registry = registry_exists(conn, HISTORY).await?;
     if live.registry {
-        live.history = read_history(conn)
-            .await?
+        let rows = read_history(conn).await?;
+        live.stopped = rows
+            .iter()
+            .filter(|row| row.finished_at.is_none())
+            .map(|row| Stopped {
+                source: row.source.clone(),
+                version: row.version,
+                name: row.name.clone(),
+                checksum: row.checksum.clone(),
+                applied: row.statements_applied,
+                total: row.statements_total,
+                error: row.error.clone(),
+            })
+            .collect();
+        live.history = rows
             .into_iter()
             .map(|row| (row.source, row.version, row.name, row.checksum))
             .collect();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-pub(crate) use record::{Baseline, Recorded};
+pub(crate) use record::{Baseline, Completion, Recorded};
 
 use super::conn::Target;
 use super::history::{error, exec};

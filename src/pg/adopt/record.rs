@@ -12,9 +12,11 @@ use crate::compile::ir::Catalog;
 use crate::compile::lower::REGISTRY_SCHEMA;
 use crate::deploy::adopt::{adopted_schemas, workflow_of};
 use crate::deploy::reconcile::SourceKind;
-use crate::pg::history::{HISTORY, error, exec, store_state_sql};
+use crate::pg::history::{HISTORY, ISO, error, exec, store_state_sql};
 use crate::pg::quote::literal;
-use crate::pg::render::{cleanup_sql, comments_sql, register_sql, registry_sql};
+use crate::pg::render::{
+    cleanup_sql, comments_sql, projection_functions_sql, register_sql, registry_sql,
+};
 use crate::pg::script;
 
 /// A migration the baseline records as applied.
@@ -31,6 +33,21 @@ pub(crate) struct Recorded {
     pub(crate) workspace: Option<String>,
 }
 
+/// A history entry of a migration that stopped part-way, which adopt records finished: the
+/// database holds everything its file builds (the statements that did not commit were run by
+/// hand). The UPDATE is guarded by the row as adopt judged it.
+#[derive(Debug, Clone)]
+pub(crate) struct Completion {
+    pub(crate) kind: SourceKind,
+    pub(crate) version: u32,
+    pub(crate) checksum: String,
+    /// Statements that had committed, and the file's total.
+    pub(crate) applied: usize,
+    pub(crate) total: usize,
+    /// The file's text (for the checksum of all its statements).
+    pub(crate) text: String,
+}
+
 /// What adopt records: the catalogs it adopts, the migrations, and each source's state
 /// (source, version, state text).
 #[derive(Debug, Clone)]
@@ -43,6 +60,8 @@ pub(crate) struct Baseline<'a> {
     pub(crate) registry: bool,
     /// The runtime's leftovers `--allow-cleanup` removes.
     pub(crate) cleanup: Vec<crate::deploy::leftovers::Leftover>,
+    /// Stopped history entries recorded finished (a database built by hand).
+    pub(crate) completions: Vec<Completion>,
 }
 
 /// The SQL of the whole baseline, one transaction's worth (without BEGIN and COMMIT).
@@ -54,12 +73,18 @@ pub(super) fn baseline_sql(baseline: &Baseline<'_>) -> Result<String, Vec<Diagno
         sql.push_str(&registry_sql(sys_schemas));
     }
     sql.push_str(&cleanup_sql(&baseline.cleanup));
+    for schema in baseline.baseline.schemas.values() {
+        sql.push_str(&projection_functions_sql(schema));
+    }
     for schema in adopted_schemas(baseline.platform, baseline.baseline) {
         sql.push_str(&comments_sql(schema));
         sql.push_str(&register_sql(schema, workflow_of(schema)));
     }
     for file in &baseline.files {
         sql.push_str(&history_sql(file)?);
+    }
+    for completion in &baseline.completions {
+        sql.push_str(&completion_sql(completion)?);
     }
     for (kind, version, state) in &baseline.states {
         sql.push_str(&store_state_sql(*kind, *version, state));
@@ -95,6 +120,38 @@ fn history_sql(file: &Recorded) -> Result<String, Vec<Diagnostic>> {
         literal(&file.domain),
         opt(file.workspace.as_deref()),
         opt(applied.as_deref()),
+    ))
+}
+
+/// Records a stopped entry finished: every statement counted, the checksum of all of them,
+/// the error cleared, and a line in `"Repaired"` saying so; guarded by the row as adopt judged
+/// it (adopt holds the migration lock, so no apply moves it meanwhile).
+fn completion_sql(completion: &Completion) -> Result<String, Vec<Diagnostic>> {
+    let parsed = script::parse(&completion.text).map_err(|err| {
+        error(
+            Code::UnreadableMigration,
+            format!(
+                "version {} line {}: {}",
+                completion.version, err.line, err.message
+            ),
+        )
+    })?;
+    let applied_checksum = parsed
+        .applied_checksums()
+        .last()
+        .map(|(_, sum)| literal(sum))
+        .unwrap_or_else(|| "NULL".into());
+    let (applied, total) = (completion.applied, completion.total);
+    let note = format!(
+        " vnext adopt: recorded finished, statements {} to {total} having been run by hand (the database holds what generated/ builds), as ",
+        applied + 1
+    );
+    Ok(format!(
+        "UPDATE {HISTORY} SET \"StatementsApplied\" = {total}, \"FinishedAt\" = clock_timestamp(), \"Error\" = NULL, \"FailingStatement\" = NULL, \"AppliedChecksum\" = {applied_checksum}, \"Repaired\" = concat_ws(E'\\n', \"Repaired\", to_char(now() AT TIME ZONE 'UTC', {ISO}) || {} || current_user) WHERE \"Source\" = {} AND \"Version\" = {} AND \"Checksum\" = {} AND \"FinishedAt\" IS NULL AND \"StatementsApplied\" = {applied};\n",
+        literal(&note),
+        literal(completion.kind.as_str()),
+        completion.version,
+        literal(&completion.checksum),
     ))
 }
 

@@ -5,7 +5,7 @@
 //! of the runtime's own leftovers. Nothing else here changes an object the runtime made.
 
 use crate::compile::ir::{Schema, Table};
-use crate::compile::lower::{REGISTRY_LAYOUT, REGISTRY_SCHEMA};
+use crate::compile::lower::{PROJECTION_LAYOUT, REGISTRY_LAYOUT, REGISTRY_SCHEMA};
 use crate::deploy::leftovers::{
     Cleanup, LEFTOVER_FUNCTION_ARGUMENTS, LEFTOVER_FUNCTION_NAME, Leftover,
 };
@@ -78,6 +78,24 @@ pub(crate) fn comments_sql(schema: &Schema) -> String {
                     );
                 }
             }
+        }
+    }
+    out
+}
+
+/// The attribute-index layout's conversion functions in a schema adopted with projections,
+/// `CREATE OR REPLACE`: the runtime's CLI creates no `q_numeric_v1`, and its
+/// `q_iso_timestamp_v1` raises where vnext's returns NULL (and returns what vnext's returns
+/// everywhere else, so no stored value changes: docs/adopting.md §4).
+pub(crate) fn projection_functions_sql(schema: &Schema) -> String {
+    let mut out = String::new();
+    for layout in schema
+        .layouts
+        .iter()
+        .filter(|l| l.name == PROJECTION_LAYOUT)
+    {
+        for function in &layout.functions {
+            function_statements(&schema.name, function, true, &mut out);
         }
     }
     out

@@ -25,6 +25,8 @@ mod tables;
 #[cfg(test)]
 mod derived_state;
 
-pub(crate) use adopt::{cleanup_sql, comments_sql, register_sql, registry_sql};
+pub(crate) use adopt::{
+    cleanup_sql, comments_sql, projection_functions_sql, register_sql, registry_sql,
+};
 pub(crate) use file::{Header, NO_TRANSACTION, REBUILDS_INDEX, Rendered, render};
 pub(crate) use shadow::{rebuild_sql, shadow_objects_sql, shadow_schema_sql};
