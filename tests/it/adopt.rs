@@ -855,7 +855,7 @@ fn an_adopt_that_stopped_before_its_database_commit_is_finished_by_the_next_adop
     assert!(!has_vnext_history(&db));
     let finished = ok(vnext(&["adopt"], ws.path(), &db.url));
     assert!(
-        stdout(&finished).contains("Recorded: 3 history rows"),
+        stdout(&finished).contains("Recorded: 4 history rows"),
         "{}",
         text(&finished)
     );
@@ -866,7 +866,7 @@ fn an_adopt_that_stopped_before_its_database_commit_is_finished_by_the_next_adop
             .iter()
             .map(|row| row.rsplit_once(' ').unwrap().1.to_owned())
             .collect::<Vec<_>>(),
-        ["finished", "finished", "finished"]
+        ["finished", "finished", "finished", "finished"]
     );
     let again = ok(vnext(&["adopt"], ws.path(), &db.url));
     assert!(stdout(&again).contains("VN656"), "{}", text(&again));
@@ -1013,7 +1013,7 @@ fn an_adopt_killed_at_its_commit_is_finished_by_the_next_adopt() {
     let said = flat(&stdout(&finished));
     assert!(
         said.contains("VN661 generated/loans: holds all of the baseline")
-            && said.contains("Recorded: 3 history rows"),
+            && said.contains("Recorded: 4 history rows"),
         "{said}"
     );
     assert_eq!(

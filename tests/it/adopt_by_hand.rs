@@ -126,7 +126,8 @@ fn an_apply_that_stopped(ws: &Path, purpose: &str) -> TestDb {
         [
             "domain 1 0001_initial.sql 1/345 unfinished",
             "platform 1 0001_initial.sql 469/469 finished",
-            "platform 2 0002_upgrade_layout.sql 104/104 finished"
+            "platform 2 0002_upgrade_layout.sql 104/104 finished",
+            "platform 3 0003_upgrade_layout.sql 14/14 finished"
         ]
     );
     db.query("DROP SCHEMA collateral_valuation");
@@ -134,14 +135,29 @@ fn an_apply_that_stopped(ws: &Path, purpose: &str) -> TestDb {
 }
 
 /// What a DBA runs by hand to finish the stopped file: its session settings, then every step
-/// from the second on.
+/// from the second on; then, whole and in order, every later file of the domain (the example
+/// has more than one, as any domain that lived through a layout upgrade does).
 fn run_the_rest_by_hand(ws: &Path, db: &TestDb) {
-    let file = std::fs::read_to_string(ws.join("generated/loans/0001_initial.sql")).unwrap();
+    let dir = ws.join("generated/loans");
+    let file = std::fs::read_to_string(dir.join("0001_initial.sql")).unwrap();
     let (head, _) = file.split_once("-- Step 1 of 12").unwrap();
     let (_, rest) = file.split_once("-- Step 2 of 12").unwrap();
     let script = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(script.path(), format!("{head}-- Step 2 of 12{rest}")).unwrap();
     db.run_file(script.path());
+    let mut later: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.ends_with(".sql") && name.as_str() > "0001_initial.sql"
+        })
+        .collect();
+    later.sort();
+    assert!(!later.is_empty(), "the example has files after its first");
+    for path in later {
+        db.run_file(&path);
+    }
 }
 
 #[test]
@@ -179,8 +195,10 @@ fn a_stopped_apply_finished_by_hand_is_adopted_and_its_entry_recorded_finished()
         crate::apply::history(&db),
         [
             "domain 1 0001_initial.sql 345/345 finished",
+            "domain 2 0002_upgrade_layout.sql 8/8 finished",
             "platform 1 0001_initial.sql 469/469 finished",
-            "platform 2 0002_upgrade_layout.sql 104/104 finished"
+            "platform 2 0002_upgrade_layout.sql 104/104 finished",
+            "platform 3 0003_upgrade_layout.sql 14/14 finished"
         ]
     );
     let entry = db.query("SELECT coalesce(\"Error\", 'none') || ' ' || (\"AppliedChecksum\" IS NOT NULL) || ' ' || \"Repaired\" FROM sys_schemas.\"MigrationHistory\" WHERE \"Source\" = 'domain'");
