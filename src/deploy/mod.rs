@@ -3,7 +3,7 @@
 //! `interrupted`, and what branches and merges do to it,
 //! `branches`), what a database's history says must run (`reconcile`, of the `sources` and
 //! history rows), whose migrations a history holds (`identity`), and how described schemas
-//! differ (`drift`), and what `vnext adopt` makes of a database the runtime built (`adopt`, and the runtime's own
+//! differ (`drift`) and the expected descriptions drift remembers (`drift_cache`), and what `vnext adopt` makes of a database the runtime built (`adopt`, and the runtime's own
 //! `leftovers` it recognises); `git` runs git for branches and reviews. `config` is the deploy configuration (`vnext.deploy.yaml`): environments
 //! and where each domain's URL is read from. `pg` does the talking to the server.
 
@@ -12,6 +12,7 @@ pub(crate) mod branches;
 pub mod checksums;
 pub mod config;
 pub(crate) mod drift;
+pub mod drift_cache;
 pub(crate) mod git;
 pub(crate) mod identity;
 pub mod interrupted;

@@ -13,10 +13,11 @@ use sqlx::postgres::PgConnection;
 
 use super::catalog::{Descriptions, db, describe_bulk, describe_elsewhere};
 use super::rows::{CatalogRow, Registry, catalog_rows, components, registry_rows, resolve_text};
-use super::shadows::{ShadowDescriptions, Shadows, describe_shadows};
+use super::shadows::{ShadowDescriptions, Shadows, describe_shadows_cached};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::{Catalog, Schema};
 use crate::deploy::drift::{self, Difference};
+use crate::deploy::drift_cache::ExpectedCache;
 use crate::pg::conn::Target;
 use crate::pg::history::{StoredState, error, read_states};
 use crate::pg::lock::{read_lock, read_unlock};
@@ -49,9 +50,11 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
     Ok(merged)
 }
 
-/// `vnext drift`: the live catalog against the recorded states, read while no apply runs.
+/// `vnext drift`: the live catalog against the recorded states, read while no apply runs; the
+/// expected side of each layout taken from `cache` where an earlier run remembered it.
 pub async fn drift(
     target: &Target,
+    cache: &ExpectedCache,
 ) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
     let mut conn = target
         .connect()
@@ -62,7 +65,7 @@ pub async fn drift(
         return Err(running);
     }
     let result = match read_states(&mut conn).await {
-        Ok(states) => differences(&mut conn, target, &states)
+        Ok(states) => differences_cached(&mut conn, target, &states, cache)
             .await
             .map_err(|message| failed(target, "checking drift", message)),
         Err(problems) => Err(problems),
@@ -104,6 +107,16 @@ pub async fn differences(
     target: &Target,
     states: &[StoredState],
 ) -> Result<Vec<Difference>, String> {
+    differences_cached(conn, target, states, &ExpectedCache::none()).await
+}
+
+/// [`differences`], the expected side of each layout taken from `cache` where it has it.
+pub async fn differences_cached(
+    conn: &mut PgConnection,
+    target: &Target,
+    states: &[StoredState],
+    cache: &ExpectedCache,
+) -> Result<Vec<Difference>, String> {
     if states.is_empty() {
         return Err(
             "the database has no recorded state: it was never migrated by vnext apply".into(),
@@ -120,7 +133,7 @@ pub async fn differences(
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
     let (expected_side, mut live, rows) =
-        describe_both_sides(conn, target, &shadows, &names, &expected).await?;
+        describe_both_sides(conn, target, &shadows, &names, &expected, cache).await?;
 
     let mut out = Vec::new();
     for schema in expected.schemas.values() {
@@ -150,10 +163,11 @@ async fn describe_both_sides(
     shadows: &Shadows<'_>,
     names: &[String],
     expected: &Catalog,
+    cache: &ExpectedCache,
 ) -> Result<(ShadowDescriptions, Descriptions, LiveRows), String> {
     let (first, second) = names.split_at(names.len() * 3 / 5);
     let (expected_side, first_half, second_half) = tokio::join!(
-        describe_shadows(conn, shadows),
+        describe_shadows_cached(conn, shadows, names, cache),
         describe_elsewhere(target, first),
         second_half_and_rows(target, second, expected),
     );
