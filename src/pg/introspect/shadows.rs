@@ -161,8 +161,9 @@ const SETTINGS: &str = "'datestyle', 'intervalstyle', 'timezone', 'extra_float_d
 /// version, the settings above, the database's encoding and collation, the extensions, and
 /// every type, function, operator, operator class and collation outside the schemas `managed`
 /// (and the sessions' temporary schemas) that is not built in (oid 16384 and up): a
-/// definition names those by oid, and prints their schema and name. With the room the role
-/// has; in one query.
+/// definition names those by oid, and prints their schema and name. (A layout's DDL names
+/// only objects of its own schema, built-in ones and those; function bodies are kept as
+/// text.) With the room the role has; in one query.
 async fn environment(
     conn: &mut PgConnection,
     managed: &[String],
@@ -217,18 +218,31 @@ pub(super) async fn describe_shadows(
     build(conn, room, &parts).await
 }
 
-/// [`describe_shadows`], each shadow first looked up in `cache` by its key; only those not
-/// found are built, and remembered (except one whose rebuilt-from-text copy failed to build:
-/// it is built again next time, so a run from the cache reads what a run without it reads).
-/// `managed` names the schemas the recorded state and the registry manage.
-pub(super) async fn describe_shadows_cached(
+/// What the cache holds of the expected side: the shadows found, and those still to build.
+pub(super) struct Lookup<'s, 'c> {
+    pub(super) found: ShadowDescriptions,
+    missing: Vec<&'s Part<'c>>,
+    room: Result<Room, String>,
+    environment: String,
+}
+
+impl Lookup<'_, '_> {
+    /// Whether every shadow was found: nothing to build.
+    pub(super) fn complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Each shadow looked up in `cache` by its key (none without a cache). `managed` names the
+/// schemas the recorded state and the registry manage.
+pub(super) async fn lookup<'s, 'c>(
     conn: &mut PgConnection,
-    shadows: &Shadows<'_>,
+    shadows: &'s Shadows<'c>,
     managed: &[String],
     cache: &ExpectedCache,
-) -> Result<ShadowDescriptions, String> {
+) -> Result<Option<Lookup<'s, 'c>>, String> {
     if cache.is_none() || shadows.parts.is_empty() {
-        return describe_shadows(conn, shadows).await;
+        return Ok(None);
     }
     let (room, environment) = environment(conn, managed).await?;
     // A description built in shadow schemas (with its copy rebuilt from text) holds for any
@@ -239,23 +253,45 @@ pub(super) async fn describe_shadows_cached(
         Ok(Room::Schemas) => &[Room::Schemas],
         _ => &[Room::Schemas, Room::Temporary],
     };
-    let mut out = ShadowDescriptions::default();
-    let mut missing: Vec<&Part<'_>> = Vec::new();
+    let mut found = ShadowDescriptions::default();
+    let mut missing = Vec::new();
     for part in &shadows.parts {
         match usable
             .iter()
             .find_map(|&room| cache.get(&key_of(part, room, &environment)))
         {
-            Some(expected) => insert(&mut out, &part.0, expected),
+            Some(expected) => insert(&mut found, &part.0, expected),
             None => missing.push(part),
         }
     }
-    if missing.is_empty() {
+    Ok(Some(Lookup {
+        found,
+        missing,
+        room,
+        environment,
+    }))
+}
+
+/// The expected side: what `lookup` found, and the shadows it did not find built (as by
+/// [`describe_shadows`]) and remembered in `cache`; without a lookup, every shadow built.
+/// A shadow whose rebuilt-from-text copy failed to build is not remembered: it is built
+/// again next time, so a run from the cache reads what a run without it reads.
+pub(super) async fn describe_remaining(
+    conn: &mut PgConnection,
+    shadows: &Shadows<'_>,
+    lookup: Option<Lookup<'_, '_>>,
+    cache: &ExpectedCache,
+) -> Result<ShadowDescriptions, String> {
+    let Some(lookup) = lookup else {
+        return describe_shadows(conn, shadows).await;
+    };
+    let mut out = lookup.found;
+    if lookup.missing.is_empty() {
         return Ok(out);
     }
-    let room = room?;
-    let mut built = build(conn, room, &missing).await?;
-    for part in missing {
+    let room = lookup.room?;
+    let mut built = build(conn, room, &lookup.missing).await?;
+    for part in lookup.missing {
         let name = &part.0;
         let Some(schema) = built.built.schemas.remove(name) else {
             continue;
@@ -265,7 +301,7 @@ pub(super) async fn describe_shadows_cached(
             rebuilt: built.rebuilt.remove(&format!("{name}_rt")),
         };
         if room == Room::Temporary || expected.rebuilt.is_some() {
-            cache.put(&key_of(part, room, &environment), &expected);
+            cache.put(&key_of(part, room, &lookup.environment), &expected);
         }
         insert(&mut out, name, expected);
     }
