@@ -54,7 +54,7 @@ run_migra() { timed migra "$venv/bin/migra" --unsafe "$(migra_url "$live")" "$(m
 run_cold() { timed cold env DATABASE_URL="$base/$live" "$vnext" drift --no-cache; }
 run_warm() { timed warm env DATABASE_URL="$base/$live" "$vnext" drift -C "$ws"; }
 
-rm -f "$work"/{migra,cold,warm}.times
+rm -f "$work"/{first,migra,cold,warm}.times
 rm -rf "$ws/.vnext-cache/drift"
 # The first run with the cache empty fills it (and is timed on its own).
 timed first env DATABASE_URL="$base/$live" "$vnext" drift -C "$ws"
@@ -82,7 +82,7 @@ summary warm
 summary migra
 median() { cut -d' ' -f1 "$work/$1.times" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 awk -v m="$(median migra)" -v c="$(median cold)" -v w="$(median warm)" \
-  'BEGIN { printf "ratio of medians to migra: vnext drift cold %.2f, warm %.2f\n", c / m, w / m }'
+  'BEGIN { printf "ratio of medians to migra: vnext drift cold %.3f, warm %.3f\n", c / m, w / m }'
 echo "vnext drift exit codes: $(awk '{ print $4 }' "$work/cold.times" "$work/warm.times" | sort | uniq -c | tr '\n' ' ')(0: no drift)"
 echo "migra output: $(wc -l <"$work/migra.out") lines, exit codes $(awk '{ print $4 }' "$work/migra.times" | sort | uniq -c | tr '\n' ' ')(0: no differences, 2: differences)"
 if [ -s "$work/migra.out" ]; then echo "migra's first lines:"; head -n 5 "$work/migra.out"; fi
