@@ -5,27 +5,14 @@
 #              `psql -X -v ON_ERROR_STOP=1 -f` running the same files on another one
 #              (RUNS rounds, default 3; the order alternates each round)
 #   no-op    - `vnext apply` again with nothing pending (5 runs, median)
-#   drift    - `vnext drift` on that database (5 runs, median)
+#   drift    - `vnext drift` on that database, cold (--no-cache) and warm (its cache filled by
+#              one run before), 5 runs each, median
 # SESSIONS=N passes --sessions N to vnext apply (default: its own choice); VNEXT_BIN=<path>
 # measures another vnext binary.
 # Needs PostgreSQL at $VNEXT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin vnext --example gen_workspace
-server=${VNEXT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-base=${server%/*}
-workflows=${WORKFLOWS:-1000}
 runs=${RUNS:-3}
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-ws="$work/ws-apply-$workflows"
-[ -d "$ws/generated" ] || {
-  rm -rf "$ws"
-  target/release/examples/gen_workspace --workflows "$workflows" --out "$ws" >/dev/null
-  target/release/vnext plan --no-cache -C "$ws" >/dev/null
-}
-vnext=${VNEXT_BIN:-$PWD/target/release/vnext}
+source "$(dirname "$0")/bench-workspace.sh"
 sessions=()
 [ -n "${SESSIONS:-}" ] && sessions=(--sessions "$SESSIONS")
 # The built-in platform migrations and the domain's, as files psql can run, in apply's order.
@@ -73,9 +60,16 @@ for run in 1 2 3 4 5; do
   /usr/bin/time -f "%e" env DATABASE_URL="$base/vnext_bench_apply" "$vnext" apply -q -C "$ws" 2>&1 >/dev/null | tail -n 1
 done | sort -n | awk 'NR==3 { printf "no-op apply: median %.2f s\n", $1 }'
 
-for run in 1 2 3 4 5; do
-  /usr/bin/time -f "%e" env DATABASE_URL="$base/vnext_bench_apply" "$vnext" drift 2>&1 >/dev/null | tail -n 1
-done | sort -n | tee "$work/drift.times" | awk 'NR==3 { printf "drift: median %.2f s\n", $1 }'
-echo "drift runs: $(paste -sd' ' "$work/drift.times")"
+# drift cold (every layout's expected side built on the server), then warm (from the cache
+# in the workspace's .vnext-cache/, filled by the first warm run, which is not counted).
+DATABASE_URL="$base/vnext_bench_apply" "$vnext" drift -C "$ws" >/dev/null
+for kind in cold warm; do
+  flags=(--no-cache)
+  [ "$kind" = warm ] && flags=(-C "$ws")
+  for run in 1 2 3 4 5; do
+    /usr/bin/time -f "%e" env DATABASE_URL="$base/vnext_bench_apply" "$vnext" drift "${flags[@]}" 2>&1 >/dev/null | tail -n 1
+  done | sort -n | tee "$work/drift-$kind.times" | awk -v kind="$kind" 'NR==3 { printf "drift %s: median %.2f s\n", kind, $1 }'
+  echo "drift $kind runs: $(paste -sd' ' "$work/drift-$kind.times")"
+done
 
 [ -n "${KEEP:-}" ] || psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS vnext_bench_psql WITH (FORCE)" -c "DROP DATABASE IF EXISTS vnext_bench_apply WITH (FORCE)"

@@ -382,6 +382,18 @@ struct DriftArgs {
     database: DatabaseArgs,
     #[command(flatten)]
     bounds: BoundsArgs,
+    /// The folder whose .vnext-cache/drift/ remembers the expected side of each layout
+    /// (by its DDL, the server's version and settings, the database's extensions).
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    directory: PathBuf,
+    /// Do not read or write .vnext-cache/: build every layout's expected side on the server.
+    #[arg(long)]
+    no_cache: bool,
     #[arg(long, value_enum, default_value = "human")]
     format: EventFormat,
 }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -34,7 +34,7 @@ impl std::fmt::Display for Difference {
 }
 
 /// A table as PostgreSQL describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DescribedTable {
     pub comment: Option<String>,
     /// Column name → `type [NOT NULL] [DEFAULT expr] [GENERATED ...]`.
@@ -59,8 +59,9 @@ pub(crate) struct DescribedTable {
     pub defaults: BTreeMap<String, String>,
 }
 
-/// A schema as PostgreSQL describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A schema as PostgreSQL describes it (and, for the expected side, as `drift_cache`
+/// remembers it: every field is kept, whatever it describes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Described {
     pub comment: Option<String>,
     pub tables: BTreeMap<String, DescribedTable>,

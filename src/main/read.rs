@@ -89,7 +89,14 @@ pub(super) fn drift(args: DriftArgs) -> ExitCode {
         Ok(target) => target.bounded(args.bounds.bounds()),
         Err(code) => return code,
     };
-    let result = runtime().block_on(vnext::pg::introspect::drift(&target));
+    let cache = if args.no_cache {
+        vnext::deploy::drift_cache::ExpectedCache::none()
+    } else {
+        vnext::deploy::drift_cache::ExpectedCache::open(
+            &args.directory.join(vnext::front::cache::DIR),
+        )
+    };
+    let result = runtime().block_on(vnext::pg::introspect::drift(&target, &cache));
     let drifted = result.as_ref().is_ok_and(|d| !d.is_empty());
     let code = finish(result, args.format, |differences| {
         report::drift(&target.display(), differences)

@@ -5,11 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use crate::deploy::drift::{self, Described};
-use crate::pg::conn::Target;
 
 pub(super) fn db(err: sqlx::Error) -> String {
     crate::pg::conn::Failure::from_sqlx(&err).to_string()
@@ -58,20 +56,6 @@ pub(super) async fn describe_bulk(
     }
     let begin = "BEGIN READ ONLY; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL enable_nestloop = off; SET LOCAL jit = off;";
     rolled_back(conn, begin, async |conn| describe(conn, names).await).await
-}
-
-/// [`describe_bulk`] on a session of its own; `None` when no session could be had.
-pub(super) async fn describe_elsewhere(
-    target: &Target,
-    names: &[String],
-) -> Option<Result<Descriptions, String>> {
-    if names.is_empty() {
-        return Some(Ok(Default::default()));
-    }
-    let mut conn = target.connect().await.ok()?;
-    let described = describe_bulk(&mut conn, names).await;
-    let _ = conn.close().await;
-    Some(described)
 }
 
 /// Schemas as PostgreSQL describes them, by name, and the names of those that exist.

@@ -5,18 +5,21 @@
 //! records), described with the same queries as the live schemas, and the transaction is rolled
 //! back. The live schemas are described on two more sessions meanwhile, and the live rows
 //! (attribute-index catalogs, extensions, published components) read on the second of them.
+//! `vnext drift` takes the description of a layout from its cache where an earlier run left
+//! it (`shadows::lookup`); apply's drift check and adopt build every time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use super::catalog::{Descriptions, db, describe_bulk, describe_elsewhere};
+use super::catalog::{Descriptions, db, describe_bulk};
 use super::rows::{CatalogRow, Registry, catalog_rows, components, registry_rows, resolve_text};
-use super::shadows::{ShadowDescriptions, Shadows, describe_shadows};
+use super::shadows::{ShadowDescriptions, Shadows, describe_remaining, lookup};
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::{Catalog, Schema};
 use crate::deploy::drift::{self, Difference};
+use crate::deploy::drift_cache::ExpectedCache;
 use crate::pg::conn::Target;
 use crate::pg::history::{StoredState, error, read_states};
 use crate::pg::lock::{read_lock, read_unlock};
@@ -49,9 +52,11 @@ pub fn recorded_catalog(states: &[StoredState]) -> Result<Catalog, String> {
     Ok(merged)
 }
 
-/// `vnext drift`: the live catalog against the recorded states, read while no apply runs.
+/// `vnext drift`: the live catalog against the recorded states, read while no apply runs; the
+/// expected side of each layout taken from `cache` where an earlier run remembered it.
 pub async fn drift(
     target: &Target,
+    cache: &ExpectedCache,
 ) -> Result<Vec<crate::deploy::drift::Difference>, Vec<Diagnostic>> {
     let mut conn = target
         .connect()
@@ -62,7 +67,7 @@ pub async fn drift(
         return Err(running);
     }
     let result = match read_states(&mut conn).await {
-        Ok(states) => differences(&mut conn, target, &states)
+        Ok(states) => differences_cached(&mut conn, target, &states, cache)
             .await
             .map_err(|message| failed(target, "checking drift", message)),
         Err(problems) => Err(problems),
@@ -104,6 +109,16 @@ pub async fn differences(
     target: &Target,
     states: &[StoredState],
 ) -> Result<Vec<Difference>, String> {
+    differences_cached(conn, target, states, &ExpectedCache::none()).await
+}
+
+/// [`differences`], the expected side of each layout taken from `cache` where it has it.
+pub async fn differences_cached(
+    conn: &mut PgConnection,
+    target: &Target,
+    states: &[StoredState],
+    cache: &ExpectedCache,
+) -> Result<Vec<Difference>, String> {
     if states.is_empty() {
         return Err(
             "the database has no recorded state: it was never migrated by vnext apply".into(),
@@ -120,7 +135,7 @@ pub async fn differences(
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
     let (expected_side, mut live, rows) =
-        describe_both_sides(conn, target, &shadows, &names, &expected).await?;
+        describe_both_sides(conn, target, &shadows, &names, &expected, cache).await?;
 
     let mut out = Vec::new();
     for schema in expected.schemas.values() {
@@ -141,56 +156,125 @@ pub async fn differences(
 
 /// The expected side (the shadows, built and described on `conn`) and the live schemas
 /// `names`, described on two more sessions meanwhile: the server works on both cores and this
-/// process reads rows meanwhile. The second of them then reads the live rows (attribute-index
-/// catalogs, extensions, published components), which so no longer wait for the shadows to be
-/// built and rolled back; it describes fewer schemas for that.
+/// process reads rows meanwhile. Each session then reads the attribute-index catalogs of the
+/// schemas it described (reading a table costs its first open in the session, about a
+/// millisecond each: on one session, 1,000 catalogs were a second), and the second the
+/// extensions and published components; it describes fewer schemas for that. When the cache
+/// has the whole expected side, `conn` has nothing to build and takes a share of the live side
+/// too.
 async fn describe_both_sides(
     conn: &mut PgConnection,
     target: &Target,
     shadows: &Shadows<'_>,
     names: &[String],
     expected: &Catalog,
+    cache: &ExpectedCache,
 ) -> Result<(ShadowDescriptions, Descriptions, LiveRows), String> {
-    let (first, second) = names.split_at(names.len() * 3 / 5);
-    let (expected_side, first_half, second_half) = tokio::join!(
-        describe_shadows(conn, shadows),
-        describe_elsewhere(target, first),
-        second_half_and_rows(target, second, expected),
+    let found = lookup(conn, shadows, names, cache).await?;
+    let complete = found.as_ref().is_some_and(|found| found.complete());
+    let (mine, first, second) = if complete {
+        let (mine, rest) = names.split_at(names.len() * 3 / 8);
+        let (first, second) = rest.split_at(rest.len() * 3 / 5);
+        (mine, first, second)
+    } else {
+        let (first, second) = names.split_at(names.len() * 3 / 5);
+        (&names[..0], first, second)
+    };
+    let (own, first_share, second_share) = tokio::join!(
+        async {
+            let expected_side = describe_remaining(conn, shadows, found, cache).await?;
+            let mine = live_share(conn, mine, expected, false).await?;
+            Ok::<_, String>((expected_side, mine))
+        },
+        share_elsewhere(target, first, expected, false),
+        share_elsewhere(target, second, expected, true),
     );
-    let expected_side = expected_side?;
-    let mut live = Descriptions::default();
-    let (second_half, rows) = match second_half {
-        Some((part, rows)) => (Some(part), Some(rows)),
-        None => (None, None),
-    };
-    for (part, part_names) in [(first_half, first), (second_half, second)] {
-        let mut part = match part {
-            Some(part) => part?,
-            // No second session (the server may be at its connection limit): use this one.
-            None => describe_bulk(conn, part_names).await?,
+    let (expected_side, mut live) = own?;
+    for (share, share_names, others) in [(first_share, first, false), (second_share, second, true)]
+    {
+        let share = match share {
+            Some(share) => share?,
+            // No session of its own (the server may be at its connection limit): this one.
+            None => live_share(conn, share_names, expected, others).await?,
         };
-        live.schemas.append(&mut part.schemas);
-        live.present.extend(part.present);
+        live.add(share);
     }
-    let rows = match rows {
-        Some(rows) => rows?,
-        None => live_rows(conn, expected).await?,
-    };
-    Ok((expected_side, live, rows))
+    let (extensions, components) = live.others.take().unwrap_or_default();
+    Ok((
+        expected_side,
+        live.described,
+        LiveRows {
+            catalog: live.catalog,
+            extensions,
+            components,
+        },
+    ))
 }
 
-/// The schemas `names` described, then the live rows, on a session of their own; `None` when
-/// no session could be had.
-async fn second_half_and_rows(
+/// What one session read of the live side.
+struct LiveShare {
+    described: Descriptions,
+    catalog: BTreeMap<(String, String), CatalogRow>,
+    /// The extensions and published components, on the session that read them.
+    others: Option<(Vec<String>, Vec<drift::LiveVersion>)>,
+}
+
+impl LiveShare {
+    fn add(&mut self, mut other: LiveShare) {
+        self.described.schemas.append(&mut other.described.schemas);
+        self.described.present.extend(other.described.present);
+        self.catalog.append(&mut other.catalog);
+        if other.others.is_some() {
+            self.others = other.others;
+        }
+    }
+}
+
+/// The schemas `names` described, then their attribute-index catalogs; and with `others`,
+/// the extensions and published components.
+async fn live_share(
+    conn: &mut PgConnection,
+    names: &[String],
+    expected: &Catalog,
+    others: bool,
+) -> Result<LiveShare, String> {
+    let described = describe_bulk(conn, names).await?;
+    let catalog = catalog_rows(conn, expected, names).await?;
+    let others = if others {
+        let (extensions,): (Vec<String>,) =
+            sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+        Some((extensions, components(conn, expected).await?))
+    } else {
+        None
+    };
+    Ok(LiveShare {
+        described,
+        catalog,
+        others,
+    })
+}
+
+/// [`live_share`] on a session of its own; `None` when no session could be had.
+async fn share_elsewhere(
     target: &Target,
     names: &[String],
     expected: &Catalog,
-) -> Option<(Result<Descriptions, String>, Result<LiveRows, String>)> {
+    others: bool,
+) -> Option<Result<LiveShare, String>> {
+    if names.is_empty() && !others {
+        return Some(Ok(LiveShare {
+            described: Descriptions::default(),
+            catalog: BTreeMap::new(),
+            others: None,
+        }));
+    }
     let mut conn = target.connect().await.ok()?;
-    let described = describe_bulk(&mut conn, names).await;
-    let rows = live_rows(&mut conn, expected).await;
+    let share = live_share(&mut conn, names, expected, others).await;
     let _ = conn.close().await;
-    Some((described, rows))
+    Some(share)
 }
 
 /// One recorded schema against its live counterpart: what its layout's shadow describes,
@@ -403,21 +487,6 @@ struct LiveRows {
     catalog: BTreeMap<(String, String), CatalogRow>,
     extensions: Vec<String>,
     components: Vec<drift::LiveVersion>,
-}
-
-async fn live_rows(conn: &mut PgConnection, expected: &Catalog) -> Result<LiveRows, String> {
-    let catalog = catalog_rows(conn, expected).await?;
-    let (extensions,): (Vec<String>,) =
-        sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-    let components = components(conn, expected).await?;
-    Ok(LiveRows {
-        catalog,
-        extensions,
-        components,
-    })
 }
 
 /// Extensions the recorded state needs that the database has not installed.

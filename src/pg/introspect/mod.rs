@@ -12,4 +12,4 @@ mod shadows;
 
 pub(crate) use adopt::structure;
 pub(crate) use compare::failed;
-pub use compare::{differences, drift, recorded_catalog};
+pub use compare::{differences, differences_cached, drift, recorded_catalog};

@@ -40,15 +40,16 @@ pub(super) async fn registry_rows(conn: &mut PgConnection) -> Result<Registry, S
 /// A row of a schema's `"AttributeIndexCatalog"`: column, type, indexes, ready.
 pub(super) type CatalogRow = (String, String, Vec<String>, bool);
 
-/// The rows of the runtime's attribute-index catalog in the recorded schemas that have
-/// projections, by (schema, key), in one query over the catalogs that exist.
+/// The rows of the runtime's attribute-index catalog in the recorded schemas among `names`
+/// that have projections, by (schema, key), in one query over the catalogs that exist.
 pub(super) async fn catalog_rows(
     conn: &mut PgConnection,
     expected: &Catalog,
+    names: &[String],
 ) -> Result<BTreeMap<(String, String), CatalogRow>, String> {
-    let schemas: Vec<String> = expected
-        .schemas
-        .values()
+    let schemas: Vec<String> = names
+        .iter()
+        .filter_map(|name| expected.schemas.get(name))
         .filter(|s| !s.projections.is_empty())
         .map(|s| s.name.clone())
         .collect();

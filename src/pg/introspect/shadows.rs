@@ -7,6 +7,10 @@
 //! after describing it; the copies rebuilt from text need a second schema and are left out
 //! there, so a database restored from a dump may show a difference that such a role sees and
 //! another does not. A standby, or a role without `TEMPORARY`, can build nothing: VN616.
+//!
+//! With a cache (`deploy::drift_cache`), each shadow's description is first looked up by a key
+//! made of its DDL and everything else it depends on (`environment`); only the shadows not
+//! found are built, and their descriptions remembered.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +20,7 @@ use sqlx::postgres::PgConnection;
 use super::catalog::{Descriptions, db, describe, rolled_back};
 use crate::compile::ir::{AttributeIndex, Catalog, Projection, Schema};
 use crate::deploy::drift::Described;
+use crate::deploy::drift_cache::{Expected, ExpectedCache};
 use crate::pg::quote::ident;
 use crate::pg::render::{shadow_objects_sql, shadow_schema_sql};
 
@@ -102,10 +107,6 @@ impl<'c> Shadows<'c> {
             holding_indexes,
         }
     }
-
-    pub(super) fn names(&self) -> Vec<String> {
-        self.by_layout.values().cloned().collect()
-    }
 }
 
 /// The expected side of drift, described: the shadows as built, and as rebuilt from their
@@ -120,6 +121,7 @@ pub(super) struct ShadowDescriptions {
 pub(super) const UNBUILDABLE: &str = "there is no room to build the expected objects";
 
 /// How the expected side can be built on this server, for this role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Room {
     /// In shadow schemas of their own.
     Schemas,
@@ -127,13 +129,8 @@ enum Room {
     Temporary,
 }
 
-async fn room(conn: &mut PgConnection) -> Result<Room, String> {
-    let (standby, create, temporary): (bool, bool, bool) = sqlx::query_as(
-        "SELECT pg_is_in_recovery(), has_database_privilege(current_database(), 'CREATE'), has_database_privilege(current_database(), 'TEMPORARY')",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
+/// The room the role has, from `pg_is_in_recovery()` and its `CREATE` and `TEMPORARY` rights.
+fn room_of((standby, create, temporary): (bool, bool, bool)) -> Result<Room, String> {
     match (standby, create, temporary) {
         (true, _, _) => Err(format!(
             "{UNBUILDABLE} of the recorded state: the server is a standby, which allows no writes, not even temporary ones"
@@ -146,6 +143,67 @@ async fn room(conn: &mut PgConnection) -> Result<Room, String> {
     }
 }
 
+const ROOM: &str = "pg_is_in_recovery(), has_database_privilege(current_database(), 'CREATE'), has_database_privilege(current_database(), 'TEMPORARY')";
+
+async fn room(conn: &mut PgConnection) -> Result<Room, String> {
+    let rights: (bool, bool, bool) = sqlx::query_as(AssertSqlSafe(format!("SELECT {ROOM}")))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    room_of(rights)
+}
+
+/// The settings that change how PostgreSQL parses a statement or prints an expression
+/// (constants of dates, times, intervals, floats, money, bytea; quoting; `NULL` in arrays).
+const SETTINGS: &str = "'datestyle', 'intervalstyle', 'timezone', 'extra_float_digits', 'bytea_output', 'standard_conforming_strings', 'quote_all_identifiers', 'lc_monetary', 'lc_numeric', 'lc_time', 'server_encoding', 'client_encoding', 'array_nulls', 'transform_null_equals', 'backslash_quote'";
+
+/// Everything a shadow's description depends on besides its DDL, as one text: the server's
+/// version, the settings above, the database's encoding and collation, the extensions, and
+/// every type, function, operator, operator class and collation outside the schemas `managed`
+/// (and the sessions' temporary schemas) that is not built in (oid 16384 and up): a
+/// definition names those by oid, and prints their schema and name. (A layout's DDL names
+/// only objects of its own schema, built-in ones and those; function bodies are kept as
+/// text.) With the room the role has; in one query.
+async fn environment(
+    conn: &mut PgConnection,
+    managed: &[String],
+) -> Result<(Result<Room, String>, String), String> {
+    let query = format!(
+        "WITH skip AS (SELECT oid FROM pg_namespace WHERE nspname = ANY($1) OR nspname LIKE 'pg\\_temp\\_%' OR nspname LIKE 'pg\\_toast\\_temp\\_%' OR nspname LIKE 'vnext\\_shadow\\_%'), \
+         objects AS ( \
+           SELECT 'type ' || t.oid || ' ' || t.typnamespace::regnamespace || '.' || t.typname AS o FROM pg_type t WHERE t.oid >= 16384 AND t.typrelid = 0 AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typrelid <> 0) AND t.typnamespace NOT IN (SELECT oid FROM skip) \
+           UNION ALL SELECT 'function ' || p.oid || ' ' || p.pronamespace::regnamespace || '.' || p.proname FROM pg_proc p WHERE p.oid >= 16384 AND p.pronamespace NOT IN (SELECT oid FROM skip) \
+           UNION ALL SELECT 'operator ' || o.oid || ' ' || o.oprnamespace::regnamespace || '.' || o.oprname FROM pg_operator o WHERE o.oid >= 16384 AND o.oprnamespace NOT IN (SELECT oid FROM skip) \
+           UNION ALL SELECT 'opclass ' || c.oid || ' ' || c.opcnamespace::regnamespace || '.' || c.opcname FROM pg_opclass c WHERE c.oid >= 16384 AND c.opcnamespace NOT IN (SELECT oid FROM skip) \
+           UNION ALL SELECT 'collation ' || c.oid || ' ' || c.collnamespace::regnamespace || '.' || c.collname FROM pg_collation c WHERE c.oid >= 16384 AND c.collnamespace NOT IN (SELECT oid FROM skip)) \
+         SELECT {ROOM}, concat_ws(E'\\n', version(), current_setting('server_version_num'), \
+           (SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE lower(name) IN ({SETTINGS})), \
+           (SELECT concat_ws(' ', pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = current_database()), \
+           (SELECT string_agg(concat_ws(' ', e.oid, e.extname, e.extversion, e.extnamespace::regnamespace), ', ' ORDER BY e.oid) FROM pg_extension e), \
+           (SELECT count(*) || ' objects ' || md5(coalesce(string_agg(o, E'\\n' ORDER BY o), '')) FROM objects))"
+    );
+    let (standby, create, temporary, environment): (bool, bool, bool, String) =
+        sqlx::query_as(AssertSqlSafe(query))
+            .bind(managed)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    Ok((room_of((standby, create, temporary)), environment))
+}
+
+/// The cache key of one shadow: its DDL (under a fixed name: the description takes the name
+/// out), the room it is built in, the environment, and this build of vnext.
+fn key_of(part: &Part<'_>, room: Room, environment: &str) -> String {
+    let (_, schema, indexes, projections) = part;
+    let ddl = shadow_schema_sql("vnext_shadow_key", schema, indexes, projections);
+    let text = format!(
+        "vnext {} code {} drift expected side\nroom {room:?}\n{environment}\n{ddl}",
+        env!("CARGO_PKG_VERSION"),
+        env!("VNEXT_CODE_HASH"),
+    );
+    crate::base::hash::sha256_hex(text.as_bytes())
+}
+
 /// Builds the shadows (and, where there is room, their rebuilt-from-text copies) in a
 /// transaction on `conn`, describes them and rolls back.
 pub(super) async fn describe_shadows(
@@ -156,13 +214,120 @@ pub(super) async fn describe_shadows(
         return Ok(Default::default());
     }
     let room = room(conn).await?;
+    let parts: Vec<&Part<'_>> = shadows.parts.iter().collect();
+    build(conn, room, &parts).await
+}
+
+/// What the cache holds of the expected side: the shadows found, and those still to build.
+pub(super) struct Lookup<'s, 'c> {
+    pub(super) found: ShadowDescriptions,
+    missing: Vec<&'s Part<'c>>,
+    room: Result<Room, String>,
+    environment: String,
+}
+
+impl Lookup<'_, '_> {
+    /// Whether every shadow was found: nothing to build.
+    pub(super) fn complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Each shadow looked up in `cache` by its key (none without a cache). `managed` names the
+/// schemas the recorded state and the registry manage.
+pub(super) async fn lookup<'s, 'c>(
+    conn: &mut PgConnection,
+    shadows: &'s Shadows<'c>,
+    managed: &[String],
+    cache: &ExpectedCache,
+) -> Result<Option<Lookup<'s, 'c>>, String> {
+    if cache.is_none() || shadows.parts.is_empty() {
+        return Ok(None);
+    }
+    let (room, environment) = environment(conn, managed).await?;
+    // A description built in shadow schemas (with its copy rebuilt from text) holds for any
+    // role of this database; one built in a temporary schema only for a role that has no
+    // room for the copy. So a role with no room at all (a standby, a role without
+    // TEMPORARY) can compare against what another role's run remembered.
+    let usable: &[Room] = match room {
+        Ok(Room::Schemas) => &[Room::Schemas],
+        _ => &[Room::Schemas, Room::Temporary],
+    };
+    let mut found = ShadowDescriptions::default();
+    let mut missing = Vec::new();
+    for part in &shadows.parts {
+        match usable
+            .iter()
+            .find_map(|&room| cache.get(&key_of(part, room, &environment)))
+        {
+            Some(expected) => insert(&mut found, &part.0, expected),
+            None => missing.push(part),
+        }
+    }
+    Ok(Some(Lookup {
+        found,
+        missing,
+        room,
+        environment,
+    }))
+}
+
+/// The expected side: what `lookup` found, and the shadows it did not find built (as by
+/// [`describe_shadows`]) and remembered in `cache`; without a lookup, every shadow built.
+/// A shadow whose rebuilt-from-text copy failed to build is not remembered: it is built
+/// again next time, so a run from the cache reads what a run without it reads.
+pub(super) async fn describe_remaining(
+    conn: &mut PgConnection,
+    shadows: &Shadows<'_>,
+    lookup: Option<Lookup<'_, '_>>,
+    cache: &ExpectedCache,
+) -> Result<ShadowDescriptions, String> {
+    let Some(lookup) = lookup else {
+        return describe_shadows(conn, shadows).await;
+    };
+    let mut out = lookup.found;
+    if lookup.missing.is_empty() {
+        return Ok(out);
+    }
+    let room = lookup.room?;
+    let mut built = build(conn, room, &lookup.missing).await?;
+    for part in lookup.missing {
+        let name = &part.0;
+        let Some(schema) = built.built.schemas.remove(name) else {
+            continue;
+        };
+        let expected = Expected {
+            built: schema,
+            rebuilt: built.rebuilt.remove(&format!("{name}_rt")),
+        };
+        if room == Room::Temporary || expected.rebuilt.is_some() {
+            cache.put(&key_of(part, room, &lookup.environment), &expected);
+        }
+        insert(&mut out, name, expected);
+    }
+    Ok(out)
+}
+
+/// Files one shadow's expected side under its name (and its copy's, `<name>_rt`).
+fn insert(out: &mut ShadowDescriptions, name: &str, expected: Expected) {
+    out.built.schemas.insert(name.to_owned(), expected.built);
+    out.built.present.insert(name.to_owned());
+    if let Some(rebuilt) = expected.rebuilt {
+        out.rebuilt.insert(format!("{name}_rt"), rebuilt);
+    }
+}
+
+/// Builds `parts` in a transaction on `conn`, describes them and rolls back.
+async fn build(
+    conn: &mut PgConnection,
+    room: Room,
+    parts: &[&Part<'_>],
+) -> Result<ShadowDescriptions, String> {
     let begin = "BEGIN READ WRITE; SELECT pg_catalog.set_config('search_path', '', true); SET LOCAL jit = off;";
     match room {
-        Room::Schemas => {
-            rolled_back(conn, begin, async |conn| in_schemas(conn, shadows).await).await
-        }
+        Room::Schemas => rolled_back(conn, begin, async |conn| in_schemas(conn, parts).await).await,
         Room::Temporary => {
-            rolled_back(conn, begin, async |conn| in_temporary(conn, shadows).await).await
+            rolled_back(conn, begin, async |conn| in_temporary(conn, parts).await).await
         }
     }
 }
@@ -178,16 +343,15 @@ fn unbuilt(err: sqlx::Error) -> String {
 /// definitions (as by a dump and restore).
 async fn in_schemas(
     conn: &mut PgConnection,
-    shadows: &Shadows<'_>,
+    parts: &[&Part<'_>],
 ) -> Result<ShadowDescriptions, String> {
-    let ddl: String = shadows
-        .parts
+    let ddl: String = parts
         .iter()
         .map(|(name, schema, indexes, projections)| {
             shadow_schema_sql(name, schema, indexes, projections)
         })
         .collect();
-    let shadow_names = shadows.names();
+    let shadow_names: Vec<String> = parts.iter().map(|part| part.0.clone()).collect();
     sqlx::raw_sql(AssertSqlSafe(ddl))
         .execute(&mut *conn)
         .await
@@ -223,7 +387,7 @@ async fn in_schemas(
 /// describing it; described under the shadow's own name.
 async fn in_temporary(
     conn: &mut PgConnection,
-    shadows: &Shadows<'_>,
+    parts: &[&Part<'_>],
 ) -> Result<ShadowDescriptions, String> {
     // The temporary schema exists once the session has a temporary object.
     sqlx::raw_sql("CREATE TEMPORARY TABLE vnext_shadow_probe ()")
@@ -236,7 +400,7 @@ async fn in_temporary(
             .await
             .map_err(db)?;
     let mut built = Descriptions::default();
-    for (name, schema, indexes, projections) in &shadows.parts {
+    for (name, schema, indexes, projections) in parts.iter().copied() {
         let ddl = format!(
             "SAVEPOINT vnext_shadow; DROP TABLE {}.vnext_shadow_probe; {}",
             ident(&temporary),
@@ -260,4 +424,66 @@ async fn in_temporary(
         built,
         rebuilt: BTreeMap::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn platform_catalog() -> Catalog {
+        let (_, state) = crate::compile::platform::generated_files()
+            .iter()
+            .find(|(name, _)| *name == "state.json")
+            .expect("the platform's state is embedded");
+        crate::compile::state::State::parse(state)
+            .unwrap()
+            .to_catalog()
+            .unwrap()
+    }
+
+    /// A remembered description is found only by the same DDL, room, server and settings;
+    /// the shadow's own name, which differs every run, is not part of it.
+    #[test]
+    fn the_key_changes_with_the_layout_the_server_and_the_room_only() {
+        let catalog = platform_catalog();
+        let shadows = Shadows::of(&catalog, 1);
+        let again = Shadows::of(&catalog, 2);
+        assert!(shadows.parts.len() >= 2, "{:?}", shadows.by_layout);
+        let environment = "PostgreSQL 15.8 on x86_64-pc-linux-gnu\n150008\nDateStyle=ISO, MDY";
+        let first = key_of(&shadows.parts[0], Room::Schemas, environment);
+        assert_eq!(first, key_of(&again.parts[0], Room::Schemas, environment));
+        assert_ne!(
+            first,
+            key_of(
+                &shadows.parts[0],
+                Room::Schemas,
+                &environment
+                    .replace("15.8", "15.9")
+                    .replace("150008", "150009")
+            )
+        );
+        assert_ne!(
+            first,
+            key_of(
+                &shadows.parts[0],
+                Room::Schemas,
+                &environment.replace("MDY", "DMY")
+            )
+        );
+        assert_ne!(
+            first,
+            key_of(&shadows.parts[0], Room::Temporary, environment)
+        );
+        assert_ne!(first, key_of(&shadows.parts[1], Room::Schemas, environment));
+
+        // The same layout with one table's comment changed is another layout.
+        let (name, schema, indexes, projections) = &shadows.parts[0];
+        let mut changed = (*schema).clone();
+        let layout = Arc::make_mut(&mut changed.layouts[0]);
+        layout.tables[0].comment = Some("another comment".into());
+        let part: Part<'_> = (name.clone(), &changed, indexes.clone(), projections.clone());
+        assert_ne!(first, key_of(&part, Room::Schemas, environment));
+    }
 }

@@ -7,12 +7,12 @@ use crate::apply::{advance, fixture_workspace, ok, stderr, text, vnext};
 use crate::database::{TestDb, psql, server_url, url_for};
 
 /// A login role for the life of the value, dropped with everything granted to it.
-struct Role {
+pub(crate) struct Role {
     name: String,
 }
 
 impl Role {
-    fn create(db: &TestDb, purpose: &str, grants: &str) -> Role {
+    pub(crate) fn create(db: &TestDb, purpose: &str, grants: &str) -> Role {
         let name = format!("vnext_{purpose}_{}", std::process::id());
         let setup = format!(
             "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN; ALTER ROLE {name} SET default_transaction_read_only = on; GRANT CONNECT ON DATABASE \"{db}\" TO {name}; {grants}",
@@ -33,7 +33,11 @@ impl Role {
         Role { name }
     }
 
-    fn url(&self, db: &TestDb) -> String {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn url(&self, db: &TestDb) -> String {
         url_for(&db.name).replacen(
             "postgres://postgres@",
             &format!("postgres://{}@", self.name),
