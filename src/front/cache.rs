@@ -88,7 +88,7 @@ pub struct Cache {
 /// The key a cache is valid for: this build of vnext (the version, and the hash of the code
 /// `build.rs` takes, since the same version is built many times while it is developed) and
 /// the schemas it validates with.
-fn build_key() -> String {
+pub(crate) fn build_key() -> String {
     let schemas: Vec<String> = crate::front::validate::exported_schemas()
         .iter()
         .map(|(name, schema)| format!("{name}:{schema}"))

@@ -111,7 +111,7 @@ pub struct DomainPlan {
 
 impl DomainPlan {
     /// A domain not planned (yet): it failed, unless an outcome says otherwise.
-    fn new(domain: &str, dir: &Path) -> DomainPlan {
+    pub(super) fn new(domain: &str, dir: &Path) -> DomainPlan {
         DomainPlan {
             domain: domain.to_owned(),
             generated_dir: dir.to_path_buf(),
@@ -141,13 +141,34 @@ pub struct PlanOutput {
     /// The workspace's copies of the platform migrations (`generated/platform/`), brought up
     /// to date after the domains were planned without errors.
     pub platform: Vec<super::platform_copy::PlatformCopy>,
+    /// The last plan recorded these very inputs as a no-op (`noop`): nothing was analysed,
+    /// and `analysis` holds only what discovery found.
+    pub known_noop: bool,
 }
 
-/// Plans every domain of a workspace (or the one `--domain` names).
+/// Plans every domain of a workspace (or the one `--domain` names). When the last plan of the
+/// very same inputs found nothing to do, that is the answer (`noop`).
 pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+    let inputs = super::noop::Inputs::of(input, &discovery);
+    if inputs.as_ref().is_some_and(super::noop::Inputs::remembered) {
+        return super::noop::output(input, discovery);
+    }
+    let output = plan_discovered(input, discovery, &namer);
+    if let Some(inputs) = inputs {
+        inputs.remember(&output);
+    }
+    output
+}
+
+/// `plan`, on what discovery found: analysed, each domain planned, the platform copies synced.
+fn plan_discovered(
+    input: &PlanInput,
+    discovery: workspace::Discovery,
+    namer: &Namer,
+) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
     let known = if input.rebase {
         crate::front::extract::Known::new()
@@ -174,6 +195,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     let selected: Vec<&str> = analysis
@@ -202,12 +224,13 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     // A copy of the platform migrations vnext must not overwrite stops the plan before any
     // domain's migration is written.
     let roots = copy_roots(&analysis, input);
-    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, &namer);
+    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, namer);
     if !refused.is_empty() {
         diagnostics.extend(refused);
         return PlanOutput {
@@ -215,6 +238,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     for index in 0..analysis.solutions.len() {
@@ -235,7 +259,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             input.platform.as_deref(),
             input.mode == PlanMode::Write,
             &roots,
-            &namer,
+            namer,
         );
         platform = copies;
         diagnostics.extend(problems);
@@ -246,6 +270,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         diagnostics,
         domains,
         platform,
+        known_noop: false,
     }
 }
 

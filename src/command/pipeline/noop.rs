@@ -1,0 +1,261 @@
+//! The no-op fast path of `vnext plan`: a digest of every input a plan reads, remembered in
+//! `.vnext-cache/noop.bin` after a plan that found nothing to do, so that the next plan of the
+//! same inputs is known to be a no-op without analysing, lowering or diffing anything.
+//!
+//! What the digest covers (`Inputs::of`), after discovery has run as always (so a file added,
+//! removed or renamed in any component folder, and any change of a solution file or of a
+//! package it declares, is seen): this build of vnext (the analysis cache's key: version,
+//! code hash, embedded JSON Schemas) and the platform it embeds (definitions and migrations,
+//! which the code hash does not cover); the plan's options; the solutions as discovery
+//! resolved them and the solution files' text; every component candidate and its file's stamp
+//! (size, modification and change time, inode, as `front::cache` takes it); every layout file's
+//! stamp; and every entry of each planned `generated/<domain>/` and of its `generated/platform/`
+//! (state.json, vnext.sum, every migration, leftovers of an interrupted plan) by name, kind and
+//! stamp. Only the default plan uses it: writing, with the built-in platform, no `--rebase`,
+//! `--rehash` or `--database-url`; `plan --check` (CI's gate) always plans.
+//!
+//! Why it is sound: the stamps are taken before anything is read, and a digest is remembered
+//! only when the plan that read those inputs reported nothing at all (no diagnostic of any
+//! severity, every domain and platform copy up to date) and every stamp had settled (changed
+//! more than `SETTLED` before the stamps were taken), so no later write can keep a remembered
+//! stamp (see `deploy::checksums`, which remembers migrations' checksums on the same terms).
+//! Any doubt is a full plan: a stamp that cannot be read, a missing or foreign record.
+//! Writing it is best effort: a failure costs speed, nothing else.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::plan::{DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput};
+use super::platform_copy::{CopyOutcome, PlatformCopy};
+use crate::front::analyse::Analysis;
+use crate::front::cache::Stamp;
+use crate::front::workspace::{Discovery, PLATFORM_DOMAIN};
+
+const FILE: &str = "noop.bin";
+
+/// How long before the stamps were taken every input must have last changed for a no-op to
+/// be remembered.
+const SETTLED: Duration = Duration::from_secs(2);
+
+/// The digest of one plan's inputs, and whether it may be remembered.
+#[derive(Debug)]
+pub(super) struct Inputs {
+    digest: String,
+    settled: bool,
+    cache: PathBuf,
+}
+
+/// A SHA-256 fed by `write!`, so the inputs are hashed as they are described, not gathered
+/// into one large text first (tens of megabytes at 10,000 workflows).
+struct Hasher(Sha256);
+
+impl std::fmt::Write for Hasher {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// The system clock in nanoseconds since 1970, as file stamps count.
+fn now_ns() -> Option<i128> {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?;
+    i128::try_from(since.as_nanos()).ok()
+}
+
+impl Inputs {
+    /// The inputs of the plan `input` asks for on `discovery`, or none when the fast path does
+    /// not apply (another mode or option, no cache, a discovery with diagnostics, an input
+    /// whose stamp cannot be read).
+    pub(super) fn of(input: &PlanInput, discovery: &Discovery) -> Option<Inputs> {
+        let cache = input.cache.as_deref()?;
+        let default_plan = input.mode == PlanMode::Write
+            && input.platform.is_none()
+            && input.database.is_none()
+            && !input.rebase
+            && !input.rehash;
+        // A symbolic link in place of the cache folder is not followed (as `front::cache`).
+        let linked = std::fs::symlink_metadata(cache).is_ok_and(|m| m.file_type().is_symlink());
+        if !default_plan || linked || !discovery.diagnostics.is_empty() {
+            return None;
+        }
+        if discovery.embedded.is_some() {
+            return None;
+        }
+        // The clock is read before any stamp: a change after this moment gives its file a
+        // change time later than any that counts as settled.
+        let now = now_ns()?;
+        let limit = now - i128::try_from(SETTLED.as_nanos()).ok()?;
+        let mut settled = true;
+        let mut stamp = |hasher: &mut Hasher, path: &Path| -> Option<()> {
+            let found = Stamp::of(path)?;
+            settled &= found.modified_ns.max(found.changed_ns) < limit;
+            writeln!(hasher, "{found:?}").ok()
+        };
+        let mut hasher = Hasher(Sha256::new());
+        writeln!(
+            hasher,
+            "{}\nplatform {}\nroot {:?} domain {:?} drop {:?} rewrite {:?}",
+            crate::front::cache::build_key(),
+            crate::compile::platform::embedded_hash(),
+            input.root,
+            input.domain,
+            input.allow_drop,
+            input.allow_rewrite,
+        )
+        .ok()?;
+        for (_, source) in discovery.sources.iter() {
+            writeln!(hasher, "source {:?} {:?}", source.path, source.text.len()).ok()?;
+            hasher.0.update(source.text.as_bytes());
+        }
+        for solution in &discovery.solutions {
+            writeln!(hasher, "solution {solution:?}").ok()?;
+            for layout in &solution.layouts {
+                write!(hasher, "layout {layout:?} ").ok()?;
+                stamp(&mut hasher, layout)?;
+            }
+        }
+        for candidate in &discovery.candidates {
+            write!(hasher, "candidate {candidate:?} ").ok()?;
+            stamp(&mut hasher, &candidate.path)?;
+        }
+        for solution in planned(input, discovery) {
+            let dir = solution.generated_root.join(&solution.domain);
+            writeln!(hasher, "generated {dir:?}").ok()?;
+            listing(&mut hasher, &dir, &mut stamp)?;
+        }
+        for root in super::platform_copy::roots(planned(input, discovery)) {
+            let dir = root.join(PLATFORM_DOMAIN);
+            writeln!(hasher, "platform copy {dir:?}").ok()?;
+            listing(&mut hasher, &dir, &mut stamp)?;
+        }
+        let digest = crate::base::hash::hex(&hasher.0.finalize());
+        Some(Inputs {
+            digest,
+            settled,
+            cache: cache.to_path_buf(),
+        })
+    }
+
+    /// Whether the last plan remembered these very inputs as a no-op.
+    pub(super) fn remembered(&self) -> bool {
+        std::fs::read(self.cache.join(FILE))
+            .ok()
+            .and_then(|bytes| postcard::from_bytes::<String>(&bytes).ok())
+            .is_some_and(|record| record == self.record())
+    }
+
+    /// What the record holds: this digest, under a name that says what it is.
+    fn record(&self) -> String {
+        format!("vnext no-op plan {}", self.digest)
+    }
+
+    /// After a full plan of these inputs: remembers them when the plan found nothing to do and
+    /// said nothing, and forgets any earlier record otherwise.
+    pub(super) fn remember(&self, output: &PlanOutput) {
+        let noop = output.diagnostics.is_empty()
+            && output
+                .domains
+                .iter()
+                .all(|domain| domain.outcome == Outcome::UpToDate)
+            && output
+                .platform
+                .iter()
+                .all(|copy| copy.outcome == CopyOutcome::UpToDate && copy.files.is_empty());
+        let path = self.cache.join(FILE);
+        if noop && self.settled {
+            let _ = crate::front::cache::write_file(&self.cache, FILE, &self.record());
+        } else if path.is_file() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The solutions a plan of `input` plans, in the order it plans them.
+fn planned<'a>(
+    input: &'a PlanInput,
+    discovery: &'a Discovery,
+) -> impl Iterator<Item = &'a crate::front::workspace::Solution> {
+    discovery
+        .solutions
+        .iter()
+        .filter(|s| input.domain.as_deref().is_none_or(|d| d == s.domain))
+}
+
+/// Every entry of `dir` (none when it does not exist), by name, kind and stamp.
+fn listing(
+    hasher: &mut Hasher,
+    dir: &Path,
+    stamp: &mut impl FnMut(&mut Hasher, &Path) -> Option<()>,
+) -> Option<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return writeln!(hasher, "absent").ok();
+        }
+        Err(_) => return None,
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.ok()?;
+        let kind = entry.file_type().ok()?;
+        names.push((
+            entry.file_name(),
+            kind.is_file(),
+            kind.is_dir(),
+            kind.is_symlink(),
+        ));
+    }
+    names.sort();
+    for (name, file, folder, link) in names {
+        write!(hasher, "entry {name:?} {file} {folder} {link} ").ok()?;
+        stamp(hasher, &dir.join(&name))?;
+    }
+    Some(())
+}
+
+/// The output of a plan known to be a no-op: every planned domain and platform copy up to
+/// date, nothing said. Its analysis holds the discovery only (no component was read).
+pub(super) fn output(input: &PlanInput, discovery: Discovery) -> PlanOutput {
+    let domains: Vec<DomainPlan> = planned(input, &discovery)
+        .map(|solution| {
+            let dir = solution.generated_root.join(&solution.domain);
+            DomainPlan {
+                outcome: Outcome::UpToDate,
+                ..DomainPlan::new(&solution.domain, &dir)
+            }
+        })
+        .collect();
+    let platform = super::platform_copy::roots(planned(input, &discovery))
+        .into_iter()
+        .map(|root| PlatformCopy {
+            dir: root.join(PLATFORM_DOMAIN),
+            outcome: CopyOutcome::UpToDate,
+            files: Vec::new(),
+        })
+        .collect();
+    let Discovery {
+        sources, solutions, ..
+    } = discovery;
+    PlanOutput {
+        analysis: Analysis {
+            sources,
+            solutions,
+            components: Vec::new(),
+            relative_paths: Vec::new(),
+            resolution: Default::default(),
+            diagnostics: Vec::new(),
+            layout_files: Vec::new(),
+            cache_hits: 0,
+            unread: Vec::new(),
+        },
+        diagnostics: Vec::new(),
+        domains,
+        platform,
+        known_noop: true,
+    }
+}
