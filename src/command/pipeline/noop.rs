@@ -28,9 +28,6 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::plan::{DomainPlan, Outcome, PlanInput, PlanMode, PlanOutput};
-use super::platform_copy::{CopyOutcome, PlatformCopy};
-use crate::front::analyse::Analysis;
 use crate::front::cache::Stamp;
 use crate::front::workspace::{Discovery, PLATFORM_DOMAIN};
 
@@ -39,6 +36,18 @@ const FILE: &str = "noop.bin";
 /// How long before the stamps were taken every input must have last changed for a no-op to
 /// be remembered.
 const SETTLED: Duration = Duration::from_secs(2);
+
+/// What a default plan (writing, the built-in platform, no `--rebase`, `--rehash` or
+/// `--database-url`) is asked, as far as its output can depend on it.
+#[derive(Debug)]
+pub(super) struct Asked<'a> {
+    pub cache: &'a Path,
+    pub root: &'a Path,
+    pub display_base: &'a Path,
+    pub domain: Option<&'a str>,
+    pub allow_drop: &'a [String],
+    pub allow_rewrite: &'a [String],
+}
 
 /// The digest of one plan's inputs, and whether it may be remembered.
 #[derive(Debug)]
@@ -68,22 +77,14 @@ fn now_ns() -> Option<i128> {
 }
 
 impl Inputs {
-    /// The inputs of the plan `input` asks for on `discovery`, or none when the fast path does
-    /// not apply (another mode or option, no cache, a discovery with diagnostics, an input
-    /// whose stamp cannot be read).
-    pub(super) fn of(input: &PlanInput, discovery: &Discovery) -> Option<Inputs> {
-        let cache = input.cache.as_deref()?;
-        let default_plan = input.mode == PlanMode::Write
-            && input.platform.is_none()
-            && input.database.is_none()
-            && !input.rebase
-            && !input.rehash;
+    /// The inputs of the default plan `asked` describes on `discovery`, or none when the fast
+    /// path does not apply (a cache folder that is a link, a discovery with diagnostics, an
+    /// input whose stamp cannot be read).
+    pub(super) fn of(asked: &Asked<'_>, discovery: &Discovery) -> Option<Inputs> {
+        let cache = asked.cache;
         // A symbolic link in place of the cache folder is not followed (as `front::cache`).
         let linked = std::fs::symlink_metadata(cache).is_ok_and(|m| m.file_type().is_symlink());
-        if !default_plan || linked || !discovery.diagnostics.is_empty() {
-            return None;
-        }
-        if discovery.embedded.is_some() {
+        if linked || !discovery.diagnostics.is_empty() || discovery.embedded.is_some() {
             return None;
         }
         // The clock is read before any stamp: a change after this moment gives its file a
@@ -106,11 +107,11 @@ impl Inputs {
             "{}\nplatform {}\nroot {:?} shown from {:?} domain {:?} drop {:?} rewrite {:?}",
             crate::front::cache::build_key(),
             crate::compile::platform::embedded_hash(),
-            input.root,
-            input.display_base,
-            input.domain,
-            input.allow_drop,
-            input.allow_rewrite,
+            asked.root,
+            asked.display_base,
+            asked.domain,
+            asked.allow_drop,
+            asked.allow_rewrite,
         )
         .ok()?;
         for (_, source) in discovery.sources.iter() {
@@ -140,12 +141,12 @@ impl Inputs {
             hasher.0.update([candidate.format as u8]);
             stamp(&mut hasher, &candidate.path)?;
         }
-        for solution in planned(input, discovery) {
+        for solution in planned(asked.domain, discovery) {
             let dir = solution.generated_root.join(&solution.domain);
             writeln!(hasher, "generated {dir:?}").ok()?;
             listing(&mut hasher, &dir, &mut stamp)?;
         }
-        for root in super::platform_copy::roots(planned(input, discovery)) {
+        for root in super::platform_copy::roots(planned(asked.domain, discovery)) {
             let dir = root.join(PLATFORM_DOMAIN);
             writeln!(hasher, "platform copy {dir:?}").ok()?;
             listing(&mut hasher, &dir, &mut stamp)?;
@@ -171,20 +172,11 @@ impl Inputs {
         format!("vnext no-op plan {}", self.digest)
     }
 
-    /// After a full plan of these inputs: remembers them when the plan found nothing to do and
-    /// said nothing, and forgets any earlier record otherwise.
-    pub(super) fn remember(&self, output: &PlanOutput) {
-        let noop = output.diagnostics.is_empty()
-            && output
-                .domains
-                .iter()
-                .all(|domain| domain.outcome == Outcome::UpToDate)
-            && output
-                .platform
-                .iter()
-                .all(|copy| copy.outcome == CopyOutcome::UpToDate && copy.files.is_empty());
+    /// After a full plan of these inputs: remembers them when the plan was a `quiet_noop`
+    /// (nothing to do, nothing said), and forgets any earlier record otherwise.
+    pub(super) fn remember(&self, quiet_noop: bool) {
         let path = self.cache.join(FILE);
-        if noop && self.settled {
+        if quiet_noop && self.settled {
             let _ = crate::front::cache::write_file(&self.cache, FILE, &self.record());
         } else if path.is_file() {
             let _ = std::fs::remove_file(path);
@@ -192,15 +184,15 @@ impl Inputs {
     }
 }
 
-/// The solutions a plan of `input` plans, in the order it plans them.
-fn planned<'a>(
-    input: &'a PlanInput,
+/// The solutions a plan of `domain` (or of all) plans, in the order it plans them.
+pub(super) fn planned<'a>(
+    domain: Option<&'a str>,
     discovery: &'a Discovery,
 ) -> impl Iterator<Item = &'a crate::front::workspace::Solution> {
     discovery
         .solutions
         .iter()
-        .filter(|s| input.domain.as_deref().is_none_or(|d| d == s.domain))
+        .filter(move |s| domain.is_none_or(|d| d == s.domain))
 }
 
 /// Every entry of `dir` (none when it does not exist), by name, kind and stamp.
@@ -233,46 +225,4 @@ fn listing(
         stamp(hasher, &dir.join(&name))?;
     }
     Some(())
-}
-
-/// The output of a plan known to be a no-op: every planned domain and platform copy up to
-/// date, nothing said. Its analysis holds the discovery only (no component was read).
-pub(super) fn output(input: &PlanInput, discovery: Discovery) -> PlanOutput {
-    let domains: Vec<DomainPlan> = planned(input, &discovery)
-        .map(|solution| {
-            let dir = solution.generated_root.join(&solution.domain);
-            DomainPlan {
-                outcome: Outcome::UpToDate,
-                ..DomainPlan::new(&solution.domain, &dir)
-            }
-        })
-        .collect();
-    let platform = super::platform_copy::roots(planned(input, &discovery))
-        .into_iter()
-        .map(|root| PlatformCopy {
-            dir: root.join(PLATFORM_DOMAIN),
-            outcome: CopyOutcome::UpToDate,
-            files: Vec::new(),
-        })
-        .collect();
-    let Discovery {
-        sources, solutions, ..
-    } = discovery;
-    PlanOutput {
-        analysis: Analysis {
-            sources,
-            solutions,
-            components: Vec::new(),
-            relative_paths: Vec::new(),
-            resolution: Default::default(),
-            diagnostics: Vec::new(),
-            layout_files: Vec::new(),
-            cache_hits: 0,
-            unread: Vec::new(),
-        },
-        diagnostics: Vec::new(),
-        domains,
-        platform,
-        known_noop: true,
-    }
 }

@@ -16,7 +16,7 @@ use crate::compile::state::{State, definitions_hash};
 use crate::deploy::migrations::Folder;
 use crate::front::analyse::Analysis;
 use crate::front::extract::Detail;
-use crate::front::workspace::{self, Namer};
+use crate::front::workspace::{self, Discovery, Namer, PLATFORM_DOMAIN};
 use crate::pg::render::{Header, render};
 
 /// How `plan` treats `generated/`.
@@ -111,7 +111,7 @@ pub struct DomainPlan {
 
 impl DomainPlan {
     /// A domain not planned (yet): it failed, unless an outcome says otherwise.
-    pub(super) fn new(domain: &str, dir: &Path) -> DomainPlan {
+    fn new(domain: &str, dir: &Path) -> DomainPlan {
         DomainPlan {
             domain: domain.to_owned(),
             generated_dir: dir.to_path_buf(),
@@ -152,23 +152,90 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-    let inputs = super::noop::Inputs::of(input, &discovery);
+    let inputs = default_plan(input).and_then(|asked| super::noop::Inputs::of(&asked, &discovery));
     if inputs.as_ref().is_some_and(super::noop::Inputs::remembered) {
-        return super::noop::output(input, discovery);
+        return known_noop(input, discovery);
     }
     let output = plan_discovered(input, discovery, &namer);
     if let Some(inputs) = inputs {
-        inputs.remember(&output);
+        let quiet_noop = output.diagnostics.is_empty()
+            && output
+                .domains
+                .iter()
+                .all(|d| d.outcome == Outcome::UpToDate)
+            && output.platform.iter().all(|copy| {
+                copy.outcome == super::platform_copy::CopyOutcome::UpToDate && copy.files.is_empty()
+            });
+        inputs.remember(quiet_noop);
     }
     output
 }
 
+/// What the no-op fast path (`noop`) needs to know of a plan with a cache that writes, with
+/// the built-in platform and none of `--rebase`, `--rehash`, `--database-url`; none for any
+/// other plan, which always plans in full.
+fn default_plan(input: &PlanInput) -> Option<super::noop::Asked<'_>> {
+    let default = input.mode == PlanMode::Write
+        && input.platform.is_none()
+        && input.database.is_none()
+        && !input.rebase
+        && !input.rehash;
+    default.then_some(())?;
+    Some(super::noop::Asked {
+        cache: input.cache.as_deref()?,
+        root: &input.root,
+        display_base: &input.display_base,
+        domain: input.domain.as_deref(),
+        allow_drop: &input.allow_drop,
+        allow_rewrite: &input.allow_rewrite,
+    })
+}
+
+/// The output of a plan known to be a no-op: every planned domain and platform copy up to
+/// date, nothing said. Its analysis holds the discovery only (no component was read).
+fn known_noop(input: &PlanInput, discovery: Discovery) -> PlanOutput {
+    let domains: Vec<DomainPlan> = super::noop::planned(input.domain.as_deref(), &discovery)
+        .map(|solution| {
+            let dir = solution.generated_root.join(&solution.domain);
+            DomainPlan {
+                outcome: Outcome::UpToDate,
+                ..DomainPlan::new(&solution.domain, &dir)
+            }
+        })
+        .collect();
+    let platform =
+        super::platform_copy::roots(super::noop::planned(input.domain.as_deref(), &discovery))
+            .into_iter()
+            .map(|root| super::platform_copy::PlatformCopy {
+                dir: root.join(PLATFORM_DOMAIN),
+                outcome: super::platform_copy::CopyOutcome::UpToDate,
+                files: Vec::new(),
+            })
+            .collect();
+    let Discovery {
+        sources, solutions, ..
+    } = discovery;
+    PlanOutput {
+        analysis: Analysis {
+            sources,
+            solutions,
+            components: Vec::new(),
+            relative_paths: Vec::new(),
+            resolution: Default::default(),
+            diagnostics: Vec::new(),
+            layout_files: Vec::new(),
+            cache_hits: 0,
+            unread: Vec::new(),
+        },
+        diagnostics: Vec::new(),
+        domains,
+        platform,
+        known_noop: true,
+    }
+}
+
 /// `plan`, on what discovery found: analysed, each domain planned, the platform copies synced.
-fn plan_discovered(
-    input: &PlanInput,
-    discovery: workspace::Discovery,
-    namer: &Namer,
-) -> PlanOutput {
+fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
     let known = if input.rebase {
         crate::front::extract::Known::new()
