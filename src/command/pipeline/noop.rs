@@ -14,7 +14,8 @@
 //! stamp. Only the default plan uses it: writing, with the built-in platform, no `--rebase`,
 //! `--rehash` or `--database-url`; `plan --check` (CI's gate) always plans.
 //!
-//! Why it is sound: the stamps are taken before anything is read, and a digest is remembered
+//! Why it is sound: the solution files count by the very text discovery read, every other
+//! input by a stamp taken before the plan reads it, and a digest is remembered
 //! only when the plan that read those inputs reported nothing at all (no diagnostic of any
 //! severity, every domain and platform copy up to date) and every stamp had settled (changed
 //! more than `SETTLED` before the stamps were taken), so no later write can keep a remembered
