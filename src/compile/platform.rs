@@ -136,6 +136,19 @@ pub fn generated_files() -> &'static [(&'static str, &'static str)] {
     files::GENERATED
 }
 
+/// A hash of all the binary embeds of the platform (its definitions and migrations), which
+/// the code hash of `build.rs` does not cover: what a plan remembered as a no-op
+/// (`command::pipeline::noop`) is tied to it.
+pub fn embedded_hash() -> String {
+    let mut all = Vec::new();
+    for (name, text) in files::DEFINITIONS.iter().chain(files::GENERATED) {
+        for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
+            all.extend_from_slice(part);
+        }
+    }
+    crate::base::hash::sha256_hex(&all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,7 +64,8 @@ struct Loaded {
     /// The stamp of a clean file that was read, to record it in the cache; `None` on a cache
     /// hit or when the file had something to report.
     fresh: Option<crate::front::cache::Stamp>,
-    cached: bool,
+    /// On a cache hit, the stamp of the entry, which the cache gets back (`Cache::take`).
+    cached: Option<crate::front::cache::Stamp>,
 }
 
 impl Loaded {
@@ -76,7 +77,7 @@ impl Loaded {
             seeds: Vec::new(),
             diagnostics: vec![diagnostic],
             fresh: None,
-            cached: false,
+            cached: None,
         }
     }
 
@@ -121,64 +122,53 @@ pub(crate) fn analyze_cached(
     } = discovery;
     let first_id = sources.len();
     let domains: Vec<String> = solutions.iter().map(|s| s.domain.clone()).collect();
+    // Each candidate's cache entry is taken out of the cache, so a hit moves its component
+    // instead of copying it.
+    let mut cache = cache;
+    let entries: Vec<Option<crate::front::cache::Entry>> = match cache.as_deref_mut() {
+        Some(cache) => candidates.iter().map(|c| cache.take(&c.path)).collect(),
+        None => candidates.iter().map(|_| None).collect(),
+    };
+    let taken = entries.iter().filter(|entry| entry.is_some()).count();
     let loaded: Vec<Loaded> = {
-        let cache = cache.as_deref();
         let env = (embedded.as_ref(), solutions.as_slice());
         candidates
             .par_iter()
+            .zip(entries)
             .enumerate()
-            .map(|(idx, c)| load_one(c, FileId::at(first_id + idx), detail, cache, env))
+            .map(|(idx, (c, entry))| load_one(c, FileId::at(first_id + idx), detail, entry, env))
             .collect()
     };
 
     let mut components = Vec::new();
     let mut relative_paths = Vec::new();
     let mut cache_hits = 0;
+    let mut kept = Vec::new();
     let mut fresh = Vec::new();
     let mut unread = Vec::new();
     for (candidate, item) in candidates.iter().zip(loaded) {
         unread.extend(item.unread(candidate, FileId::at(sources.len())));
         sources.add(item.source);
         diagnostics.extend(item.diagnostics);
-        cache_hits += usize::from(item.cached);
+        cache_hits += usize::from(item.cached.is_some());
         for (idx, seed) in item.seeds.into_iter().enumerate() {
             components.push(seed);
             relative_paths.push(format!("{}#/data/{idx}", candidate.relative));
         }
         if let Some(component) = item.component {
+            let path = || candidate.path.to_string_lossy().into_owned();
             if let Some(stamp) = item.fresh {
-                fresh.push((
-                    candidate.path.to_string_lossy().into_owned(),
-                    stamp,
-                    candidate.solution,
-                    components.len(),
-                ));
+                fresh.push((path(), stamp, candidate.solution, components.len()));
+            }
+            if let Some(stamp) = item.cached {
+                kept.push((path(), stamp, candidate.solution, components.len()));
             }
             components.push(component);
             relative_paths.push(candidate.relative.clone());
         }
     }
     if let Some(cache) = cache {
-        let present = candidates
-            .iter()
-            .map(|c| c.path.to_string_lossy().into_owned())
-            .collect();
-        cache.retain(&present);
-        let fresh: Vec<_> = fresh
-            .iter()
-            .map(|(path, stamp, solution, idx)| {
-                (
-                    path.clone(),
-                    *stamp,
-                    solution.map(|s| domains[s].as_str()),
-                    &components[*idx],
-                )
-            })
-            .filter(|(path, stamp, domain, component)| {
-                cache.wants(std::path::Path::new(path), *stamp, *domain, component)
-            })
-            .collect();
-        cache.save(&fresh);
+        save_cache(cache, taken, (&kept, &fresh), &domains, &components);
     }
 
     let (resolution, checks) = check::check(&check::Workspace {
@@ -210,6 +200,35 @@ pub(crate) fn analyze_cached(
     load_texts_for(&mut analysis.sources, &diagnostics);
     analysis.diagnostics = diagnostics;
     analysis
+}
+
+/// A file the cache is to hold: its path, stamp, solution and the index of its component.
+type Cached = (String, crate::front::cache::Stamp, Option<usize>, usize);
+
+/// Gives the cache back the entries the analysis took and used (`kept`) with those of files
+/// it read (`fresh`), forgets the rest, and writes it when anything changed.
+fn save_cache(
+    cache: &mut crate::front::cache::Cache,
+    taken: usize,
+    (kept, fresh): (&[Cached], &[Cached]),
+    domains: &[String],
+    components: &[Component],
+) {
+    cache.forget_rest(kept.len() < taken);
+    let by_reference = |entries: &[Cached]| {
+        entries
+            .iter()
+            .map(|(path, stamp, solution, idx)| {
+                (
+                    path.clone(),
+                    *stamp,
+                    solution.map(|s| domains[s].as_str()),
+                    &components[*idx],
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    cache.save(&by_reference(kept), &by_reference(fresh));
 }
 
 /// Reads back the text of every file a diagnostic points into whose text was not kept.
@@ -303,7 +322,7 @@ fn load_one(
     candidate: &Candidate,
     file: FileId,
     detail: Detail<'_>,
-    cache: Option<&crate::front::cache::Cache>,
+    entry: Option<crate::front::cache::Entry>,
     (embedded, solutions): (Option<&Embedded>, &[Solution]),
 ) -> Loaded {
     let solution = candidate.solution.map(|s| &solutions[s]);
@@ -314,23 +333,26 @@ fn load_one(
         .map(|(p, s)| (&s.packages[p], s.domain.as_str()));
     match package {
         Some(package) => load(candidate, file, detail, embedded, Some(package)),
-        None => cached(candidate, file, detail, cache, domain)
+        None => cached(candidate, file, detail, entry, domain)
             .unwrap_or_else(|| load(candidate, file, detail, embedded, None)),
     }
 }
 
-/// The cached analysis of a file, when it is still valid and enough for `detail`.
+/// The cached analysis of a file (its entry, taken from the cache), when it is still valid
+/// and enough for `detail`.
 fn cached(
     candidate: &Candidate,
     file: FileId,
     detail: Detail<'_>,
-    cache: Option<&crate::front::cache::Cache>,
+    entry: Option<crate::front::cache::Entry>,
     domain: Option<&str>,
 ) -> Option<Loaded> {
-    let cache = cache?;
+    let entry = entry?;
     let stamp = crate::front::cache::Stamp::of(&candidate.path)?;
-    let entry = cache.get(&candidate.path, stamp, domain, candidate.folder_kind)?;
-    let mut component = entry.component.clone();
+    if !entry.matches(stamp, domain, candidate.folder_kind) {
+        return None;
+    }
+    let mut component = entry.component;
     let published = || {
         let key = (
             candidate.solution?,
@@ -368,7 +390,7 @@ fn cached(
         seeds: Vec::new(),
         diagnostics: Vec::new(),
         fresh: None,
-        cached: true,
+        cached: Some(stamp),
     })
 }
 
@@ -460,7 +482,7 @@ fn load(
     Loaded {
         seeds,
         fresh,
-        cached: false,
+        cached: None,
         // Keep the text only where there is already something to show.
         source: if diagnostics.is_empty() {
             unloaded()

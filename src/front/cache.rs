@@ -70,6 +70,13 @@ pub struct Entry {
     pub component: Component,
 }
 
+impl Entry {
+    /// Whether the entry is still valid for a file of this stamp, found in this context.
+    pub fn matches(&self, stamp: Stamp, domain: Option<&str>, folder_kind: Option<Kind>) -> bool {
+        self.stamp == stamp && self.domain.as_deref() == domain && self.folder_kind == folder_kind
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct CacheFile {
     key: String,
@@ -88,7 +95,7 @@ pub struct Cache {
 /// The key a cache is valid for: this build of vnext (the version, and the hash of the code
 /// `build.rs` takes, since the same version is built many times while it is developed) and
 /// the schemas it validates with.
-fn build_key() -> String {
+pub(crate) fn build_key() -> String {
     let schemas: Vec<String> = crate::front::validate::exported_schemas()
         .iter()
         .map(|(name, schema)| format!("{name}:{schema}"))
@@ -147,46 +154,19 @@ impl Cache {
         }
     }
 
-    /// The cached entry of a file, if its stamp and context still match.
-    pub fn get(
-        &self,
-        path: &Path,
-        stamp: Stamp,
-        domain: Option<&str>,
-        folder_kind: Option<Kind>,
-    ) -> Option<&Entry> {
-        let entry = self.entries.get(path.to_string_lossy().as_ref())?;
-        (entry.stamp == stamp
-            && entry.domain.as_deref() == domain
-            && entry.folder_kind == folder_kind)
-            .then_some(entry)
+    /// Takes the entry of a file out of the cache (the analysis moves its component instead
+    /// of copying it: at 10,000 workflows the cache holds 50,000). What the analysis uses it
+    /// gives back to `save` as `kept`.
+    pub fn take(&mut self, path: &Path) -> Option<Entry> {
+        self.entries.remove(path.to_string_lossy().as_ref())
     }
 
-    /// Whether a freshly analysed file needs recording: the cache does not already know as much
-    /// about it.
-    pub fn wants(
-        &self,
-        path: &Path,
-        stamp: Stamp,
-        domain: Option<&str>,
-        component: &Component,
-    ) -> bool {
-        match self.entries.get(path.to_string_lossy().as_ref()) {
-            Some(known) => {
-                !(known.stamp == stamp
-                    && known.domain.as_deref() == domain
-                    && known.folder_kind == component.folder_kind
-                    && (known.component.content.is_some() || component.content.is_none()))
-            }
-            None => true,
-        }
-    }
-
-    /// Forgets files that are no longer part of the workspace.
-    pub fn retain(&mut self, paths: &std::collections::BTreeSet<String>) {
-        let before = self.entries.len();
-        self.entries.retain(|path, _| paths.contains(path));
-        self.changed |= self.entries.len() != before;
+    /// Forgets the entries not taken (files no longer part of the workspace), and notes
+    /// whether some taken were not used (`unused`: their files changed): either way the cache
+    /// on disk is no longer what `save` writes.
+    pub fn forget_rest(&mut self, unused: bool) {
+        self.changed |= unused || !self.entries.is_empty();
+        self.entries.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -197,10 +177,14 @@ impl Cache {
         self.entries.is_empty()
     }
 
-    /// Writes the cache: the entries still valid plus `fresh` ones, given by reference so a
-    /// large workspace is not copied to be written. Errors are ignored: the cache only saves
-    /// time.
-    pub fn save(&mut self, fresh: &[(String, Stamp, Option<&str>, &Component)]) {
+    /// Writes the cache: the entries still in it, the ones taken and `kept` (unchanged) and
+    /// `fresh` ones, given by reference so a large workspace is not copied to be written; only
+    /// when something changed. Errors are ignored: the cache only saves time.
+    pub fn save(
+        &mut self,
+        kept: &[(String, Stamp, Option<&str>, &Component)],
+        fresh: &[(String, Stamp, Option<&str>, &Component)],
+    ) {
         #[derive(Serialize)]
         struct EntryRef<'a> {
             stamp: Stamp,
@@ -230,7 +214,7 @@ impl Cache {
                 (path.as_str(), reference)
             })
             .collect();
-        for (path, stamp, domain, component) in fresh {
+        for (path, stamp, domain, component) in kept.iter().chain(fresh) {
             let reference = EntryRef {
                 stamp: *stamp,
                 domain: *domain,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use vnext::base::diagnostics::Code;
-use vnext::command::pipeline::{self, Outcome, PlanOutput};
+use vnext::command::pipeline::{self, Outcome, PlanInput, PlanMode, PlanOutput};
 use vnext::command::report::{self, Style};
 use vnext::front::cache::DIR;
 
@@ -83,17 +83,54 @@ fn same_as_from_scratch(fixture: &Path, workspace: &Path, what: &str) -> PlanOut
     incremental
 }
 
+/// Every step of every fixture, then (once its inputs have settled) each fixture's last step
+/// planned twice more: a plan that found nothing to do and said nothing is remembered, and the
+/// next one is known to be a no-op, with the same report and files as a plan from scratch.
 #[test]
 fn an_incremental_plan_writes_what_a_plan_from_scratch_writes_on_every_fixture() {
+    let mut done = Vec::new();
     for fixture in support::fixture_dirs("plan") {
         let steps = steps(&fixture);
         let workspace = tempfile::tempdir().unwrap();
         for idx in 0..steps.len() {
             enter_step(&fixture, workspace.path(), &steps, idx);
             let what = format!("{} step {}", fixture.display(), idx + 1);
-            same_as_from_scratch(&fixture, workspace.path(), &what);
+            let output = same_as_from_scratch(&fixture, workspace.path(), &what);
+            assert!(!output.known_noop, "{what}: the step changed the workspace");
         }
+        done.push((fixture, workspace));
     }
+    settle();
+    let mut known = 0;
+    for (fixture, workspace) in &done {
+        let what = format!("{} again", fixture.display());
+        let again = same_as_from_scratch(fixture, workspace.path(), &what);
+        let quiet_noop = is_quiet_noop(&again);
+        let what = format!("{} a third time", fixture.display());
+        let third = same_as_from_scratch(fixture, workspace.path(), &what);
+        assert_eq!(third.known_noop, quiet_noop, "{what}");
+        known += usize::from(third.known_noop);
+    }
+    assert!(known >= 3, "only {known} fixtures ended in a quiet no-op");
+}
+
+/// A plan that found nothing to do and said nothing: what the next plan may remember.
+fn is_quiet_noop(output: &PlanOutput) -> bool {
+    output.diagnostics.is_empty()
+        && output
+            .domains
+            .iter()
+            .all(|d| d.outcome == Outcome::UpToDate)
+        && output
+            .platform
+            .iter()
+            .all(|copy| copy.outcome == pipeline::CopyOutcome::UpToDate)
+}
+
+/// Waits until every file written so far has settled (changed more than two seconds ago),
+/// which a no-op must be to be remembered.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(2200));
 }
 
 /// On a generated domain: the initial plan, a no-op that remembers the settled migration's
@@ -119,7 +156,10 @@ fn an_incremental_plan_of_a_generated_domain_writes_what_a_plan_from_scratch_wri
     std::thread::sleep(std::time::Duration::from_millis(2200));
     let noop = same_as_from_scratch(&none, ws, "no-op plan");
     assert_eq!(noop.domains[0].outcome, Outcome::UpToDate);
+    assert!(!noop.known_noop);
     assert!(ws.join(DIR).join("migrations.bin").is_file());
+    let known = same_as_from_scratch(&none, ws, "known no-op plan");
+    assert!(known.known_noop, "the settled no-op was not remembered");
 
     let group = ws.join("core/Workflows/group-000");
     let text = std::fs::read_to_string(group.join("flow-00000.json")).unwrap();
@@ -146,4 +186,193 @@ fn an_incremental_plan_of_a_generated_domain_writes_what_a_plan_from_scratch_wri
         "{:#?}",
         tampered.diagnostics
     );
+}
+
+/// A workspace whose last plan was remembered as a no-op: generated, planned, settled, planned
+/// again (remembered), and checked to be known.
+fn known_noop_workspace(workflows: usize) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    gen_workspace::generate(&gen_workspace::Options {
+        workflows,
+        out: temp.path().to_path_buf(),
+        yaml: false,
+        domain: "bench".to_owned(),
+        version: "1.0.0".to_owned(),
+    })
+    .unwrap();
+    let none = temp.path().join("no-fixture");
+    assert_eq!(
+        plan(&none, temp.path(), true).0.domains[0].outcome,
+        Outcome::Written
+    );
+    rearm(temp.path());
+    temp
+}
+
+/// Lets `ws` settle, plans it (remembering the no-op) and checks the next plan is known.
+fn rearm(ws: &Path) {
+    let none = ws.join("no-fixture");
+    settle();
+    let (remembered, _) = plan(&none, ws, true);
+    assert!(is_quiet_noop(&remembered), "{:#?}", remembered.diagnostics);
+    assert!(
+        plan(&none, ws, true).0.known_noop,
+        "the no-op was not remembered"
+    );
+}
+
+/// Rewrites a file with the bytes it holds: its stamp changes, its content does not.
+fn touch(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A change made to a workspace, and what it is.
+type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+/// Every input of a plan, changed in turn, makes the next plan a full one (with the same output
+/// as a plan from scratch), however little it changed: the definitions (a file rewritten as it
+/// was, a new one, a solution file), every file of `generated/<domain>/` and of its
+/// `generated/platform/` (rewritten as they were, removed, a stray file, an interrupted
+/// plan's leftover), the options, and the record itself. A no-op whose inputs had not settled
+/// is not remembered.
+#[test]
+fn any_change_of_any_input_makes_a_known_noop_plan_again() {
+    let temp = known_noop_workspace(6);
+    let ws = temp.path();
+    let none = ws.join("no-fixture");
+    let generated = ws.join("generated/bench");
+    let platform = ws.join("generated/platform");
+    let flow = ws.join("core/Workflows/group-000/flow-00001.json");
+    let first = std::fs::read_dir(&generated)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sql"))
+        .unwrap();
+    let changes: Vec<Change<'_>> = vec![
+        (
+            "a definition rewritten as it was",
+            Box::new(|| touch(&flow)),
+        ),
+        (
+            "state.json rewritten as it was",
+            Box::new(|| touch(&generated.join("state.json"))),
+        ),
+        (
+            "vnext.sum rewritten as it was",
+            Box::new(|| touch(&generated.join("vnext.sum"))),
+        ),
+        (
+            "the committed migration rewritten as it was",
+            Box::new(|| touch(&first)),
+        ),
+        (
+            "the platform copy's sum rewritten as it was",
+            Box::new(|| touch(&platform.join("vnext.sum"))),
+        ),
+        (
+            "the platform copy's sum removed",
+            Box::new(|| std::fs::remove_file(platform.join("vnext.sum")).unwrap()),
+        ),
+        (
+            "a stray file in generated/bench",
+            Box::new(|| std::fs::write(generated.join("notes.txt"), "x").unwrap()),
+        ),
+        (
+            "a stray file removed",
+            Box::new(|| std::fs::remove_file(generated.join("notes.txt")).unwrap()),
+        ),
+        (
+            "an interrupted plan's leftover",
+            Box::new(|| std::fs::write(generated.join(".0002_x.sql.tmp"), "x").unwrap()),
+        ),
+        (
+            "the solution file reformatted",
+            Box::new(|| {
+                let path = ws.join("vnext.config.json");
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, format!("{text}\n")).unwrap();
+            }),
+        ),
+        (
+            "the record corrupted",
+            Box::new(|| std::fs::write(ws.join(DIR).join("noop.bin"), b"\x05junk").unwrap()),
+        ),
+        (
+            "a new version of a workflow",
+            Box::new(|| {
+                let text = std::fs::read_to_string(&flow).unwrap();
+                let revised = text.replacen("\"version\": \"1.0.0\"", "\"version\": \"1.1.0\"", 1);
+                std::fs::write(flow.with_file_name("flow-00001@1.1.0.json"), revised).unwrap();
+            }),
+        ),
+    ];
+    for (what, change) in &changes {
+        change();
+        let after = same_as_from_scratch(&none, ws, what);
+        assert!(!after.known_noop, "{what}: still known as a no-op");
+        // A file just written has not settled: not remembered, however quiet the plan was.
+        // (Removing the stray file leaves only files that had settled, a solution file counts
+        // by its text, which discovery read, and the record is no input: the full plan just
+        // made of them may be remembered, and is.)
+        let next = plan(&none, ws, true).0.known_noop;
+        let by_content = matches!(
+            *what,
+            "a stray file removed" | "the solution file reformatted" | "the record corrupted"
+        );
+        assert_eq!(next, by_content, "{what}: remembered unsettled");
+        // A stray file is an error (VN502): nothing is remembered until it is gone.
+        if what.starts_with("a stray file in") {
+            settle();
+            assert!(
+                !plan(&none, ws, true).0.known_noop,
+                "{what}: remembered an error"
+            );
+            continue;
+        }
+        rearm(ws);
+    }
+}
+
+/// A no-op is remembered with the options it was planned with: others plan in full.
+#[test]
+fn a_known_noop_is_tied_to_the_options_it_was_planned_with() {
+    let temp = known_noop_workspace(3);
+    let ws = temp.path();
+    let none = ws.join("no-fixture");
+    // Options the record was not made with (`--check` never uses or writes one).
+    let mut input = fixture_input(&none, ws);
+    input.cache = Some(ws.join(DIR));
+    for (what, changed) in [
+        (
+            "--allow-drop",
+            PlanInput {
+                allow_drop: vec!["schema:x".to_owned()],
+                ..input.clone()
+            },
+        ),
+        (
+            "--domain",
+            PlanInput {
+                domain: Some("bench".to_owned()),
+                ..input.clone()
+            },
+        ),
+        (
+            "--check",
+            PlanInput {
+                mode: PlanMode::Check,
+                ..input.clone()
+            },
+        ),
+    ] {
+        let output = pipeline::plan(&changed);
+        assert!(!output.known_noop, "{what}: known as a no-op");
+        assert!(is_quiet_noop(&output), "{what}: {:#?}", output.diagnostics);
+    }
+    // The record is of the last quiet plan (`--domain`'s): the default plan is made again,
+    // and remembered at once, every input having settled.
+    assert!(!pipeline::plan(&input).known_noop);
+    assert!(pipeline::plan(&input).known_noop);
 }

@@ -16,6 +16,7 @@ mod init;
 mod judge;
 mod lint;
 mod named_files;
+mod noop;
 mod plan;
 mod platform_copy;
 mod recorded;

@@ -16,7 +16,7 @@ use crate::compile::state::{State, definitions_hash};
 use crate::deploy::migrations::Folder;
 use crate::front::analyse::Analysis;
 use crate::front::extract::Detail;
-use crate::front::workspace::{self, Namer};
+use crate::front::workspace::{self, Discovery, Namer, PLATFORM_DOMAIN};
 use crate::pg::render::{Header, render};
 
 /// How `plan` treats `generated/`.
@@ -141,13 +141,101 @@ pub struct PlanOutput {
     /// The workspace's copies of the platform migrations (`generated/platform/`), brought up
     /// to date after the domains were planned without errors.
     pub platform: Vec<super::platform_copy::PlatformCopy>,
+    /// The last plan recorded these very inputs as a no-op (`noop`): nothing was analysed,
+    /// and `analysis` holds only what discovery found.
+    pub known_noop: bool,
 }
 
-/// Plans every domain of a workspace (or the one `--domain` names).
+/// Plans every domain of a workspace (or the one `--domain` names). When the last plan of the
+/// very same inputs found nothing to do, that is the answer (`noop`).
 pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
+    let inputs = default_plan(input).and_then(|asked| super::noop::Inputs::of(&asked, &discovery));
+    if inputs.as_ref().is_some_and(super::noop::Inputs::remembered) {
+        return known_noop(input, discovery);
+    }
+    let output = plan_discovered(input, discovery, &namer);
+    if let Some(inputs) = inputs {
+        let quiet_noop = output.diagnostics.is_empty()
+            && output
+                .domains
+                .iter()
+                .all(|d| d.outcome == Outcome::UpToDate)
+            && output.platform.iter().all(|copy| {
+                copy.outcome == super::platform_copy::CopyOutcome::UpToDate && copy.files.is_empty()
+            });
+        inputs.remember(quiet_noop);
+    }
+    output
+}
+
+/// What the no-op fast path (`noop`) needs to know of a plan with a cache that writes, with
+/// the built-in platform and none of `--rebase`, `--rehash`, `--database-url`; none for any
+/// other plan, which always plans in full.
+fn default_plan(input: &PlanInput) -> Option<super::noop::Asked<'_>> {
+    let default = input.mode == PlanMode::Write
+        && input.platform.is_none()
+        && input.database.is_none()
+        && !input.rebase
+        && !input.rehash;
+    default.then_some(())?;
+    Some(super::noop::Asked {
+        cache: input.cache.as_deref()?,
+        root: &input.root,
+        display_base: &input.display_base,
+        domain: input.domain.as_deref(),
+        allow_drop: &input.allow_drop,
+        allow_rewrite: &input.allow_rewrite,
+    })
+}
+
+/// The output of a plan known to be a no-op: every planned domain and platform copy up to
+/// date, nothing said. Its analysis holds the discovery only (no component was read).
+fn known_noop(input: &PlanInput, discovery: Discovery) -> PlanOutput {
+    let domains: Vec<DomainPlan> = super::noop::planned(input.domain.as_deref(), &discovery)
+        .map(|solution| {
+            let dir = solution.generated_root.join(&solution.domain);
+            DomainPlan {
+                outcome: Outcome::UpToDate,
+                ..DomainPlan::new(&solution.domain, &dir)
+            }
+        })
+        .collect();
+    let platform =
+        super::platform_copy::roots(super::noop::planned(input.domain.as_deref(), &discovery))
+            .into_iter()
+            .map(|root| super::platform_copy::PlatformCopy {
+                dir: root.join(PLATFORM_DOMAIN),
+                outcome: super::platform_copy::CopyOutcome::UpToDate,
+                files: Vec::new(),
+            })
+            .collect();
+    let Discovery {
+        sources, solutions, ..
+    } = discovery;
+    PlanOutput {
+        analysis: Analysis {
+            sources,
+            solutions,
+            components: Vec::new(),
+            relative_paths: Vec::new(),
+            resolution: Default::default(),
+            diagnostics: Vec::new(),
+            layout_files: Vec::new(),
+            cache_hits: 0,
+            unread: Vec::new(),
+        },
+        diagnostics: Vec::new(),
+        domains,
+        platform,
+        known_noop: true,
+    }
+}
+
+/// `plan`, on what discovery found: analysed, each domain planned, the platform copies synced.
+fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
     let known = if input.rebase {
         crate::front::extract::Known::new()
@@ -174,6 +262,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     let selected: Vec<&str> = analysis
@@ -202,12 +291,13 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     // A copy of the platform migrations vnext must not overwrite stops the plan before any
     // domain's migration is written.
     let roots = copy_roots(&analysis, input);
-    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, &namer);
+    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, namer);
     if !refused.is_empty() {
         diagnostics.extend(refused);
         return PlanOutput {
@@ -215,6 +305,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             diagnostics,
             domains,
             platform: Vec::new(),
+            known_noop: false,
         };
     }
     for index in 0..analysis.solutions.len() {
@@ -235,7 +326,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
             input.platform.as_deref(),
             input.mode == PlanMode::Write,
             &roots,
-            &namer,
+            namer,
         );
         platform = copies;
         diagnostics.extend(problems);
@@ -246,6 +337,7 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
         diagnostics,
         domains,
         platform,
+        known_noop: false,
     }
 }
 

@@ -1,0 +1,229 @@
+//! The no-op fast path of `vnext plan`: a digest of every input a plan reads, remembered in
+//! `.vnext-cache/noop.bin` after a plan that found nothing to do, so that the next plan of the
+//! same inputs is known to be a no-op without analysing, lowering or diffing anything.
+//!
+//! What the digest covers (`Inputs::of`), after discovery has run as always (so a file added,
+//! removed or renamed in any component folder, and any change of a solution file or of a
+//! package it declares, is seen): this build of vnext (the analysis cache's key: version,
+//! code hash, embedded JSON Schemas) and the platform it embeds (definitions and migrations,
+//! which the code hash does not cover); the plan's options; the solutions as discovery
+//! resolved them and the solution files' text; every component candidate and its file's stamp
+//! (size, modification and change time, inode, as `front::cache` takes it); every layout file's
+//! stamp; and every entry of each planned `generated/<domain>/` and of its `generated/platform/`
+//! (state.json, vnext.sum, every migration, leftovers of an interrupted plan) by name, kind and
+//! stamp. Only the default plan uses it: writing, with the built-in platform, no `--rebase`,
+//! `--rehash` or `--database-url`; `plan --check` (CI's gate) always plans.
+//!
+//! Why it is sound: the solution files count by the very text discovery read, every other
+//! input by a stamp taken before the plan reads it, and a digest is remembered
+//! only when the plan that read those inputs reported nothing at all (no diagnostic of any
+//! severity, every domain and platform copy up to date) and every stamp had settled (changed
+//! more than `SETTLED` before the stamps were taken), so no later write can keep a remembered
+//! stamp (see `deploy::checksums`, which remembers migrations' checksums on the same terms).
+//! Any doubt is a full plan: a stamp that cannot be read, a missing or foreign record.
+//! Writing it is best effort: a failure costs speed, nothing else.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::front::cache::Stamp;
+use crate::front::workspace::{Discovery, PLATFORM_DOMAIN};
+
+const FILE: &str = "noop.bin";
+
+/// How long before the stamps were taken every input must have last changed for a no-op to
+/// be remembered.
+const SETTLED: Duration = Duration::from_secs(2);
+
+/// What a default plan (writing, the built-in platform, no `--rebase`, `--rehash` or
+/// `--database-url`) is asked, as far as its output can depend on it.
+#[derive(Debug)]
+pub(super) struct Asked<'a> {
+    pub cache: &'a Path,
+    pub root: &'a Path,
+    pub display_base: &'a Path,
+    pub domain: Option<&'a str>,
+    pub allow_drop: &'a [String],
+    pub allow_rewrite: &'a [String],
+}
+
+/// The digest of one plan's inputs, and whether it may be remembered.
+#[derive(Debug)]
+pub(super) struct Inputs {
+    digest: String,
+    settled: bool,
+    cache: PathBuf,
+}
+
+/// A SHA-256 fed by `write!`, so the inputs are hashed as they are described, not gathered
+/// into one large text first (tens of megabytes at 10,000 workflows).
+struct Hasher(Sha256);
+
+impl std::fmt::Write for Hasher {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// The system clock in nanoseconds since 1970, as file stamps count.
+fn now_ns() -> Option<i128> {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?;
+    i128::try_from(since.as_nanos()).ok()
+}
+
+impl Inputs {
+    /// The inputs of the default plan `asked` describes on `discovery`, or none when the fast
+    /// path does not apply (a cache folder that is a link, a discovery with diagnostics, an
+    /// input whose stamp cannot be read).
+    pub(super) fn of(asked: &Asked<'_>, discovery: &Discovery) -> Option<Inputs> {
+        let cache = asked.cache;
+        // A symbolic link in place of the cache folder is not followed (as `front::cache`).
+        let linked = std::fs::symlink_metadata(cache).is_ok_and(|m| m.file_type().is_symlink());
+        if linked || !discovery.diagnostics.is_empty() || discovery.embedded.is_some() {
+            return None;
+        }
+        // The clock is read before any stamp: a change after this moment gives its file a
+        // change time later than any that counts as settled.
+        let now = now_ns()?;
+        let limit = now - i128::try_from(SETTLED.as_nanos()).ok()?;
+        let mut settled = true;
+        let mut stamp = |hasher: &mut Hasher, path: &Path| -> Option<()> {
+            let found = Stamp::of(path)?;
+            settled &= found.modified_ns.max(found.changed_ns) < limit;
+            hasher.0.update(found.len.to_le_bytes());
+            hasher.0.update(found.modified_ns.to_le_bytes());
+            hasher.0.update(found.changed_ns.to_le_bytes());
+            hasher.0.update(found.inode.to_le_bytes());
+            Some(())
+        };
+        let mut hasher = Hasher(Sha256::new());
+        writeln!(
+            hasher,
+            "{}\nplatform {}\nroot {:?} shown from {:?} domain {:?} drop {:?} rewrite {:?}",
+            crate::front::cache::build_key(),
+            crate::compile::platform::embedded_hash(),
+            asked.root,
+            asked.display_base,
+            asked.domain,
+            asked.allow_drop,
+            asked.allow_rewrite,
+        )
+        .ok()?;
+        for (_, source) in discovery.sources.iter() {
+            writeln!(hasher, "source {:?} {:?}", source.path, source.text.len()).ok()?;
+            hasher.0.update(source.text.as_bytes());
+        }
+        for solution in &discovery.solutions {
+            writeln!(hasher, "solution {solution:?}").ok()?;
+            for layout in &solution.layouts {
+                writeln!(hasher, "layout {layout:?}").ok()?;
+                stamp(&mut hasher, layout)?;
+            }
+        }
+        // A candidate's name and relative path follow from its path, the solution's folders
+        // and where paths are shown from, all hashed above; the rest is hashed as bytes (the
+        // candidates are most of the inputs: 50,000 at 10,000 workflows).
+        let index = |at: Option<usize>| at.map_or(u64::MAX, |at| at as u64).to_le_bytes();
+        for candidate in &discovery.candidates {
+            let path = candidate.path.as_os_str().as_encoded_bytes();
+            hasher.0.update((path.len() as u64).to_le_bytes());
+            hasher.0.update(path);
+            hasher.0.update(index(candidate.solution));
+            hasher.0.update(index(candidate.package));
+            hasher
+                .0
+                .update(index(candidate.folder_kind.map(|kind| kind as usize)));
+            hasher.0.update([candidate.format as u8]);
+            stamp(&mut hasher, &candidate.path)?;
+        }
+        for solution in planned(asked.domain, discovery) {
+            let dir = solution.generated_root.join(&solution.domain);
+            writeln!(hasher, "generated {dir:?}").ok()?;
+            listing(&mut hasher, &dir, &mut stamp)?;
+        }
+        for root in super::platform_copy::roots(planned(asked.domain, discovery)) {
+            let dir = root.join(PLATFORM_DOMAIN);
+            writeln!(hasher, "platform copy {dir:?}").ok()?;
+            listing(&mut hasher, &dir, &mut stamp)?;
+        }
+        let digest = crate::base::hash::hex(&hasher.0.finalize());
+        Some(Inputs {
+            digest,
+            settled,
+            cache: cache.to_path_buf(),
+        })
+    }
+
+    /// Whether the last plan remembered these very inputs as a no-op.
+    pub(super) fn remembered(&self) -> bool {
+        std::fs::read(self.cache.join(FILE))
+            .ok()
+            .and_then(|bytes| postcard::from_bytes::<String>(&bytes).ok())
+            .is_some_and(|record| record == self.record())
+    }
+
+    /// What the record holds: this digest, under a name that says what it is.
+    fn record(&self) -> String {
+        format!("vnext no-op plan {}", self.digest)
+    }
+
+    /// After a full plan of these inputs: remembers them when the plan was a `quiet_noop`
+    /// (nothing to do, nothing said), and forgets any earlier record otherwise.
+    pub(super) fn remember(&self, quiet_noop: bool) {
+        let path = self.cache.join(FILE);
+        if quiet_noop && self.settled {
+            let _ = crate::front::cache::write_file(&self.cache, FILE, &self.record());
+        } else if path.is_file() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The solutions a plan of `domain` (or of all) plans, in the order it plans them.
+pub(super) fn planned<'a>(
+    domain: Option<&'a str>,
+    discovery: &'a Discovery,
+) -> impl Iterator<Item = &'a crate::front::workspace::Solution> {
+    discovery
+        .solutions
+        .iter()
+        .filter(move |s| domain.is_none_or(|d| d == s.domain))
+}
+
+/// Every entry of `dir` (none when it does not exist), by name, kind and stamp.
+fn listing(
+    hasher: &mut Hasher,
+    dir: &Path,
+    stamp: &mut impl FnMut(&mut Hasher, &Path) -> Option<()>,
+) -> Option<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return writeln!(hasher, "absent").ok();
+        }
+        Err(_) => return None,
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.ok()?;
+        let kind = entry.file_type().ok()?;
+        names.push((
+            entry.file_name(),
+            kind.is_file(),
+            kind.is_dir(),
+            kind.is_symlink(),
+        ));
+    }
+    names.sort();
+    for (name, file, folder, link) in names {
+        writeln!(hasher, "entry {name:?} {file} {folder} {link}").ok()?;
+        stamp(hasher, &dir.join(&name))?;
+    }
+    Some(())
+}
