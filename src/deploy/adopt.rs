@@ -464,7 +464,7 @@ pub fn classify(
             let detail = match code {
                 Code::AdoptLegacy => format!("{within}: {actual}; left by the runtime's own migrations, not in the current model; left alone"),
                 Code::AdoptCleaned => format!("{within}: {actual}; left by the runtime's own migrations; removed, as --allow-cleanup asks"),
-                Code::AdoptCliProjection => format!("{within}: {actual}; the cast `wf indexes generate` writes (valid by the runtime's contract, its catalog row ready), where vnext computes {expected}; adopted as the CLI made it, and drift does not report it (docs/adopting.md §5 says how to move it to vnext's expression)"),
+                Code::AdoptCliProjection => format!("{within}: {actual}; the cast `wf indexes generate` writes (valid by the runtime's contract, its catalog row ready), where vnext computes {expected}; adopted as the CLI made it, and drift does not report it; writes its cast rejects still fail as before adopt, and no vnext command moves it to vnext's expression yet (docs/adopting.md, \"Projections the runtime's CLI made\")"),
                 _ => format!("{within}: expected {expected}, found {actual}"),
             };
             Finding::new(code, object, detail)

@@ -8,7 +8,8 @@
 //! included), the server's version, the settings that change how PostgreSQL parses or prints
 //! an expression, the database's encoding and collation, every object outside the managed
 //! schemas that a definition could name by oid (extensions' and hand-made types, functions,
-//! operators, operator classes, collations), how the expected side is built for the role, and
+//! operators, operator classes, collations) and every event trigger (which could change what the
+//! shadow build leaves), how the expected side is built for the role, and
 //! this build of vnext. The file holds its key too, and is used only when the key is the one
 //! asked for; anything doubtful (a missing, foreign, truncated or unreadable file, a symbolic
 //! link in place of the folder) is a miss, and a miss builds the shadows as without a cache.

@@ -308,18 +308,15 @@ fn an_edited_migration_no_database_applied_is_rehashed_and_then_applies() {
     ok(vnext(&["apply"], ws.path(), &db.url));
     crate::support::publish_new_task_version(ws.path());
     crate::apply::plan(ws.path(), &[]);
+    // The migration just planned: the newest of the folder (the database applied the others).
     let file = ws
         .path()
         .join("generated/loans")
         .read_dir()
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("0002_")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .max()
         .unwrap();
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     // A reviewer's deliberate edit: vnext.sum no longer matches, and plan says so.

@@ -235,7 +235,8 @@ async fn adopt_locked(
         &prepared.references,
         &baseline,
     )?;
-    let Some(on_disk) = folder_for_baseline(prepared, &migration, &mut report) else {
+    let Some(on_disk) = folder_for_baseline(prepared, &migration, input.dry_run, &mut report)
+    else {
         return Ok(report);
     };
     let records = Baseline {
@@ -308,6 +309,7 @@ fn already(live: &Live, prepared: &Prepared, report: &mut AdoptReport) -> Option
 fn folder_for_baseline(
     prepared: &Prepared,
     migration: &super::adopt_baseline::Migration,
+    dry_run: bool,
     report: &mut AdoptReport,
 ) -> Option<OnDisk> {
     let dir = format!("generated/{}", prepared.domain);
@@ -321,10 +323,11 @@ fn folder_for_baseline(
                     "holds {} of the baseline adopt writes now ({}, state.json, vnext.sum), byte for byte, and the database has no vnext history: an earlier vnext adopt wrote them and stopped before its database commit; {}",
                     if found == OnDisk::Written { "all" } else { "part" },
                     migration.name,
-                    if found == OnDisk::Written {
-                        "the database records them now, the files are kept"
-                    } else {
-                        "the missing files are written and the database records them"
+                    match (found == OnDisk::Written, dry_run) {
+                        (true, false) => "the database records them now, the files are kept",
+                        (false, false) => "the missing files are written and the database records them",
+                        (true, true) => "adopt without --dry-run keeps the files and records them",
+                        (false, true) => "adopt without --dry-run writes the missing files and records them",
                     }
                 ),
             ));

@@ -175,7 +175,8 @@ async fn environment(
            UNION ALL SELECT 'function ' || p.oid || ' ' || p.pronamespace::regnamespace || '.' || p.proname FROM pg_proc p WHERE p.oid >= 16384 AND p.pronamespace NOT IN (SELECT oid FROM skip) \
            UNION ALL SELECT 'operator ' || o.oid || ' ' || o.oprnamespace::regnamespace || '.' || o.oprname FROM pg_operator o WHERE o.oid >= 16384 AND o.oprnamespace NOT IN (SELECT oid FROM skip) \
            UNION ALL SELECT 'opclass ' || c.oid || ' ' || c.opcnamespace::regnamespace || '.' || c.opcname FROM pg_opclass c WHERE c.oid >= 16384 AND c.opcnamespace NOT IN (SELECT oid FROM skip) \
-           UNION ALL SELECT 'collation ' || c.oid || ' ' || c.collnamespace::regnamespace || '.' || c.collname FROM pg_collation c WHERE c.oid >= 16384 AND c.collnamespace NOT IN (SELECT oid FROM skip)) \
+           UNION ALL SELECT 'collation ' || c.oid || ' ' || c.collnamespace::regnamespace || '.' || c.collname FROM pg_collation c WHERE c.oid >= 16384 AND c.collnamespace NOT IN (SELECT oid FROM skip) \
+           UNION ALL SELECT 'event trigger ' || t.oid || ' ' || t.evtname || ' ' || t.evtevent || ' ' || t.evtenabled::text || ' ' || t.evtfoid::regproc::text || ' ' || coalesce(array_to_string(t.evttags, ','), '') FROM pg_event_trigger t) \
          SELECT {ROOM}, concat_ws(E'\\n', version(), current_setting('server_version_num'), \
            (SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE lower(name) IN ({SETTINGS})), \
            (SELECT concat_ws(' ', pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = current_database()), \

@@ -73,6 +73,19 @@ fn a_remembered_expected_side_serves_only_the_same_layouts_server_settings_and_o
     let drift = vnext(&["drift"], ws.path(), &url);
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 
+    // An event trigger (one could change what building a shadow leaves, by commenting what it
+    // creates, say), even on a function a remembered key already knew: not served.
+    db.query("CREATE FUNCTION public.vnext_probe_trigger() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END;'");
+    ok(vnext(&["drift"], ws.path(), &db.url));
+    let drift = vnext(&["drift"], ws.path(), &url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+    db.query("CREATE EVENT TRIGGER vnext_probe ON ddl_command_end EXECUTE FUNCTION public.vnext_probe_trigger()");
+    let drift = vnext(&["drift"], ws.path(), &url);
+    assert!(unbuildable(&drift), "{}", text(&drift));
+    db.query("DROP EVENT TRIGGER vnext_probe; DROP FUNCTION public.vnext_probe_trigger()");
+    let drift = vnext(&["drift"], ws.path(), &url);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+
     // Another layout (an indexed field adds a projection to the workflow's schema): not
     // served, until a run that can build it remembered it.
     let args = crate::apply::fixture_args("add-indexed-field");
