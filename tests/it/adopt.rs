@@ -709,24 +709,7 @@ fn projections_the_runtimes_cli_made_are_adopted_as_it_made_them_and_left_withou
 
 /// One schema as pg_dump writes it, objects and rows (its version lines left out).
 fn dump_schema(db: &TestDb, schema: &str) -> String {
-    let output = std::process::Command::new("pg_dump")
-        .args(["--no-owner", "--no-privileges", "-n", schema, "-d", &db.url])
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    crate::apply::pg_dump_lines(db, &["-n", schema]).join("\n")
 }
 
 #[test]

@@ -112,14 +112,15 @@ pub(crate) fn history(db: &TestDb) -> Vec<String> {
 
 /// The schema of a database as pg_dump prints it (without anything naming the database).
 pub(crate) fn dump(db: &TestDb) -> String {
+    pg_dump_lines(db, &["--schema-only"]).join("\n")
+}
+
+/// The lines pg_dump prints with `args` (and without owners or privileges), less those that
+/// change from run to run (its version line, the `\restrict` keys).
+pub(crate) fn pg_dump_lines(db: &TestDb, args: &[&str]) -> Vec<String> {
     let output = Command::new("pg_dump")
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "-d",
-            &db.url,
-        ])
+        .args(args)
+        .args(["--no-owner", "--no-privileges", "-d", &db.url])
         .output()
         .expect("pg_dump runs");
     assert!(
@@ -134,8 +135,8 @@ pub(crate) fn dump(db: &TestDb) -> String {
                 && !l.starts_with("\\restrict")
                 && !l.starts_with("\\unrestrict")
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The published component rows, without times.

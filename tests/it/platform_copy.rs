@@ -210,31 +210,21 @@ fn apply_runs_the_workspace_copy_of_the_platform() {
 /// two tables of apply's own bookkeeping (which psql cannot write) left out.
 fn dump_without_bookkeeping(db: &TestDb) -> String {
     let schema = crate::apply::dump(db);
-    let output = Command::new("pg_dump")
-        .args([
+    // Rows in a sorted order: apply writes the rows of new workflow schemas on several
+    // sessions at once, so their physical order (pg_dump's) is not the files' order.
+    let mut data: Vec<String> = crate::apply::pg_dump_lines(
+        db,
+        &[
             "--data-only",
-            "--no-owner",
             "--exclude-table-data",
             "sys_schemas.\"MigrationHistory\"",
             "--exclude-table-data",
             "sys_schemas.\"States\"",
-            "-d",
-            &db.url,
-        ])
-        .output()
-        .expect("pg_dump runs");
-    assert!(output.status.success());
-    // Rows in a sorted order: apply writes the rows of new workflow schemas on several
-    // sessions at once, so their physical order (pg_dump's) is not the files' order.
-    let mut data: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .map(without_times)
-        .collect();
+        ],
+    )
+    .into_iter()
+    .map(|line| without_times(&line))
+    .collect();
     data.sort();
     let data = data.join("\n");
     format!("{schema}\n{data}")
