@@ -172,7 +172,7 @@ fn schema_history(schema: &Schema, live: &Live, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::AdoptRefused,
             object,
-            "missing: the runtime creates every system schema, so this is not a database the runtime built (or not all of it)",
+            "missing: the runtime creates every system schema, so this is not a database the runtime built (or not all of it); an empty database needs no adopt: vnext apply builds it",
         ));
         return;
     };
