@@ -202,6 +202,7 @@ codes! {
     AdoptCliProjection = ("VN660", "adopt-cli-projection", Warning, "vnext adopt: a projection the runtime's CLI made (wf indexes generate) with its own cast; adopted as it made it, and drift does not report it"),
     AdoptResumed = ("VN661", "adopt-resumed", Warning, "vnext adopt: generated/ holds the baseline an earlier adopt wrote before its database commit failed; recorded now"),
     AdoptCompleted = ("VN662", "adopt-completed", Warning, "vnext adopt: a history entry that stopped part-way is recorded finished, the rest of its file having been run by hand"),
+    Recovered = ("VN670", "recovered", Warning, "vnext plan finished or undid what an interrupted plan had left in generated/"),
 }
 
 /// Which part of a JSON node a label points at.

@@ -376,3 +376,75 @@ fn a_known_noop_is_tied_to_the_options_it_was_planned_with() {
     assert!(!pipeline::plan(&input).known_noop);
     assert!(pipeline::plan(&input).known_noop);
 }
+
+/// A plan that finishes or undoes what an interrupted plan left says so (VN670), names what it
+/// did, and is not remembered as a quiet no-op, even when it then found nothing to plan.
+#[test]
+fn a_plan_that_recovers_an_interrupted_write_says_so_and_is_no_quiet_noop() {
+    let temp = known_noop_workspace(3);
+    let ws = temp.path();
+    let none = ws.join("no-fixture");
+    let dir = ws.join("generated/bench");
+    let record = ws.join(DIR).join("noop.bin");
+    let recovered = |output: &PlanOutput| -> Vec<String> {
+        output
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::Recovered)
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    // Undone: a leftover that had settled (every input had: a quiet plan would be remembered).
+    std::fs::write(dir.join(".0002_x.sql.tmp"), "x").unwrap();
+    settle();
+    let (undone, shown) = plan(&none, ws, true);
+    assert_eq!(
+        recovered(&undone),
+        [
+            "generated/bench: removed what an interrupted vnext plan had begun to write (.0002_x.sql.tmp)"
+        ],
+        "{shown}"
+    );
+    assert!(shown.contains("VN670"), "{shown}");
+    assert_eq!(undone.domains[0].outcome, Outcome::UpToDate);
+    assert!(!dir.join(".0002_x.sql.tmp").exists());
+    assert!(!record.exists(), "a plan that recovered was remembered");
+    // Finished: migration 0002 written under its pending names, the old state and sum in place.
+    let (state, sum) = (
+        std::fs::read(dir.join("state.json")).unwrap(),
+        std::fs::read(dir.join("vnext.sum")).unwrap(),
+    );
+    let flow = ws.join("core/Workflows/group-000/flow-00001.json");
+    let text = std::fs::read_to_string(&flow).unwrap();
+    let revised = text.replacen("\"version\": \"1.0.0\"", "\"version\": \"1.1.0\"", 1);
+    std::fs::write(flow.with_file_name("flow-00001@1.1.0.json"), revised).unwrap();
+    let written = plan(&none, ws, true).0;
+    assert_eq!(written.domains[0].outcome, Outcome::Written);
+    let migration = written.domains[0].written.clone().unwrap();
+    let name = migration
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let reference = generated(ws);
+    for file in [name.as_str(), "state.json", "vnext.sum"] {
+        std::fs::rename(dir.join(file), dir.join(format!(".{file}.tmp"))).unwrap();
+    }
+    std::fs::write(dir.join("state.json"), state).unwrap();
+    std::fs::write(dir.join("vnext.sum"), sum).unwrap();
+    settle();
+    let (finished, shown) = plan(&none, ws, true);
+    assert_eq!(
+        recovered(&finished),
+        ["generated/bench: finished writing the migration an interrupted vnext plan had prepared"],
+        "{shown}"
+    );
+    assert_eq!(finished.domains[0].outcome, Outcome::UpToDate, "{shown}");
+    assert!(
+        generated(ws) == reference,
+        "the folder is not the one the plan wrote"
+    );
+    assert!(!record.exists(), "a plan that recovered was remembered");
+    // The next plan has nothing to recover or say: it is remembered again.
+    rearm(ws);
+}

@@ -404,29 +404,43 @@ pub(super) fn plan_domain(
         PlanMode::Direct { state, number } => Some((state, *number)),
         PlanMode::Write | PlanMode::Check => None,
     };
-    if input.mode == PlanMode::Write
-        && let Err(err) = crate::deploy::interrupted::recover(&dir)
-    {
-        let problem = Diagnostic::new(
-            Code::IoError,
-            format!(
-                "cannot finish or undo what an interrupted plan left in {}: {err}",
-                dir.display()
-            ),
-        );
-        return (ended(Outcome::Failed), vec![problem]);
-    }
+    // What the recovery did is said: the folder changed without this plan writing a
+    // migration, and a run that says something is never remembered as a quiet no-op.
+    let recovered = match input.mode {
+        PlanMode::Write => match crate::deploy::interrupted::recover(&dir) {
+            Ok(done) => done
+                .into_iter()
+                .map(|sentence| recovered_note(&domain, &sentence))
+                .collect(),
+            Err(err) => {
+                let problem = Diagnostic::new(
+                    Code::IoError,
+                    format!(
+                        "cannot finish or undo what an interrupted plan left in {}: {err}",
+                        dir.display()
+                    ),
+                );
+                return (ended(Outcome::Failed), vec![problem]);
+            }
+        },
+        PlanMode::Check | PlanMode::Direct { .. } => Vec::new(),
+    };
     let prepared = match prepare_folder(input, direct, &dir, &domain) {
         Ok(prepared) => prepared,
-        Err(Refused::Unreadable(problem)) => return (ended(Outcome::Failed), vec![problem]),
-        Err(Refused::Tampered(problems)) => return (ended(Outcome::Tampered), problems),
+        Err(Refused::Unreadable(problem)) => {
+            return (ended(Outcome::Failed), [recovered, vec![problem]].concat());
+        }
+        Err(Refused::Tampered(problems)) => {
+            return (ended(Outcome::Tampered), [recovered, problems].concat());
+        }
     };
     let folder = &prepared.folder;
     let desired = match desired::lower(analysis, layouts, index, input.platform.as_deref()) {
         Ok(desired) => desired,
-        Err(problems) => return (ended(Outcome::Failed), problems),
+        Err(problems) => return (ended(Outcome::Failed), [recovered, problems].concat()),
     };
-    let mut out = prepared.notes.clone();
+    let mut out = recovered;
+    out.extend(prepared.notes.iter().cloned());
     out.extend(desired.lowered.diagnostics.iter().cloned());
     let recorded = match recorded::catalog(folder, &domain) {
         Ok(recorded) => recorded,
@@ -480,6 +494,17 @@ pub(super) fn plan_domain(
     let mut result = emit(&input.mode, folder, &plan, &migration, &mut out);
     result.plan = Some(plan);
     (result, out)
+}
+
+/// VN670: one thing `interrupted::recover` finished or undid in `generated/<domain>/`.
+fn recovered_note(domain: &str, sentence: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Recovered,
+        format!("generated/{domain}: {sentence}"),
+    )
+    .with_help(format!(
+        "nothing is lost: review generated/{domain}/ (git status) and commit it as this plan leaves it"
+    ))
 }
 
 /// A folder rebased or re-hashed whose definitions need no new migration: its state and sum
