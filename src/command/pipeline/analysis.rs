@@ -98,25 +98,45 @@ pub(super) fn component_references_among(
 /// The versions each solution's `state.json` records as published, so their content need not be
 /// kept in memory. An unreadable state is ignored here; planning reports it.
 pub(super) fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
+    published_states(discovery).0
+}
+
+/// A solution's `state.json` as `published_states` read it: its text, and the state it parsed
+/// to, which a plan of the same text takes instead of parsing it again (`recorded::catalog`;
+/// at 10,000 workflows the state is 8 MB of JSON).
+pub(super) struct ReadState {
+    pub text: String,
+    pub state: crate::compile::state::State,
+}
+
+/// `published_versions`, and each solution's state that parsed (by solution index).
+pub(super) fn published_states(
+    discovery: &workspace::Discovery,
+) -> (crate::front::extract::Known, Vec<Option<ReadState>>) {
     let mut known = crate::front::extract::Known::new();
+    let mut states = Vec::new();
     for (index, solution) in discovery.solutions.iter().enumerate() {
         let path = solution
             .generated_root
             .join(&solution.domain)
             .join(crate::deploy::migrations::STATE_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Ok(state) = crate::compile::state::State::parse(&text) else {
-            continue;
-        };
-        for (flow, keys) in state.components {
-            for (key, component) in keys {
-                for (version, hash) in component.versions {
-                    known.insert((index, flow.clone(), key.clone(), version), hash);
+        let read = std::fs::read_to_string(&path).ok().and_then(|text| {
+            let state = crate::compile::state::State::parse(&text).ok()?;
+            Some(ReadState { text, state })
+        });
+        if let Some(read) = &read {
+            for (flow, keys) in &read.state.components {
+                for (key, component) in keys {
+                    for (version, hash) in &component.versions {
+                        known.insert(
+                            (index, flow.clone(), key.clone(), version.clone()),
+                            hash.clone(),
+                        );
+                    }
                 }
             }
         }
+        states.push(read);
     }
-    known
+    (known, states)
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse, component_references_among, published_versions};
+use super::analysis::{ReadState, absolute, analyse, component_references_among, published_states};
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
 use super::{desired, judge};
@@ -237,10 +237,10 @@ fn known_noop(input: &PlanInput, discovery: Discovery) -> PlanOutput {
 /// `plan`, on what discovery found: analysed, each domain planned, the platform copies synced.
 fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
-    let known = if input.rebase {
-        crate::front::extract::Known::new()
+    let (known, mut states) = if input.rebase {
+        (crate::front::extract::Known::new(), Vec::new())
     } else {
-        published_versions(&discovery)
+        published_states(&discovery)
     };
     // With nothing published yet, every file must be read for its content: skip reading the cache.
     let mut cache = input.cache.as_deref().map(|dir| {
@@ -316,7 +316,8 @@ fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> Pl
         {
             continue;
         }
-        let (domain, found) = plan_domain(&analysis, &layouts, index, input);
+        let read = states.get_mut(index).and_then(Option::take);
+        let (domain, found) = plan_domain(&analysis, &layouts, index, input, read);
         diagnostics.extend(found);
         domains.push(domain);
     }
@@ -392,6 +393,7 @@ pub(super) fn plan_domain(
     layouts: &Layouts,
     index: usize,
     input: &PlanInput,
+    read: Option<ReadState>,
 ) -> (DomainPlan, Vec<Diagnostic>) {
     let solution = &analysis.solutions[index];
     let domain = solution.domain.clone();
@@ -442,7 +444,7 @@ pub(super) fn plan_domain(
     let mut out = recovered;
     out.extend(prepared.notes.iter().cloned());
     out.extend(desired.lowered.diagnostics.iter().cloned());
-    let recorded = match recorded::catalog(folder, &domain) {
+    let recorded = match recorded::catalog(folder, &domain, read) {
         Ok(recorded) => recorded,
         Err(problem) => {
             out.push(problem);

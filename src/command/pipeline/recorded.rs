@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::analysis::ReadState;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
@@ -31,10 +32,19 @@ pub(super) fn direct_folder(state: &Option<String>, number: u32, dir: &Path) -> 
     }
 }
 
-/// The catalog the folder's state records (empty before the first migration).
-pub(super) fn catalog(folder: &Folder, domain: &str) -> Result<Catalog, Diagnostic> {
+/// The catalog the folder's state records (empty before the first migration). `read` is the
+/// state this plan parsed already (`analysis::published_states`): taken when the folder's
+/// state is the very text it was parsed from, never parsed twice.
+pub(super) fn catalog(
+    folder: &Folder,
+    domain: &str,
+    read: Option<ReadState>,
+) -> Result<Catalog, Diagnostic> {
     let state = match &folder.state {
         None => State::empty(domain),
+        Some(text) if read.as_ref().is_some_and(|read| read.text == *text) => {
+            read.map(|read| read.state).expect("just matched")
+        }
         Some(text) => State::parse(text).map_err(|err| {
             Diagnostic::new(
                 Code::InvalidState,
