@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::compile::ir::{
     Catalog, Check, Column, ComponentRecord, ComponentVersion, Expr, ForeignKey, Function, Index,
-    Projection, ProjectionIndex, Schema, SchemaKind, SqlType, Table,
+    Layout, Projection, ProjectionIndex, Schema, SchemaKind, SqlType, Table,
 };
 use crate::front::model::Kind;
 use crate::front::workspace::PLATFORM_DOMAIN;
@@ -265,12 +265,13 @@ pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
         out.changes
             .push(Change::CreateExtension { name: name.clone() });
     }
+    let mut same = SameLayouts::default();
     for (name, schema) in &desired.schemas {
         match recorded.schemas.get(name) {
             None => out.changes.push(Change::CreateSchema {
                 schema: Box::new(schema.clone()),
             }),
-            Some(old) => diff_schema(schema, old, &mut out.changes),
+            Some(old) => diff_schema(schema, old, &mut same, &mut out.changes),
         }
     }
     for (name, schema) in &recorded.schemas {
@@ -285,17 +286,29 @@ pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
     out
 }
 
-fn same_layouts(a: &Schema, b: &Schema) -> bool {
-    a.layouts.len() == b.layouts.len()
-        && a.layouts
-            .iter()
-            .zip(&b.layouts)
-            .all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
+/// Whether two layouts are equal, remembered by the pair of their allocations: the recorded
+/// catalog's layouts are rebuilt from `state.json`, so they never share the desired side's,
+/// but each side shares one per name among all its schemas. Without this, every one of
+/// 10,000 workflow schemas compared its whole instance layout, table by table.
+#[derive(Default)]
+struct SameLayouts(std::collections::HashMap<(*const Layout, *const Layout), bool>);
+
+impl SameLayouts {
+    fn of(&mut self, a: &Schema, b: &Schema) -> bool {
+        a.layouts.len() == b.layouts.len()
+            && a.layouts.iter().zip(&b.layouts).all(|(x, y)| {
+                Arc::ptr_eq(x, y)
+                    || *self
+                        .0
+                        .entry((Arc::as_ptr(x), Arc::as_ptr(y)))
+                        .or_insert_with(|| x == y)
+            })
+    }
 }
 
-fn diff_schema(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
+fn diff_schema(desired: &Schema, recorded: &Schema, same: &mut SameLayouts, out: &mut Vec<Change>) {
     let schema = &desired.name;
-    if !same_layouts(desired, recorded) {
+    if !same.of(desired, recorded) {
         diff_layouts(desired, recorded, out);
     }
     if desired.comment != recorded.comment {
