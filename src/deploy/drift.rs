@@ -57,6 +57,9 @@ pub(crate) struct DescribedTable {
     /// Column name → default expression alone (not compared: `columns` holds it too), for
     /// rebuilding the table from text.
     pub defaults: BTreeMap<String, String>,
+    /// Trigger name → `pg_get_triggerdef`, for the triggers PostgreSQL does not make itself
+    /// (those of foreign keys are internal).
+    pub triggers: BTreeMap<String, String>,
 }
 
 /// A schema as PostgreSQL describes it (and, for the expected side, as `drift_cache`
@@ -316,6 +319,7 @@ pub(crate) fn compare_schema(
                     (&a.indexes, &a.index_text),
                     out,
                 );
+                compare_maps("trigger", &owner, &e.triggers, None, &a.triggers, out);
                 compare_maps(
                     "comment on index",
                     &format!("{schema_ident}."),

@@ -13,7 +13,15 @@
 //! this build of vnext. The file holds its key too, and is used only when the key is the one
 //! asked for; anything doubtful (a missing, foreign, truncated or unreadable file, a symbolic
 //! link in place of the folder) is a miss, and a miss builds the shadows as without a cache.
-//! Writing is best effort: a failure costs speed, nothing else. The live side is always read.
+//! Writing is best effort: a failure costs speed, nothing else.
+//!
+//! The live side is read every run, except the schemas `Settled` remembers: a schema that
+//! compared settled (no differences but the runtime's known leftovers) is remembered under a
+//! key of its change stamp (`pg::introspect::stamps`: every catalog row describing it reads),
+//! what its expected side was built from, the environment above and this build; a run whose
+//! key for the schema is the same neither describes nor compares it, as the comparison would
+//! find what it found before. One file per database, `settled-<hash>.bin`; the same rules of
+//! doubt as above (anything unreadable is nothing remembered).
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +49,21 @@ struct CacheFile {
     key: String,
     expected: Expected,
 }
+
+/// The schemas found settled, by name, each with the key it was settled under.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Settled {
+    pub schemas: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SettledFile {
+    database: String,
+    settled: Settled,
+}
+
+/// How many databases' settled schemas a folder keeps (the newest).
+const KEEP_SETTLED: usize = 16;
 
 /// Remembered expected descriptions, or none (every shadow built).
 #[derive(Debug, Clone, Default)]
@@ -104,8 +127,59 @@ impl ExpectedCache {
         let Ok(bytes) = postcard::to_stdvec(&file) else {
             return;
         };
-        if std::fs::create_dir_all(dir).is_err() {
+        if Self::write(dir, key, &path, &bytes) {
+            prune(dir, ".bin", KEEP);
+        }
+    }
+
+    /// The file of the settled schemas of `database` (a SHA-256 in hex).
+    fn settled_file(&self, database: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        database
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+            .then(|| dir.join(format!("settled-{database}.settled")))
+    }
+
+    /// The schemas remembered settled in `database` (nothing if the file is doubtful).
+    pub(crate) fn settled(&self, database: &str) -> Settled {
+        let Some(path) = self.settled_file(database) else {
+            return Settled::default();
+        };
+        if is_link(&path) {
+            return Settled::default();
+        }
+        let Ok(bytes) = std::fs::read(path) else {
+            return Settled::default();
+        };
+        match postcard::from_bytes::<SettledFile>(&bytes) {
+            Ok(file) if file.database == database => file.settled,
+            _ => Settled::default(),
+        }
+    }
+
+    /// Remembers the settled schemas of `database` (best effort), replacing what was.
+    pub(crate) fn put_settled(&self, database: &str, settled: &Settled) {
+        let (Some(dir), Some(path)) = (&self.dir, self.settled_file(database)) else {
             return;
+        };
+        let file = SettledFile {
+            database: database.to_owned(),
+            settled: settled.clone(),
+        };
+        let Ok(bytes) = postcard::to_stdvec(&file) else {
+            return;
+        };
+        if Self::write(dir, database, &path, &bytes) {
+            prune(dir, ".settled", KEEP_SETTLED);
+        }
+    }
+
+    /// Writes `bytes` to `path` in `dir` whole (a temporary file renamed), with the cache
+    /// folder's `.gitignore`; whether it was written.
+    fn write(dir: &Path, key: &str, path: &Path, bytes: &[u8]) -> bool {
+        if std::fs::create_dir_all(dir).is_err() {
+            return false;
         }
         if let Some(parent) = dir.parent() {
             let ignore = parent.join(".gitignore");
@@ -117,29 +191,30 @@ impl ExpectedCache {
         // A name of this process's own: two drift runs writing the same key never write into
         // one file; the rename makes the whole file appear at once.
         let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, &bytes).is_err() || std::fs::rename(&tmp, &path).is_err() {
+        if std::fs::write(&tmp, bytes).is_err() || std::fs::rename(&tmp, path).is_err() {
             let _ = std::fs::remove_file(&tmp);
-            return;
+            return false;
         }
-        self.prune(dir);
+        true
     }
+}
 
-    fn prune(&self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".bin"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        if files.len() <= KEEP {
-            return;
-        }
-        files.sort();
-        for (_, path) in &files[..files.len() - KEEP] {
-            let _ = std::fs::remove_file(path);
-        }
+/// Keeps the newest `keep` files of `dir` whose names end with `suffix`.
+fn prune(dir: &Path, suffix: &str, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, path) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -203,6 +278,36 @@ mod tests {
     }
 
     #[test]
+    fn settled_schemas_are_the_databases_own_and_doubt_is_nothing_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ExpectedCache::open(&dir.path().join(".vnext-cache"));
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        assert_eq!(cache.settled(&a), Settled::default());
+        let mut settled = Settled::default();
+        settled.schemas.insert("loans".into(), "k".repeat(64));
+        cache.put_settled(&a, &settled);
+        assert_eq!(cache.settled(&a), settled);
+        assert_eq!(cache.settled(&b), Settled::default());
+        // Another database's file under this one's name is not this one's.
+        let folder = dir.path().join(".vnext-cache/drift");
+        let file = |key: &str| folder.join(format!("settled-{key}.settled"));
+        std::fs::copy(file(&a), file(&b)).unwrap();
+        assert_eq!(cache.settled(&b), Settled::default());
+        // Truncated: nothing remembered, no panic.
+        let bytes = std::fs::read(file(&a)).unwrap();
+        std::fs::write(file(&a), &bytes[..bytes.len() - 3]).unwrap();
+        assert_eq!(cache.settled(&a), Settled::default());
+        // Not a key: never a path.
+        assert_eq!(cache.settled("../x"), Settled::default());
+        // The settled files are not the expected descriptions' to prune.
+        cache.put_settled(&a, &settled);
+        for n in 0..KEEP + 3 {
+            cache.put(&format!("{n:064x}"), &sample("Id"));
+        }
+        assert_eq!(cache.settled(&a), settled);
+    }
+
+    #[test]
     fn only_the_newest_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let cache = ExpectedCache::open(&dir.path().join(".vnext-cache"));
@@ -213,5 +318,16 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(count, KEEP);
+        for n in 0..KEEP_SETTLED + 2 {
+            cache.put_settled(&format!("{n:064x}"), &Settled::default());
+        }
+        let settled = std::fs::read_dir(dir.path().join(".vnext-cache/drift"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".settled"))
+            })
+            .count();
+        assert_eq!(settled, KEEP_SETTLED);
     }
 }

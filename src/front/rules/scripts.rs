@@ -86,7 +86,6 @@ fn check_slot(file: FileId, pointer: &str, slot: &Value, out: &mut Vec<Diagnosti
     let Some(code) = text("code") else {
         return;
     };
-    let code_pointer = pointer_join(pointer, "code");
     let problem = if code.trim().is_empty() {
         Some((
             "the script has no code, so the runtime never runs it".to_owned(),
@@ -95,7 +94,7 @@ fn check_slot(file: FileId, pointer: &str, slot: &Value, out: &mut Vec<Diagnosti
     } else if text("encoding") == Some("NAT") {
         None
     } else {
-        match decode_base64(code) {
+        match decoded_is_blank(code) {
             None => Some((
                 format!(
                     "`code` is not valid base64{}",
@@ -107,25 +106,84 @@ fn check_slot(file: FileId, pointer: &str, slot: &Value, out: &mut Vec<Diagnosti
                 ),
                 "encode the script as base64, or write it as plain text with `encoding: NAT`",
             )),
-            Some(bytes) if String::from_utf8_lossy(&bytes).trim().is_empty() => Some((
+            Some(true) => Some((
                 "`code` decodes to an empty script, so the runtime never runs it".to_owned(),
                 "put the script's base64 in `code`, or set `type: G` if the slot is meant to be empty",
             )),
-            Some(_) => None,
+            Some(false) => None,
         }
     };
     if let Some((message, help)) = problem {
         out.push(
             Diagnostic::new(Code::InvalidScript, message)
-                .with_label(Label::value(file, code_pointer))
+                .with_label(Label::value(file, pointer_join(pointer, "code")))
                 .with_help(help),
         );
     }
 }
 
+/// Whether base64 `code` decodes to a blank script (`None`: it is not base64). Most scripts
+/// decode to text with a visible ASCII character, which settles it; only the others are read
+/// as the runtime reads them (UTF-8, invalid bytes replaced, then trimmed).
+fn decoded_is_blank(code: &str) -> Option<bool> {
+    let bytes = decode_base64(code)?;
+    // An ASCII byte that is not whitespace is a character of its own that trimming keeps.
+    let visible = |b: &u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    if bytes.iter().any(visible) {
+        return Some(false);
+    }
+    Some(String::from_utf8_lossy(&bytes).trim().is_empty())
+}
+
 /// Decodes base64 as .NET's `Convert.FromBase64String` does: the standard alphabet, spaces,
 /// tabs and line breaks ignored, the length a multiple of four, at most two `=` at the end.
+/// One pass, without copying the symbols first: scripts are a fifth of a workflow's bytes.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    let (mut symbols, mut padding) = (0usize, 0usize);
+    for byte in text.bytes() {
+        let value = match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            // Only the last symbols may be `=`.
+            b'=' => {
+                symbols += 1;
+                padding += 1;
+                continue;
+            }
+            _ if padding > 0 => return None,
+            _ => sextet(byte)?,
+        };
+        symbols += 1;
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xFF).ok()?);
+        }
+    }
+    if !symbols.is_multiple_of(4) || padding > 2 {
+        return None;
+    }
+    Some(out)
+}
+
+/// The six bits a symbol of the standard base64 alphabet stands for.
+fn sextet(byte: u8) -> Option<u8> {
+    match byte {
+        b'A'..=b'Z' => Some(byte - b'A'),
+        b'a'..=b'z' => Some(byte - b'a' + 26),
+        b'0'..=b'9' => Some(byte - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// `decode_base64` as it was written first (the symbols copied, then decoded), which the
+/// one-pass decoder must agree with.
+#[cfg(test)]
+fn decode_base64_by_symbols(text: &str) -> Option<Vec<u8>> {
     let symbols: Vec<u8> = text
         .bytes()
         .filter(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
@@ -145,14 +203,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut buffer = 0u32;
     let mut bits = 0u32;
     for &byte in &symbols[..symbols.len() - padding] {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
+        let value = sextet(byte)?;
         buffer = (buffer << 6) | u32::from(value);
         bits += 6;
         if bits >= 8 {
@@ -177,5 +228,31 @@ mod tests {
         assert!(decode_base64("YQ=").is_none());
         assert!(decode_base64("Y===").is_none());
         assert!(decode_base64("Y=Q=").is_none());
+    }
+
+    #[test]
+    fn a_script_is_blank_as_the_runtime_reads_it() {
+        // "  \n", "\u{a0}\u{3000}" (no-break and ideographic spaces), "\u{1c}" (not whitespace).
+        assert_eq!(decoded_is_blank("ICAK"), Some(true));
+        assert_eq!(decoded_is_blank("wqDjgIA="), Some(true));
+        assert_eq!(decoded_is_blank("HA=="), Some(false));
+        assert_eq!(decoded_is_blank("cmV0dXJuIDE7"), Some(false));
+        assert_eq!(decoded_is_blank("/w=="), Some(false));
+        assert_eq!(decoded_is_blank("x"), None);
+        for byte in 0u8..0x80 {
+            let blank = char::from(byte).is_whitespace();
+            assert_eq!(
+                byte.is_ascii_whitespace() || byte == 0x0b,
+                blank,
+                "{byte:#x}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_decoding_agrees_with_decoding_the_symbols(text in "[A-Za-z0-9+/= \r\n\t*]{0,24}") {
+            proptest::prop_assert_eq!(decode_base64(&text), decode_base64_by_symbols(&text));
+        }
     }
 }

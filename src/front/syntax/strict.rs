@@ -97,12 +97,17 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<MapKey>()? {
-            let key = key.0;
-            if members.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            // One lookup per key (the entry), not two: parsing is a fifth of a lint.
+            match members.entry(key.0) {
+                serde_json::map::Entry::Occupied(taken) => {
+                    let key = taken.key();
+                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    let StrictValue(value) = map.next_value()?;
+                    slot.insert(value);
+                }
             }
-            let StrictValue(value) = map.next_value()?;
-            members.insert(key, value);
         }
         Ok(Value::Object(members))
     }

@@ -100,7 +100,7 @@ pub(super) type DefinedRow = (
 /// schema, signature, kind, definition, comment
 pub(super) type FunctionRow = (String, String, String, Option<String>, Option<String>);
 
-/// Describes the named schemas (those that exist), in seven queries.
+/// Describes the named schemas (those that exist), in eight queries.
 pub(super) async fn describe(
     conn: &mut PgConnection,
     names: &[String],
@@ -112,6 +112,7 @@ pub(super) async fn describe(
     constraints_and_indexes(conn, names, &quoted, &positions, &mut out).await?;
     functions(conn, names, &quoted, &mut out).await?;
     types(conn, names, &mut out).await?;
+    triggers(conn, names, &quoted, &mut out).await?;
     Ok(Descriptions {
         schemas: out,
         present: quoted.into_keys().collect(),
@@ -348,11 +349,12 @@ async fn constraints_and_indexes(
     out: &mut BTreeMap<String, Described>,
 ) -> Result<(), String> {
     let norm = |schema: &str, text: &str| -> String { normalized(text, schema, quoted) };
-    // Constraints (foreign keys name their referenced table without its schema: a layout's
-    // foreign keys stay inside the schema).
+    // Constraints (foreign keys name their referenced table without its schema, and whether it
+    // is in the constraint's own schema: a layout's foreign keys stay inside the schema, and
+    // one that leaves it is drift, whatever its table is called).
     let rows: Vec<DefinedRow> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text, con.conname::text, con.oid::int8, \
-         con.conkey::text, concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, fr.relname, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
+         con.conkey::text, concat_ws('|', con.contype, con.condeferrable, con.condeferred, con.convalidated, fr.relname, fr.relnamespace = c.relnamespace, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY k.n) FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), con.confupdtype, con.confdeltype, con.confmatchtype, con.connoinherit, con.conbin::text), \
          CASE WHEN n.nspname LIKE 'vnext\\_shadow\\_%' OR n.oid = pg_my_temp_schema() THEN pg_get_constraintdef(con.oid) END \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
          WHERE n.nspname = ANY($1)",
@@ -442,6 +444,30 @@ async fn types(
             .or_default()
             .others
             .insert(name, kind.to_owned());
+    }
+    Ok(())
+}
+
+/// The triggers on tables that PostgreSQL did not make itself (a foreign key's are internal),
+/// as `pg_get_triggerdef` prints them.
+async fn triggers(
+    conn: &mut PgConnection,
+    names: &[String],
+    quoted: &BTreeMap<String, String>,
+    out: &mut BTreeMap<String, Described>,
+) -> Result<(), String> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, g.tgname::text, pg_get_triggerdef(g.oid) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT g.tgisinternal",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for (schema, table, name, def) in rows {
+        let text = normalized(&def, &schema, quoted);
+        described_table(out, schema, table)
+            .triggers
+            .insert(name, text);
     }
     Ok(())
 }

@@ -6,7 +6,9 @@
 //! back. The live schemas are described on two more sessions meanwhile, and the live rows
 //! (attribute-index catalogs, extensions, published components) read on the second of them.
 //! `vnext drift` takes the description of a layout from its cache where an earlier run left
-//! it (`shadows::lookup`); apply's drift check and adopt build every time.
+//! it (`shadows::lookup`), and skips the live schemas an earlier run found settled whose change
+//! stamps are the same (`settled`, `stamps`); apply's drift check and adopt read everything
+//! every time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,11 +17,13 @@ use sqlx::postgres::PgConnection;
 
 use super::catalog::{Descriptions, db, describe_bulk};
 use super::rows::{CatalogRow, Registry, catalog_rows, components, registry_rows, resolve_text};
+use super::settled::{Settle, attribute_indexes, projection_columns};
 use super::shadows::{ShadowDescriptions, Shadows, describe_remaining, lookup};
+use super::stamps::stamps;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::{Catalog, Schema};
 use crate::deploy::drift::{self, Difference};
-use crate::deploy::drift_cache::ExpectedCache;
+use crate::deploy::drift_cache::{ExpectedCache, Settled};
 use crate::pg::conn::Target;
 use crate::pg::history::{StoredState, error, read_states};
 use crate::pg::lock::{read_lock, read_unlock};
@@ -134,13 +138,41 @@ pub async fn differences_cached(
     let mut names: BTreeSet<String> = expected.schemas.keys().cloned().collect();
     names.extend(registry.schemas.keys().cloned());
     let names: Vec<String> = names.into_iter().collect();
-    let (expected_side, mut live, rows) =
+    let (expected_side, mut live, rows, settle) =
         describe_both_sides(conn, target, &shadows, &names, &expected, cache).await?;
 
     let mut out = Vec::new();
+    let mut settled = Settled::default();
     for schema in expected.schemas.values() {
-        compare_with_shadow(schema, &shadows, &expected_side, &mut live, &mut out);
         registry_differences(schema, &registry, &mut out);
+        let name = &schema.name;
+        if let Some(settle) = &settle
+            && live.skipped.contains(name)
+            && let Some(key) = settle.before.schemas.get(name)
+        {
+            settled.schemas.insert(name.clone(), key.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        compare_with_shadow(
+            schema,
+            &shadows,
+            &expected_side,
+            &mut live.described,
+            &mut found,
+        );
+        // Settled: nothing this schema's comparison found is reported.
+        if let Some(settle) = &settle
+            && found.iter().all(crate::deploy::leftovers::is_leftover)
+            && settle.remembered(schema, &shadows, &expected_side.keys)
+            && let Some(key) = live.stamps.get(name).and_then(|s| settle.key(name, s))
+        {
+            settled.schemas.insert(name.clone(), key);
+        }
+        out.extend(found);
+    }
+    if let Some(settle) = &settle {
+        settle.save(cache, &settled);
     }
     stray_registry_rows(&expected, &registry, &mut out);
     catalog_differences(&expected, &rows.catalog, &mut out);
@@ -161,7 +193,7 @@ pub async fn differences_cached(
 /// millisecond each: on one session, 1,000 catalogs were a second), and the second the
 /// extensions and published components; it describes fewer schemas for that. When the cache
 /// has the whole expected side, `conn` has nothing to build and takes a share of the live side
-/// too.
+/// too. With a cache, only the schemas not remembered settled are described (`settled`).
 async fn describe_both_sides(
     conn: &mut PgConnection,
     target: &Target,
@@ -169,17 +201,41 @@ async fn describe_both_sides(
     names: &[String],
     expected: &Catalog,
     cache: &ExpectedCache,
-) -> Result<(ShadowDescriptions, Descriptions, LiveRows), String> {
+) -> Result<(ShadowDescriptions, LiveShare, LiveRows, Option<Settle>), String> {
     let found = lookup(conn, shadows, names, cache).await?;
-    let complete = found.as_ref().is_some_and(|found| found.complete());
-    let (mine, first, second) = if complete {
-        let (mine, rest) = names.split_at(names.len() * 3 / 8);
-        let (first, second) = rest.split_at(rest.len() * 3 / 5);
-        (mine, first, second)
-    } else {
-        let (first, second) = names.split_at(names.len() * 3 / 5);
-        (&names[..0], first, second)
+    let settle = match &found {
+        Some(found) => Some(Settle::of(conn, cache, found, expected, shadows).await?),
+        None => None,
     };
+    // With a cache, the change stamps first, on this session, then only the schemas not
+    // remembered settled are described: the stamps read every row describing would (one
+    // query, no printing), so the sessions would only repeat that scan three times over.
+    let mut skipped = BTreeSet::new();
+    let mut stamped = BTreeMap::new();
+    let unsettled: Vec<String> = match &settle {
+        Some(settle) => {
+            // Taken before describing: a change committed in between makes the description
+            // newer than its stamp, never older. A failure (an older server) costs speed:
+            // every schema is described.
+            stamped = stamps(conn, names).await.unwrap_or_default();
+            let (skip, rest): (Vec<String>, Vec<String>) =
+                names.iter().cloned().partition(|name| {
+                    stamped
+                        .get(name)
+                        .is_some_and(|stamp| settle.is_settled(name, stamp))
+                });
+            skipped = skip.into_iter().collect();
+            rest
+        }
+        None => names.to_vec(),
+    };
+    let complete = found.as_ref().is_some_and(|found| found.complete());
+    // When the expected side is built, this session builds it and the two others take the
+    // live side; otherwise this one takes a share too.
+    let at = if complete { [3, 3] } else { [0, 3] };
+    let (d0, d1, d2) = split3(&unsettled, at);
+    let (c0, c1, c2) = split3(names, at);
+    let (mine, first, second) = ((d0, c0), (d1, c1), (d2, c2));
     let (own, first_share, second_share) = tokio::join!(
         async {
             let expected_side = describe_remaining(conn, shadows, found, cache).await?;
@@ -199,24 +255,35 @@ async fn describe_both_sides(
         };
         live.add(share);
     }
+    live.stamps = stamped;
+    live.skipped = skipped;
     let (extensions, components) = live.others.take().unwrap_or_default();
-    Ok((
-        expected_side,
-        live.described,
-        LiveRows {
-            catalog: live.catalog,
-            extensions,
-            components,
-        },
-    ))
+    let rows = LiveRows {
+        catalog: std::mem::take(&mut live.catalog),
+        extensions,
+        components,
+    };
+    Ok((expected_side, live, rows, settle))
+}
+
+/// `list` in three: `at[0]` eighths, then `at[1]` fifths of the rest, then the rest.
+fn split3(list: &[String], at: [usize; 2]) -> (&[String], &[String], &[String]) {
+    let (a, rest) = list.split_at(list.len() * at[0] / 8);
+    let (b, c) = rest.split_at(rest.len() * at[1] / 5);
+    (a, b, c)
 }
 
 /// What one session read of the live side.
+#[derive(Default)]
 struct LiveShare {
     described: Descriptions,
     catalog: BTreeMap<(String, String), CatalogRow>,
     /// The extensions and published components, on the session that read them.
     others: Option<(Vec<String>, Vec<drift::LiveVersion>)>,
+    /// With a cache: the change stamps of the schemas, taken before describing them.
+    stamps: BTreeMap<String, String>,
+    /// The schemas not described: remembered settled under the same key.
+    skipped: BTreeSet<String>,
 }
 
 impl LiveShare {
@@ -230,46 +297,39 @@ impl LiveShare {
     }
 }
 
-/// The schemas `names` described, then their attribute-index catalogs; and with `others`,
-/// the extensions and published components.
+/// The schemas `describe` described, then the attribute-index catalogs of the schemas
+/// `catalogs`; and with `others`, the extensions and published components.
 async fn live_share(
     conn: &mut PgConnection,
-    names: &[String],
+    (describe, catalogs): (&[String], &[String]),
     expected: &Catalog,
     others: bool,
 ) -> Result<LiveShare, String> {
-    let described = describe_bulk(conn, names).await?;
-    let catalog = catalog_rows(conn, expected, names).await?;
-    let others = if others {
+    let mut share = LiveShare {
+        described: describe_bulk(conn, describe).await?,
+        catalog: catalog_rows(conn, expected, catalogs).await?,
+        ..LiveShare::default()
+    };
+    if others {
         let (extensions,): (Vec<String>,) =
             sqlx::query_as("SELECT coalesce(array_agg(extname::text), '{}') FROM pg_extension")
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(db)?;
-        Some((extensions, components(conn, expected).await?))
-    } else {
-        None
-    };
-    Ok(LiveShare {
-        described,
-        catalog,
-        others,
-    })
+        share.others = Some((extensions, components(conn, expected).await?));
+    }
+    Ok(share)
 }
 
 /// [`live_share`] on a session of its own; `None` when no session could be had.
 async fn share_elsewhere(
     target: &Target,
-    names: &[String],
+    names: (&[String], &[String]),
     expected: &Catalog,
     others: bool,
 ) -> Option<Result<LiveShare, String>> {
-    if names.is_empty() && !others {
-        return Some(Ok(LiveShare {
-            described: Descriptions::default(),
-            catalog: BTreeMap::new(),
-            others: None,
-        }));
+    if names.0.is_empty() && names.1.is_empty() && !others {
+        return Some(Ok(LiveShare::default()));
     }
     let mut conn = target.connect().await.ok()?;
     let share = live_share(&mut conn, names, expected, others).await;
@@ -291,18 +351,8 @@ pub(super) fn compare_with_shadow(
     let built = &expected_side.built.schemas;
     let mut want = built.get(shadow_name).cloned().unwrap_or_default();
     want.comment = schema.comment.clone();
-    let mine: BTreeSet<&str> = schema
-        .attribute_indexes
-        .iter()
-        .map(|i| i.index.name.as_str())
-        .chain(
-            schema
-                .projections
-                .iter()
-                .flat_map(|p| p.indexes.iter().map(|i| i.name.as_str())),
-        )
-        .collect();
-    let my_columns: BTreeSet<String> = schema.projections.iter().map(|p| p.column()).collect();
+    let mine = attribute_indexes(schema);
+    let my_columns = projection_columns(schema);
     let keep = |name: &str| !shadows.attribute_names.contains(name) || mine.contains(name);
     let keep_column =
         |name: &str| !shadows.projection_columns.contains(name) || my_columns.contains(name);

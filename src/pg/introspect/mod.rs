@@ -8,7 +8,9 @@ mod adopt;
 mod catalog;
 mod compare;
 mod rows;
+mod settled;
 mod shadows;
+mod stamps;
 
 pub(crate) use adopt::structure;
 pub(crate) use compare::failed;

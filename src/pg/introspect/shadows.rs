@@ -115,6 +115,11 @@ impl<'c> Shadows<'c> {
 pub(super) struct ShadowDescriptions {
     pub(super) built: Descriptions,
     pub(super) rebuilt: BTreeMap<String, Described>,
+    /// With a cache: each shadow's key, by the shadow's name, for the shadows whose
+    /// description is remembered under it (what a run from the cache reads again); and the
+    /// environment the keys were made with.
+    pub(super) keys: BTreeMap<String, String>,
+    pub(super) environment: Option<String>,
 }
 
 /// The start of a refusal to build the expected side (VN616), which `compare::failed` tells by.
@@ -232,6 +237,23 @@ impl Lookup<'_, '_> {
     pub(super) fn complete(&self) -> bool {
         self.missing.is_empty()
     }
+
+    /// Each shadow's key, by the shadow's name: the key it was found under, or the one it will
+    /// be remembered under once built (none where the role has no room to build it).
+    pub(super) fn keys(&self) -> BTreeMap<String, String> {
+        let mut keys = self.found.keys.clone();
+        if let Ok(room) = self.room {
+            for part in &self.missing {
+                keys.insert(part.0.clone(), key_of(part, room, &self.environment));
+            }
+        }
+        keys
+    }
+
+    /// What the keys are made of besides each shadow's DDL (`environment`).
+    pub(super) fn environment(&self) -> &str {
+        &self.environment
+    }
 }
 
 /// Each shadow looked up in `cache` by its key (none without a cache). `managed` names the
@@ -257,14 +279,18 @@ pub(super) async fn lookup<'s, 'c>(
     let mut found = ShadowDescriptions::default();
     let mut missing = Vec::new();
     for part in &shadows.parts {
-        match usable
-            .iter()
-            .find_map(|&room| cache.get(&key_of(part, room, &environment)))
-        {
-            Some(expected) => insert(&mut found, &part.0, expected),
+        match usable.iter().find_map(|&room| {
+            let key = key_of(part, room, &environment);
+            cache.get(&key).map(|expected| (key, expected))
+        }) {
+            Some((key, expected)) => {
+                found.keys.insert(part.0.clone(), key);
+                insert(&mut found, &part.0, expected);
+            }
             None => missing.push(part),
         }
     }
+    found.environment = Some(environment.clone());
     Ok(Some(Lookup {
         found,
         missing,
@@ -302,7 +328,9 @@ pub(super) async fn describe_remaining(
             rebuilt: built.rebuilt.remove(&format!("{name}_rt")),
         };
         if room == Room::Temporary || expected.rebuilt.is_some() {
-            cache.put(&key_of(part, room, &lookup.environment), &expected);
+            let key = key_of(part, room, &lookup.environment);
+            cache.put(&key, &expected);
+            out.keys.insert(name.clone(), key);
         }
         insert(&mut out, name, expected);
     }
@@ -381,7 +409,11 @@ async fn in_schemas(
         // Not every definition prints as text that parses back; then compare as built.
         Err(_) => BTreeMap::new(),
     };
-    Ok(ShadowDescriptions { built, rebuilt })
+    Ok(ShadowDescriptions {
+        built,
+        rebuilt,
+        ..ShadowDescriptions::default()
+    })
 }
 
 /// Each shadow in turn in the session's temporary schema, under a savepoint rolled back after
@@ -423,7 +455,7 @@ async fn in_temporary(
     }
     Ok(ShadowDescriptions {
         built,
-        rebuilt: BTreeMap::new(),
+        ..ShadowDescriptions::default()
     })
 }
 

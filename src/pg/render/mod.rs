@@ -7,14 +7,16 @@
 //! runs the same text. All names and values go through `pg::quote`.
 //!
 //! `file` writes the migration; `changes` renders each typed change by family, from the parts
-//! in `sql`, `tables`, `schema`, `components`, `registry` and `projections` (the runtime's
-//! attribute-index contract); `shadow` is the DDL drift compares against; `adopt` is what
+//! in `sql`, `tables`, `schema` (a new schema's layout part rendered once per set of layouts in
+//! `layout_text`), `components`, `registry` and `projections` (the runtime's attribute-index
+//! contract); `shadow` is the DDL drift compares against; `adopt` is what
 //! `vnext adopt` adds to a database the runtime built.
 
 mod adopt;
 mod changes;
 mod components;
 mod file;
+mod layout_text;
 mod projections;
 mod registry;
 mod schema;

@@ -1,14 +1,14 @@
-//! A whole new schema: the schema, its functions and tables, the runtime's EF Core history rows,
-//! its registry row and its attribute-index projections.
+//! A whole new schema: the schema, its functions and tables, the runtime's EF Core history rows
+//! (rendered once per set of layouts, `layout_text`), its registry row and its attribute-index
+//! projections.
 
-use crate::compile::ir::{Schema, Table};
+use crate::compile::ir::Schema;
 
 use crate::pg::quote::{ident, literal, qualified};
 
 use super::registry::{attribute_index_row, registry};
 
-use super::sql::{comment_sql, create_index_sql, function_statements, statement};
-use super::tables::create_tables_sql;
+use super::sql::{comment_sql, create_index_sql, statement};
 
 pub(super) fn ef_history_sql(
     schema: &str,
@@ -52,23 +52,7 @@ pub(super) fn create_schema_sql(domain: &str, schema: &Schema, out: &mut String)
             &comment_sql(&format!("SCHEMA {}", ident(name)), Some(comment)),
         );
     }
-    for function in schema.functions() {
-        function_statements(name, function, false, out);
-    }
-    let tables: Vec<&Table> = schema.tables().collect();
-    create_tables_sql(name, &tables, out);
-    for layout in &schema.layouts {
-        if let Some(ef) = &layout.ef_history {
-            statement(
-                out,
-                &format!(
-                    "Record the runtime's EF Core migrations as applied ({} ids)",
-                    ef.migrations.len()
-                ),
-                &ef_history_sql(name, &ef.table, &ef.product_version, &ef.migrations),
-            );
-        }
-    }
+    super::layout_text::layouts_sql(name, &schema.layouts, out);
     let workflow = match &schema.kind {
         crate::compile::ir::SchemaKind::Flow { workflow } => literal(workflow),
         crate::compile::ir::SchemaKind::System => "NULL".to_owned(),
