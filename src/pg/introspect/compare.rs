@@ -207,56 +207,68 @@ async fn describe_both_sides(
         Some(found) => Some(Settle::of(conn, cache, found, expected, shadows).await?),
         None => None,
     };
-    // With a cache, the change stamps first, on this session, then only the schemas not
-    // remembered settled are described: the stamps read every row describing would (one
-    // query, no printing), so the sessions would only repeat that scan three times over.
-    let mut skipped = BTreeSet::new();
-    let mut stamped = BTreeMap::new();
-    let unsettled: Vec<String> = match &settle {
-        Some(settle) => {
-            // Taken before describing: a change committed in between makes the description
-            // newer than its stamp, never older. A failure (an older server) costs speed:
-            // every schema is described.
-            stamped = stamps(conn, names).await.unwrap_or_default();
-            let (skip, rest): (Vec<String>, Vec<String>) =
-                names.iter().cloned().partition(|name| {
-                    stamped
-                        .get(name)
-                        .is_some_and(|stamp| settle.is_settled(name, stamp))
-                });
-            skipped = skip.into_iter().collect();
-            rest
-        }
-        None => names.to_vec(),
-    };
     let complete = found.as_ref().is_some_and(|found| found.complete());
     // When the expected side is built, this session builds it and the two others take the
     // live side; otherwise this one takes a share too.
     let at = if complete { [3, 3] } else { [0, 3] };
-    let (d0, d1, d2) = split3(&unsettled, at);
     let (c0, c1, c2) = split3(names, at);
-    let (mine, first, second) = ((d0, c0), (d1, c1), (d2, c2));
-    let (own, first_share, second_share) = tokio::join!(
+    // No session of its own (the server may be at its connection limit): this one does its
+    // share after its own.
+    let (first_conn, second_conn) = tokio::join!(target.connect(), target.connect());
+    let (mut first_conn, mut second_conn) = (first_conn.ok(), second_conn.ok());
+    // First the change stamps on this session (with a cache), while the others read their
+    // rows; then only the schemas not remembered settled are described. The stamps read every
+    // row describing would (one query, no printing), so they are taken once, here.
+    let (stamped, first_rows, second_rows) = tokio::join!(
+        async {
+            match &settle {
+                // Taken before describing: a change committed in between makes the
+                // description newer than its stamp, never older. A failure (an older
+                // server) costs speed: every schema is described.
+                Some(_) => stamps(conn, names).await.unwrap_or_default(),
+                None => BTreeMap::new(),
+            }
+        },
+        rows_on(first_conn.as_mut(), c1, expected, false),
+        rows_on(second_conn.as_mut(), c2, expected, true),
+    );
+    let (skipped, unsettled): (Vec<String>, Vec<String>) =
+        names.iter().cloned().partition(|name| {
+            settle.as_ref().is_some_and(|settle| {
+                stamped
+                    .get(name)
+                    .is_some_and(|stamp| settle.is_settled(name, stamp))
+            })
+        });
+    let (d0, d1, d2) = split3(&unsettled, at);
+    let (own, first_described, second_described) = tokio::join!(
         async {
             let expected_side = describe_remaining(conn, shadows, found, cache).await?;
-            let mine = live_share(conn, mine, expected, false).await?;
+            let mine = live_share(conn, (d0, c0), expected, false).await?;
             Ok::<_, String>((expected_side, mine))
         },
-        share_elsewhere(target, first, expected, false),
-        share_elsewhere(target, second, expected, true),
+        described_on(first_conn.as_mut(), d1),
+        described_on(second_conn.as_mut(), d2),
     );
+    for session in [first_conn, second_conn].into_iter().flatten() {
+        let _ = session.close().await;
+    }
     let (expected_side, mut live) = own?;
-    for (share, share_names, others) in [(first_share, first, false), (second_share, second, true)]
-    {
-        let share = match share {
-            Some(share) => share?,
-            // No session of its own (the server may be at its connection limit): this one.
-            None => live_share(conn, share_names, expected, others).await?,
-        };
-        live.add(share);
+    for (rows, described, share, others) in [
+        (first_rows, first_described, (d1, c1), false),
+        (second_rows, second_described, (d2, c2), true),
+    ] {
+        match (rows, described) {
+            (Some(rows), Some(described)) => {
+                let mut rows = rows?;
+                rows.described = described?;
+                live.add(rows);
+            }
+            _ => live.add(live_share(conn, share, expected, others).await?),
+        }
     }
     live.stamps = stamped;
-    live.skipped = skipped;
+    live.skipped = skipped.into_iter().collect();
     let (extensions, components) = live.others.take().unwrap_or_default();
     let rows = LiveRows {
         catalog: std::mem::take(&mut live.catalog),
@@ -264,6 +276,25 @@ async fn describe_both_sides(
         components,
     };
     Ok((expected_side, live, rows, settle))
+}
+
+/// The attribute-index catalogs of `catalogs` (and with `others`, the extensions and
+/// published components) on `conn`, when there is one.
+async fn rows_on(
+    conn: Option<&mut PgConnection>,
+    catalogs: &[String],
+    expected: &Catalog,
+    others: bool,
+) -> Option<Result<LiveShare, String>> {
+    Some(live_share(conn?, (&[], catalogs), expected, others).await)
+}
+
+/// The schemas `names` described on `conn`, when there is one.
+async fn described_on(
+    conn: Option<&mut PgConnection>,
+    names: &[String],
+) -> Option<Result<Descriptions, String>> {
+    Some(describe_bulk(conn?, names).await)
 }
 
 /// `list` in three: `at[0]` eighths, then `at[1]` fifths of the rest, then the rest.
@@ -319,22 +350,6 @@ async fn live_share(
         share.others = Some((extensions, components(conn, expected).await?));
     }
     Ok(share)
-}
-
-/// [`live_share`] on a session of its own; `None` when no session could be had.
-async fn share_elsewhere(
-    target: &Target,
-    names: (&[String], &[String]),
-    expected: &Catalog,
-    others: bool,
-) -> Option<Result<LiveShare, String>> {
-    if names.0.is_empty() && names.1.is_empty() && !others {
-        return Some(Ok(LiveShare::default()));
-    }
-    let mut conn = target.connect().await.ok()?;
-    let share = live_share(&mut conn, names, expected, others).await;
-    let _ = conn.close().await;
-    Some(share)
 }
 
 /// One recorded schema against its live counterpart: what its layout's shadow describes,

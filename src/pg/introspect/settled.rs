@@ -110,7 +110,7 @@ impl Settle {
     ) -> bool {
         read_shadows(schema, shadows)
             .iter()
-            .all(|name| self.keys.get(*name).is_some() && self.keys.get(*name) == actual.get(*name))
+            .all(|name| self.keys.contains_key(*name) && self.keys.get(*name) == actual.get(*name))
     }
 
     /// Remembers `now` as the database's settled schemas, unless it is what was remembered.

@@ -72,6 +72,25 @@ fn a_settled_schema_is_read_again_after_any_change_to_what_drift_compares() {
     assert_eq!(both(ws.path(), &db.url).0, Some(0));
     settled(&vnext(&["drift"], ws.path(), &url));
 
+    let changes = out_of_band_changes(&db);
+    for (what, change, undo, word) in &changes {
+        db.query(change);
+        let (code, report) = both(ws.path(), &db.url);
+        assert_eq!(code, Some(2), "{what}: {report}");
+        assert!(report.contains(word), "{what}: {report}");
+        let drift = vnext(&["drift"], ws.path(), &url);
+        assert!(described_again(&drift), "{what}: {}", text(&drift));
+        db.query(undo);
+        assert_eq!(both(ws.path(), &db.url).0, Some(0), "{what} undone");
+        settled(&vnext(&["drift"], ws.path(), &url));
+    }
+
+    invalid_index_and_recreated_schema(ws.path(), &db, &role, &url);
+}
+
+/// Each kind of out-of-band change drift compares: what is changed, the change, its undoing, a
+/// word the report names it by.
+fn out_of_band_changes(db: &TestDb) -> Vec<(&'static str, String, String, &'static str)> {
     let t = format!("{SCHEMA}.\"Instances\"");
     let index = "IX_Instances_Key";
     let index_def = db.query(&format!(
@@ -92,8 +111,7 @@ fn a_settled_schema_is_read_again_after_any_change_to_what_drift_compares() {
             "SELECT pg_get_functiondef('{function}'::regprocedure)"
         ))
         .join("\n");
-    // (what is changed, the change, its undoing, a word the report names it by)
-    let changes: Vec<(&str, String, String, &str)> = vec![
+    vec![
         (
             "a column's type",
             format!("ALTER TABLE {t} ALTER COLUMN \"Key\" TYPE varchar(300)"),
@@ -156,19 +174,16 @@ fn a_settled_schema_is_read_again_after_any_change_to_what_drift_compares() {
             function_def.clone(),
             "vnext_try_numeric",
         ),
-    ];
-    for (what, change, undo, word) in &changes {
-        db.query(change);
-        let (code, report) = both(ws.path(), &db.url);
-        assert_eq!(code, Some(2), "{what}: {report}");
-        assert!(report.contains(word), "{what}: {report}");
-        let drift = vnext(&["drift"], ws.path(), &url);
-        assert!(described_again(&drift), "{what}: {}", text(&drift));
-        db.query(undo);
-        assert_eq!(both(ws.path(), &db.url).0, Some(0), "{what} undone");
-        settled(&vnext(&["drift"], ws.path(), &url));
-    }
+    ]
+}
 
+/// An index made invalid (a concurrent build that failed), and the schema dropped and made
+/// again with the same objects under new oids: each read again and reported as without the
+/// cache, and settled again once gone or the same.
+fn invalid_index_and_recreated_schema(ws: &std::path::Path, db: &TestDb, role: &Role, url: &str) {
+    let settled = |output: &std::process::Output| {
+        assert_eq!(output.status.code(), Some(0), "{}", text(output));
+    };
     // An index made invalid: a concurrent build that failed (a unique index over duplicates).
     let failed = psql(
         &db.url,
@@ -178,14 +193,14 @@ fn a_settled_schema_is_read_again_after_any_change_to_what_drift_compares() {
         ],
     );
     assert!(!failed.status.success(), "{}", text(&failed));
-    let (code, report) = both(ws.path(), &db.url);
+    let (code, report) = both(ws, &db.url);
     assert_eq!(code, Some(2), "{report}");
     assert!(report.contains("INVALID"), "{report}");
-    let drift = vnext(&["drift"], ws.path(), &url);
+    let drift = vnext(&["drift"], ws, url);
     assert!(described_again(&drift), "{}", text(&drift));
     db.query("DROP INDEX sys_schemas.vnext_probe");
-    assert_eq!(both(ws.path(), &db.url).0, Some(0));
-    settled(&vnext(&["drift"], ws.path(), &url));
+    assert_eq!(both(ws, &db.url).0, Some(0));
+    settled(&vnext(&["drift"], ws, url));
 
     // The schema dropped and made again, the same objects under new oids: read again, and
     // (being the same) settled again.
@@ -203,8 +218,8 @@ fn a_settled_schema_is_read_again_after_any_change_to_what_drift_compares() {
         "GRANT USAGE ON SCHEMA {SCHEMA} TO {r}; GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {r}",
         r = role.name()
     ));
-    let drift = vnext(&["drift"], ws.path(), &url);
+    let drift = vnext(&["drift"], ws, url);
     assert!(described_again(&drift), "{}", text(&drift));
-    assert_eq!(both(ws.path(), &db.url).0, Some(0));
-    settled(&vnext(&["drift"], ws.path(), &url));
+    assert_eq!(both(ws, &db.url).0, Some(0));
+    settled(&vnext(&["drift"], ws, url));
 }
