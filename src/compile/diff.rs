@@ -291,7 +291,7 @@ pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
 /// but each side shares one per name among all its schemas. Without this, every one of
 /// 10,000 workflow schemas compared its whole instance layout, table by table.
 #[derive(Default)]
-struct SameLayouts(std::collections::HashMap<(*const Layout, *const Layout), bool>);
+struct SameLayouts(BTreeMap<(*const Layout, *const Layout), bool>);
 
 impl SameLayouts {
     fn of(&mut self, a: &Schema, b: &Schema) -> bool {

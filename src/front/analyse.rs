@@ -214,7 +214,7 @@ fn save_cache(
     domains: &[String],
     components: &[Component],
 ) {
-    cache.forget_rest(kept.len() < taken);
+    cache.forget_rest(taken - kept.len());
     let by_reference = |entries: &[Cached]| {
         entries
             .iter()

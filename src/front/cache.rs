@@ -89,8 +89,17 @@ pub struct Cache {
     dir: Option<PathBuf>,
     key: String,
     entries: BTreeMap<String, Entry>,
+    /// Whether the file on disk must be written whatever changed (a fresh cache).
     changed: bool,
+    /// How many entries of the file on disk were not used: their files changed or are gone.
+    stale: usize,
 }
+
+/// A cache whose stale and missing entries are at most this fraction of the ones used
+/// (1/`REWRITE_FRACTION`) is not written again: the few files it lacks are read again by the
+/// next run, which costs what the change costs, where writing the whole cache (50 MB at
+/// 10,000 workflows) would cost what the domain costs. Past it, the cache is rewritten.
+const REWRITE_FRACTION: usize = 64;
 
 /// The key a cache is valid for: this build of vnext (the version, and the hash of the code
 /// `build.rs` takes, since the same version is built many times while it is developed) and
@@ -126,6 +135,7 @@ impl Cache {
             key: build_key(),
             entries: BTreeMap::new(),
             changed: true,
+            stale: 0,
         }
     }
 
@@ -138,6 +148,7 @@ impl Cache {
                 key,
                 entries: BTreeMap::new(),
                 changed: false,
+                stale: 0,
             };
         };
         let entries = std::fs::read(dir.join(FILE))
@@ -151,6 +162,7 @@ impl Cache {
             key,
             entries,
             changed: false,
+            stale: 0,
         }
     }
 
@@ -161,11 +173,11 @@ impl Cache {
         self.entries.remove(path.to_string_lossy().as_ref())
     }
 
-    /// Forgets the entries not taken (files no longer part of the workspace), and notes
-    /// whether some taken were not used (`unused`: their files changed): either way the cache
-    /// on disk is no longer what `save` writes.
-    pub fn forget_rest(&mut self, unused: bool) {
-        self.changed |= unused || !self.entries.is_empty();
+    /// Forgets the entries not taken (files no longer part of the workspace), and counts them
+    /// with those taken and not used (`unused`: their files changed): the entries of the cache
+    /// on disk that `save` would not write again.
+    pub fn forget_rest(&mut self, unused: usize) {
+        self.stale += unused + self.entries.len();
         self.entries.clear();
     }
 
@@ -179,7 +191,10 @@ impl Cache {
 
     /// Writes the cache: the entries still in it, the ones taken and `kept` (unchanged) and
     /// `fresh` ones, given by reference so a large workspace is not copied to be written; only
-    /// when something changed. Errors are ignored: the cache only saves time.
+    /// when it is fresh, or when what changed is more than a small part of it
+    /// (`REWRITE_FRACTION`): otherwise the file on disk stays as it is, and its entries that
+    /// no longer match are misses next time too (an entry is used only when the stamp of its
+    /// file is the one it recorded). Errors are ignored: the cache only saves time.
     pub fn save(
         &mut self,
         kept: &[(String, Stamp, Option<&str>, &Component)],
@@ -198,7 +213,8 @@ impl Cache {
             entries: BTreeMap<&'a str, EntryRef<'a>>,
         }
         let Some(dir) = &self.dir else { return };
-        if !self.changed && fresh.is_empty() {
+        let outdated = self.stale + fresh.len();
+        if !self.changed && outdated * REWRITE_FRACTION <= kept.len() {
             return;
         }
         let mut entries: BTreeMap<&str, EntryRef<'_>> = self

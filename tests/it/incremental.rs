@@ -448,3 +448,47 @@ fn a_plan_that_recovers_an_interrupted_write_says_so_and_is_no_quiet_noop() {
     // The next plan has nothing to recover or say: it is remembered again.
     rearm(ws);
 }
+
+/// A change that is a small part of a large domain does not rewrite the whole analysis cache
+/// (at 10,000 workflows, 50 MB): the file it lacks is read again by each plan, which costs what
+/// the change costs, and the plans write what plans from scratch write. Past a sixty-fourth of
+/// the files the cache is rewritten, and every file is a hit again.
+#[test]
+fn a_small_change_of_a_large_domain_leaves_the_analysis_cache_as_it_was() {
+    let temp = known_noop_workspace(20);
+    let ws = temp.path();
+    let none = ws.join("no-fixture");
+    let cache = ws.join(DIR).join("analysis.bin");
+    let before = std::fs::read(&cache).unwrap();
+    let flow = |n: usize| ws.join(format!("core/Workflows/group-000/flow-{n:05}.json"));
+    let text = std::fs::read_to_string(flow(1)).unwrap();
+    let revised = text.replacen("\"version\": \"1.0.0\"", "\"version\": \"1.1.0\"", 1);
+    std::fs::write(flow(1).with_file_name("flow-00001@1.1.0.json"), revised).unwrap();
+    let read_again =
+        |output: &PlanOutput| output.analysis.components.len() - output.analysis.cache_hits;
+    let written = same_as_from_scratch(&none, ws, "a new version");
+    assert_eq!(written.domains[0].outcome, Outcome::Written);
+    assert_eq!(read_again(&written), 1);
+    assert!(
+        std::fs::read(&cache).unwrap() == before,
+        "the cache was rewritten"
+    );
+    let again = same_as_from_scratch(&none, ws, "planned again");
+    assert_eq!(again.domains[0].outcome, Outcome::UpToDate);
+    assert_eq!(read_again(&again), 1, "the new file is read again");
+    assert!(
+        std::fs::read(&cache).unwrap() == before,
+        "the cache was rewritten"
+    );
+    // Two more files rewritten as they were: five entries of a hundred are outdated.
+    touch(&flow(2));
+    touch(&flow(3));
+    let rewritten = same_as_from_scratch(&none, ws, "three files changed");
+    assert_eq!(read_again(&rewritten), 3);
+    assert!(
+        std::fs::read(&cache).unwrap() != before,
+        "the cache was not rewritten"
+    );
+    let hits = same_as_from_scratch(&none, ws, "after the rewrite");
+    assert_eq!(read_again(&hits), 0);
+}
