@@ -371,11 +371,12 @@ fn eight_concurrent_applies_apply_each_file_once() {
             "generated/loans/0002_upgrade_layout.sql".to_owned(),
             "platform 0001_initial.sql".to_owned(),
             "platform 0002_upgrade_layout.sql".to_owned(),
-            "platform 0003_upgrade_layout.sql".to_owned()
+            "platform 0003_upgrade_layout.sql".to_owned(),
+            "platform 0004_upgrade_layout.sql".to_owned()
         ]
     );
     assert!(waited >= 1, "no apply ever waited for the lock");
-    assert_eq!(history(&db).len(), 5);
+    assert_eq!(history(&db).len(), 6);
     assert_settled(ws.path(), &db, None);
 }
 
