@@ -355,15 +355,19 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     );
     assert_eq!(plan(&loans).domains[0].outcome, Outcome::UpToDate);
 
-    // And back to 0.0.95: the release's table goes, so the plan is refused without the opt-in;
-    // with it, every schema holds 0.0.94's objects again, its history rows included.
+    back_to_the_older_release(&loans, &db);
+}
+
+/// Back to 0.0.95: the release's table goes, so the plan is refused without the opt-in; with it,
+/// every schema holds 0.0.94's objects again, its history rows included.
+fn back_to_the_older_release(loans: &Path, db: &TestDb) {
     let config = loans.join("vnext.config.json");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("\"0.0.99\"", "\"0.0.95\"")).unwrap();
     let before = std::fs::read_dir(loans.join("generated/platform"))
         .unwrap()
         .count();
-    let refused = plan(&loans);
+    let refused = plan(loans);
     // The system schemas' drops are judged before any domain is planned: nothing is written.
     assert!(refused.domains.is_empty(), "{:#?}", refused.diagnostics);
     assert!(
@@ -385,7 +389,7 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
             "table:*.InstanceSecrets".to_owned(),
             "column:*.InstanceTasks.*".to_owned(),
         ],
-        ..PlanInput::new(&loans, PlanMode::Write)
+        ..PlanInput::new(loans, PlanMode::Write)
     });
     assert_eq!(
         back.domains[0].outcome,
@@ -411,7 +415,7 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     .into_iter()
     .chain(SYSTEM_SCHEMAS)
     {
-        assert_parity(&db, schema, "0.0.94");
+        assert_parity(db, schema, "0.0.94");
     }
 }
 
