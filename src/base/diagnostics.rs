@@ -159,6 +159,8 @@ codes! {
     RebaseRefused = ("VN512", "rebase-refused", Error, "plan --rebase cannot tell which migrations to plan again"),
     PlatformCopyUnknown = ("VN513", "platform-copy-unknown", Error, "generated/platform/ holds a platform migration this vnext does not carry"),
     PlatformCopyEdited = ("VN514", "platform-copy-edited", Error, "generated/platform/ holds a platform migration whose text differs from the one vnext carries"),
+    PlatformReleaseMixed = ("VN515", "platform-release-mixed", Error, "Domains that share one generated/platform/ name different runtime releases"),
+    PlatformCopyForeignLayout = ("VN516", "platform-copy-foreign-layout", Error, "generated/platform/state.json records platform layouts this vnext does not carry"),
 
     // Applying to a database: VN6xx.
     ConnectionFailed = ("VN600", "connection-failed", Error, "vnext could not connect to the database"),

@@ -95,6 +95,18 @@ pub fn embedded_releases() -> Vec<String> {
     releases
 }
 
+/// The embedded platform's layout files, parsed as analysis reads them (without analysing the
+/// platform): what a workspace's own platform state may record (apply checks it).
+pub fn embedded_layout_sources() -> Vec<serde_json::Value> {
+    files::DEFINITIONS
+        .iter()
+        .filter(|(path, _)| path.starts_with("layout/"))
+        .filter_map(|(_, text)| {
+            crate::front::syntax::parse(text, crate::base::source::Format::Yaml).ok()
+        })
+        .collect()
+}
+
 /// The embedded platform definitions, analysed like any workspace (with content).
 pub fn analysis() -> Platform {
     let discovery = workspace::discover_embedded(Embedded {

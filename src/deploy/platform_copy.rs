@@ -9,7 +9,12 @@
 //! refused, because the copy is only ever written by vnext and what a database applied must
 //! stay what it was. `vnext.sum` and `state.json` follow the migrations, so they are rewritten
 //! whenever they differ from the platform's.
-
+//!
+//! A workspace whose runtime release is not the platform's own continues the platform's chain
+//! with migrations of its own (`command::pipeline::platform_copy` plans them): files after the
+//! platform's files the copy holds unchanged from the first, recorded in the copy's intact
+//! `vnext.sum`. Once a copy has them, its `state.json` and sum are its own, and platform files
+//! it lacks are not copied (the planner brings the copy's state to its release).
 use std::path::Path;
 
 use crate::base::hash::checksum;
@@ -28,6 +33,13 @@ pub(crate) struct Judgement {
     pub(crate) edited: Vec<String>,
     /// Other files in the folder, and hidden files an interrupted plan left.
     pub(crate) strangers: Vec<String>,
+    /// The workspace's own platform migrations, in order: planned for its runtime release
+    /// after the platform's files the copy holds unchanged from the first, and recorded in its
+    /// intact `vnext.sum`.
+    pub(crate) own: Vec<String>,
+    /// What is wrong with a copy that has files of its own and a `vnext.sum` that does not
+    /// vouch for them, in sentences.
+    pub(crate) tampered: Vec<String>,
 }
 
 impl Judgement {
@@ -38,13 +50,43 @@ impl Judgement {
 
     /// The copy holds files vnext must not overwrite.
     pub(crate) fn is_refused(&self) -> bool {
-        !self.unknown.is_empty() || !self.edited.is_empty()
+        !self.unknown.is_empty() || !self.edited.is_empty() || !self.tampered.is_empty()
     }
 }
 
 /// Compares the copy with the platform (both read as folders).
 pub(crate) fn judge(copy: &Folder, platform: &Folder) -> Judgement {
-    let mut judgement = Judgement::default();
+    let mut judgement = Judgement {
+        strangers: copy
+            .strangers
+            .iter()
+            .chain(&copy.pending)
+            .cloned()
+            .collect(),
+        ..Judgement::default()
+    };
+    // The platform's files the copy holds as they are, from the first; after them, files of the
+    // workspace's own when its sum (which chains every file and the state) vouches for them:
+    // vnext wrote them, nobody edited them. A later platform may carry other files under the
+    // same numbers: the copy went its own way there, and the planner (not a copy of those
+    // files) brings it to its release.
+    let prefix = copy
+        .files
+        .iter()
+        .zip(&platform.files)
+        .take_while(|(copied, file)| copied.name == file.name && copied.checksum == file.checksum)
+        .count();
+    let rest = &copy.files[prefix..];
+    // A copy that does not begin with the platform's first file was planned on another
+    // platform altogether (`--platform DIR`): it is judged file by file, as before.
+    if prefix > 0
+        && !rest.is_empty()
+        && copy.strangers.is_empty()
+        && migrations::verify(copy).is_empty()
+    {
+        judgement.own = rest.iter().map(|f| f.name.clone()).collect();
+        return judgement;
+    }
     for file in &platform.files {
         match copy.files.iter().find(|f| f.name == file.name) {
             None => judgement.missing.push(file.name.clone()),
@@ -54,12 +96,25 @@ pub(crate) fn judge(copy: &Folder, platform: &Folder) -> Judgement {
             Some(_) => {}
         }
     }
-    judgement.unknown = copy
-        .files
+    // A file the sum names is the workspace's own (the sum fails for another reason); one it
+    // does not name was added by hand or by a newer vnext.
+    let named = |name: &str| {
+        copy.sum
+            .as_deref()
+            .is_some_and(|sum| sum.lines().any(|line| line.split(' ').next() == Some(name)))
+    };
+    judgement.unknown = rest
         .iter()
-        .filter(|f| !platform.files.iter().any(|p| p.name == f.name))
+        .filter(|f| !platform.files.iter().any(|p| p.name == f.name) && !named(&f.name))
         .map(|f| f.name.clone())
         .collect();
+    if !rest.is_empty() && judgement.edited.is_empty() && judgement.unknown.is_empty() {
+        // The workspace's own files, and a sum that no longer vouches for them.
+        judgement.tampered = migrations::verify(copy)
+            .into_iter()
+            .filter(|problem| !problem.contains("interrupted"))
+            .collect();
+    }
     let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
         (Some(a), Some(b)) => checksum(a) == checksum(b),
         (None, None) => true,
@@ -67,13 +122,22 @@ pub(crate) fn judge(copy: &Folder, platform: &Folder) -> Judgement {
     };
     judgement.bookkeeping_stale =
         !same(&copy.sum, &platform.sum) || !same(&copy.state, &platform.state);
-    judgement.strangers = copy
-        .strangers
-        .iter()
-        .chain(&copy.pending)
-        .cloned()
-        .collect();
     judgement
+}
+
+/// The layouts a copy's `state.json` records that are none of `known` (the platform's layout
+/// files, as written): a copy planned by a vnext whose platform has other layouts. Their names,
+/// sorted; an unreadable state is for the planner to report.
+pub(crate) fn foreign_layouts(state: &str, known: &[&serde_json::Value]) -> Vec<String> {
+    let Ok(state) = crate::compile::state::State::parse(state) else {
+        return Vec::new();
+    };
+    state
+        .layouts
+        .iter()
+        .filter(|(_, source)| !known.contains(source))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Brings the copy at `dir` up to date: the missing migrations first, then `state.json`, then
@@ -186,6 +250,44 @@ mod tests {
         ]);
         let judgement = judge(&newer, &platform);
         assert_eq!(judgement.unknown, ["0002_b.sql"]);
+        assert!(judgement.is_refused());
+    }
+
+    #[test]
+    fn the_workspace_own_files_after_the_platform_files_count_while_its_sum_vouches_for_them() {
+        let platform = folder(&[
+            ("0001_a.sql", ONE),
+            ("vnext.sum", "s"),
+            ("state.json", "{}"),
+        ]);
+        let state = "{\"own\": 1}";
+        let mut copy = folder(&[
+            ("0001_a.sql", ONE),
+            ("0002_own.sql", TWO),
+            ("state.json", state),
+        ]);
+        copy.sum = Some(migrations::sum(&copy.files, state));
+        let judgement = judge(&copy, &platform);
+        assert_eq!(judgement.own, ["0002_own.sql"]);
+        assert!(judgement.is_current(), "{judgement:?}");
+
+        // A later platform with another file under the same number: the copy went its own way
+        // there, and nothing of the platform's is copied over it.
+        let later = folder(&[
+            ("0001_a.sql", ONE),
+            ("0002_own.sql", "-- the platform's 0002\n"),
+            ("vnext.sum", "s2"),
+            ("state.json", "{}"),
+        ]);
+        let judgement = judge(&copy, &later);
+        assert_eq!(judgement.own, ["0002_own.sql"]);
+        assert!(judgement.is_current(), "{judgement:?}");
+
+        // Not in the sum (added or edited by hand): refused, as before.
+        copy.sum = Some("s".to_owned());
+        let judgement = judge(&copy, &platform);
+        assert!(judgement.own.is_empty());
+        assert_eq!(judgement.unknown, ["0002_own.sql"]);
         assert!(judgement.is_refused());
     }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::apply::{flat, ok, root, text, vnext, workspace_copy};
 use crate::database::TestDb;
 
-const SYSTEM_SCHEMAS: [&str; 7] = [
+pub(crate) const SYSTEM_SCHEMAS: [&str; 7] = [
     "sys_extensions",
     "sys_flows",
     "sys_functions",

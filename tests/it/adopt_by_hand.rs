@@ -86,6 +86,7 @@ fn a_database_built_by_hand_from_generated_is_adopted_and_then_vnexts_own() {
             "platform 0001_initial.sql",
             "platform 0002_upgrade_layout.sql",
             "platform 0003_upgrade_layout.sql",
+            "platform 0004_upgrade_layout.sql",
             "domain 0001_initial.sql",
             "domain 0002_upgrade_layout.sql"
         ]
@@ -127,7 +128,8 @@ fn an_apply_that_stopped(ws: &Path, purpose: &str) -> TestDb {
             "domain 1 0001_initial.sql 1/345 unfinished",
             "platform 1 0001_initial.sql 469/469 finished",
             "platform 2 0002_upgrade_layout.sql 104/104 finished",
-            "platform 3 0003_upgrade_layout.sql 14/14 finished"
+            "platform 3 0003_upgrade_layout.sql 14/14 finished",
+            "platform 4 0004_upgrade_layout.sql 35/35 finished"
         ]
     );
     db.query("DROP SCHEMA collateral_valuation");
@@ -198,7 +200,8 @@ fn a_stopped_apply_finished_by_hand_is_adopted_and_its_entry_recorded_finished()
             "domain 2 0002_upgrade_layout.sql 8/8 finished",
             "platform 1 0001_initial.sql 469/469 finished",
             "platform 2 0002_upgrade_layout.sql 104/104 finished",
-            "platform 3 0003_upgrade_layout.sql 14/14 finished"
+            "platform 3 0003_upgrade_layout.sql 14/14 finished",
+            "platform 4 0004_upgrade_layout.sql 35/35 finished"
         ]
     );
     let entry = db.query("SELECT coalesce(\"Error\", 'none') || ' ' || (\"AppliedChecksum\" IS NOT NULL) || ' ' || \"Repaired\" FROM sys_schemas.\"MigrationHistory\" WHERE \"Source\" = 'domain'");

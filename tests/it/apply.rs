@@ -222,11 +222,12 @@ fn every_example_applies_fresh_then_is_a_no_op() {
             args[0] = "status";
             let status = ok(vnext(&args, ws.path(), &db.url));
             let listing = String::from_utf8_lossy(&status.stdout).into_owned();
-            // The platform's three files and each of the domain's.
+            // The platform's four files (the examples' runtime release has one of its own) and
+            // each of the domain's.
             let files = crate::database::migration_files(&ws.path().join("generated").join(domain));
             assert_eq!(
                 listing.matches(" applied ").count(),
-                3 + files.len(),
+                4 + files.len(),
                 "{listing}"
             );
             assert!(listing.contains("by tester@"), "{listing}");
@@ -320,7 +321,7 @@ fn json_events_one_per_line() {
         .collect();
     assert_eq!(kinds.first(), Some(&"connected"));
     assert!(kinds.contains(&"pending"));
-    assert_eq!(kinds.iter().filter(|k| **k == "file-finished").count(), 5);
+    assert_eq!(kinds.iter().filter(|k| **k == "file-finished").count(), 6);
     assert_eq!(kinds.last(), Some(&"finished"));
     let steps = events
         .iter()
@@ -371,11 +372,12 @@ fn eight_concurrent_applies_apply_each_file_once() {
             "generated/loans/0002_upgrade_layout.sql".to_owned(),
             "platform 0001_initial.sql".to_owned(),
             "platform 0002_upgrade_layout.sql".to_owned(),
-            "platform 0003_upgrade_layout.sql".to_owned()
+            "platform 0003_upgrade_layout.sql".to_owned(),
+            "platform 0004_upgrade_layout.sql".to_owned()
         ]
     );
     assert!(waited >= 1, "no apply ever waited for the lock");
-    assert_eq!(history(&db).len(), 5);
+    assert_eq!(history(&db).len(), 6);
     assert_settled(ws.path(), &db, None);
 }
 

@@ -3,6 +3,11 @@
 //! with the platform this vnext carries (a newer platform arrives as new, reviewable files),
 //! refuses a copy it must not overwrite, and `vnext apply` runs the copy. psql over every file of
 //! `generated/`, in order, builds the database `vnext apply` builds.
+//!
+//! A workspace on another runtime release than the platform's own gets the platform's files and
+//! one migration of its own that builds the system schemas for its release, planned by the
+//! ordinary planner (its drops behind `--allow-drop`, as a domain's); every domain sharing the
+//! copy targets that one release.
 
 use std::path::Path;
 use std::process::Command;
@@ -44,45 +49,73 @@ fn embedded() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The drops that take the system schemas from runtime 0.0.99 to 0.0.95 (the 0.0.94 chain).
+pub(crate) fn allow_older_release() -> Vec<String> {
+    [
+        "table:*.InstanceSecrets",
+        "column:*.InstanceTasks.Order",
+        "column:*.InstanceTasks.TaskTrigger",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The workspace's own platform migration for runtime 0.0.95 the examples commit.
+const OWN: &str = "0004_upgrade_layout.sql";
+
+/// The files of the examples' copy: the platform's, then their own.
+const EXAMPLE_COPY: [&str; 6] = [
+    "0001_initial.sql",
+    "0002_upgrade_layout.sql",
+    "0003_upgrade_layout.sql",
+    OWN,
+    "state.json",
+    "vnext.sum",
+];
+
+/// The examples (runtime 0.0.95) hold the platform's files byte for byte, and after them the
+/// one file of their own that builds the system schemas for their release.
 #[test]
 fn the_committed_examples_hold_the_platform_migrations_of_this_vnext() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut copies = Vec::new();
     for example in ["examples/loans", "examples/payments"] {
-        assert_eq!(
-            files(&root.join(example).join("generated/platform")),
-            embedded(),
-            "{example}"
-        );
+        let copy = files(&root.join(example).join("generated/platform"));
+        let names: Vec<&str> = copy.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, EXAMPLE_COPY, "{example}");
+        for (name, bytes) in embedded().into_iter().filter(|(n, _)| n.ends_with(".sql")) {
+            let copied = copy.iter().find(|(n, _)| *n == name).unwrap();
+            assert_eq!(copied.1, bytes, "{example}/{name}");
+        }
+        copies.push(copy);
     }
+    // One release, one platform chain: both workspaces hold the same files.
+    assert_eq!(copies[0], copies[1]);
 }
 
 #[test]
 fn a_first_plan_writes_the_platform_migrations_beside_the_domains() {
     let workspace = example_copy("loans");
+    let committed = files(&workspace.path().join("generated/platform"));
     std::fs::remove_dir_all(workspace.path().join("generated")).unwrap();
 
     let check = plan(workspace.path(), PlanMode::Check);
+    assert!(check.diagnostics.is_empty(), "{:#?}", check.diagnostics);
     assert_eq!(check.platform.len(), 1);
     assert_eq!(check.platform[0].outcome, CopyOutcome::Stale);
     assert!(!workspace.path().join("generated/platform").exists());
 
+    // A new workspace on runtime 0.0.95: no database ran any of these files, so what the last
+    // one drops (the 0.0.99 objects the platform's files create) needs no opt-in.
     let first = plan(workspace.path(), PlanMode::Write);
     assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
     assert_eq!(first.domains[0].outcome, Outcome::Written);
     assert_eq!(first.platform[0].outcome, CopyOutcome::Written);
-    assert_eq!(
-        first.platform[0].files,
-        [
-            "0001_initial.sql",
-            "0002_upgrade_layout.sql",
-            "0003_upgrade_layout.sql",
-            "state.json",
-            "vnext.sum"
-        ]
-    );
+    assert_eq!(first.platform[0].files, EXAMPLE_COPY);
+    // The very files the example commits: a new workspace and an upgraded one hold one chain.
     assert_eq!(
         files(&workspace.path().join("generated/platform")),
-        embedded()
+        committed
     );
 
     let again = plan(workspace.path(), PlanMode::Check);
@@ -90,13 +123,154 @@ fn a_first_plan_writes_the_platform_migrations_beside_the_domains() {
     assert_eq!(again.platform[0].outcome, CopyOutcome::UpToDate);
 }
 
+/// The copy of a workspace planned before the platform followed its release (0001–0003, the
+/// platform's 0.0.99 system schemas): the next plan writes a 0004 of its own for 0.0.95, and
+/// because databases ran 0001–0003, its drops are refused, with nothing written, until the
+/// plan is given the opt-in.
+#[test]
+fn an_existing_copy_gets_a_platform_migration_of_its_own_for_the_workspace_release() {
+    let workspace = example_copy("loans");
+    let copy = workspace.path().join("generated/platform");
+    let committed_own = std::fs::read(copy.join(OWN)).unwrap();
+    std::fs::remove_file(copy.join(OWN)).unwrap();
+    for (name, text) in vnext::compile::platform::generated_files() {
+        if !name.ends_with(".sql") {
+            std::fs::write(copy.join(name), text).unwrap();
+        }
+    }
+    assert_eq!(files(&copy), embedded());
+    let generated = |workspace: &Path| {
+        let generated = workspace.join("generated");
+        (
+            files(&generated.join("loans")),
+            files(&generated.join("platform")),
+        )
+    };
+    let before = generated(workspace.path());
+
+    for mode in [PlanMode::Check, PlanMode::Write] {
+        let refused = plan(workspace.path(), mode);
+        let drops: Vec<&str> = refused
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::DataLossRefused)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(drops.len(), 3, "{:#?}", refused.diagnostics);
+        assert!(
+            drops.iter().all(|m| m.contains("7 system schemas")
+                && m.contains("sys_flows")
+                && m.contains("runtime 0.0.95")),
+            "{drops:#?}"
+        );
+        assert!(
+            refused.diagnostics.iter().any(|d| d
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("--allow-drop 'table:*.InstanceSecrets'"))),
+            "{:#?}",
+            refused.diagnostics
+        );
+        assert!(refused.domains.is_empty(), "no domain is planned");
+        assert_eq!(generated(workspace.path()), before);
+    }
+
+    let allowed = pipeline::plan(&PlanInput {
+        allow_drop: allow_older_release(),
+        ..PlanInput::new(workspace.path(), PlanMode::Write)
+    });
+    assert!(allowed.diagnostics.is_empty(), "{:#?}", allowed.diagnostics);
+    assert_eq!(allowed.domains[0].outcome, Outcome::UpToDate);
+    assert_eq!(allowed.platform[0].outcome, CopyOutcome::Written);
+    assert_eq!(allowed.platform[0].files, [OWN, "state.json", "vnext.sum"]);
+    // The platform's files are untouched, and the new one is the one a new workspace gets.
+    assert_eq!(std::fs::read(copy.join(OWN)).unwrap(), committed_own);
+    let sql = String::from_utf8(committed_own).unwrap();
+    for schema in crate::adopt::SYSTEM_SCHEMAS {
+        assert!(
+            sql.contains(&format!("DROP TABLE \"{schema}\".\"InstanceSecrets\"")),
+            "{schema}\n{sql}"
+        );
+    }
+    assert_eq!(
+        plan(workspace.path(), PlanMode::Check).platform[0].outcome,
+        CopyOutcome::UpToDate
+    );
+}
+
+/// One `generated/platform/` serves every domain of a workspace: domains that target different
+/// releases are refused (VN515) at each solution file, with nothing written.
+#[test]
+fn domains_sharing_a_copy_must_target_one_runtime_release() {
+    let workspace = example_copy("payments");
+    let config = workspace.path().join("vnext.cards.config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("\"0.0.95\"", "\"0.0.99\"")).unwrap();
+    let before = files(&workspace.path().join("generated/platform"));
+
+    let output = plan(workspace.path(), PlanMode::Write);
+    let mixed: Vec<_> = output
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::PlatformReleaseMixed)
+        .collect();
+    assert_eq!(mixed.len(), 2, "{:#?}", output.diagnostics);
+    assert!(
+        mixed.iter().all(|d| d.labels.len() == 1
+            && d.message.contains("cards 0.0.99")
+            && d.message.contains("payments 0.0.95")),
+        "{mixed:#?}"
+    );
+    assert!(output.domains.is_empty());
+    assert_eq!(files(&workspace.path().join("generated/platform")), before);
+}
+
+/// Files of the workspace's own that a vnext with other platform layouts planned (a newer one)
+/// are refused by plan and by apply (VN516): this vnext would undo them.
+#[test]
+fn a_copy_planned_on_layouts_this_vnext_does_not_carry_is_refused() {
+    let workspace = example_copy("loans");
+    let copy = workspace.path().join("generated/platform");
+    let state = std::fs::read_to_string(copy.join("state.json")).unwrap();
+    let newer = state.replacen("20260918090000.1", "20260918090000.2", 1);
+    assert_ne!(newer, state);
+    std::fs::write(copy.join("state.json"), &newer).unwrap();
+    let folder = vnext::deploy::migrations::read(&copy).unwrap();
+    std::fs::write(
+        copy.join("vnext.sum"),
+        vnext::deploy::migrations::sum(&folder.files, &newer),
+    )
+    .unwrap();
+
+    let output = plan(workspace.path(), PlanMode::Write);
+    assert!(
+        output
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::PlatformCopyForeignLayout),
+        "{:#?}",
+        output.diagnostics
+    );
+    assert!(output.domains.is_empty());
+    if !crate::database::available() {
+        return;
+    }
+    let db = TestDb::create("platform_foreign");
+    let refused = vnext(&["apply"], workspace.path(), &db.url);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("VN516"), "{}", stderr(&refused));
+}
+
 #[test]
 fn a_copy_behind_this_vnext_gets_the_newer_platform_migration_as_a_new_file() {
     let workspace = example_copy("loans");
+    // On the platform's own release, the copy is the platform's chain and nothing more.
+    crate::layout_upgrade::on_newest_release(workspace.path());
     let copy = workspace.path().join("generated/platform");
     // The copy a vnext that carried only the first platform migration wrote.
-    std::fs::remove_file(copy.join("0002_upgrade_layout.sql")).unwrap();
-    std::fs::remove_file(copy.join("0003_upgrade_layout.sql")).unwrap();
+    for name in ["0002_upgrade_layout.sql", "0003_upgrade_layout.sql", OWN] {
+        std::fs::remove_file(copy.join(name)).unwrap();
+    }
     let first = vnext::deploy::migrations::read(&copy).unwrap();
     let state = first.state.clone().unwrap();
     std::fs::write(
@@ -203,7 +377,12 @@ fn apply_runs_the_workspace_copy_of_the_platform() {
     let platform = db.query(
         "SELECT \"Version\" FROM sys_schemas.\"MigrationHistory\" WHERE \"Source\" = 'platform' ORDER BY 1",
     );
-    assert_eq!(platform, ["1", "2", "3"]);
+    assert_eq!(platform, ["1", "2", "3", "4"]);
+    // The system schemas are runtime 0.0.95's (the 0.0.94 chain): no "InstanceSecrets".
+    let secrets = db.query(
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'InstanceSecrets' AND schemaname LIKE 'sys_%'",
+    );
+    assert_eq!(secrets, ["0"]);
 }
 
 /// pg_dump of the schema and of the data, with the times `now()` wrote made equal and the

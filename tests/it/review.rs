@@ -153,9 +153,16 @@ fn a_branch_that_brings_a_newer_platform_shows_its_platform_migrations() {
     // the first platform migration wrote; the branch planned with this vnext.
     let repo = crate::support::example_copy("loans");
     std::fs::write(repo.path().join(".gitignore"), ".vnext-cache/\n").unwrap();
+    // On the platform's own release, the copy is the platform's chain and nothing more.
+    crate::layout_upgrade::on_newest_release(repo.path());
     let copy = repo.path().join("generated/platform");
-    std::fs::remove_file(copy.join("0002_upgrade_layout.sql")).unwrap();
-    std::fs::remove_file(copy.join("0003_upgrade_layout.sql")).unwrap();
+    for name in [
+        "0002_upgrade_layout.sql",
+        "0003_upgrade_layout.sql",
+        "0004_upgrade_layout.sql",
+    ] {
+        std::fs::remove_file(copy.join(name)).unwrap();
+    }
     let first = vnext::deploy::migrations::read(&copy).unwrap();
     let state = first.state.clone().unwrap();
     std::fs::write(

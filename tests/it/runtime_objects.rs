@@ -5,7 +5,8 @@
 //! hand-written migrations; the README beside them names each), never from vnext's output.
 //!
 //! And a workspace that moves to another runtime release gets, through the ordinary planner, one
-//! reviewable migration that brings every workflow schema to that release's objects.
+//! reviewable migration that brings every workflow schema to that release's objects, and one
+//! in its `generated/platform/` that brings the system schemas there.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -155,11 +156,41 @@ fn attribute_index_object(line: &str) -> bool {
             && name.is_some_and(|n| n.starts_with("ix_")))
 }
 
+/// Whether an object belongs to vnext's own registry in `sys_schemas` (`ManagedSchemas`,
+/// `MigrationHistory`, `States`, `AttributeIndexes`), which the runtime never reads.
+fn registry_object(line: &str) -> bool {
+    let owner = line.split(' ').nth(1).unwrap_or_default();
+    let table = owner.split('.').next().unwrap_or_default();
+    [
+        "ManagedSchemas",
+        "MigrationHistory",
+        "States",
+        "AttributeIndexes",
+    ]
+    .contains(&table)
+}
+
+// The system schemas, each of which holds the instance tables of the workspace's release.
+use crate::adopt::SYSTEM_SCHEMAS;
+
+/// Runs a workspace's `generated/platform/` and then its domain's folder with psql, in order:
+/// the DBA's way, with the workspace alone.
+fn apply_workspace_with_psql(db: &TestDb, workspace: &Path, domain: &str) {
+    let generated = workspace.join("generated");
+    for file in migration_files(&generated.join("platform"))
+        .into_iter()
+        .chain(migration_files(&generated.join(domain)))
+    {
+        db.run_file(&file);
+    }
+}
+
 fn assert_parity(db: &TestDb, schema: &str, release: &str) {
     let expected = expected(release);
     let actual: BTreeSet<String> = actual(db, schema)
         .into_iter()
         .filter(|line| !attribute_index_object(line))
+        .filter(|line| schema != "sys_schemas" || !registry_object(line))
         .collect();
     let missing: Vec<_> = expected.difference(&actual).collect();
     let extra: Vec<_> = actual.difference(&expected).collect();
@@ -202,28 +233,31 @@ fn the_notation_reads_what_postgresql_prints() {
     );
 }
 
-/// The built-in platform (runtime 0.0.99) and the loans example (runtimeVersion 0.0.95, the
-/// 0.0.94 chain) on one database: each schema holds exactly its release's objects.
+/// The loans example (runtimeVersion 0.0.95, the 0.0.94 chain) as its `generated/` builds it:
+/// every system schema and every workflow schema holds exactly its release's objects. The
+/// built-in platform (what `apply --platform`-less workspaces without a copy get) stays 0.0.99.
 #[test]
 fn every_schema_holds_exactly_the_objects_of_its_runtime_release() {
     if !crate::database::available() {
         return;
     }
     let db = TestDb::create("runtime_objects");
-    crate::generated::apply_with_psql(&db, &repo("examples/loans/generated/loans"));
+    apply_workspace_with_psql(&db, &repo("examples/loans"), "loans");
     // sys_schemas also holds vnext's own registry tables (ManagedSchemas, MigrationHistory,
-    // ...), which the runtime never reads; its instance tables are the ones checked here.
-    for schema in [
-        "sys_flows",
-        "sys_tasks",
-        "sys_views",
-        "sys_functions",
-        "sys_extensions",
-    ] {
-        assert_parity(&db, schema, "0.0.99");
+    // ...), which the runtime never reads: its instance tables are the ones checked there.
+    for schema in SYSTEM_SCHEMAS {
+        assert_parity(&db, schema, "0.0.94");
     }
     for schema in ["loan_application", "kyc_check"] {
         assert_parity(&db, schema, "0.0.94");
+    }
+
+    let built_in = TestDb::create("runtime_objects_platform");
+    for file in migration_files(&repo("generated/platform")) {
+        built_in.run_file(&file);
+    }
+    for schema in SYSTEM_SCHEMAS {
+        assert_parity(&built_in, schema, "0.0.99");
     }
 }
 
@@ -255,6 +289,13 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
         plan_value.hazards.is_empty(),
         "a new table and nullable columns are safe: {:?}",
         plan_value.hazards
+    );
+    // The system schemas follow the workspace: its copy gets a migration of its own.
+    assert_eq!(upgraded.platform[0].outcome, pipeline::CopyOutcome::Written);
+    assert!(
+        upgraded.platform[0].files[0].starts_with("0005_"),
+        "{:?}",
+        upgraded.platform[0].files
     );
     let sql = std::fs::read_to_string(domain.written.as_ref().unwrap()).unwrap();
     for schema in [
@@ -288,14 +329,17 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
         return;
     }
     let db = TestDb::create("runtime_upgrade");
-    crate::generated::apply_with_psql(&db, &loans.join("generated/loans"));
+    apply_workspace_with_psql(&db, &loans, "loans");
     assert_eq!(migration_files(&loans.join("generated/loans")).len(), 3);
     for schema in [
         "collateral_valuation",
         "kyc_check",
         "loan_application",
         "loan_disbursement",
-    ] {
+    ]
+    .into_iter()
+    .chain(SYSTEM_SCHEMAS)
+    {
         assert_parity(&db, schema, "0.0.99");
     }
     let layouts = db.query(
@@ -311,19 +355,41 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
     );
     assert_eq!(plan(&loans).domains[0].outcome, Outcome::UpToDate);
 
-    // And back to 0.0.95: the release's table goes, so the plan is refused without the opt-in;
-    // with it, every schema holds 0.0.94's objects again, its history rows included.
+    back_to_the_older_release(&loans, &db);
+}
+
+/// Back to 0.0.95: the release's table goes, so the plan is refused without the opt-in; with it,
+/// every schema holds 0.0.94's objects again, its history rows included.
+fn back_to_the_older_release(loans: &Path, db: &TestDb) {
     let config = loans.join("vnext.config.json");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("\"0.0.99\"", "\"0.0.95\"")).unwrap();
-    let refused = plan(&loans);
-    assert_ne!(refused.domains[0].outcome, Outcome::Written);
+    let before = std::fs::read_dir(loans.join("generated/platform"))
+        .unwrap()
+        .count();
+    let refused = plan(loans);
+    // The system schemas' drops are judged before any domain is planned: nothing is written.
+    assert!(refused.domains.is_empty(), "{:#?}", refused.diagnostics);
+    assert!(
+        refused
+            .diagnostics
+            .iter()
+            .any(|d| d.code == vnext::base::diagnostics::Code::DataLossRefused),
+        "{:#?}",
+        refused.diagnostics
+    );
+    assert_eq!(
+        std::fs::read_dir(loans.join("generated/platform"))
+            .unwrap()
+            .count(),
+        before
+    );
     let back = pipeline::plan(&PlanInput {
         allow_drop: vec![
             "table:*.InstanceSecrets".to_owned(),
             "column:*.InstanceTasks.*".to_owned(),
         ],
-        ..PlanInput::new(&loans, PlanMode::Write)
+        ..PlanInput::new(loans, PlanMode::Write)
     });
     assert_eq!(
         back.domains[0].outcome,
@@ -331,6 +397,13 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
         "{:#?}",
         back.diagnostics
     );
+    let platform_files = migration_files(&loans.join("generated/platform"));
+    assert_eq!(
+        platform_files.len(),
+        6,
+        "0001–0003, then 0.0.95, 0.0.99, 0.0.95"
+    );
+    db.run_file(platform_files.last().unwrap());
     let files = migration_files(&loans.join("generated/loans"));
     db.run_file(files.last().unwrap());
     for schema in [
@@ -338,8 +411,11 @@ fn changing_runtime_version_upgrades_every_workflow_schema() {
         "kyc_check",
         "loan_application",
         "loan_disbursement",
-    ] {
-        assert_parity(&db, schema, "0.0.94");
+    ]
+    .into_iter()
+    .chain(SYSTEM_SCHEMAS)
+    {
+        assert_parity(db, schema, "0.0.94");
     }
 }
 

@@ -153,8 +153,9 @@ fn platform_for(
     )
 }
 
-/// The sources for `apply --direct`: the platform, and a plan of the definitions against the
-/// state the database recorded, held in memory as direct migration `number`.
+/// The sources for `apply --direct`: the platform (the workspace's copy when it has one), and a
+/// plan of the definitions against the state the database recorded, held in memory as direct
+/// migration `number`.
 pub fn direct_sources(
     input: &DeployInput,
     allow_drop: &[String],
@@ -181,7 +182,24 @@ pub fn direct_sources(
     if output.diagnostics.iter().any(Diagnostic::is_error) {
         return (output, None);
     }
-    let platform = match super::platform_copy::platform_source(input.platform.as_deref(), None) {
+    // The platform the workspace's databases get: its copy when it has one (which may hold
+    // migrations of its own, for its runtime release), else the built-in one.
+    let namer = Namer::new(&absolute(&input.display_base));
+    let generated_root = output.domains.first().and_then(|domain| {
+        output
+            .analysis
+            .solutions
+            .iter()
+            .find(|s| s.domain == domain.domain && s.domain != PLATFORM_DOMAIN)
+            .map(|s| s.generated_root.clone())
+    });
+    let platform = match &generated_root {
+        Some(root) => super::platform_copy::for_workspace(input.platform.as_deref(), root, |dir| {
+            namer.name(dir)
+        }),
+        None => super::platform_copy::platform_source(input.platform.as_deref(), None),
+    };
+    let platform = match platform {
         Ok(platform) => platform,
         Err(problem) => {
             let mut output = output;

@@ -297,9 +297,16 @@ fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> Pl
     // A copy of the platform migrations vnext must not overwrite stops the plan before any
     // domain's migration is written.
     let roots = copy_roots(&analysis, input);
-    let refused = super::platform_copy::refused(input.platform.as_deref(), &roots, namer);
+    let asked = super::platform_copy::Asked {
+        platform: input.platform.as_deref(),
+        solutions: &analysis.solutions,
+        allow_drop: &input.allow_drop,
+        write: input.mode == PlanMode::Write,
+    };
+    let (copies, refused) = super::platform_copy::prepare(&asked, &roots, namer);
     if !refused.is_empty() {
         diagnostics.extend(refused);
+        crate::front::analyse::load_texts_for(&mut analysis.sources, &diagnostics);
         return PlanOutput {
             analysis,
             diagnostics,
@@ -323,13 +330,8 @@ fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> Pl
     }
     let mut platform = Vec::new();
     if !diagnostics.iter().any(Diagnostic::is_error) {
-        let (copies, problems) = super::platform_copy::sync(
-            input.platform.as_deref(),
-            input.mode == PlanMode::Write,
-            &roots,
-            namer,
-        );
-        platform = copies;
+        let (synced, problems) = super::platform_copy::sync(copies, input.mode == PlanMode::Write);
+        platform = synced;
         diagnostics.extend(problems);
     }
     crate::front::analyse::load_texts_for(&mut analysis.sources, &diagnostics);
