@@ -9,7 +9,8 @@ use super::components::{
 };
 use super::projections;
 use super::registry::registry;
-use super::schema::{create_schema_sql, ef_history_delete_sql, ef_history_sql};
+use super::schema::{create_schema_sql, ef_history_delete_sql};
+use super::sql::ef_history_sql;
 use crate::pg::quote::{ident, literal, qualified};
 
 use super::sql::{

@@ -16,8 +16,7 @@ use std::sync::Arc;
 
 use crate::compile::ir::{Layout, Table};
 
-use super::schema::ef_history_sql;
-use super::sql::{function_statements, statement};
+use super::sql::{ef_history_sql, function_statements, statement};
 use super::tables::create_tables_sql;
 
 /// The stand-in names: control characters, which no name a definition gives reaches the SQL as

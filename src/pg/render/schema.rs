@@ -10,23 +10,6 @@ use super::registry::{attribute_index_row, registry};
 
 use super::sql::{comment_sql, create_index_sql, statement};
 
-pub(super) fn ef_history_sql(
-    schema: &str,
-    table: &str,
-    product_version: &str,
-    migrations: &[String],
-) -> String {
-    let rows: Vec<String> = migrations
-        .iter()
-        .map(|id| format!("({}, {})", literal(id), literal(product_version)))
-        .collect();
-    format!(
-        "INSERT INTO {} (\"MigrationId\", \"ProductVersion\") VALUES\n    {}\nON CONFLICT (\"MigrationId\") DO NOTHING",
-        qualified(schema, table),
-        rows.join(",\n    ")
-    )
-}
-
 /// Deletes the history rows of migrations the targeted runtime release does not contain.
 pub(super) fn ef_history_delete_sql(schema: &str, table: &str, migrations: &[String]) -> String {
     let ids: Vec<String> = migrations.iter().map(|id| literal(id)).collect();

@@ -1,6 +1,6 @@
 //! The SQL of the IR's parts: statements with their comment, expressions, column definitions,
-//! constraint clauses, indexes, functions and comments. Every name and value goes through
-//! `pg::quote`.
+//! constraint clauses, indexes, functions, EF Core history rows and comments. Every name and
+//! value goes through `pg::quote`.
 
 use std::fmt::Write;
 
@@ -338,6 +338,24 @@ pub(super) fn function_signature(schema: &str, function: &Function) -> String {
         "{}({})",
         qualified(schema, &function.name),
         types.join(", ")
+    )
+}
+
+/// The runtime's EF Core history rows of a layout, recorded as applied.
+pub(super) fn ef_history_sql(
+    schema: &str,
+    table: &str,
+    product_version: &str,
+    migrations: &[String],
+) -> String {
+    let rows: Vec<String> = migrations
+        .iter()
+        .map(|id| format!("({}, {})", literal(id), literal(product_version)))
+        .collect();
+    format!(
+        "INSERT INTO {} (\"MigrationId\", \"ProductVersion\") VALUES\n    {}\nON CONFLICT (\"MigrationId\") DO NOTHING",
+        qualified(schema, table),
+        rows.join(",\n    ")
     )
 }
 
