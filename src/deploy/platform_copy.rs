@@ -103,9 +103,15 @@ pub(crate) fn judge(copy: &Folder, platform: &Folder) -> Judgement {
             .as_deref()
             .is_some_and(|sum| sum.lines().any(|line| line.split(' ').next() == Some(name)))
     };
+    // Without a sum nothing vouches for the files after the platform's: they may be the
+    // workspace's own (planned for its release) as well as a newer vnext's, and only the sum
+    // from version control tells. That is said as tampering ("no vnext.sum"), not guessed.
+    let sum_lost = copy.sum.is_none() && prefix > 0;
     judgement.unknown = rest
         .iter()
-        .filter(|f| !platform.files.iter().any(|p| p.name == f.name) && !named(&f.name))
+        .filter(|f| {
+            !sum_lost && !platform.files.iter().any(|p| p.name == f.name) && !named(&f.name)
+        })
         .map(|f| f.name.clone())
         .collect();
     if !rest.is_empty() && judgement.edited.is_empty() && judgement.unknown.is_empty() {
@@ -288,6 +294,17 @@ mod tests {
         let judgement = judge(&copy, &platform);
         assert!(judgement.own.is_empty());
         assert_eq!(judgement.unknown, ["0002_own.sql"]);
+        assert!(judgement.is_refused());
+
+        // The sum lost: nothing vouches for the own file, and nothing says a newer vnext wrote
+        // it. Refused as tampering (restore the sum), never overwritten.
+        copy.sum = None;
+        let judgement = judge(&copy, &platform);
+        assert!(judgement.unknown.is_empty(), "{judgement:?}");
+        assert!(
+            judgement.tampered.iter().any(|p| p.contains("vnext.sum")),
+            "{judgement:?}"
+        );
         assert!(judgement.is_refused());
     }
 

@@ -250,6 +250,7 @@ fn any_change_of_any_input_makes_a_known_noop_plan_again() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "sql"))
         .unwrap();
+    let platform_sum = std::fs::read(platform.join("vnext.sum")).unwrap();
     let changes: Vec<Change<'_>> = vec![
         (
             "a definition rewritten as it was",
@@ -312,6 +313,22 @@ fn any_change_of_any_input_makes_a_known_noop_plan_again() {
         change();
         let after = same_as_from_scratch(&none, ws, what);
         assert!(!after.known_noop, "{what}: still known as a no-op");
+        // The workspace targets 0.0.95, so its copy holds a platform migration of its own
+        // (0004), which only its sum vouches for: without the sum the plan is refused as
+        // tampered, pointing to the sum, and goes on once the sum is back.
+        if *what == "the platform copy's sum removed" {
+            assert!(
+                after
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == Code::GeneratedTampered && d.message.contains("vnext.sum")),
+                "{what}: {:#?}",
+                after.diagnostics
+            );
+            std::fs::write(platform.join("vnext.sum"), &platform_sum).unwrap();
+            rearm(ws);
+            continue;
+        }
         // A file just written has not settled: not remembered, however quiet the plan was.
         // (Removing the stray file leaves only files that had settled, a solution file counts
         // by its text, which discovery read, and the record is no input: the full plan just
