@@ -317,16 +317,7 @@ fn any_change_of_any_input_makes_a_known_noop_plan_again() {
         // (0004), which only its sum vouches for: without the sum the plan is refused as
         // tampered, pointing to the sum, and goes on once the sum is back.
         if *what == "the platform copy's sum removed" {
-            assert!(
-                after
-                    .diagnostics
-                    .iter()
-                    .any(|d| d.code == Code::GeneratedTampered && d.message.contains("vnext.sum")),
-                "{what}: {:#?}",
-                after.diagnostics
-            );
-            std::fs::write(platform.join("vnext.sum"), &platform_sum).unwrap();
-            rearm(ws);
+            refused_until_the_sum_is_back(&after, &platform, &platform_sum, ws);
             continue;
         }
         // A file just written has not settled: not remembered, however quiet the plan was.
@@ -350,6 +341,21 @@ fn any_change_of_any_input_makes_a_known_noop_plan_again() {
         }
         rearm(ws);
     }
+}
+
+/// A copy with a platform migration of its own and no `vnext.sum`: refused as tampered,
+/// naming the sum; with the sum restored, it is a quiet no-op again.
+fn refused_until_the_sum_is_back(after: &PlanOutput, platform: &Path, sum: &[u8], ws: &Path) {
+    assert!(
+        after
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::GeneratedTampered && d.message.contains("vnext.sum")),
+        "{:#?}",
+        after.diagnostics
+    );
+    std::fs::write(platform.join("vnext.sum"), sum).unwrap();
+    rearm(ws);
 }
 
 /// A no-op is remembered with the options it was planned with: others plan in full.
