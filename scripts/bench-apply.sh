@@ -15,9 +15,10 @@ runs=${RUNS:-3}
 source "$(dirname "$0")/bench-workspace.sh"
 sessions=()
 [ -n "${SESSIONS:-}" ] && sessions=(--sessions "$SESSIONS")
-# The built-in platform migrations and the domain's, as files psql can run, in apply's order.
+# The workspace's copy of the platform migrations (with the migration plan added there for
+# the domain's runtime release) and the domain's: the files apply runs, in its order.
 files=()
-for f in "$PWD"/generated/platform/0*.sql "$ws"/generated/bench/0*.sql; do files+=(-f "$f"); done
+for f in "$ws"/generated/platform/0*.sql "$ws"/generated/bench/0*.sql; do files+=(-f "$f"); done
 
 fresh() {
   psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" -c "CHECKPOINT"

@@ -43,8 +43,9 @@ if ! exists "$live" || [ -z "${KEEP:-}" ]; then
 fi
 if [ "$with_migra" != 0 ] && { ! exists "$fresh" || [ -z "${KEEP:-}" ]; }; then
   fresh_db "$fresh"
+  # The files apply ran: the workspace's platform copy, then the domain's.
   files=()
-  for f in "$PWD"/generated/platform/0*.sql "$ws"/generated/bench/0*.sql; do files+=(-f "$f"); done
+  for f in "$ws"/generated/platform/0*.sql "$ws"/generated/bench/0*.sql; do files+=(-f "$f"); done
   psql -X -q -v ON_ERROR_STOP=1 -d "$base/$fresh" "${files[@]}" >/dev/null
 fi
 psql -X -q -d "$server" -c "CHECKPOINT"
@@ -53,7 +54,7 @@ migra_url() { echo "${base/postgres:\/\//postgresql+psycopg2://}/$1"; }
 timed() { # name, command...: appends "wall user KB exit" to $work/<name>.times
   local name=$1 status=0
   shift
-  /usr/bin/time -o "$work/$name.last" -f '%e %U %M' "$@" >"$work/$name.out" 2>"$work/$name.err" || status=$?
+  /usr/bin/time -q -o "$work/$name.last" -f '%e %U %M' "$@" >"$work/$name.out" 2>"$work/$name.err" || status=$?
   echo "$(cat "$work/$name.last") $status" >>"$work/$name.times"
 }
 run_migra() { [ "$with_migra" != 0 ] || return 0; timed migra "$venv/bin/migra" --unsafe "$(migra_url "$live")" "$(migra_url "$fresh")"; }
