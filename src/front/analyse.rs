@@ -131,7 +131,8 @@ pub(crate) fn analyze_cached(
     };
     let taken = entries.iter().filter(|entry| entry.is_some()).count();
     let loaded: Vec<Loaded> = {
-        let env = (embedded.as_ref(), solutions.as_slice());
+        // Without a cache no stamp is recorded, so none is taken (a `statx` per file).
+        let env = (embedded.as_ref(), solutions.as_slice(), cache.is_some());
         candidates
             .par_iter()
             .zip(entries)
@@ -323,7 +324,7 @@ fn load_one(
     file: FileId,
     detail: Detail<'_>,
     entry: Option<crate::front::cache::Entry>,
-    (embedded, solutions): (Option<&Embedded>, &[Solution]),
+    (embedded, solutions, caching): (Option<&Embedded>, &[Solution], bool),
 ) -> Loaded {
     let solution = candidate.solution.map(|s| &solutions[s]);
     let domain = solution.map(|s| s.domain.as_str());
@@ -332,9 +333,9 @@ fn load_one(
         .zip(solution)
         .map(|(p, s)| (&s.packages[p], s.domain.as_str()));
     match package {
-        Some(package) => load(candidate, file, detail, embedded, Some(package)),
+        Some(package) => load(candidate, file, detail, embedded, Some(package), caching),
         None => cached(candidate, file, detail, entry, domain)
-            .unwrap_or_else(|| load(candidate, file, detail, embedded, None)),
+            .unwrap_or_else(|| load(candidate, file, detail, embedded, None, caching)),
     }
 }
 
@@ -400,8 +401,9 @@ fn load(
     detail: Detail<'_>,
     embedded: Option<&Embedded>,
     package: Option<(&Package, &str)>,
+    caching: bool,
 ) -> Loaded {
-    let stamp = if embedded.is_none() {
+    let stamp = if embedded.is_none() && caching {
         crate::front::cache::Stamp::of(&candidate.path)
     } else {
         None
