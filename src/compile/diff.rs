@@ -184,14 +184,14 @@ pub enum Change {
     },
     /// A new component key: its `"Instances"` row and every version.
     PublishComponent {
-        record: ComponentRecord,
+        record: Arc<ComponentRecord>,
     },
     /// A component the platform published itself and no longer defines (vnext 0.1's
     /// simplified system workflows): its rows go, so only the runtime's official package
     /// publishes under those keys. Domains never unpublish: their versions stay for running
     /// instances (`Diff::removed`).
     UnpublishComponent {
-        record: ComponentRecord,
+        record: Arc<ComponentRecord>,
     },
     /// A new version of a known component. When it `becomes_latest`, `previous_latest` (if
     /// any) stops being the latest.
@@ -688,7 +688,7 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
     for ((kind, key), record) in &desired.components {
         let Some(old) = recorded.components.get(&(*kind, key.clone())) else {
             out.changes.push(Change::PublishComponent {
-                record: record.clone(),
+                record: Arc::clone(record),
             });
             continue;
         };
@@ -748,7 +748,7 @@ fn diff_components(desired: &Catalog, recorded: &Catalog, out: &mut Diff) {
         if !desired.components.contains_key(&(*kind, key.clone())) {
             if unpublishes_removed(&recorded.domain) {
                 out.changes.push(Change::UnpublishComponent {
-                    record: old.clone(),
+                    record: Arc::clone(old),
                 });
                 continue;
             }
@@ -776,7 +776,7 @@ mod tests {
         };
         Catalog {
             domain: domain.to_owned(),
-            components: BTreeMap::from([((Kind::Workflow, key.to_owned()), record)]),
+            components: BTreeMap::from([((Kind::Workflow, key.to_owned()), Arc::new(record))]),
             ..Catalog::default()
         }
     }

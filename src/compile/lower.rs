@@ -257,7 +257,7 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
         let Some(latest) = latest else { continue };
         lowered.catalog.components.insert(
             (kind, key.clone()),
-            ComponentRecord {
+            Arc::new(ComponentRecord {
                 kind,
                 key,
                 flow_version: latest
@@ -266,7 +266,7 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
                     .unwrap_or_else(|| "1.0.0".to_owned()),
                 tags: latest.tags.clone(),
                 versions,
-            },
+            }),
         );
     }
 }

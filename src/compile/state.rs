@@ -503,13 +503,13 @@ fn add_components(
             .collect();
         catalog.components.insert(
             (kind, key.clone()),
-            ComponentRecord {
+            Arc::new(ComponentRecord {
                 kind,
                 key,
                 flow_version: component.flow_version,
                 tags: component.tags,
                 versions,
-            },
+            }),
         );
     }
     Ok(())

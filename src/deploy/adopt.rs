@@ -354,7 +354,7 @@ fn components(desired: &Catalog, live: &Live, baseline: &mut Catalog, out: &mut 
         if let Some(record) = record {
             baseline
                 .components
-                .insert((*kind, (*key).to_owned()), record);
+                .insert((*kind, (*key).to_owned()), Arc::new(record));
         }
     }
     for ((kind, key), record) in &desired.components {
