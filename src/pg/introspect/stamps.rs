@@ -35,10 +35,13 @@ use super::catalog::{db, rolled_back};
 /// table's oid and column number) hashed with a seed made of its `xmin` (and the flags hashed
 /// by value) and its catalog, so that a row changed, added or dropped changes the XOR (the
 /// seed is not XORed in: two rows of one transaction updated by another would cancel out).
-/// Integers, not text: at 1,000 workflows (420,000 rows) text cost a third more. Hash joins:
+/// Integers, not text: at 1,000 workflows (420,000 rows) text cost a third more. The schemas
+/// are found by a hashed semi-join of the names (`= ANY` compared each of 1,000 names with
+/// every schema: 20 ms), and the rows are grouped by the schema's oid before its name is
+/// joined (not joined row by row first): 390–430 ms → 305–345 ms in `EXPLAIN ANALYZE`. Hash joins:
 /// pg_catalog's row estimates are tiny and nested loops over them take seconds (as in
 /// `catalog::describe_bulk`).
-const STAMPS: &str = "WITH n AS (SELECT oid, nspname, xmin FROM pg_namespace WHERE nspname = ANY($1)), \
+const STAMPS: &str = "WITH n AS (SELECT oid, nspname, xmin FROM pg_namespace WHERE nspname IN (SELECT unnest($1::text[])::name)), \
      c AS (SELECT c.oid, c.relnamespace AS nsp, c.relkind, c.xmin FROM pg_class c JOIN n ON n.oid = c.relnamespace), \
      r AS ( \
        SELECT nsp, hashint8extended(oid::int8, xmin::text::int8 * 16 + 1) AS h FROM c \
@@ -54,7 +57,7 @@ const STAMPS: &str = "WITH n AS (SELECT oid, nspname, xmin FROM pg_namespace WHE
        UNION ALL SELECT t.typnamespace, hashint8extended(t.oid::int8, t.xmin::text::int8 * 16 + 11) FROM pg_type t JOIN n ON n.oid = t.typnamespace \
        UNION ALL SELECT n.oid, hashint8extended(n.oid::int8, n.xmin::text::int8 * 16 + 12) FROM n \
        UNION ALL SELECT n.oid, hashint8extended(s.objoid::int8, s.xmin::text::int8 * 16 + 13) FROM pg_description s JOIN n ON s.classoid = 'pg_namespace'::regclass AND s.objoid = n.oid) \
-     SELECT n.nspname::text, count(*) || ' ' || bit_xor(r.h) FROM r JOIN n ON n.oid = r.nsp GROUP BY n.nspname";
+     SELECT n.nspname::text, s.k || ' ' || s.x FROM (SELECT nsp, count(*) AS k, bit_xor(h) AS x FROM r GROUP BY nsp) s JOIN n ON n.oid = s.nsp";
 
 /// Each existing schema of `names` with its stamp (a schema that does not exist has none), in
 /// one query, in a read-only transaction of its own.
