@@ -188,9 +188,12 @@ impl ExpectedCache {
                 let _ = std::fs::write(&ignore, "# vnext's cache; safe to delete.\n*\n");
             }
         }
-        // A name of this process's own: two drift runs writing the same key never write into
-        // one file; the rename makes the whole file appear at once.
-        let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
+        // A name of this process's and this write's own: two drift runs (or two domains of
+        // one fleet apply) writing the same key never write into one file; the rename makes
+        // the whole file appear at once.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{key}.{}.{nth}.tmp", std::process::id()));
         if std::fs::write(&tmp, bytes).is_err() || std::fs::rename(&tmp, path).is_err() {
             let _ = std::fs::remove_file(&tmp);
             return false;

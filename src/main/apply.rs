@@ -153,6 +153,12 @@ fn apply_options(
         applied_by: applied_by(),
         dry_run: args.dry_run,
         check_drift: !args.ignore_drift,
+        // The drift check before applying remembers what `vnext drift -C` does, in the same
+        // folder, so a deploy job that keeps `.vnext-cache/` checks a large database quickly.
+        drift_cache: match args.workspace.cache() {
+            Some(dir) => vnext::deploy::drift_cache::ExpectedCache::open(&dir),
+            None => vnext::deploy::drift_cache::ExpectedCache::none(),
+        },
         report_statements: global().verbose,
         sessions: args.sessions.and_then(|n| usize::try_from(n).ok()),
         // --direct plans and applies in one go: its --allow-drop is this apply's opt-in too.

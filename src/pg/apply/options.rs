@@ -22,6 +22,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Compare the live catalog with the recorded state before running anything.
     pub check_drift: bool,
+    /// Where that comparison remembers each layout's expected side and the schemas it found
+    /// settled (`.vnext-cache/drift/` of `-C`, as `vnext drift` does); none with `--no-cache`.
+    pub drift_cache: crate::deploy::drift_cache::ExpectedCache,
     /// `--allow-data-loss` patterns: the drops of rows this apply may make (as `--allow-drop`
     /// names objects).
     pub allow_data_loss: Vec<String>,
@@ -44,6 +47,7 @@ impl Default for Options {
             applied_by: "vnext".to_owned(),
             dry_run: false,
             check_drift: true,
+            drift_cache: crate::deploy::drift_cache::ExpectedCache::none(),
             allow_data_loss: Vec::new(),
             report_statements: false,
             sessions: None,

@@ -126,7 +126,8 @@ async fn checked(
     let loaded = load(sources, work)?;
     let pending: Vec<PendingFile> = loaded.iter().map(summarize).collect();
     if options.check_drift {
-        check_drift(conn, target, history, states, work, events).await?;
+        let cache = &options.drift_cache;
+        check_drift(conn, target, history, states, work, cache, events).await?;
     }
     data_loss::check(conn, sources, &loaded, options, events).await?;
     super::rewrites::check(conn, &loaded, events).await?;
@@ -303,12 +304,15 @@ async fn record_identity(
 }
 
 /// Drift before applying: only meaningful when the database sits exactly at a recorded state.
+/// With a cache, as `vnext drift` reads it: layouts' expected sides and schemas found settled
+/// are not built or described again.
 pub(super) async fn check_drift(
     conn: &mut PgConnection,
     target: &Target,
     history: &[HistoryRow],
     states: &[StoredState],
     work: &[Work],
+    cache: &crate::deploy::drift_cache::ExpectedCache,
     events: &mut dyn FnMut(Event),
 ) -> Result<(), Vec<Diagnostic>> {
     if history.is_empty() {
@@ -343,7 +347,7 @@ pub(super) async fn check_drift(
             return Ok(());
         }
     }
-    let differences = crate::pg::introspect::differences(conn, target, states)
+    let differences = crate::pg::introspect::differences_cached(conn, target, states, cache)
         .await
         .map_err(|message| crate::pg::introspect::failed(target, "checking drift", message))?;
     events(Event::DriftChecked {

@@ -103,3 +103,53 @@ fn a_remembered_expected_side_serves_only_the_same_layouts_server_settings_and_o
     let drift = vnext(&["drift"], ws.path(), &url);
     assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
 }
+
+/// Apply's drift check (before anything runs) reads and fills the same cache as `vnext drift`
+/// under `-C`, and `--no-cache` keeps it out; served from the cache, a change by hand still
+/// blocks the apply (the changed schema's stamp is new, so it is described again).
+#[test]
+fn apply_checks_drift_through_the_same_cache_and_still_finds_a_change_by_hand() {
+    if !crate::database::available() {
+        return;
+    }
+    let ws = fixture_workspace("add-workflow", 1);
+    let db = TestDb::create("apply_drift_cache");
+    let cache = ws.path().join(".vnext-cache/drift");
+    ok(vnext(&["apply"], ws.path(), &db.url));
+    // The first apply has no history to compare: nothing is remembered.
+    assert!(!cache.exists());
+    advance(ws.path(), "add-workflow", 2, &[]);
+
+    let dry = ok(vnext(
+        &["apply", "--dry-run", "--no-cache"],
+        ws.path(),
+        &db.url,
+    ));
+    assert!(!cache.exists(), "{}", text(&dry));
+    let dry = ok(vnext(&["apply", "--dry-run"], ws.path(), &db.url));
+    let remembered = |suffix: &str| {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
+            .count()
+    };
+    assert!(remembered(".bin") >= 1, "{}", text(&dry));
+    assert_eq!(remembered(".settled"), 1, "{}", text(&dry));
+
+    db.query("ALTER TABLE loan_application.\"Instances\" ADD COLUMN \"Note\" text");
+    let blocked = vnext(&["apply"], ws.path(), &db.url);
+    assert_eq!(blocked.status.code(), Some(1), "{}", text(&blocked));
+    assert!(
+        stderr(&blocked).contains("VN604") && stderr(&blocked).contains("\"Note\""),
+        "{}",
+        text(&blocked)
+    );
+    db.query("ALTER TABLE loan_application.\"Instances\" DROP COLUMN \"Note\"");
+    let applied = ok(vnext(&["apply"], ws.path(), &db.url));
+    assert!(
+        stderr(&applied).contains("applied generated/loans/0002"),
+        "{}",
+        text(&applied)
+    );
+}
