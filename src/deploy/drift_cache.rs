@@ -198,11 +198,35 @@ impl ExpectedCache {
             let _ = std::fs::remove_file(&tmp);
             return false;
         }
+        sweep_temporaries(dir);
         true
     }
 }
 
 /// Keeps the newest `keep` files of `dir` whose names end with `suffix`.
+/// Removes the temporary files of writes that never finished (a drift or an apply killed
+/// between writing and renaming): each write has a name of its own, so nothing else would.
+/// Only those older than `ABANDONED`, so a write in progress elsewhere is left alone.
+fn sweep_temporaries(dir: &Path) {
+    const ABANDONED: std::time::Duration = std::time::Duration::from_secs(600);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|meta| meta.modified().ok())
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED);
+        if name.starts_with('.') && name.ends_with(".tmp") && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn prune(dir: &Path, suffix: &str, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -332,5 +356,28 @@ mod tests {
             })
             .count();
         assert_eq!(settled, KEEP_SETTLED);
+    }
+
+    #[test]
+    fn a_write_sweeps_temporary_files_that_killed_writes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ExpectedCache::open(&dir.path().join(".vnext-cache"));
+        let sub = dir.path().join(".vnext-cache/drift");
+        std::fs::create_dir_all(&sub).unwrap();
+        let abandoned = sub.join(format!(".{:064x}.1.0.tmp", 7));
+        let in_progress = sub.join(format!(".{:064x}.2.0.tmp", 7));
+        for path in [&abandoned, &in_progress] {
+            std::fs::write(path, b"half").unwrap();
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&abandoned)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        cache.put(&format!("{:064x}", 1), &sample("Id"));
+        assert!(!abandoned.exists());
+        assert!(in_progress.exists());
     }
 }

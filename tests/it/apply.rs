@@ -445,10 +445,13 @@ pub(crate) fn kill_after(mut child: Child, delay: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    // SIGKILL: no destructor, no rollback from our side.
-    let killed = child.kill().is_ok();
-    let _ = child.wait();
-    killed
+    // SIGKILL: no destructor, no rollback from our side. Killed only if the signal ended it
+    // (`kill` also succeeds on a child that exited a moment before and was not waited for).
+    let _ = child.kill();
+    child.wait().is_ok_and(|status| {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(9)
+    })
 }
 
 #[test]

@@ -188,12 +188,13 @@ pub async fn differences_cached(
 
 /// The expected side (the shadows, built and described on `conn`) and the live schemas
 /// `names`, described on two more sessions meanwhile: the server works on both cores and this
-/// process reads rows meanwhile. Each session then reads the attribute-index catalogs of the
-/// schemas it described (reading a table costs its first open in the session, about a
-/// millisecond each: on one session, 1,000 catalogs were a second), and the second the
-/// extensions and published components; it describes fewer schemas for that. When the cache
-/// has the whole expected side, `conn` has nothing to build and takes a share of the live side
-/// too. With a cache, only the schemas not remembered settled are described (`settled`).
+/// process reads rows meanwhile. Each session reads the attribute-index catalogs of a share
+/// of the schemas (reading a table costs its first open in the session, about a millisecond
+/// each: on one session, 1,000 catalogs were a second), and the second the extensions and
+/// published components; it describes fewer schemas for that. When the cache has the whole
+/// expected side, `conn` has nothing to build and takes a share of the live side too; with a
+/// settled-schema cache, `conn` takes the stamps instead of catalogs, and only the schemas not
+/// remembered settled are described (`settled`).
 async fn describe_both_sides(
     conn: &mut PgConnection,
     target: &Target,
