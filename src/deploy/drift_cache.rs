@@ -203,7 +203,6 @@ impl ExpectedCache {
     }
 }
 
-/// Keeps the newest `keep` files of `dir` whose names end with `suffix`.
 /// Removes the temporary files of writes that never finished (a drift or an apply killed
 /// between writing and renaming): each write has a name of its own, so nothing else would.
 /// Only those older than `ABANDONED`, so a write in progress elsewhere is left alone.
@@ -227,6 +226,7 @@ fn sweep_temporaries(dir: &Path) {
     }
 }
 
+/// Keeps the newest `keep` files of `dir` whose names end with `suffix`.
 fn prune(dir: &Path, suffix: &str, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

@@ -51,6 +51,17 @@ pub(crate) fn flat(text: &str) -> String {
         .join(" ")
 }
 
+/// An apply refused by its drift check (VN604, exit 1), naming `object` among the differences.
+#[track_caller]
+pub(crate) fn assert_blocked_by_drift(output: &Output, object: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", text(output));
+    assert!(
+        stderr(output).contains("VN604") && stderr(output).contains(object),
+        "{}",
+        text(output)
+    );
+}
+
 #[track_caller]
 pub(crate) fn ok(output: Output) -> Output {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -685,13 +696,7 @@ fn manual_changes_are_drift_and_block_apply_until_overridden() {
     ok(vnext(&["apply"], ws.path(), &db.url));
     advance(ws.path(), "add-workflow", 2, &[]);
     let before = history(&db);
-    let blocked = vnext(&["apply"], ws.path(), &db.url);
-    assert_eq!(blocked.status.code(), Some(1), "{}", text(&blocked));
-    assert!(
-        stderr(&blocked).contains("VN604") && stderr(&blocked).contains("\"Note\""),
-        "{}",
-        text(&blocked)
-    );
+    assert_blocked_by_drift(&vnext(&["apply"], ws.path(), &db.url), "\"Note\"");
     assert_eq!(history(&db), before);
     let forced = ok(vnext(&["apply", "--ignore-drift"], ws.path(), &db.url));
     assert!(

@@ -5,7 +5,7 @@
 //! no longer matches, so each step below shows which runs were served and which were not.
 
 use super::read_only::Role;
-use crate::apply::{advance, fixture_workspace, ok, stderr, text, vnext};
+use crate::apply::{advance, assert_blocked_by_drift, fixture_workspace, ok, stderr, text, vnext};
 use crate::database::TestDb;
 
 fn unbuildable(output: &std::process::Output) -> bool {
@@ -138,13 +138,7 @@ fn apply_checks_drift_through_the_same_cache_and_still_finds_a_change_by_hand() 
     assert_eq!(remembered(".settled"), 1, "{}", text(&dry));
 
     db.query("ALTER TABLE loan_application.\"Instances\" ADD COLUMN \"Note\" text");
-    let blocked = vnext(&["apply"], ws.path(), &db.url);
-    assert_eq!(blocked.status.code(), Some(1), "{}", text(&blocked));
-    assert!(
-        stderr(&blocked).contains("VN604") && stderr(&blocked).contains("\"Note\""),
-        "{}",
-        text(&blocked)
-    );
+    assert_blocked_by_drift(&vnext(&["apply"], ws.path(), &db.url), "\"Note\"");
     db.query("ALTER TABLE loan_application.\"Instances\" DROP COLUMN \"Note\"");
     let applied = ok(vnext(&["apply"], ws.path(), &db.url));
     assert!(
