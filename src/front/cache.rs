@@ -60,6 +60,77 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// The stamps of `paths`, in their order, as `of` takes them, on every core. On Linux a
+    /// file is looked up from a descriptor of its folder (`statx` of its name), opened once
+    /// for each run of siblings, so the kernel walks the folder's path once rather than once
+    /// per file: a no-op plan at 10,000 workflows stamps 50,000 files, and their path lookups
+    /// were most of its time.
+    pub fn of_many(paths: &[&Path]) -> Vec<Option<Stamp>> {
+        use rayon::prelude::*;
+        let parts: Vec<Vec<Option<Stamp>>> =
+            paths.par_chunks(STAMPS_PER_TASK).map(stamps_of).collect();
+        parts.into_iter().flatten().collect()
+    }
+}
+
+/// Files one task of `Stamp::of_many` stamps: enough to share a folder's descriptor between
+/// many siblings, few enough to keep both cores busy.
+const STAMPS_PER_TASK: usize = 512;
+
+/// The stamps of `paths` in order, each folder opened once per run of its files; a file whose
+/// folder or own lookup fails this way is stamped by `Stamp::of` (the same answer, or `None`).
+#[cfg(target_os = "linux")]
+fn stamps_of(paths: &[&Path]) -> Vec<Option<Stamp>> {
+    use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags, StatxTimestamp};
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let nanos = |at: StatxTimestamp| i128::from(at.tv_sec) * 1_000_000_000 + i128::from(at.tv_nsec);
+    let wanted = StatxFlags::SIZE | StatxFlags::MTIME | StatxFlags::CTIME | StatxFlags::INO;
+    let mut folder: Option<(&[u8], Option<rustix::fd::OwnedFd>)> = None;
+    paths
+        .iter()
+        .map(|path| {
+            let bytes = path.as_os_str().as_encoded_bytes();
+            let cut = bytes
+                .iter()
+                .rposition(|b| *b == b'/')
+                .filter(|cut| *cut > 0);
+            let Some(cut) = cut else {
+                return Stamp::of(path);
+            };
+            let (parent, name) = (&bytes[..cut], &bytes[cut + 1..]);
+            if name.is_empty() || name == b"." || name == b".." {
+                return Stamp::of(path);
+            }
+            if folder.as_ref().map(|(open, _)| *open) != Some(parent) {
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                let fd = rustix::fs::open(OsStr::from_bytes(parent), flags, Mode::empty()).ok();
+                folder = Some((parent, fd));
+            }
+            let Some((_, Some(fd))) = &folder else {
+                return Stamp::of(path);
+            };
+            match rustix::fs::statx(fd, OsStr::from_bytes(name), AtFlags::empty(), wanted) {
+                Ok(found) if StatxFlags::from_bits_retain(found.stx_mask).contains(wanted) => {
+                    Some(Stamp {
+                        len: found.stx_size,
+                        modified_ns: nanos(found.stx_mtime),
+                        changed_ns: nanos(found.stx_ctime),
+                        inode: found.stx_ino,
+                    })
+                }
+                _ => Stamp::of(path),
+            }
+        })
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stamps_of(paths: &[&Path]) -> Vec<Option<Stamp>> {
+    paths.iter().map(|path| Stamp::of(path)).collect()
+}
+
 /// One cached file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
@@ -273,6 +344,40 @@ pub(crate) fn write_file(dir: &Path, name: &str, value: &impl Serialize) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_taken_from_folders_are_the_stamps_of_each_path() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path();
+        let mut paths = Vec::new();
+        for folder in ["a", "b", "a"] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+            for i in 0..700 {
+                let path = root.join(folder).join(format!("{i:04}.json"));
+                std::fs::write(&path, "x".repeat(i % 7)).unwrap();
+                paths.push(path);
+            }
+        }
+        paths.push(root.join("a/missing.json"));
+        paths.push(root.join("missing/x.json"));
+        paths.push(root.join("a/../b/0001.json"));
+        paths.push(root.join("a/."));
+        paths.push(PathBuf::from("relative-and-missing.json"));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("b/0002.json"), root.join("link.json")).unwrap();
+            std::os::unix::fs::symlink(root.join("b"), root.join("linked")).unwrap();
+            paths.push(root.join("link.json"));
+            paths.push(root.join("linked/0003.json"));
+        }
+        let borrowed: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let each: Vec<Option<Stamp>> = borrowed.iter().map(|path| Stamp::of(path)).collect();
+        assert_eq!(Stamp::of_many(&borrowed), each);
+        assert!(each[..2100].iter().all(Option::is_some));
+        assert_eq!(each[2100], None);
+        assert_eq!(each[2101], None);
+        assert!(each[2102].is_some());
+    }
 
     #[test]
     fn the_key_changes_with_the_code() {

@@ -174,8 +174,7 @@ impl Namer {
     }
 
     pub fn name(&self, path: &Path) -> String {
-        let shown = path.strip_prefix(&self.base).unwrap_or(path);
-        let text = shown.to_string_lossy().replace('\\', "/");
+        let text = containment::below_text(&self.base, path);
         if text.is_empty() {
             ".".to_owned()
         } else {
@@ -606,7 +605,10 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
         let mut leaving: Vec<PathBuf> = Vec::new();
         let walker = walkdir::WalkDir::new(&dir)
             .follow_links(true)
-            .sort_by_file_name()
+            // Siblings share their parent's text, so their paths' bytes order them as their
+            // names do; `sort_by_file_name` would parse each path's components on every
+            // comparison (6% of a no-op plan at 10,000 workflows).
+            .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
             .into_iter()
             .filter_entry(|entry| {
                 if entry.depth() > 0 && is_skipped_entry(entry) {

@@ -27,7 +27,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::front::cache::Stamp;
@@ -106,13 +105,14 @@ impl Inputs {
             Some(())
         };
         // The candidates' stamps (50,000 `statx` at 10,000 workflows, most of a known
-        // no-op's time, in the kernel's path lookups) are taken on every core, after the
-        // clock was read; they are hashed below in candidate order.
-        let candidate_stamps: Vec<Option<Stamp>> = discovery
+        // no-op's time, in the kernel's path lookups) are taken on every core, from their
+        // folders, after the clock was read; they are hashed below in candidate order.
+        let paths: Vec<&Path> = discovery
             .candidates
-            .par_iter()
-            .map(|candidate| Stamp::of(&candidate.path))
+            .iter()
+            .map(|c| c.path.as_path())
             .collect();
+        let candidate_stamps = Stamp::of_many(&paths);
         let mut hasher = Hasher(Sha256::new());
         writeln!(
             hasher,
