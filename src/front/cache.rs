@@ -58,9 +58,7 @@ impl Stamp {
             inode,
         })
     }
-}
 
-impl Stamp {
     /// The stamps of `paths`, in their order, as `of` takes them, on every core. On Linux a
     /// file is looked up from a descriptor of its folder (`statx` of its name), opened once
     /// for each run of siblings, so the kernel walks the folder's path once rather than once
@@ -68,9 +66,11 @@ impl Stamp {
     /// were most of its time.
     pub fn of_many(paths: &[&Path]) -> Vec<Option<Stamp>> {
         use rayon::prelude::*;
-        let parts: Vec<Vec<Option<Stamp>>> =
-            paths.par_chunks(STAMPS_PER_TASK).map(stamps_of).collect();
-        parts.into_iter().flatten().collect()
+        // `collect` keeps the chunks' order.
+        paths
+            .par_chunks(STAMPS_PER_TASK)
+            .flat_map_iter(stamps_of)
+            .collect()
     }
 }
 

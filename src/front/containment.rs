@@ -62,22 +62,23 @@ pub(crate) fn relative(root: &Path, path: &Path) -> String {
 /// twice). Anything else (`.` or doubled separators in the rest, text that is not UTF-8) takes
 /// the walk.
 pub(crate) fn below_text(base: &Path, path: &Path) -> String {
-    let quick = literal_rest(base, path).map(|rest| rest.replace('\\', "/"));
-    let text = quick.unwrap_or_else(|| {
-        path.strip_prefix(base)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/")
-    });
+    let text = literal_rest(base, path)
+        .map(|rest| rest.replace('\\', "/"))
+        .unwrap_or_else(|| walked_below(base, path));
     debug_assert_eq!(
         text,
-        path.strip_prefix(base)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/"),
+        walked_below(base, path),
         "the byte comparison answers as strip_prefix does"
     );
     text
+}
+
+/// `below_text` by `strip_prefix`'s walk over components.
+fn walked_below(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// The rest of `path` after `base`'s exact text and a separator, when that rest is clean
