@@ -450,6 +450,7 @@ impl State {
             extensions: self.extensions.clone(),
             ..Catalog::default()
         };
+        let mut memo = lower::Projections::default();
         for (name, schema) in &self.schemas {
             let kind = match &schema.workflow {
                 None => SchemaKind::System,
@@ -473,7 +474,7 @@ impl State {
                 .map(|spec| lower::index_from_spec(spec))
                 .collect::<Result<Vec<_>, String>>()?;
             let mut built = lower::schema(name, kind, schema_layouts, attribute_indexes);
-            built.projections = lower::projections_from_specs(&schema.projections)?;
+            built.projections = lower::projections_from_specs(&schema.projections, &mut memo)?;
             catalog.schemas.insert(name.clone(), built);
         }
         Ok(catalog)

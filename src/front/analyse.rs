@@ -130,14 +130,25 @@ pub(crate) fn analyze_cached(
         None => candidates.iter().map(|_| None).collect(),
     };
     let taken = entries.iter().filter(|entry| entry.is_some()).count();
+    // Without a cache no stamp is recorded, so none is taken. Each is taken before its file is
+    // read (a file changed after its stamp is a miss next time), all of them from their
+    // folders at once (`Stamp::of_many`: a `statx` of a name, not of a whole path).
+    let stamps: Vec<Option<crate::front::cache::Stamp>> = if cache.is_some() && embedded.is_none() {
+        let paths: Vec<&std::path::Path> = candidates.iter().map(|c| c.path.as_path()).collect();
+        crate::front::cache::Stamp::of_many(&paths)
+    } else {
+        vec![None; candidates.len()]
+    };
     let loaded: Vec<Loaded> = {
-        // Without a cache no stamp is recorded, so none is taken (a `statx` per file).
-        let env = (embedded.as_ref(), solutions.as_slice(), cache.is_some());
+        let env = (embedded.as_ref(), solutions.as_slice());
         candidates
             .par_iter()
             .zip(entries)
+            .zip(stamps)
             .enumerate()
-            .map(|(idx, (c, entry))| load_one(c, FileId::at(first_id + idx), detail, entry, env))
+            .map(|(idx, ((c, entry), stamp))| {
+                load_one(c, FileId::at(first_id + idx), detail, (entry, stamp), env)
+            })
             .collect()
     };
 
@@ -323,8 +334,11 @@ fn load_one(
     candidate: &Candidate,
     file: FileId,
     detail: Detail<'_>,
-    entry: Option<crate::front::cache::Entry>,
-    (embedded, solutions, caching): (Option<&Embedded>, &[Solution], bool),
+    (entry, stamp): (
+        Option<crate::front::cache::Entry>,
+        Option<crate::front::cache::Stamp>,
+    ),
+    (embedded, solutions): (Option<&Embedded>, &[Solution]),
 ) -> Loaded {
     let solution = candidate.solution.map(|s| &solutions[s]);
     let domain = solution.map(|s| s.domain.as_str());
@@ -333,9 +347,9 @@ fn load_one(
         .zip(solution)
         .map(|(p, s)| (&s.packages[p], s.domain.as_str()));
     match package {
-        Some(package) => load(candidate, file, detail, embedded, Some(package), caching),
-        None => cached(candidate, file, detail, entry, domain)
-            .unwrap_or_else(|| load(candidate, file, detail, embedded, None, caching)),
+        Some(package) => load(candidate, file, detail, embedded, Some(package), stamp),
+        None => cached(candidate, file, detail, entry, stamp, domain)
+            .unwrap_or_else(|| load(candidate, file, detail, embedded, None, stamp)),
     }
 }
 
@@ -346,10 +360,11 @@ fn cached(
     file: FileId,
     detail: Detail<'_>,
     entry: Option<crate::front::cache::Entry>,
+    stamp: Option<crate::front::cache::Stamp>,
     domain: Option<&str>,
 ) -> Option<Loaded> {
     let entry = entry?;
-    let stamp = crate::front::cache::Stamp::of(&candidate.path)?;
+    let stamp = stamp?;
     if !entry.matches(stamp, domain, candidate.folder_kind) {
         return None;
     }
@@ -401,13 +416,8 @@ fn load(
     detail: Detail<'_>,
     embedded: Option<&Embedded>,
     package: Option<(&Package, &str)>,
-    caching: bool,
+    stamp: Option<crate::front::cache::Stamp>,
 ) -> Loaded {
-    let stamp = if embedded.is_none() && caching {
-        crate::front::cache::Stamp::of(&candidate.path)
-    } else {
-        None
-    };
     let source = |text: String| {
         SourceFile::new(
             candidate.path.clone(),
