@@ -148,43 +148,10 @@ impl Entry {
     }
 }
 
-/// The file as read: its key, then its entries in chunks of `CHUNK` (sorted by path), each
-/// chunk a postcard byte string of its own, so the chunks decode on every core at once.
-#[derive(Debug, Deserialize)]
-struct CacheFile<'a> {
+#[derive(Debug, Default, Deserialize)]
+struct CacheFile {
     key: String,
-    #[serde(borrow)]
-    chunks: Vec<&'a [u8]>,
-}
-
-/// Entries per chunk of the file: a few dozen chunks at 10,000 workflows (50,000 entries), so
-/// the cores share the decoding evenly.
-const CHUNK: usize = 2048;
-
-/// A chunk as written: postcard writes a byte string as its length and its bytes, the form
-/// `CacheFile` borrows its chunks in.
-struct Bytes<'a>(&'a [u8]);
-
-impl Serialize for Bytes<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(self.0)
-    }
-}
-
-/// The entries of a cache file that is this build's (`key`); none for any other file, or for
-/// one that does not decode whole.
-fn decode(bytes: &[u8], key: &str) -> Option<BTreeMap<String, Entry>> {
-    use rayon::prelude::*;
-    let file = postcard::from_bytes::<CacheFile>(bytes).ok()?;
-    if file.key != key {
-        return None;
-    }
-    let chunks = file
-        .chunks
-        .par_iter()
-        .map(|chunk| postcard::from_bytes::<Vec<(String, Entry)>>(chunk).ok())
-        .collect::<Option<Vec<_>>>()?;
-    Some(chunks.into_iter().flatten().collect())
+    entries: BTreeMap<String, Entry>,
 }
 
 /// The cache of one workspace.
@@ -264,7 +231,9 @@ impl Cache {
         };
         let entries = std::fs::read(dir.join(FILE))
             .ok()
-            .and_then(|bytes| decode(&bytes, &key))
+            .and_then(|bytes| postcard::from_bytes::<CacheFile>(&bytes).ok())
+            .filter(|file| file.key == key)
+            .map(|file| file.entries)
             .unwrap_or_default();
         Cache {
             dir: Some(dir),
@@ -316,6 +285,11 @@ impl Cache {
             folder_kind: Option<Kind>,
             component: &'a Component,
         }
+        #[derive(Serialize)]
+        struct FileRef<'a> {
+            key: &'a str,
+            entries: BTreeMap<&'a str, EntryRef<'a>>,
+        }
         let Some(dir) = &self.dir else { return };
         let outdated = self.stale + fresh.len();
         if !self.changed && outdated * REWRITE_FRACTION <= kept.len() {
@@ -343,45 +317,19 @@ impl Cache {
             };
             entries.insert(path.as_str(), reference);
         }
-        let entries: Vec<(&str, EntryRef<'_>)> = entries.into_iter().collect();
-        let _ = write_chunked(dir, &self.key, &entries);
+        let file = FileRef {
+            key: &self.key,
+            entries,
+        };
+        let _ = write_file(dir, FILE, &file);
         self.changed = false;
     }
-}
-
-/// Writes the analysis cache as `CacheFile` reads it: the key, the number of chunks, then each
-/// chunk of `CHUNK` entries as a byte string, encoded one at a time (streamed: the cache is
-/// tens of megabytes, which are not held in memory again).
-fn write_chunked<T: Serialize>(dir: &Path, key: &str, entries: &[T]) -> std::io::Result<()> {
-    write_with(dir, FILE, |writer| {
-        let writer = postcard::to_io(key, writer).map_err(std::io::Error::other)?;
-        let mut writer = postcard::to_io(&entries.len().div_ceil(CHUNK), writer)
-            .map_err(std::io::Error::other)?;
-        for chunk in entries.chunks(CHUNK) {
-            let bytes = postcard::to_stdvec(chunk).map_err(std::io::Error::other)?;
-            writer = postcard::to_io(&Bytes(&bytes), writer).map_err(std::io::Error::other)?;
-        }
-        Ok(writer)
-    })
 }
 
 /// Writes `value` (postcard) as `name` into the cache folder `dir` (created, and ignoring
 /// itself in git), whole or not at all: under a temporary name first, then renamed. Streamed:
 /// a large workspace's cache is tens of megabytes, which are not held in memory again.
 pub(crate) fn write_file(dir: &Path, name: &str, value: &impl Serialize) -> std::io::Result<()> {
-    write_with(dir, name, |writer| {
-        postcard::to_io(value, writer).map_err(std::io::Error::other)
-    })
-}
-
-/// `write_file`, the bytes written by `write` into a buffered writer it gives back.
-fn write_with(
-    dir: &Path,
-    name: &str,
-    write: impl FnOnce(
-        std::io::BufWriter<std::fs::File>,
-    ) -> std::io::Result<std::io::BufWriter<std::fs::File>>,
-) -> std::io::Result<()> {
     use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
@@ -394,7 +342,9 @@ fn write_with(
     }
     let tmp = dir.join(format!("{name}.tmp"));
     let writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-    write(writer)?.flush()?;
+    postcard::to_io(value, writer)
+        .map_err(std::io::Error::other)?
+        .flush()?;
     std::fs::rename(&tmp, dir.join(name))
 }
 
@@ -434,69 +384,6 @@ mod tests {
         assert_eq!(each[2100], None);
         assert_eq!(each[2101], None);
         assert!(each[2102].is_some());
-    }
-
-    /// A mapping component of key `key`.
-    fn component(key: &str) -> Component {
-        Component {
-            file: crate::base::source::FileId(0),
-            solution: Some(0),
-            folder_kind: Some(Kind::Mapping),
-            kind: Kind::Mapping,
-            key: Some(key.to_owned()),
-            version: Some("1.0.0".to_owned()),
-            domain: Some("core".to_owned()),
-            flow: Some("sys-mappings".to_owned()),
-            flow_version: None,
-            tags: vec!["t".to_owned()],
-            refs: Vec::new(),
-            body: crate::front::model::Body::Mapping(crate::front::model::MappingBody {
-                name: Some(key.to_owned()),
-                encoding: None,
-            }),
-            content: None,
-            schema_valid: true,
-            package: None,
-        }
-    }
-
-    #[test]
-    fn a_saved_cache_of_many_chunks_opens_with_every_entry() {
-        let temp = tempfile::tempdir().unwrap();
-        let count = 2 * CHUNK + 3;
-        let components: Vec<(String, Stamp, Option<&str>, Component)> = (0..count)
-            .map(|i| {
-                let stamp = Stamp {
-                    len: i as u64,
-                    modified_ns: 1,
-                    changed_ns: 2,
-                    inode: 3,
-                };
-                (
-                    format!("/w/{i:05}.json"),
-                    stamp,
-                    Some("core"),
-                    component(&format!("m{i}")),
-                )
-            })
-            .collect();
-        let fresh: Vec<(String, Stamp, Option<&str>, &Component)> = components
-            .iter()
-            .map(|(path, stamp, domain, component)| (path.clone(), *stamp, *domain, component))
-            .collect();
-        Cache::fresh(temp.path()).save(&[], &fresh);
-        let mut opened = Cache::open(temp.path());
-        assert_eq!(opened.len(), count);
-        for (path, stamp, domain, component) in &components {
-            let entry = opened.take(Path::new(path)).unwrap();
-            assert!(entry.matches(*stamp, *domain, component.folder_kind));
-            assert_eq!(entry.component.key, component.key);
-        }
-        // A file cut short is no cache at all, never part of one.
-        let file = temp.path().join(FILE);
-        let bytes = std::fs::read(&file).unwrap();
-        std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
-        assert!(Cache::open(temp.path()).is_empty());
     }
 
     #[test]
