@@ -410,6 +410,8 @@ fn cached(
     })
 }
 
+/// A file read and analysed afresh; `stamp` is the one taken before it was read (none without
+/// a cache), which its cache entry records.
 fn load(
     candidate: &Candidate,
     file: FileId,
