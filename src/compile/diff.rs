@@ -772,7 +772,7 @@ mod tests {
             key: key.to_owned(),
             flow_version: "1.0.0".to_owned(),
             tags: Vec::new(),
-            versions: BTreeMap::new(),
+            versions: crate::compile::ir::Versions::new(),
         };
         Catalog {
             domain: domain.to_owned(),

@@ -353,6 +353,11 @@ pub struct ComponentVersion {
     pub data_hash: Option<String>,
 }
 
+/// Something per version string, in byte order of the version (as a `BTreeMap` would keep
+/// them), held in one sorted vector: nearly every component has one version, and a `BTreeMap`
+/// allocates a node with room for eleven (at 10,000 workflows, 62 MB of each catalog).
+pub(crate) type Versions<T> = litemap::LiteMap<String, T>;
+
 /// A component as stored: one `"Instances"` row and one `"InstancesData"` row per version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentRecord {
@@ -361,7 +366,7 @@ pub struct ComponentRecord {
     pub flow_version: String,
     pub tags: Vec<String>,
     /// Versions by version string; which one is latest is decided by semantic order.
-    pub versions: BTreeMap<String, ComponentVersion>,
+    pub versions: Versions<ComponentVersion>,
 }
 
 impl ComponentRecord {

@@ -211,7 +211,7 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
         }
     }
     for ((kind, key), components) in by_key {
-        let mut versions = BTreeMap::new();
+        let mut versions = crate::compile::ir::Versions::with_capacity(components.len());
         for component in &components {
             let (Some(version), Some(content)) = (&component.version, &component.content) else {
                 continue;

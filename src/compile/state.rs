@@ -13,7 +13,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::compile::ir::{Catalog, ComponentRecord, ComponentVersion, Layout, SchemaKind};
+use crate::compile::ir::{
+    Catalog, ComponentRecord, ComponentVersion, Layout, SchemaKind, Versions,
+};
 use crate::compile::lower;
 use crate::front::model::Kind;
 
@@ -88,7 +90,20 @@ pub(crate) struct ComponentState {
     pub flow_version: String,
     pub tags: Vec<String>,
     /// Content hash by version.
-    pub versions: BTreeMap<String, String>,
+    #[serde(deserialize_with = "versions_to_size")]
+    pub versions: Versions<String>,
+}
+
+/// A component's versions as `state.json` lists them, held in a vector of their own size: read
+/// without a length, a map's vector has room for four (7 MB at 10,000 workflows).
+fn versions_to_size<'de, D>(deserializer: D) -> Result<Versions<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut pairs = Versions::<String>::deserialize(deserializer)?.into_tuple_vec();
+    pairs.shrink_to_fit();
+    // Still in the order the map kept them.
+    Ok(Versions::from_sorted_store_unchecked(pairs))
 }
 
 /// The hash of what a catalog was lowered from: every component version's content and every
@@ -381,7 +396,7 @@ impl State {
                 .or_insert_with(|| ComponentState {
                     flow_version: record.flow_version.clone(),
                     tags: record.tags.clone(),
-                    versions: BTreeMap::new(),
+                    versions: Versions::with_capacity(record.versions.len()),
                 });
             for version in record.versions.values() {
                 kept.versions
@@ -489,19 +504,17 @@ fn add_components(
     for (flow, key, component) in components {
         let kind =
             Kind::from_flow(&flow).ok_or_else(|| format!("unknown component flow `{flow}`"))?;
-        let versions = component
-            .versions
-            .into_iter()
-            .map(|(version, hash)| {
-                let recorded = ComponentVersion {
-                    version: version.clone(),
-                    hash,
-                    attributes: None,
-                    data_hash: None,
-                };
-                (version, recorded)
-            })
-            .collect();
+        // Sized to what it holds (collecting grows a vector to room for four).
+        let mut versions = Versions::with_capacity(component.versions.len());
+        for (version, hash) in component.versions {
+            let recorded = ComponentVersion {
+                version: version.clone(),
+                hash,
+                attributes: None,
+                data_hash: None,
+            };
+            versions.insert(version, recorded);
+        }
         catalog.components.insert(
             (kind, key.clone()),
             Arc::new(ComponentRecord {

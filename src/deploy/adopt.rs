@@ -346,7 +346,7 @@ fn components(desired: &Catalog, live: &Live, baseline: &mut Catalog, out: &mut 
                     flow_version: wanted
                         .map_or(row.flow_version.clone(), |w| w.flow_version.clone()),
                     tags: wanted.map_or(row.tags.clone(), |w| w.tags.clone()),
-                    versions: BTreeMap::new(),
+                    versions: crate::compile::ir::Versions::new(),
                 })
                 .versions
                 .insert(row.version.clone(), adopted);
