@@ -11,7 +11,7 @@ use crate::base::diagnostics::pointer_join;
 use crate::base::hash::{canonical_json, content_hash, data_hash_with};
 use crate::base::source::FileId;
 use crate::front::model::{
-    Availability, Body, Component, Content, ExtensionBody, FunctionBody, Kind, MappingBody,
+    Availability, Body, Component, Content, ExtensionBody, FunctionBody, Kind, MappingBody, Name,
     RefTarget, Reference, SharedTransition, State, SubFlow, TaskBody, Transition, ViewBody,
     Workflow, WorkflowCall, WorkflowType,
 };
@@ -286,10 +286,10 @@ fn as_reference(map: &serde_json::Map<String, Value>, implied: Option<Kind>) -> 
         return None;
     }
     Some(RefTarget::Explicit {
-        key: field("key")?.to_owned(),
-        domain: field("domain")?.to_owned(),
-        version: field("version")?.to_owned(),
-        flow: flow.to_owned(),
+        key: field("key")?.into(),
+        domain: field("domain")?.into(),
+        version: field("version")?.into(),
+        flow: flow.into(),
     })
 }
 
@@ -335,10 +335,14 @@ fn get_str(value: &Value, name: &str) -> Option<String> {
     value.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
+fn get_name(value: &Value, name: &str) -> Option<Name> {
+    value.get(name).and_then(Value::as_str).map(Name::from)
+}
+
 fn transition(value: &Value, pointer: String) -> Transition {
     Transition {
-        key: get_str(value, "key"),
-        target: get_str(value, "target"),
+        key: get_name(value, "key"),
+        target: get_name(value, "target"),
         trigger_type: value.get("triggerType").and_then(Value::as_i64),
         pointer,
     }
@@ -476,7 +480,7 @@ fn extract_states(attributes: &Value, refs: &[Reference]) -> Vec<State> {
                 });
             let views = refs_under(&format!("{pointer}/"), Kind::View);
             states_out.push(State {
-                key: get_str(state, "key"),
+                key: get_name(state, "key"),
                 state_type: state.get("stateType").and_then(Value::as_i64),
                 sub_type: state.get("subType").and_then(Value::as_i64),
                 transitions,

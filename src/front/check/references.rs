@@ -60,7 +60,17 @@ fn resolve_one(
             domain,
             version,
             flow,
-        } => resolve_explicit(&site, [key, domain, version, flow], resolution, out),
+        } => resolve_explicit(
+            &site,
+            [
+                key.as_str(),
+                domain.as_str(),
+                version.as_str(),
+                flow.as_str(),
+            ],
+            resolution,
+            out,
+        ),
     }
 }
 
@@ -142,7 +152,7 @@ fn resolve_path(
 /// exists, or one of another domain (an API dependency).
 fn resolve_explicit(
     site: &Site<'_>,
-    [key, domain, version, flow]: [&String; 4],
+    [key, domain, version, flow]: [&str; 4],
     resolution: &mut Resolution,
     out: &mut Vec<Diagnostic>,
 ) -> Option<ComponentId> {
@@ -156,7 +166,7 @@ fn resolve_explicit(
         Standing::Misspelt => return None,
         Standing::Other => {
             resolution.api_dependencies.push(ApiDependency {
-                domain: domain.clone(),
+                domain: domain.to_owned(),
                 target: format!("{flow}/{key}@{version}"),
                 from: site.component.display_id(),
             });

@@ -210,7 +210,7 @@ fn check_shared_transitions(states: &States<'_>, workflow: &Workflow, out: &mut 
                 Availability::Everywhere => true,
                 Availability::States(offered_in) => offered_in
                     .iter()
-                    .any(|(s, _)| Some(s) == state.key.as_ref()),
+                    .any(|(s, _)| Some(s.as_str()) == state.key.as_deref()),
             };
             if !offered {
                 continue;
