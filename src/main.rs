@@ -36,7 +36,10 @@ use vnext::command::pipeline::{self, LintInput};
 
 // mimalloc instead of the system allocator: parsing and rendering allocate millions of small
 // strings, and glibc's per-thread arenas both spend a quarter of the time and keep freed
-// memory fragmented (measured in BENCHMARKS.md).
+// memory fragmented (measured in BENCHMARKS.md). Built with `no_thp`: mimalloc would ask the
+// kernel for transparent huge pages (madvise), and where the kernel compacts memory to find them
+// on demand (`defrag=madvise`, the kernel's default) a fault stalls for it: a third of a
+// 10,000-workflow initial plan's time was the kernel's, and one re-plan in two took twice as long.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use vnext::command::report::{self, Style, Summary};
