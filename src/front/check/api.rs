@@ -17,9 +17,8 @@ pub(super) fn task_api_dependencies(
             continue;
         };
         for call in &task.calls {
-            let pointer = call.pointer.replace("/flow", "/domain");
-            if domains::judge(workspace, component, &call.domain, &pointer, out) == Standing::Other
-            {
+            let pointer = || call.pointer.replace("/flow", "/domain");
+            if domains::judge(workspace, component, &call.domain, pointer, out) == Standing::Other {
                 deps.push(ApiDependency {
                     domain: call.domain.clone(),
                     target: format!("workflow {}", call.flow),

@@ -28,7 +28,7 @@ pub(super) fn judge(
     workspace: &Workspace<'_>,
     component: &Component,
     domain: &str,
-    pointer: &str,
+    pointer: impl FnOnce() -> String,
     out: &mut Vec<Diagnostic>,
 ) -> Standing {
     let Some(solution) = component.solution.map(|s| &workspace.solutions[s]) else {
@@ -47,7 +47,7 @@ pub(super) fn judge(
     known.extend(workspace.solutions.iter().map(|s| s.domain.clone()));
     // A sibling named exactly is another domain, not a misspelling of one.
     known.retain(|candidate| candidate != domain);
-    let label = Label::value(component.file, pointer);
+    let label = Label::value(component.file, pointer());
     if let Some(close) = closest(domain, &known) {
         out.push(
             Diagnostic::new(

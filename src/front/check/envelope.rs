@@ -74,10 +74,10 @@ pub(super) fn check_envelope(
 
 pub(super) fn check_duplicates(
     workspace: &Workspace<'_>,
-    index: &Index,
+    index: &Index<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    for ((_, kind, key), ids) in &index.by_key {
+    for ((_, kind, key), ids) in index.keys() {
         for pair in ids.windows(2) {
             let (first, second) = (
                 &workspace.components[pair[0]],

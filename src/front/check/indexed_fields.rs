@@ -43,11 +43,11 @@ pub(super) fn check_indexed_fields(component: &Component, out: &mut Vec<Diagnost
 
 pub(super) fn check_indexed_type_conflicts(
     workspace: &Workspace<'_>,
-    index: &Index,
+    index: &Index<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    for ((_, kind, key), ids) in &index.by_key {
-        if *kind != Kind::Schema {
+    for ((_, kind, key), ids) in index.keys() {
+        if kind != Kind::Schema {
             continue;
         }
         let mut first_seen: BTreeMap<&str, (&Component, &crate::front::model::IndexedField)> =

@@ -12,7 +12,7 @@ use crate::front::validate::closest;
 
 pub(super) fn resolve_references(
     workspace: &Workspace<'_>,
-    index: &Index,
+    index: &Index<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Resolution {
     let mut resolution = Resolution::default();
@@ -32,7 +32,7 @@ pub(super) fn resolve_references(
 #[derive(Clone, Copy)]
 struct Site<'a> {
     workspace: &'a Workspace<'a>,
-    index: &'a Index,
+    index: &'a Index<'a>,
     component: &'a Component,
     reference: &'a Reference,
     solution_idx: usize,
@@ -40,7 +40,7 @@ struct Site<'a> {
 
 fn resolve_one(
     workspace: &Workspace<'_>,
-    index: &Index,
+    index: &Index<'_>,
     component: &Component,
     reference: &Reference,
     resolution: &mut Resolution,
@@ -97,7 +97,7 @@ fn resolve_path(
     let Some(&target) = site
         .index
         .by_path
-        .get(&(site.solution_idx, normalized.clone()))
+        .get(&(site.solution_idx, normalized.as_str()))
     else {
         let at = Label::value(file, pointer_join(&site.reference.pointer, "ref"));
         if let Some(broken) = unread::at_path(site.workspace, site.solution_idx, &normalized) {
@@ -110,7 +110,7 @@ fn resolve_path(
             .by_path
             .keys()
             .filter(|(s, _)| *s == site.solution_idx)
-            .map(|(_, p)| p.clone())
+            .map(|(_, p)| (*p).to_owned())
             .collect();
         let help = match closest(&normalized, &known) {
             Some(close) => format!("did you mean `{close}`?"),
@@ -160,8 +160,9 @@ fn resolve_explicit(
     let solution = &site.workspace.solutions[site.solution_idx];
 
     let kind = Kind::from_flow(flow)?;
-    let domain_pointer = pointer_join(&site.reference.pointer, "domain");
-    match domains::judge(site.workspace, site.component, domain, &domain_pointer, out) {
+    // Joined only for a diagnostic: this runs for every reference of the workspace.
+    let domain_pointer = || pointer_join(&site.reference.pointer, "domain");
+    match domains::judge(site.workspace, site.component, domain, domain_pointer, out) {
         Standing::Own => {}
         Standing::Misspelt => return None,
         Standing::Other => {

@@ -8,7 +8,7 @@ use crate::front::validate::closest;
 
 pub(super) fn check_task(
     workspace: &Workspace<'_>,
-    index: &Index,
+    index: &Index<'_>,
     id: ComponentId,
     out: &mut Vec<Diagnostic>,
 ) {

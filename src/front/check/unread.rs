@@ -22,16 +22,17 @@ pub(super) fn explain(
     target: &Target<'_>,
     at: impl Fn(&str) -> Label,
 ) -> Option<Diagnostic> {
-    let what = format!("{} `{}`", target.kind, target.key);
+    // Formatted only for a diagnostic: this runs for every reference of the workspace.
+    let what = || format!("{} `{}`", target.kind, target.key);
     if target.versions.is_empty() {
         let broken = named(workspace, solution, target.kind, target.key, target.version)?;
-        return Some(unreadable(workspace, &what, broken, at("key")));
+        return Some(unreadable(workspace, &what(), broken, at("key")));
     }
     target
         .versions
         .iter()
         .all(|id| workspace.components[*id].version.is_none())
-        .then(|| versionless(workspace, &what, target.versions, at("version")))
+        .then(|| versionless(workspace, &what(), target.versions, at("version")))
 }
 
 /// The unreadable file a `{ref}` path names.
