@@ -104,14 +104,17 @@ impl Loaded {
 /// Loads and checks every candidate of a discovery. `detail` says whether to compute the
 /// stored content of components (for planning) or only their model (for linting).
 pub(crate) fn analyze(discovery: Discovery, detail: Detail<'_>) -> Analysis {
-    analyze_cached(discovery, detail, None)
+    analyze_cached(discovery, detail, None, None)
 }
 
-/// `analyze`, reading unchanged files from `cache` and recording the others in it.
+/// `analyze`, reading unchanged files from `cache` and recording the others in it. `stamped`
+/// are the candidates' stamps when the caller took them already (before reading any file),
+/// in candidate order.
 pub(crate) fn analyze_cached(
     discovery: Discovery,
     detail: Detail<'_>,
     cache: Option<&mut crate::front::cache::Cache>,
+    stamped: Option<Vec<crate::front::cache::Stamp>>,
 ) -> Analysis {
     let Discovery {
         mut sources,
@@ -132,12 +135,18 @@ pub(crate) fn analyze_cached(
     let taken = entries.iter().filter(|entry| entry.is_some()).count();
     // Without a cache no stamp is recorded, so none is taken. Each is taken before its file is
     // read (a file changed after its stamp is a miss next time), all of them from their
-    // folders at once (`Stamp::of_many`: a `statx` of a name, not of a whole path).
-    let stamps: Vec<Option<crate::front::cache::Stamp>> = if cache.is_some() && embedded.is_none() {
-        let paths: Vec<&std::path::Path> = candidates.iter().map(|c| c.path.as_path()).collect();
-        crate::front::cache::Stamp::of_many(&paths)
-    } else {
-        vec![None; candidates.len()]
+    // folders at once (`Stamp::of_many`: a `statx` of a name, not of a whole path), unless
+    // the caller took them already, as a plan's no-op digest does.
+    let stamps: Vec<Option<crate::front::cache::Stamp>> = match stamped {
+        _ if cache.is_none() || embedded.is_some() => vec![None; candidates.len()],
+        Some(stamped) if stamped.len() == candidates.len() => {
+            stamped.into_iter().map(Some).collect()
+        }
+        _ => {
+            let paths: Vec<&std::path::Path> =
+                candidates.iter().map(|c| c.path.as_path()).collect();
+            crate::front::cache::Stamp::of_many(&paths)
+        }
     };
     let loaded: Vec<Loaded> = {
         let env = (embedded.as_ref(), solutions.as_slice());

@@ -16,7 +16,18 @@ pub(super) fn analyse(
     detail: Detail<'_>,
     cache: Option<&mut crate::front::cache::Cache>,
 ) -> (Analysis, Layouts) {
-    let mut analysis = analyse::analyze_cached(discovery, detail, cache);
+    analyse_stamped(discovery, detail, cache, None)
+}
+
+/// `analyse`, with the candidates' stamps when they were taken already (by the no-op fast
+/// path's digest), in candidate order.
+pub(super) fn analyse_stamped(
+    discovery: workspace::Discovery,
+    detail: Detail<'_>,
+    cache: Option<&mut crate::front::cache::Cache>,
+    stamps: Option<Vec<crate::front::cache::Stamp>>,
+) -> (Analysis, Layouts) {
+    let mut analysis = analyse::analyze_cached(discovery, detail, cache, stamps);
     let layouts = Layouts::of_analysis(&mut analysis);
     check_runtime_versions(&mut analysis);
     (analysis, layouts)

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::analysis::{ReadState, absolute, analyse, component_references_among, published_states};
+use super::analysis::{
+    ReadState, absolute, analyse_stamped, component_references_among, published_states,
+};
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
 use super::{desired, judge};
@@ -152,11 +154,15 @@ pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-    let inputs = default_plan(input).and_then(|asked| super::noop::Inputs::of(&asked, &discovery));
+    let mut inputs =
+        default_plan(input).and_then(|asked| super::noop::Inputs::of(&asked, &discovery));
     if inputs.as_ref().is_some_and(super::noop::Inputs::remembered) {
         return known_noop(input, discovery);
     }
-    let output = plan_discovered(input, discovery, &namer);
+    let stamps = inputs
+        .as_mut()
+        .map(super::noop::Inputs::take_candidate_stamps);
+    let output = plan_discovered(input, discovery, &namer, stamps);
     if let Some(inputs) = inputs {
         let quiet_noop = output.diagnostics.is_empty()
             && output
@@ -235,22 +241,22 @@ fn known_noop(input: &PlanInput, discovery: Discovery) -> PlanOutput {
 }
 
 /// `plan`, on what discovery found: analysed, each domain planned, the platform copies synced.
-fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> PlanOutput {
+/// `stamps` are the candidates' stamps when the no-op fast path took them already.
+fn plan_discovered(
+    input: &PlanInput,
+    discovery: Discovery,
+    namer: &Namer,
+    stamps: Option<Vec<crate::front::cache::Stamp>>,
+) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
     let (known, mut states) = if input.rebase {
         (crate::front::extract::Known::new(), Vec::new())
     } else {
         published_states(&discovery)
     };
-    // With nothing published yet, every file must be read for its content: skip reading the cache.
-    let mut cache = input.cache.as_deref().map(|dir| {
-        if known.is_empty() {
-            crate::front::cache::Cache::fresh(dir)
-        } else {
-            crate::front::cache::Cache::open(dir)
-        }
-    });
-    let (mut analysis, layouts) = analyse(discovery, Detail::Content(&known), cache.as_mut());
+    let mut cache = open_cache(input, &known);
+    let (mut analysis, layouts) =
+        analyse_stamped(discovery, Detail::Content(&known), cache.as_mut(), stamps);
     // The cache's entries are copies of what the analysis holds: free them before lowering
     // (at 10,000 workflows, 130 MB of the peak).
     drop(cache);
@@ -342,6 +348,21 @@ fn plan_discovered(input: &PlanInput, discovery: Discovery, namer: &Namer) -> Pl
         platform,
         known_noop: false,
     }
+}
+
+/// The analysis cache of a plan, if it has one. With nothing published yet, every file must be
+/// read for its content: the cache is not read, only written.
+fn open_cache(
+    input: &PlanInput,
+    known: &crate::front::extract::Known,
+) -> Option<crate::front::cache::Cache> {
+    input.cache.as_deref().map(|dir| {
+        if known.is_empty() {
+            crate::front::cache::Cache::fresh(dir)
+        } else {
+            crate::front::cache::Cache::open(dir)
+        }
+    })
 }
 
 /// Where the planned domains' copies of the platform migrations go; none for `apply
