@@ -115,7 +115,7 @@ pub fn analysis() -> Platform {
     });
     Platform::from_analysis(analyse::analyze(
         discovery,
-        Detail::Content(&Default::default()),
+        Detail::Content(&crate::front::extract::NoneKnown),
     ))
 }
 
@@ -131,7 +131,7 @@ pub fn analysis_from(dir: &std::path::Path) -> Result<Platform, Vec<Diagnostic>>
     let discovery = workspace::discover(&[dir.to_path_buf()], Some(PLATFORM_DOMAIN), &namer);
     check(Platform::from_analysis(analyse::analyze(
         discovery,
-        Detail::Content(&Default::default()),
+        Detail::Content(&crate::front::extract::NoneKnown),
     )))
 }
 

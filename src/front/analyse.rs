@@ -382,20 +382,19 @@ fn cached(
     }
     let mut component = entry.component;
     let published = || {
-        let key = (
+        detail.published(
             candidate.solution?,
-            component.kind.flow().to_owned(),
-            component.key.clone()?,
-            component.version.clone()?,
-        );
-        detail.published(&key).cloned()
+            component.kind.flow(),
+            component.key.as_deref()?,
+            component.version.as_deref()?,
+        )
     };
     match detail {
         Detail::Model => {}
         Detail::Content(_) => {
             // Only a version published with the same content can do without its attributes.
             let content = component.content.as_ref()?;
-            if published().as_ref() != Some(&content.hash) {
+            if published() != Some(content.hash.as_str()) {
                 return None;
             }
         }

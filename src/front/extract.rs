@@ -33,29 +33,59 @@ pub(crate) struct Origin {
     pub folder_kind: Option<Kind>,
 }
 
-/// Versions already published, with their content hashes, by (solution, flow, key, version).
-pub(crate) type Known = std::collections::BTreeMap<(usize, String, String, String), String>;
+/// Versions already published, with their content hashes, by solution, flow, key and version:
+/// what the domains' `state.json` files record, looked up where they were read
+/// (`command::pipeline::analysis::Published`) rather than copied into a map of their own
+/// (50,000 entries of four strings each at 10,000 workflows, built on every plan).
+pub(crate) trait Known: Sync {
+    /// The content hash `version` of `key` (a component of `flow`) was published with, in
+    /// solution `solution`.
+    fn hash(&self, solution: usize, flow: &str, key: &str, version: &str) -> Option<&str>;
+    /// Whether nothing at all is published.
+    fn is_empty(&self) -> bool;
+}
+
+/// Nothing published (yet).
+pub(crate) struct NoneKnown;
+
+impl Known for NoneKnown {
+    fn hash(&self, _: usize, _: &str, _: &str, _: &str) -> Option<&str> {
+        None
+    }
+
+    fn is_empty(&self) -> bool {
+        true
+    }
+}
 
 /// How much of a component to extract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) enum Detail<'a> {
     /// The typed model only: enough for `lint`.
     Model,
     /// The model and the stored content (canonical attributes and their hashes): for `plan`.
     /// The attributes of versions in `known` with an unchanged hash are not kept: they are
     /// published already and will not be written again.
-    Content(&'a Known),
+    Content(&'a dyn Known),
     /// The model, and the content hash of the versions in `known` only, without attributes:
     /// for `lint`, which tells when a published version's content changed (VN500).
-    Published(&'a Known),
+    Published(&'a dyn Known),
 }
 
 impl Detail<'_> {
-    /// Whether the version at `key` (solution, flow, key, version) was published.
-    pub(crate) fn published(&self, key: &(usize, String, String, String)) -> Option<&String> {
+    /// The content hash `version` of `key` (of `flow`) was published with in `solution`.
+    pub(crate) fn published(
+        &self,
+        solution: usize,
+        flow: &str,
+        key: &str,
+        version: &str,
+    ) -> Option<&str> {
         match self {
             Detail::Model => None,
-            Detail::Content(known) | Detail::Published(known) => known.get(key),
+            Detail::Content(known) | Detail::Published(known) => {
+                known.hash(solution, flow, key, version)
+            }
         }
     }
 }
@@ -158,12 +188,7 @@ pub(crate) fn extract(
                 .zip(value.get("version").and_then(Value::as_str))
                 .and_then(|(solution, version)| {
                     let key = value.get("key").and_then(Value::as_str)?;
-                    detail.published(&(
-                        solution,
-                        kind.flow().to_owned(),
-                        key.to_owned(),
-                        version.to_owned(),
-                    ))
+                    detail.published(solution, kind.flow(), key, version)
                 });
             match detail {
                 Detail::Model => None,

@@ -20,7 +20,7 @@ use crate::deploy::adopt::{Compared, Finding, Live, classify, compare, projectio
 use crate::deploy::leftovers::{Leftover, recognise};
 use crate::deploy::migrations::{Folder, header_state_hashes};
 use crate::deploy::reconcile::{Source, SourceKind};
-use crate::front::extract::{Detail, Known};
+use crate::front::extract::{Detail, NoneKnown};
 use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN};
 use crate::pg::adopt::{Baseline, Recorded, Session};
 
@@ -44,7 +44,7 @@ pub async fn adopt(input: &AdoptInput) -> AdoptOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
     let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-    let (analysis, layouts) = analyse(discovery, Detail::Content(&Known::new()), None);
+    let (analysis, layouts) = analyse(discovery, Detail::Content(&NoneKnown), None);
     let mut diagnostics = analysis.diagnostics.clone();
     let mut report = None;
     if !diagnostics.iter().any(Diagnostic::is_error) {

@@ -106,12 +106,6 @@ pub(super) fn component_references_among(
     references
 }
 
-/// The versions each solution's `state.json` records as published, so their content need not be
-/// kept in memory. An unreadable state is ignored here; planning reports it.
-pub(super) fn published_versions(discovery: &workspace::Discovery) -> crate::front::extract::Known {
-    published_states(discovery).0
-}
-
 /// A solution's `state.json` as `published_states` read it: its text, and the state it parsed
 /// to, which a plan of the same text takes instead of parsing it again (`recorded::catalog`;
 /// at 10,000 workflows the state is 8 MB of JSON).
@@ -120,34 +114,55 @@ pub(super) struct ReadState {
     pub state: crate::compile::state::State,
 }
 
-/// `published_versions`, and each solution's state that parsed (by solution index).
-pub(super) fn published_states(
-    discovery: &workspace::Discovery,
-) -> (crate::front::extract::Known, Vec<Option<ReadState>>) {
-    let mut known = crate::front::extract::Known::new();
-    let mut states = Vec::new();
-    for (index, solution) in discovery.solutions.iter().enumerate() {
-        let path = solution
-            .generated_root
-            .join(&solution.domain)
-            .join(crate::deploy::migrations::STATE_FILE);
-        let read = std::fs::read_to_string(&path).ok().and_then(|text| {
+/// Each solution's `state.json` that parsed (by solution index). An unreadable state is
+/// ignored here; planning reports it.
+pub(super) fn published_states(discovery: &workspace::Discovery) -> Vec<Option<ReadState>> {
+    discovery
+        .solutions
+        .iter()
+        .map(|solution| {
+            let path = solution
+                .generated_root
+                .join(&solution.domain)
+                .join(crate::deploy::migrations::STATE_FILE);
+            let text = std::fs::read_to_string(&path).ok()?;
             let state = crate::compile::state::State::parse(&text).ok()?;
             Some(ReadState { text, state })
-        });
-        if let Some(read) = &read {
-            for (flow, keys) in &read.state.components {
-                for (key, component) in keys {
-                    for (version, hash) in &component.versions {
-                        known.insert(
-                            (index, flow.clone(), key.clone(), version.clone()),
-                            hash.clone(),
-                        );
-                    }
-                }
-            }
+        })
+        .collect()
+}
+
+/// The versions the solutions' states record as published, so their content need not be kept
+/// in memory: looked up in the states as they were read.
+pub(super) struct Published<'s> {
+    states: Vec<Option<&'s crate::compile::state::State>>,
+}
+
+impl<'s> Published<'s> {
+    pub(super) fn of(states: &'s [Option<ReadState>]) -> Published<'s> {
+        Published {
+            states: states
+                .iter()
+                .map(|read| read.as_ref().map(|read| &read.state))
+                .collect(),
         }
-        states.push(read);
     }
-    (known, states)
+}
+
+impl crate::front::extract::Known for Published<'_> {
+    fn hash(&self, solution: usize, flow: &str, key: &str, version: &str) -> Option<&str> {
+        let state = (*self.states.get(solution)?)?;
+        let versions = &state.components.get(flow)?.get(key)?.versions;
+        versions.get(version).map(String::as_str)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.states.iter().flatten().all(|state| {
+            state
+                .components
+                .values()
+                .flat_map(|keys| keys.values())
+                .all(|component| component.versions.is_empty())
+        })
+    }
 }

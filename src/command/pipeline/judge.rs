@@ -112,21 +112,16 @@ fn published_version_changed(
 /// What `lint` knows `plan` will refuse: the components whose version `state.json` records
 /// as published with other content. Only components extracted with their content hash
 /// (`Detail::Published`) are compared.
-pub(super) fn published_changes(analysis: &Analysis, known: &Known) -> Vec<Diagnostic> {
+pub(super) fn published_changes(analysis: &Analysis, known: &dyn Known) -> Vec<Diagnostic> {
     analysis
         .components
         .iter()
         .filter_map(|component| {
-            let key = (
-                component.solution?,
-                component.kind.flow().to_owned(),
-                component.key.clone()?,
-                component.version.clone()?,
-            );
-            let published = known.get(&key)?;
+            let (key, version) = (component.key.as_deref()?, component.version.as_deref()?);
+            let published = known.hash(component.solution?, component.kind.flow(), key, version)?;
             let content = component.content.as_ref()?;
-            (published != &content.hash).then(|| {
-                published_version_changed(component.kind, &key.2, &key.3, Some(component.file))
+            (published != content.hash).then(|| {
+                published_version_changed(component.kind, key, version, Some(component.file))
             })
         })
         .collect()

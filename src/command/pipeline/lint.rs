@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::analysis::{absolute, analyse, published_versions};
+use super::analysis::{Published, absolute, analyse, published_states};
 use super::judge;
 use super::named_files;
 use crate::base::diagnostics::Diagnostic;
@@ -60,7 +60,8 @@ pub fn lint(input: &LintInput) -> LintOutput {
     if input.files.is_empty() {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-        let known = published_versions(&discovery);
+        let states = published_states(&discovery);
+        let known = Published::of(&states);
         let mut cache = input.cache.as_deref().map(crate::front::cache::Cache::open);
         let (mut analysis, _) = analyse(discovery, Detail::Published(&known), cache.as_mut());
         with_published_changes(&mut analysis, &known);
@@ -128,7 +129,8 @@ fn lint_files(input: &LintInput, namer: &Namer) -> LintOutput {
         })
         .cloned()
         .collect();
-    let known = published_versions(&discovery);
+    let states = published_states(&discovery);
+    let known = Published::of(&states);
     let (mut analysis, _) = analyse(discovery, Detail::Published(&known), None);
     with_published_changes(&mut analysis, &known);
     let stray = named_files::outside_component_folders(
@@ -178,7 +180,7 @@ fn about_files(analysis: &Analysis, is_selected: &impl Fn(&Path) -> bool) -> Vec
 
 /// Adds VN500 for every published version whose content changed (`plan` would refuse it), with
 /// the text of the files it points into.
-fn with_published_changes(analysis: &mut Analysis, known: &Known) {
+fn with_published_changes(analysis: &mut Analysis, known: &dyn Known) {
     let changed = judge::published_changes(analysis, known);
     crate::front::analyse::load_texts_for(&mut analysis.sources, &changed);
     analysis.diagnostics.extend(changed);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::analysis::{
-    ReadState, absolute, analyse_stamped, component_references_among, published_states,
+    Published, ReadState, absolute, analyse_stamped, component_references_among, published_states,
 };
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
@@ -249,11 +249,12 @@ fn plan_discovered(
     stamps: Option<Vec<crate::front::cache::Stamp>>,
 ) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
-    let (known, mut states) = if input.rebase {
-        (crate::front::extract::Known::new(), Vec::new())
+    let mut states = if input.rebase {
+        Vec::new()
     } else {
         published_states(&discovery)
     };
+    let known = Published::of(&states);
     let mut cache = open_cache(input, &known);
     let (mut analysis, layouts) =
         analyse_stamped(discovery, Detail::Content(&known), cache.as_mut(), stamps);
@@ -354,7 +355,7 @@ fn plan_discovered(
 /// read for its content: the cache is not read, only written.
 fn open_cache(
     input: &PlanInput,
-    known: &crate::front::extract::Known,
+    known: &dyn crate::front::extract::Known,
 ) -> Option<crate::front::cache::Cache> {
     input.cache.as_deref().map(|dir| {
         if known.is_empty() {
