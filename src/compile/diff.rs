@@ -44,11 +44,11 @@ pub enum Change {
     },
     CreateFunction {
         schema: String,
-        function: Function,
+        function: Box<Function>,
     },
     ReplaceFunction {
         schema: String,
-        function: Function,
+        function: Box<Function>,
     },
     /// A whole new schema: its tables, indexes, functions, attribute indexes and registry row.
     CreateSchema {
@@ -75,7 +75,7 @@ pub enum Change {
     AddColumn {
         schema: String,
         table: String,
-        column: Column,
+        column: Box<Column>,
     },
     DropColumn {
         schema: String,
@@ -129,7 +129,7 @@ pub enum Change {
     CreateIndex {
         schema: String,
         table: String,
-        index: Index,
+        index: Box<Index>,
         online: bool,
     },
     DropIndex {
@@ -386,11 +386,11 @@ fn diff_layouts(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) {
         match old_functions.get(function.name.as_str()) {
             None => out.push(Change::CreateFunction {
                 schema: schema.clone(),
-                function: function.clone(),
+                function: Box::new(function.clone()),
             }),
             Some(old) if *old != function => out.push(Change::ReplaceFunction {
                 schema: schema.clone(),
-                function: function.clone(),
+                function: Box::new(function.clone()),
             }),
             Some(_) => {}
         }
@@ -483,7 +483,7 @@ fn diff_columns(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<C
             out.push(Change::AddColumn {
                 schema: schema.to_owned(),
                 table: table.clone(),
-                column: column.clone(),
+                column: Box::new(column.clone()),
             });
             continue;
         };
@@ -497,7 +497,7 @@ fn diff_columns(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<C
             out.push(Change::AddColumn {
                 schema: schema.to_owned(),
                 table: table.clone(),
-                column: column.clone(),
+                column: Box::new(column.clone()),
             });
             continue;
         }
@@ -673,7 +673,7 @@ fn diff_indexes(schema: &str, desired: &Table, recorded: &Table, out: &mut Vec<C
                 out.push(Change::CreateIndex {
                     schema: schema.to_owned(),
                     table: desired.name.clone(),
-                    index: (*index).clone(),
+                    index: Box::new((*index).clone()),
                     online: true,
                 });
                 if index.comment.is_some() {

@@ -260,6 +260,12 @@ fn hazard_notes(changes: &[Change]) -> Vec<HazardNote> {
     notes
 }
 
+/// Room for the one change most components and new schemas have: a vector's first push makes
+/// room for four (at 10,000 workflows, 54 MB of an initial plan's peak for the components).
+fn one_change() -> Vec<Change> {
+    Vec::with_capacity(1)
+}
+
 /// The changes sorted into the parts of a plan, in the order the plan runs them.
 #[derive(Default)]
 struct Groups {
@@ -333,18 +339,22 @@ impl Groups {
                     groups
                         .components
                         .entry(component_node(record.kind, &record.key))
-                        .or_default()
+                        .or_insert_with(one_change)
                         .push(change)
                 }
                 Change::PublishVersion { kind, key, .. }
                 | Change::UpdateComponent { kind, key, .. } => groups
                     .components
                     .entry(component_node(*kind, key))
-                    .or_default()
+                    .or_insert_with(one_change)
                     .push(change),
                 _ => {
                     let schema = schema_of(&change).unwrap_or_default().to_owned();
-                    groups.by_schema.entry(schema).or_default().push(change);
+                    groups
+                        .by_schema
+                        .entry(schema)
+                        .or_insert_with(one_change)
+                        .push(change);
                 }
             }
         }
