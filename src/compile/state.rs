@@ -553,4 +553,31 @@ mod tests {
             );
         }
     }
+
+    /// A state edited by hand may list a component's versions in any order, or one twice: it
+    /// reads as a map would (sorted, the last of a duplicate kept), and is written sorted.
+    #[test]
+    fn versions_listed_out_of_order_read_sorted_and_the_last_duplicate_wins() {
+        let text = r#"{"format": 1, "domain": "d", "migration": 1, "definitionsHash": "h",
+            "layouts": {}, "schemas": {}, "extensions": [],
+            "components": {"sys-tasks": {"t": {"tags": [], "versions":
+                {"1.10.0": "c", "1.2.0": "b", "1.0.0": "a", "1.2.0": "b2"}}}}}"#;
+        let state = State::parse(text).unwrap();
+        let versions = &state.components["sys-tasks"]["t"].versions;
+        let listed: Vec<(&str, &str)> = versions
+            .iter()
+            .map(|(version, hash)| (version.as_str(), hash.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [("1.0.0", "a"), ("1.10.0", "c"), ("1.2.0", "b2")],
+            "byte order of the version, as a BTreeMap keeps it"
+        );
+        assert_eq!(versions.get("1.2.0").map(String::as_str), Some("b2"));
+        assert!(
+            state
+                .to_text()
+                .contains(r#""t": {"tags":[],"versions":{"1.0.0":"a","1.10.0":"c","1.2.0":"b2"}}"#)
+        );
+    }
 }
