@@ -223,14 +223,9 @@ impl ComponentState {
             push_json_string(out, &self.flow_version);
             out.push(',');
         }
-        out.push_str("\"tags\":[");
-        for (idx, tag) in self.tags.iter().enumerate() {
-            if idx > 0 {
-                out.push(',');
-            }
-            push_json_string(out, tag);
-        }
-        out.push_str("],\"versions\":{");
+        out.push_str("\"tags\":");
+        push_json_strings(out, &self.tags);
+        out.push_str(",\"versions\":{");
         for (idx, (version, hash)) in self.versions.iter().enumerate() {
             if idx > 0 {
                 out.push(',');
