@@ -187,6 +187,7 @@ async fn adopt_locked(
         outcome: AdoptOutcome::Refused,
         findings: Vec::new(),
         records: Vec::new(),
+        completed: Vec::new(),
         migration: None,
         sql: String::new(),
     };

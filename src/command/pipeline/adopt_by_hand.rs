@@ -58,6 +58,7 @@ pub(super) async fn adopt(
         outcome: AdoptOutcome::Refused,
         findings: Vec::new(),
         records: Vec::new(),
+        completed: Vec::new(),
         migration: None,
         sql: String::new(),
     };
@@ -116,11 +117,11 @@ async fn record(
         .files
         .iter()
         .map(|f| format!("{} {}", f.kind.as_str(), f.name))
-        .chain(
-            live.stopped
-                .iter()
-                .map(|s| format!("{} {} (recorded finished)", s.source, s.name)),
-        )
+        .collect();
+    report.completed = live
+        .stopped
+        .iter()
+        .map(|s| format!("{} {}", s.source, s.name))
         .collect();
     report.sql = Session::preview(&baseline)?;
     if input.dry_run {

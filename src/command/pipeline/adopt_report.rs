@@ -48,6 +48,10 @@ pub struct AdoptReport {
     pub findings: Vec<Finding>,
     /// The history rows recorded (or to be): `platform 0001_initial.sql`, ...
     pub records: Vec<String>,
+    /// The stopped history entries recorded finished (or to be): rows that exist already, so
+    /// not counted among `records`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub completed: Vec<String>,
     /// The baseline migration's file, under `generated/<domain>/`.
     pub migration: Option<String>,
     /// The SQL adopt runs in the database (besides no migration).

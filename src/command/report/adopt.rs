@@ -54,11 +54,7 @@ pub fn adopt(report: &AdoptReport) -> String {
         AdoptOutcome::AlreadyAdopted | AdoptOutcome::Refused => "",
     };
     if !recorded.is_empty() {
-        out.push_str(&format!(
-            "{recorded}: {} history rows ({}), the states of the platform and the domain",
-            report.records.len(),
-            report.records.join(", ")
-        ));
+        out.push_str(&format!("{recorded}: {}", what_is_recorded(report)));
         if let Some(name) = &report.migration {
             out.push_str(&format!(
                 "; the baseline generated/{}/{name} with state.json and vnext.sum",
@@ -77,4 +73,35 @@ pub fn adopt(report: &AdoptReport) -> String {
         AdoptOutcome::Refused => "Nothing was written, in the database or in generated/. Resolve what is listed above and run vnext adopt again.\n",
     });
     out
+}
+
+/// The history rows adopt writes, the stopped entries it finishes (rows that exist already,
+/// so not counted as rows), and the states.
+fn what_is_recorded(report: &AdoptReport) -> String {
+    let counted = |n: usize, one: &str, many: &str, names: &[String]| {
+        format!(
+            "{n} {} ({})",
+            if n == 1 { one } else { many },
+            names.join(", ")
+        )
+    };
+    let mut parts = Vec::new();
+    if !report.records.is_empty() {
+        parts.push(counted(
+            report.records.len(),
+            "history row",
+            "history rows",
+            &report.records,
+        ));
+    }
+    if !report.completed.is_empty() {
+        parts.push(counted(
+            report.completed.len(),
+            "stopped history entry finished",
+            "stopped history entries finished",
+            &report.completed,
+        ));
+    }
+    parts.push("the states of the platform and the domain".to_owned());
+    parts.join(", ")
 }
