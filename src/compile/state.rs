@@ -214,30 +214,6 @@ impl SchemaState {
     }
 }
 
-impl ComponentState {
-    /// Canonical JSON (keys sorted), appended to `out` directly: this runs once per component.
-    fn write_json(&self, out: &mut String) {
-        out.push('{');
-        if !is_default_flow_version(&self.flow_version) {
-            out.push_str("\"flowVersion\":");
-            push_json_string(out, &self.flow_version);
-            out.push(',');
-        }
-        out.push_str("\"tags\":");
-        push_json_strings(out, &self.tags);
-        out.push_str(",\"versions\":{");
-        for (idx, (version, hash)) in self.versions.iter().enumerate() {
-            if idx > 0 {
-                out.push(',');
-            }
-            push_json_string(out, version);
-            out.push(':');
-            push_json_string(out, hash);
-        }
-        out.push_str("}}");
-    }
-}
-
 impl State {
     /// An empty state for a domain nothing was planned for yet.
     pub(crate) fn empty(domain: &str) -> State {
@@ -273,158 +249,118 @@ impl State {
 
     /// The canonical text of the state: one line per layout, schema and component, each in
     /// canonical JSON, so a diff of `state.json` in review shows what changed and nothing else.
+    /// (`record_text` writes the state a plan leaves; this writes a state as it was read.)
+    #[cfg(test)]
     pub(crate) fn to_text(&self) -> String {
-        use crate::base::hash::canonical_json;
-        use std::fmt::Write as _;
-        let string = |s: &str| Value::String(s.to_owned()).to_string();
-        let mut out = String::from("{\n");
-        let _ = writeln!(out, "  \"format\": {},", self.format);
-        let _ = writeln!(out, "  \"domain\": {},", string(&self.domain));
-        let _ = writeln!(out, "  \"migration\": {},", self.migration);
-        let _ = writeln!(
-            out,
-            "  \"definitionsHash\": {},",
-            string(&self.definitions_hash)
+        let mut text = StateText::begin(
+            0,
+            self.format,
+            &self.domain,
+            self.migration,
+            &self.definitions_hash,
+            self.extensions.iter().map(String::as_str),
         );
-        let extensions: Vec<Value> = self
-            .extensions
-            .iter()
-            .map(|e| Value::String(e.clone()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  \"extensions\": {},",
-            canonical_json(&Value::Array(extensions))
-        );
-        // `  "name": {` and one `\n    "key": value` per entry, each written into `out` as it
-        // comes (a large domain's state has 10,000 schemas).
-        let entry = |out: &mut String, idx: usize, key: &str| {
-            out.push_str(if idx == 0 { "\n    " } else { ",\n    " });
-            push_json_string(out, key);
-            out.push_str(": ");
-        };
-        let end = |out: &mut String, empty: bool| {
-            out.push_str(if empty { "},\n" } else { "\n  },\n" });
-        };
-        out.push_str("  \"layouts\": {");
-        for (idx, (name, layout)) in self.layouts.iter().enumerate() {
-            entry(&mut out, idx, name);
-            out.push_str(&canonical_json(layout));
+        text.open("layouts");
+        for (name, layout) in &self.layouts {
+            text.entry(name);
+            text.push(&crate::base::hash::canonical_json(layout));
         }
-        end(&mut out, self.layouts.is_empty());
-        out.push_str("  \"schemas\": {");
-        for (idx, (name, schema)) in self.schemas.iter().enumerate() {
-            entry(&mut out, idx, name);
-            schema.write_json(&mut out);
+        text.close();
+        text.open("schemas");
+        for (name, schema) in &self.schemas {
+            text.entry(name);
+            schema.write_json(&mut text.out);
         }
-        end(&mut out, self.schemas.is_empty());
-        let _ = write!(out, "  \"components\": {{");
-        for (f_idx, (flow, keys)) in self.components.iter().enumerate() {
-            out.push_str(if f_idx == 0 { "\n    " } else { ",\n    " });
-            push_json_string(&mut out, flow);
-            out.push_str(": {");
-            for (k_idx, (key, component)) in keys.iter().enumerate() {
-                out.push_str(if k_idx == 0 { "\n      " } else { ",\n      " });
-                push_json_string(&mut out, key);
-                out.push_str(": ");
-                component.write_json(&mut out);
+        text.close();
+        text.open("components");
+        for (flow, keys) in &self.components {
+            text.open_flow(flow);
+            for (key, component) in keys {
+                text.component(
+                    key,
+                    &component.flow_version,
+                    &component.tags,
+                    component
+                        .versions
+                        .iter()
+                        .map(|(v, h)| (v.as_str(), h.as_str())),
+                );
             }
-            out.push_str(if keys.is_empty() { "}" } else { "\n    }" });
+            text.close_flow();
         }
-        out.push_str(if self.components.is_empty() {
-            "}\n}\n"
-        } else {
-            "\n  }\n}\n"
-        });
-        out
+        text.end()
     }
 
-    /// Records a catalog: what `plan` writes after a migration. `layout_sources` are the layout
+    /// The text of the state that records a catalog: what `plan` writes after a migration,
+    /// written straight from the catalogs (at 10,000 workflows, a state built first to be
+    /// written was 30 MB of the one-change re-plan's peak). `layout_sources` are the layout
     /// files as JSON, by layout name.
     ///
     /// `published` is the catalog recorded before: a domain's components stay in the database
     /// even when they left the definitions, so the state keeps every version it lists (the
-    /// platform's do not: it unpublishes them).
-    pub(crate) fn record(
+    /// platform's do not: it unpublishes them). The definitions' tags and flow version win.
+    pub(crate) fn record_text(
         catalog: &Catalog,
         published: &Catalog,
         layout_sources: &BTreeMap<String, Value>,
-        migration: u32,
-        definitions_hash: &str,
-    ) -> State {
-        let mut layouts = BTreeMap::new();
-        let schemas = catalog
+        recorded: Recorded<'_>,
+    ) -> String {
+        let mut text = StateText::begin(
+            recorded.size,
+            FORMAT,
+            &catalog.domain,
+            recorded.migration,
+            recorded.definitions_hash,
+            catalog.extensions.iter().map(String::as_str),
+        );
+        // Each layout in use, once, by name.
+        let used: BTreeMap<&str, &Value> = catalog
             .schemas
             .values()
-            .map(|schema| {
-                for layout in &schema.layouts {
-                    if !layouts.contains_key(&layout.name)
-                        && let Some(source) = layout_sources.get(&layout.name)
-                    {
-                        layouts.insert(layout.name.clone(), source.clone());
-                    }
-                }
-                let workflow = match &schema.kind {
-                    SchemaKind::System => None,
-                    SchemaKind::Flow { workflow } => Some(workflow.clone()),
-                };
-                let mut indexes: Vec<String> = schema
-                    .attribute_indexes
-                    .iter()
-                    .map(lower::index_spec)
-                    .collect();
-                indexes.sort();
-                let mut projections: Vec<String> = schema
-                    .projections
-                    .iter()
-                    .flat_map(lower::projection_specs)
-                    .collect();
-                projections.sort();
-                (
-                    schema.name.clone(),
-                    SchemaState {
-                        workflow,
-                        layouts: schema.layouts.iter().map(|l| l.name.clone()).collect(),
-                        indexes,
-                        projections,
-                    },
-                )
+            .flat_map(|schema| &schema.layouts)
+            .filter_map(|layout| {
+                let source = layout_sources.get(&layout.name)?;
+                Some((layout.name.as_str(), source))
             })
             .collect();
-        // Desired components first: their tags and flow version win; a published component
-        // adds only what the definitions no longer have.
-        let mut components: BTreeMap<String, BTreeMap<String, ComponentState>> = BTreeMap::new();
-        // What the definitions no longer have stays recorded, unless the domain unpublishes it.
-        let kept_published = (!crate::compile::diff::unpublishes_removed(&catalog.domain))
-            .then_some(published.components.values())
-            .into_iter()
-            .flatten();
-        for record in catalog.components.values().chain(kept_published) {
-            let kept = components
-                .entry(record.kind.flow().to_owned())
-                .or_default()
-                .entry(record.key.clone())
-                .or_insert_with(|| ComponentState {
-                    flow_version: record.flow_version.clone(),
-                    tags: record.tags.clone(),
-                    versions: Versions::with_capacity(record.versions.len()),
-                });
-            for version in record.versions.values() {
-                kept.versions
-                    .entry(version.version.clone())
-                    .or_insert_with(|| version.hash.clone());
+        text.open("layouts");
+        for (name, layout) in used {
+            text.entry(name);
+            text.push(&crate::base::hash::canonical_json(layout));
+        }
+        text.close();
+        text.open("schemas");
+        for schema in catalog.schemas.values() {
+            text.entry(&schema.name);
+            SchemaState::of(schema).write_json(&mut text.out);
+        }
+        text.close();
+        text.open("components");
+        let kept = !crate::compile::diff::unpublishes_removed(&catalog.domain);
+        let mut kinds = Kind::ALL;
+        kinds.sort_by_key(|kind| kind.flow());
+        for kind in kinds {
+            let desired = records_of(catalog, kind);
+            let before = records_of(published, kind).filter(|_| kept);
+            let mut merged = merge_by_key(desired, before).peekable();
+            if merged.peek().is_none() {
+                continue;
             }
+            text.open_flow(kind.flow());
+            for (key, desired, before) in merged {
+                let Some(first) = desired.or(before) else {
+                    continue;
+                };
+                text.component(
+                    key,
+                    &first.flow_version,
+                    &first.tags,
+                    merge_versions(hashes(desired), hashes(before)),
+                );
+            }
+            text.close_flow();
         }
-        State {
-            format: FORMAT,
-            domain: catalog.domain.clone(),
-            migration,
-            definitions_hash: definitions_hash.to_owned(),
-            layouts,
-            schemas,
-            extensions: catalog.extensions.clone(),
-            components,
-        }
+        text.end()
     }
 
     /// Re-derives the catalog the state records. Errors say which part is unreadable.
@@ -451,6 +387,27 @@ impl State {
         });
         add_components(&mut catalog, components)?;
         Ok(catalog)
+    }
+
+    /// The catalog of the components alone (no layouts, schemas or extensions), taking the state
+    /// apart: what lint needs to know which versions are published. Components of a flow no
+    /// kind has are left out (no component of the definitions can be one), where `into_catalog`
+    /// refuses the state: lint reports what it can, and `plan` says the state is unreadable.
+    pub(crate) fn into_published(mut self) -> Catalog {
+        let mut catalog = Catalog {
+            domain: std::mem::take(&mut self.domain),
+            ..Catalog::default()
+        };
+        let components = self
+            .components
+            .into_iter()
+            .filter(|(flow, _)| Kind::from_flow(flow).is_some())
+            .flat_map(|(flow, keys)| {
+                keys.into_iter()
+                    .map(move |(key, component)| (flow.clone(), key, component))
+            });
+        add_components(&mut catalog, components).expect("only known flows are added");
+        catalog
     }
 
     /// The catalog without its components: the layouts rebuilt once, every schema derived.
@@ -504,6 +461,239 @@ impl State {
             catalog.schemas.insert(name.clone(), built);
         }
         Ok(catalog)
+    }
+}
+
+/// What `State::record_text` records besides the catalogs: the migration's number, the hash
+/// of the definitions, and the length of the state before (0 for none), which the new text
+/// is sized by rather than grown by doubling (8 MB at 10,000 workflows).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorded<'a> {
+    pub migration: u32,
+    pub definitions_hash: &'a str,
+    pub size: usize,
+}
+
+impl SchemaState {
+    /// What the state records of a schema of the catalog.
+    fn of(schema: &crate::compile::ir::Schema) -> SchemaState {
+        let workflow = match &schema.kind {
+            SchemaKind::System => None,
+            SchemaKind::Flow { workflow } => Some(workflow.clone()),
+        };
+        let mut indexes: Vec<String> = schema
+            .attribute_indexes
+            .iter()
+            .map(lower::index_spec)
+            .collect();
+        indexes.sort();
+        let mut projections: Vec<String> = schema
+            .projections
+            .iter()
+            .flat_map(lower::projection_specs)
+            .collect();
+        projections.sort();
+        SchemaState {
+            workflow,
+            layouts: schema.layouts.iter().map(|l| l.name.clone()).collect(),
+            indexes,
+            projections,
+        }
+    }
+}
+
+/// The records of one kind in a catalog, in key order.
+fn records_of(
+    catalog: &Catalog,
+    kind: Kind,
+) -> impl Iterator<Item = (&str, &Arc<ComponentRecord>)> {
+    catalog
+        .components
+        .range((kind, String::new())..)
+        .take_while(move |((of, _), _)| *of == kind)
+        .map(|((_, key), record)| (key.as_str(), record))
+}
+
+/// Two key-ordered sequences merged in key order: each key with what either side has for it.
+fn merge_by_key<'a, T: 'a>(
+    left: impl Iterator<Item = (&'a str, T)>,
+    right: impl Iterator<Item = (&'a str, T)>,
+) -> impl Iterator<Item = (&'a str, Option<T>, Option<T>)> {
+    use std::cmp::Ordering;
+    let (mut left, mut right) = (left.peekable(), right.peekable());
+    std::iter::from_fn(move || {
+        let order = match (left.peek(), right.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((l, _)), Some((r, _))) => l.cmp(r),
+        };
+        match order {
+            Ordering::Less => left.next().map(|(key, l)| (key, Some(l), None)),
+            Ordering::Greater => right.next().map(|(key, r)| (key, None, Some(r))),
+            Ordering::Equal => {
+                let (key, l) = left.next()?;
+                let r = right.next().map(|(_, r)| r);
+                Some((key, Some(l), r))
+            }
+        }
+    })
+}
+
+/// A record's versions with their content hashes, in version order (none for no record).
+fn hashes(record: Option<&Arc<ComponentRecord>>) -> impl Iterator<Item = (&str, &str)> {
+    record
+        .into_iter()
+        .flat_map(|record| record.versions.values())
+        .map(|v| (v.version.as_str(), v.hash.as_str()))
+}
+
+/// A component's versions from the definitions and from the state before, in version order,
+/// the definitions' hash kept where both have a version.
+fn merge_versions<'a>(
+    desired: impl Iterator<Item = (&'a str, &'a str)>,
+    before: impl Iterator<Item = (&'a str, &'a str)>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    merge_by_key(desired, before)
+        .filter_map(|(version, desired, before)| Some((version, desired.or(before)?)))
+}
+
+/// The state's text as it is written, section by section: `  "name": {` and one
+/// `\n    "key": value` per entry, each appended as it comes (a large domain's state has
+/// 10,000 schemas and 50,000 components), never gathered first.
+struct StateText {
+    out: String,
+    /// Entries so far in the open section (flows, in the components section).
+    entries: usize,
+    /// Components so far in the open flow.
+    keys: usize,
+}
+
+impl StateText {
+    fn begin<'e>(
+        size: usize,
+        format: u32,
+        domain: &str,
+        migration: u32,
+        definitions_hash: &str,
+        extensions: impl Iterator<Item = &'e str>,
+    ) -> StateText {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(size + size / 8 + 4096);
+        let _ = write!(out, "{{\n  \"format\": {format},\n  \"domain\": ");
+        push_json_string(&mut out, domain);
+        let _ = write!(
+            out,
+            ",\n  \"migration\": {migration},\n  \"definitionsHash\": "
+        );
+        push_json_string(&mut out, definitions_hash);
+        out.push_str(",\n  \"extensions\": [");
+        for (idx, extension) in extensions.enumerate() {
+            if idx > 0 {
+                out.push(',');
+            }
+            push_json_string(&mut out, extension);
+        }
+        out.push_str("],\n");
+        StateText {
+            out,
+            entries: 0,
+            keys: 0,
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
+    /// Opens the section `name` (`layouts`, `schemas`, then `components`, which `end` closes).
+    fn open(&mut self, name: &str) {
+        self.out.push_str("  \"");
+        self.out.push_str(name);
+        self.out.push_str("\": {");
+        self.entries = 0;
+    }
+
+    fn close(&mut self) {
+        self.out.push_str(if self.entries == 0 {
+            "},\n"
+        } else {
+            "\n  },\n"
+        });
+    }
+
+    /// The key of the next entry of the open section; its value follows.
+    fn entry(&mut self, key: &str) {
+        self.out.push_str(if self.entries == 0 {
+            "\n    "
+        } else {
+            ",\n    "
+        });
+        self.entries += 1;
+        push_json_string(&mut self.out, key);
+        self.out.push_str(": ");
+    }
+
+    fn open_flow(&mut self, flow: &str) {
+        self.out.push_str(if self.entries == 0 {
+            "\n    "
+        } else {
+            ",\n    "
+        });
+        self.entries += 1;
+        push_json_string(&mut self.out, flow);
+        self.out.push_str(": {");
+        self.keys = 0;
+    }
+
+    fn close_flow(&mut self) {
+        self.out
+            .push_str(if self.keys == 0 { "}" } else { "\n    }" });
+    }
+
+    fn component<'v>(
+        &mut self,
+        key: &str,
+        flow_version: &str,
+        tags: &[String],
+        versions: impl Iterator<Item = (&'v str, &'v str)>,
+    ) {
+        let out = &mut self.out;
+        out.push_str(if self.keys == 0 {
+            "\n      "
+        } else {
+            ",\n      "
+        });
+        self.keys += 1;
+        push_json_string(out, key);
+        out.push_str(": {");
+        if flow_version != DEFAULT_FLOW_VERSION {
+            out.push_str("\"flowVersion\":");
+            push_json_string(out, flow_version);
+            out.push(',');
+        }
+        out.push_str("\"tags\":");
+        push_json_strings(out, tags);
+        out.push_str(",\"versions\":{");
+        for (idx, (version, hash)) in versions.enumerate() {
+            if idx > 0 {
+                out.push(',');
+            }
+            push_json_string(out, version);
+            out.push(':');
+            push_json_string(out, hash);
+        }
+        out.push_str("}}");
+    }
+
+    /// Closes the components section and the state.
+    fn end(mut self) -> String {
+        self.out.push_str(if self.entries == 0 {
+            "}\n}\n"
+        } else {
+            "\n  }\n}\n"
+        });
+        self.out
     }
 }
 

@@ -12,7 +12,7 @@ use crate::base::hash::checksum;
 use crate::compile::diff::diff;
 use crate::compile::ir::Catalog;
 use crate::compile::plan::build;
-use crate::compile::state::{State, definitions_hash};
+use crate::compile::state::{Recorded, State, definitions_hash};
 use crate::deploy::migrations::{Folder, next_name};
 use crate::front::model::Kind;
 use crate::pg::render::{Header, render};
@@ -45,7 +45,16 @@ pub(super) fn migration(
     let plan = build(baseline, changes, references, true).map_err(judge::cycles)?;
     let (number, name) = next_name(folder, SLUG);
     let hash = definitions_hash(baseline);
-    let state = State::record(baseline, &empty, &desired.layout_sources, number, &hash).to_text();
+    let state = State::record_text(
+        baseline,
+        &empty,
+        &desired.layout_sources,
+        Recorded {
+            migration: number,
+            definitions_hash: &hash,
+            size: 0,
+        },
+    );
     let state_after = checksum(&state);
     let header = Header {
         file_name: &name,

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::compile::ir::Catalog;
 use crate::compile::layout::Layouts;
 use crate::front::analyse::{self, Analysis};
 use crate::front::extract::Detail;
@@ -106,44 +107,88 @@ pub(super) fn component_references_among(
     references
 }
 
-/// A solution's `state.json` as `published_states` read it: its text, and the state it parsed
-/// to, which a plan of the same text takes instead of parsing it again (`recorded::catalog`;
-/// at 10,000 workflows the state is 8 MB of JSON).
+/// A solution's `state.json` as `published_states` read it: its text, and the catalog it
+/// re-derives to, which a plan of the same text takes instead of parsing it again
+/// (`recorded::catalog`; at 10,000 workflows the state is 8 MB of JSON).
 pub(super) struct ReadState {
     pub text: String,
-    pub state: crate::compile::state::State,
+    pub catalog: Catalog,
 }
 
-/// Each solution's `state.json` that parsed (by solution index). An unreadable state is
-/// ignored here; planning reports it.
-pub(super) fn published_states(discovery: &workspace::Discovery) -> Vec<Option<ReadState>> {
+/// How much of each state `published_states` re-derives: a plan needs the recorded catalog
+/// whole; lint needs only which versions are published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Derive {
+    Whole,
+    Components,
+}
+
+/// Where solution `solution` keeps its `state.json`.
+fn state_path(solution: &workspace::Solution) -> PathBuf {
+    solution
+        .generated_root
+        .join(&solution.domain)
+        .join(crate::deploy::migrations::STATE_FILE)
+}
+
+/// Whether any solution has a `state.json` to read.
+pub(super) fn any_state(discovery: &workspace::Discovery) -> bool {
     discovery
         .solutions
         .iter()
+        .any(|solution| state_path(solution).is_file())
+}
+
+/// Each solution's `state.json` that parsed and re-derived (by solution index). An unreadable
+/// state is ignored here; planning reports it.
+pub(super) fn published_states(
+    solutions: &[workspace::Solution],
+    derive: Derive,
+) -> Vec<Option<ReadState>> {
+    solutions
+        .iter()
         .map(|solution| {
-            let path = solution
-                .generated_root
-                .join(&solution.domain)
-                .join(crate::deploy::migrations::STATE_FILE);
-            let text = std::fs::read_to_string(&path).ok()?;
+            let text = std::fs::read_to_string(state_path(solution)).ok()?;
             let state = crate::compile::state::State::parse(&text).ok()?;
-            Some(ReadState { text, state })
+            let catalog = match derive {
+                Derive::Whole => state.into_catalog().ok()?,
+                Derive::Components => state.into_published(),
+            };
+            Some(ReadState { text, catalog })
         })
         .collect()
 }
 
+/// `published_states`, read on a thread of its own while `open` runs on this one (the analysis
+/// cache opened): the two are independent, and at 10,000 workflows each is a large part of a
+/// re-plan (an 8 MB state parsed and re-derived; 50,000 cached models decoded).
+pub(super) fn states_while<T>(
+    discovery: &workspace::Discovery,
+    derive: Derive,
+    open: impl FnOnce() -> T,
+) -> (Vec<Option<ReadState>>, T) {
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| published_states(&discovery.solutions, derive));
+        let opened = open();
+        let states = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (states, opened)
+    })
+}
+
 /// The versions the solutions' states record as published, so their content need not be kept
-/// in memory: looked up in the states as they were read.
+/// in memory: looked up in the catalogs the states re-derived to.
 pub(super) struct Published<'s> {
-    states: Vec<Option<&'s crate::compile::state::State>>,
+    catalogs: Vec<Option<&'s Catalog>>,
 }
 
 impl<'s> Published<'s> {
     pub(super) fn of(states: &'s [Option<ReadState>]) -> Published<'s> {
         Published {
-            states: states
+            catalogs: states
                 .iter()
-                .map(|read| read.as_ref().map(|read| &read.state))
+                .map(|read| read.as_ref().map(|read| &read.catalog))
                 .collect(),
         }
     }
@@ -151,18 +196,21 @@ impl<'s> Published<'s> {
 
 impl crate::front::extract::Known for Published<'_> {
     fn hash(&self, solution: usize, flow: &str, key: &str, version: &str) -> Option<&str> {
-        let state = (*self.states.get(solution)?)?;
-        let versions = &state.components.get(flow)?.get(key)?.versions;
-        versions.get(version).map(String::as_str)
+        let catalog = (*self.catalogs.get(solution)?)?;
+        let kind = crate::front::model::Kind::from_flow(flow)?;
+        let record = catalog.components.get(&(kind, key.to_owned()))?;
+        record
+            .versions
+            .get(version)
+            .map(|found| found.hash.as_str())
     }
 
     fn is_empty(&self) -> bool {
-        self.states.iter().flatten().all(|state| {
-            state
+        self.catalogs.iter().flatten().all(|catalog| {
+            catalog
                 .components
                 .values()
-                .flat_map(|keys| keys.values())
-                .all(|component| component.versions.is_empty())
+                .all(|record| record.versions.is_empty())
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::analysis::{Published, absolute, analyse, published_states};
+use super::analysis::{Derive, Published, absolute, analyse, published_states, states_while};
 use super::judge;
 use super::named_files;
 use crate::base::diagnostics::Diagnostic;
@@ -60,9 +60,10 @@ pub fn lint(input: &LintInput) -> LintOutput {
     if input.files.is_empty() {
         let root = absolute(&input.root);
         let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-        let states = published_states(&discovery);
+        let (states, mut cache) = states_while(&discovery, Derive::Components, || {
+            input.cache.as_deref().map(crate::front::cache::Cache::open)
+        });
         let known = Published::of(&states);
-        let mut cache = input.cache.as_deref().map(crate::front::cache::Cache::open);
         let (mut analysis, _) = analyse(discovery, Detail::Published(&known), cache.as_mut());
         with_published_changes(&mut analysis, &known);
         let diagnostics = analysis.diagnostics.clone();
@@ -129,7 +130,7 @@ fn lint_files(input: &LintInput, namer: &Namer) -> LintOutput {
         })
         .cloned()
         .collect();
-    let states = published_states(&discovery);
+    let states = published_states(&discovery.solutions, Derive::Components);
     let known = Published::of(&states);
     let (mut analysis, _) = analyse(discovery, Detail::Published(&known), None);
     with_published_changes(&mut analysis, &known);

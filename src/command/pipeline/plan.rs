@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::analysis::{
-    Published, ReadState, absolute, analyse_stamped, component_references_among, published_states,
+    Derive, Published, ReadState, absolute, analyse_stamped, any_state, component_references_among,
+    states_while,
 };
 use super::branches::Prepared;
 use super::recorded::{self, Refused};
@@ -14,7 +15,7 @@ use crate::base::hash::checksum;
 use crate::compile::ir::Catalog;
 use crate::compile::layout::Layouts;
 use crate::compile::plan::{Plan, build};
-use crate::compile::state::{State, definitions_hash};
+use crate::compile::state::{Recorded, State, definitions_hash};
 use crate::deploy::migrations::Folder;
 use crate::front::analyse::Analysis;
 use crate::front::extract::Detail;
@@ -249,13 +250,15 @@ fn plan_discovered(
     stamps: Option<Vec<crate::front::cache::Stamp>>,
 ) -> PlanOutput {
     // A rebase plans on another state than the one on disk: every content is needed.
-    let mut states = if input.rebase {
-        Vec::new()
+    let (mut states, opened) = if input.rebase {
+        (Vec::new(), None)
     } else {
-        published_states(&discovery)
+        states_while(&discovery, Derive::Whole, || {
+            opened_early(input, &discovery)
+        })
     };
     let known = Published::of(&states);
-    let mut cache = open_cache(input, &known);
+    let mut cache = plan_cache(input, &known, opened);
     let (mut analysis, layouts) =
         analyse_stamped(discovery, Detail::Content(&known), cache.as_mut(), stamps);
     // The cache's entries are copies of what the analysis holds: free them before lowering
@@ -351,18 +354,26 @@ fn plan_discovered(
     }
 }
 
-/// The analysis cache of a plan, if it has one. With nothing published yet, every file must be
-/// read for its content: the cache is not read, only written.
-fn open_cache(
+/// The analysis cache, opened while the states are read (`states_while`) when there is a state
+/// that can publish anything; with none, the plan reads every file for its content, and
+/// decoding the cache would only cost time and memory.
+fn opened_early(input: &PlanInput, discovery: &Discovery) -> Option<crate::front::cache::Cache> {
+    let dir = input.cache.as_deref()?;
+    any_state(discovery).then(|| crate::front::cache::Cache::open(dir))
+}
+
+/// The analysis cache of a plan, if it has one: the one `opened_early`, unless nothing is
+/// published after all, when every file must be read for its content and the cache is not
+/// read, only written.
+fn plan_cache(
     input: &PlanInput,
     known: &dyn crate::front::extract::Known,
+    opened: Option<crate::front::cache::Cache>,
 ) -> Option<crate::front::cache::Cache> {
-    input.cache.as_deref().map(|dir| {
-        if known.is_empty() {
-            crate::front::cache::Cache::fresh(dir)
-        } else {
-            crate::front::cache::Cache::open(dir)
-        }
+    let dir = input.cache.as_deref()?;
+    Some(match opened {
+        Some(cache) if !known.is_empty() => cache,
+        _ => crate::front::cache::Cache::fresh(dir),
     })
 }
 
@@ -576,14 +587,16 @@ impl Migration {
         let catalog = &desired.lowered.catalog;
         let (number, name) = crate::deploy::migrations::next_name(folder, &plan.slug);
         let definitions_hash = definitions_hash(catalog);
-        let state_text = State::record(
+        let state_text = State::record_text(
             catalog,
             recorded,
             &desired.layout_sources,
-            number,
-            &definitions_hash,
-        )
-        .to_text();
+            Recorded {
+                migration: number,
+                definitions_hash: &definitions_hash,
+                size: folder.state.as_ref().map_or(0, String::len),
+            },
+        );
         let state_before = match &folder.state {
             Some(text) if !first => checksum(text),
             _ => "empty".to_owned(),

@@ -18,7 +18,7 @@ use super::analysis::absolute;
 use crate::base::diagnostics::{Code, Diagnostic, Label};
 use crate::base::hash::checksum;
 use crate::compile::plan::{Plan, allows, drop_object};
-use crate::compile::state::{State, definitions_hash};
+use crate::compile::state::{Recorded, State, definitions_hash};
 use crate::deploy::migrations::{self, Folder, STATE_FILE, SUM_FILE};
 use crate::deploy::platform_copy::{self, Judgement};
 use crate::front::workspace::{self, Namer, PLATFORM_DOMAIN, Solution};
@@ -289,14 +289,16 @@ fn plan_release(
             .map_err(super::judge::cycles)?;
     let (number, name) = migrations::next_name(base, &plan.slug);
     let definitions_hash = definitions_hash(&lowered.catalog);
-    let state_text = State::record(
+    let state_text = State::record_text(
         &lowered.catalog,
         &recorded,
         &layouts.sources,
-        number,
-        &definitions_hash,
-    )
-    .to_text();
+        Recorded {
+            migration: number,
+            definitions_hash: &definitions_hash,
+            size: base.state.as_ref().map_or(0, String::len),
+        },
+    );
     let state_before = match &base.state {
         Some(text) if !first => checksum(text),
         _ => "empty".to_owned(),

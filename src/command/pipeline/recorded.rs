@@ -33,18 +33,18 @@ pub(super) fn direct_folder(state: &Option<String>, number: u32, dir: &Path) -> 
 }
 
 /// The catalog the folder's state records (empty before the first migration). `read` is the
-/// state this plan parsed already (`analysis::published_states`): taken when the folder's
-/// state is the very text it was parsed from, never parsed twice.
+/// state this plan read and re-derived already (`analysis::published_states`): taken when the
+/// folder's state is the very text it was read from, never parsed twice.
 pub(super) fn catalog(
     folder: &Folder,
     domain: &str,
     read: Option<ReadState>,
 ) -> Result<Catalog, Diagnostic> {
+    if let Some(read) = read.filter(|read| folder.state.as_deref() == Some(read.text.as_str())) {
+        return Ok(read.catalog);
+    }
     let state = match &folder.state {
         None => State::empty(domain),
-        Some(text) if read.as_ref().is_some_and(|read| read.text == *text) => {
-            read.map(|read| read.state).expect("just matched")
-        }
         Some(text) => State::parse(text).map_err(|err| {
             Diagnostic::new(
                 Code::InvalidState,
