@@ -7,7 +7,7 @@ mod translate;
 mod words;
 
 pub(crate) use schemas::{
-    exported_schemas, source_schemas, validate_component, validate_deploy_config, validate_layout,
-    validate_solution,
+    embedded_texts, exported_schemas, source_schemas, validate_component, validate_deploy_config,
+    validate_layout, validate_solution,
 };
 pub(crate) use words::{closest, json_type_name};
