@@ -127,3 +127,46 @@ fn plan_fixture_migrations_run_on_a_fresh_database() {
         }
     }
 }
+
+/// A state.json that names a flow no component kind has (edited by hand, and its sum re-hashed
+/// with it) is refused as unreadable, with how to restore it; nothing is planned or written.
+#[test]
+fn a_state_that_names_an_unknown_flow_is_refused_with_how_to_restore_it() {
+    let ws = crate::support::example_copy("loans");
+    let folder = ws.path().join("generated/loans");
+    let state = std::fs::read_to_string(folder.join("state.json")).unwrap();
+    assert!(
+        state.contains("\"sys-flows\""),
+        "the example records workflows"
+    );
+    std::fs::write(
+        folder.join("state.json"),
+        state.replacen("\"sys-flows\"", "\"sys-nonsense\"", 1),
+    )
+    .unwrap();
+    let files_before = std::fs::read_dir(&folder).unwrap().count();
+    let output = pipeline::plan(&PlanInput {
+        rehash: true,
+        ..PlanInput::new(ws.path(), PlanMode::Write)
+    });
+    let refused: Vec<_> = output
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == vnext::base::diagnostics::Code::InvalidState)
+        .collect();
+    assert_eq!(refused.len(), 1, "{:#?}", output.diagnostics);
+    assert_eq!(
+        refused[0].message,
+        "generated/loans/state.json: unknown component flow `sys-nonsense`"
+    );
+    assert_eq!(
+        refused[0].help.as_deref(),
+        Some("restore state.json from version control; it must match the newest migration")
+    );
+    assert_eq!(output.domains[0].outcome, Outcome::Failed);
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        files_before,
+        "no migration written"
+    );
+}

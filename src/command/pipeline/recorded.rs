@@ -45,20 +45,18 @@ pub(super) fn catalog(
     }
     let state = match &folder.state {
         None => State::empty(domain),
-        Some(text) => State::parse(text).map_err(|err| {
-            Diagnostic::new(
-                Code::InvalidState,
-                format!("generated/{domain}/state.json: {err}"),
-            )
-            .with_help(
-                "restore state.json from version control; it must match the newest migration",
-            )
-        })?,
+        Some(text) => State::parse(text).map_err(|err| invalid_state(domain, &err))?,
     };
-    state.into_catalog().map_err(|err| {
-        Diagnostic::new(
-            Code::InvalidState,
-            format!("generated/{domain}/state.json: {err}"),
-        )
-    })
+    state
+        .into_catalog()
+        .map_err(|err| invalid_state(domain, &err))
+}
+
+/// VN504: the folder's state cannot be read (or re-derived), and what to do.
+fn invalid_state(domain: &str, err: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidState,
+        format!("generated/{domain}/state.json: {err}"),
+    )
+    .with_help("restore state.json from version control; it must match the newest migration")
 }
