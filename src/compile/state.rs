@@ -169,13 +169,13 @@ fn push_json_string(out: &mut String, text: &str) {
 }
 
 /// Appends a JSON array of strings, as serde_json writes it compactly.
-fn push_json_strings(out: &mut String, items: &[String]) {
+fn push_json_strings(out: &mut String, items: impl IntoIterator<Item = impl AsRef<str>>) {
     out.push('[');
-    for (idx, item) in items.iter().enumerate() {
+    for (idx, item) in items.into_iter().enumerate() {
         if idx > 0 {
             out.push(',');
         }
-        push_json_string(out, item);
+        push_json_string(out, item.as_ref());
     }
     out.push(']');
 }
@@ -587,14 +587,9 @@ impl StateText {
             ",\n  \"migration\": {migration},\n  \"definitionsHash\": "
         );
         push_json_string(&mut out, definitions_hash);
-        out.push_str(",\n  \"extensions\": [");
-        for (idx, extension) in extensions.enumerate() {
-            if idx > 0 {
-                out.push(',');
-            }
-            push_json_string(&mut out, extension);
-        }
-        out.push_str("],\n");
+        out.push_str(",\n  \"extensions\": ");
+        push_json_strings(&mut out, extensions);
+        out.push_str(",\n");
         StateText {
             out,
             entries: 0,
@@ -634,15 +629,10 @@ impl StateText {
         self.out.push_str(": ");
     }
 
+    /// Opens the next flow of the components section: an entry whose value is a map.
     fn open_flow(&mut self, flow: &str) {
-        self.out.push_str(if self.entries == 0 {
-            "\n    "
-        } else {
-            ",\n    "
-        });
-        self.entries += 1;
-        push_json_string(&mut self.out, flow);
-        self.out.push_str(": {");
+        self.entry(flow);
+        self.out.push('{');
         self.keys = 0;
     }
 

@@ -78,30 +78,23 @@ pub fn adopt(report: &AdoptReport) -> String {
 /// The history rows adopt writes, the stopped entries it finishes (rows that exist already,
 /// so not counted as rows), and the states.
 fn what_is_recorded(report: &AdoptReport) -> String {
-    let counted = |n: usize, one: &str, many: &str, names: &[String]| {
-        format!(
-            "{n} {} ({})",
-            if n == 1 { one } else { many },
-            names.join(", ")
-        )
+    let counted = |names: &[String], one: &str, many: &str| {
+        (!names.is_empty()).then(|| {
+            let noun = if names.len() == 1 { one } else { many };
+            format!("{} {noun} ({})", names.len(), names.join(", "))
+        })
     };
-    let mut parts = Vec::new();
-    if !report.records.is_empty() {
-        parts.push(counted(
-            report.records.len(),
-            "history row",
-            "history rows",
-            &report.records,
-        ));
-    }
-    if !report.completed.is_empty() {
-        parts.push(counted(
-            report.completed.len(),
+    [
+        counted(&report.records, "history row", "history rows"),
+        counted(
+            &report.completed,
             "stopped history entry finished",
             "stopped history entries finished",
-            &report.completed,
-        ));
-    }
-    parts.push("the states of the platform and the domain".to_owned());
-    parts.join(", ")
+        ),
+        Some("the states of the platform and the domain".to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
