@@ -497,12 +497,17 @@ fn load(
     };
     let mut component = extract::extract(origin, kind, &value, schema_valid, detail);
     component.package = candidate.package;
-    let seeds = match package {
+    let mut seeds = match package {
         Some(_) => seeds(candidate, file, &value, schema_valid, detail),
         None => Vec::new(),
     };
-    // Only clean files are cached, and never a package's: a cache hit must never hide a
-    // diagnostic, nor a rewrite that depends on the package's solution file.
+    for component in std::iter::once(&mut component).chain(&mut seeds) {
+        check::check_file(component, &mut diagnostics);
+        component.let_go_of_structure();
+    }
+    // Only clean files are cached (their own checks passed too: a hit does not run them
+    // again), and never a package's: a cache hit must never hide a diagnostic, nor a rewrite
+    // that depends on the package's solution file.
     let fresh = stamp.filter(|_| diagnostics.is_empty() && package.is_none());
     Loaded {
         seeds,

@@ -64,6 +64,37 @@ fn an_edited_file_is_read_again_and_its_problems_reported() {
 }
 
 #[test]
+fn a_warning_of_a_files_own_checks_is_reported_on_every_run_and_the_file_never_cached() {
+    let ws = copy_of_loans();
+    let workflow = ws.path().join("loans/Workflows/kyc/kyc-check.yaml");
+    // A final state nothing leads to: VN323, a warning of the workflow's own checks, which run
+    // where the file is loaded, so a cached model could not say it again.
+    let text = std::fs::read_to_string(&workflow).unwrap()
+        + "    - key: abandoned\n      stateType: 3\n      subType: 3\n      versionStrategy: Major\n      labels: [{ label: Abandoned, language: en-US }]\n";
+    std::fs::write(&workflow, text).unwrap();
+    let unreachable = |output: &pipeline::LintOutput| {
+        output
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == vnext::base::diagnostics::Code::UnreachableState)
+            .count()
+    };
+    let first = lint(ws.path(), true);
+    assert_eq!(unreachable(&first), 1, "{:#?}", first.diagnostics);
+    for _ in 0..2 {
+        let again = lint(ws.path(), true);
+        assert_eq!(again.diagnostics, first.diagnostics);
+        assert_eq!(
+            again.analysis.cache_hits,
+            again.analysis.components.len() - 1,
+            "every file but the workflow with the warning comes from the cache"
+        );
+    }
+    let uncached = lint(ws.path(), false);
+    assert_eq!(uncached.diagnostics, first.diagnostics);
+}
+
+#[test]
 fn a_corrupt_cache_is_ignored() {
     let ws = copy_of_loans();
     lint(ws.path(), true);
