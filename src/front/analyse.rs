@@ -46,6 +46,17 @@ pub struct LayoutFile {
 }
 
 impl Analysis {
+    /// Lets go of every component's references, once the checks resolved them: what comes
+    /// after them (lowering, the plan's order) reads `resolution`, never the references
+    /// themselves, and a large domain's are the largest part of its models (at 10,000
+    /// workflows, about 50 MB of an initial plan). The indexes bodies hold into them
+    /// (`Workflow::master_schema`, ...) still key `resolution.targets`.
+    pub fn let_go_of_references(&mut self) {
+        for component in &mut self.components {
+            component.refs = Vec::new();
+        }
+    }
+
     /// The components of one solution (domain), in file order.
     pub fn components_of(&self, solution: usize) -> impl Iterator<Item = (usize, &Component)> {
         self.components

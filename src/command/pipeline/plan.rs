@@ -138,6 +138,8 @@ pub struct DirectMigration {
 
 #[derive(Debug)]
 pub struct PlanOutput {
+    /// What the front end found; once it found no error, without the components' references
+    /// (`Analysis::let_go_of_references`).
     pub analysis: Analysis,
     pub diagnostics: Vec<Diagnostic>,
     pub domains: Vec<DomainPlan>,
@@ -275,6 +277,7 @@ fn plan_discovered(
             known_noop: false,
         };
     }
+    analysis.let_go_of_references();
     let selected: Vec<&str> = analysis
         .solutions
         .iter()
