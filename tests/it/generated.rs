@@ -145,6 +145,7 @@ fn a_state_that_names_an_unknown_flow_is_refused_with_how_to_restore_it() {
     )
     .unwrap();
     let files_before = std::fs::read_dir(&folder).unwrap().count();
+    let sum_before = std::fs::read(folder.join("vnext.sum")).unwrap();
     let output = pipeline::plan(&PlanInput {
         rehash: true,
         ..PlanInput::new(ws.path(), PlanMode::Write)
@@ -168,5 +169,15 @@ fn a_state_that_names_an_unknown_flow_is_refused_with_how_to_restore_it() {
         std::fs::read_dir(&folder).unwrap().count(),
         files_before,
         "no migration written"
+    );
+    // The re-hash of the edited state was not written, so it is not said to be.
+    assert_eq!(std::fs::read(folder.join("vnext.sum")).unwrap(), sum_before);
+    assert!(
+        output
+            .diagnostics
+            .iter()
+            .all(|d| d.code != vnext::base::diagnostics::Code::Rehashed),
+        "{:#?}",
+        output.diagnostics
     );
 }

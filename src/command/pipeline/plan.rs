@@ -480,7 +480,6 @@ pub(super) fn plan_domain(
         Err(problems) => return (ended(Outcome::Failed), [recovered, problems].concat()),
     };
     let mut out = recovered;
-    out.extend(prepared.notes.iter().cloned());
     out.extend(desired.lowered.diagnostics.iter().cloned());
     let recorded = match recorded::catalog(folder, &domain, read) {
         Ok(recorded) => recorded,
@@ -503,10 +502,9 @@ pub(super) fn plan_domain(
         return (ended(Outcome::Failed), out);
     }
     if diff.changes.is_empty() {
-        return (
-            settle(input, &prepared, ended(Outcome::UpToDate), &mut out),
-            out,
-        );
+        let result = settle(input, &prepared, ended(Outcome::UpToDate), &mut out);
+        told(&result, &prepared, &mut out);
+        return (result, out);
     }
     let first = folder.files.is_empty() && folder.state.is_none();
     let changed = crate::compile::diff::changed_components(&diff.changes);
@@ -533,7 +531,17 @@ pub(super) fn plan_domain(
     }
     let mut result = emit(&input.mode, folder, &plan, &migration, &mut out);
     result.plan = Some(plan);
+    told(&result, &prepared, &mut out);
     (result, out)
+}
+
+/// What the rebase or the re-hash did to the folder (`Prepared::notes`), said once the plan
+/// wrote it, and never for a domain that failed: then nothing was written, and a note that
+/// `vnext.sum` was re-hashed would ask for a commit of files that did not change.
+fn told(result: &DomainPlan, prepared: &Prepared, out: &mut Vec<Diagnostic>) {
+    if result.outcome != Outcome::Failed {
+        out.extend(prepared.notes.iter().cloned());
+    }
 }
 
 /// VN670: one thing `interrupted::recover` finished or undid in `generated/<domain>/`.
