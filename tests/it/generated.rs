@@ -128,6 +128,37 @@ fn plan_fixture_migrations_run_on_a_fresh_database() {
     }
 }
 
+/// A state.json edited by hand that still re-derives (here, only its whitespace) is re-hashed
+/// with `--rehash`, and the note names the state, not a migration.
+#[test]
+fn a_state_edited_by_hand_is_rehashed_and_the_note_names_the_state() {
+    let ws = crate::support::example_copy("loans");
+    let folder = ws.path().join("generated/loans");
+    let state = std::fs::read_to_string(folder.join("state.json")).unwrap();
+    std::fs::write(folder.join("state.json"), format!("{state}\n")).unwrap();
+    let sum_before = std::fs::read(folder.join("vnext.sum")).unwrap();
+    let output = pipeline::plan(&PlanInput {
+        rehash: true,
+        ..PlanInput::new(ws.path(), PlanMode::Write)
+    });
+    let notes: Vec<&str> = output
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == vnext::base::diagnostics::Code::Rehashed)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(notes.len(), 1, "{:#?}", output.diagnostics);
+    assert!(
+        notes[0].starts_with(
+            "generated/loans: vnext.sum re-hashed for the state edited by hand: state.json;"
+        ),
+        "{}",
+        notes[0]
+    );
+    assert_ne!(output.domains[0].outcome, Outcome::Failed);
+    assert_ne!(std::fs::read(folder.join("vnext.sum")).unwrap(), sum_before);
+}
+
 /// A state.json that names a flow no component kind has (edited by hand, and its sum re-hashed
 /// with it) is refused as unreadable, with how to restore it; nothing is planned or written.
 #[test]

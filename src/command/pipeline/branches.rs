@@ -274,10 +274,10 @@ fn rehash(prepared: &mut Prepared, record: Option<&Record>, shown: &str) -> Resu
             Code::Rehashed,
             format!(
                 "{shown}: vnext.sum re-hashed for {} edited by hand: {}; {checked}",
-                if edited.len() == 1 {
-                    "a migration"
-                } else {
-                    "migrations"
+                match edited.len() {
+                    0 => "the state",
+                    1 => "a migration",
+                    _ => "migrations",
                 },
                 if edited.is_empty() {
                     "state.json".to_owned()
