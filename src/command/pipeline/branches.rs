@@ -265,29 +265,35 @@ fn rehash(prepared: &mut Prepared, record: Option<&Record>, shown: &str) -> Resu
             ]));
         }
     }
-    let checked = match record {
-        Some(record) => format!("{} has applied none of them", record.server),
-        None => "no database was checked (--database-url): a database that applied the old text of one of them refuses the new one (VN602)".to_owned(),
-    };
-    prepared.notes.push(
+    let note = if edited.is_empty() {
+        // No migration's text changed: no database has anything to refuse.
+        Diagnostic::new(
+            Code::Rehashed,
+            format!(
+                "{shown}: vnext.sum re-hashed for the state edited by hand (state.json); every migration is as it was"
+            ),
+        )
+        .with_help("commit state.json with vnext.sum")
+    } else {
+        let checked = match record {
+            Some(record) => format!("{} has applied none of them", record.server),
+            None => "no database was checked (--database-url): a database that applied the old text of one of them refuses the new one (VN602)".to_owned(),
+        };
         Diagnostic::new(
             Code::Rehashed,
             format!(
                 "{shown}: vnext.sum re-hashed for {} edited by hand: {}; {checked}",
-                match edited.len() {
-                    0 => "the state",
-                    1 => "a migration",
-                    _ => "migrations",
-                },
-                if edited.is_empty() {
-                    "state.json".to_owned()
+                if edited.len() == 1 {
+                    "a migration"
                 } else {
-                    edited.join(", ")
-                }
+                    "migrations"
+                },
+                edited.join(", ")
             ),
         )
-        .with_help("commit the files with vnext.sum; apply runs the edited text"),
-    );
+        .with_help("commit the files with vnext.sum; apply runs the edited text")
+    };
+    prepared.notes.push(note);
     prepared.folder.sum = Some(sum);
     prepared.rewritten = true;
     Ok(())
