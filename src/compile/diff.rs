@@ -52,7 +52,8 @@ pub enum Change {
     },
     /// A whole new schema: its tables, indexes, functions, attribute indexes and registry row.
     CreateSchema {
-        schema: Box<Schema>,
+        /// Shared with the desired catalog: an initial plan creates every schema.
+        schema: Arc<Schema>,
     },
     /// Drops a schema and everything in it (a retired workflow).
     RetireSchema {
@@ -269,7 +270,7 @@ pub(crate) fn diff(desired: &Catalog, recorded: &Catalog) -> Diff {
     for (name, schema) in &desired.schemas {
         match recorded.schemas.get(name) {
             None => out.changes.push(Change::CreateSchema {
-                schema: Box::new(schema.clone()),
+                schema: Arc::clone(schema),
             }),
             Some(old) => diff_schema(schema, old, &mut same, &mut out.changes),
         }

@@ -384,7 +384,7 @@ impl ComponentRecord {
 pub struct Catalog {
     pub domain: String,
     pub extensions: BTreeSet<String>,
-    pub schemas: BTreeMap<String, Schema>,
+    pub schemas: BTreeMap<String, Arc<Schema>>,
     /// Shared with the changes that publish them (`diff::Change::PublishComponent`): an
     /// initial plan publishes every record, and a copy of each was 70 MB at 10,000 workflows.
     pub components: BTreeMap<(Kind, String), Arc<ComponentRecord>>,

@@ -81,7 +81,7 @@ pub(crate) fn lower_platform(analysis: &Analysis, layouts: &Layouts, solution: u
         }
         lowered.catalog.schemas.insert(
             name.to_owned(),
-            schema(name, SchemaKind::System, layouts, Vec::new()),
+            Arc::new(schema(name, SchemaKind::System, layouts, Vec::new())),
         );
     }
     // The platform publishes no rows: the system workflows are the official package's
@@ -143,7 +143,7 @@ pub(crate) fn lower_domain(
         }
         let mut built = schema(&name, kind, schema_layouts, Vec::new());
         built.projections = projections;
-        lowered.catalog.schemas.insert(name, built);
+        lowered.catalog.schemas.insert(name, Arc::new(built));
     }
     lower_components(analysis, solution, &mut lowered);
     lowered

@@ -458,7 +458,9 @@ impl State {
                 .collect::<Result<Vec<_>, String>>()?;
             let mut built = lower::schema(name, kind, schema_layouts, attribute_indexes);
             built.projections = lower::projections_from_specs(&schema.projections, &mut memo)?;
-            catalog.schemas.insert(name.clone(), built);
+            catalog
+                .schemas
+                .insert(name.clone(), std::sync::Arc::new(built));
         }
         Ok(catalog)
     }

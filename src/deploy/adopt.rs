@@ -156,7 +156,7 @@ pub fn compare(platform: &Catalog, desired: &Catalog, live: &Live) -> Compared {
         schema_history(schema, live, &mut findings);
         baseline.schemas.insert(
             schema.name.clone(),
-            adopted_schema(schema, live, &mut findings),
+            std::sync::Arc::new(adopted_schema(schema, live, &mut findings)),
         );
     }
     unknown_schemas(platform, desired, live, &mut findings);
@@ -505,6 +505,7 @@ pub fn adopted_schemas<'a>(platform: &'a Catalog, baseline: &'a Catalog) -> Vec<
         .schemas
         .values()
         .chain(baseline.schemas.values())
+        .map(|schema| &**schema)
         .collect()
 }
 

@@ -487,6 +487,7 @@ mod tests {
     use crate::compile::ir::{AttributeIndexKind, Schema, SchemaKind};
     use crate::compile::lower::{projection, schema};
     use crate::front::model::Storage;
+    use std::sync::Arc;
 
     fn with_branch(kinds: &[AttributeIndexKind]) -> Catalog {
         let mut built: Schema = schema(
@@ -499,7 +500,7 @@ mod tests {
         );
         built.projections = vec![projection("branch", Storage::Text, kinds)];
         let mut catalog = Catalog::default();
-        catalog.schemas.insert("loans".into(), built);
+        catalog.schemas.insert("loans".into(), Arc::new(built));
         catalog
     }
 
@@ -549,7 +550,7 @@ mod tests {
             Vec::new(),
         );
         let mut catalog = Catalog::default();
-        catalog.schemas.insert("loans".into(), built);
+        catalog.schemas.insert("loans".into(), Arc::new(built));
         catalog
     }
 
@@ -652,11 +653,11 @@ mod tests {
         // The schema exists without projections; two are wanted.
         let mut recorded = with_branch(&[]);
         if let Some(s) = recorded.schemas.get_mut("loans") {
-            s.projections.clear();
+            Arc::make_mut(s).projections.clear();
         }
         let mut desired = with_branch(&[AttributeIndexKind::Btree]);
         if let Some(s) = desired.schemas.get_mut("loans") {
-            s.projections.push(projection(
+            Arc::make_mut(s).projections.push(projection(
                 "amount",
                 Storage::Numeric,
                 &[AttributeIndexKind::Btree],

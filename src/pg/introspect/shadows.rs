@@ -90,7 +90,7 @@ impl<'c> Shadows<'c> {
                 .get(&key)
                 .map(|p| p.values().copied().collect())
                 .unwrap_or_default();
-            parts.push((name.clone(), schema, indexes, of_layout));
+            parts.push((name.clone(), &**schema, indexes, of_layout));
             by_layout.insert(key, name);
         }
         let holding_indexes = expected
