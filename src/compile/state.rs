@@ -458,9 +458,7 @@ impl State {
                 .collect::<Result<Vec<_>, String>>()?;
             let mut built = lower::schema(name, kind, schema_layouts, attribute_indexes);
             built.projections = lower::projections_from_specs(&schema.projections, &mut memo)?;
-            catalog
-                .schemas
-                .insert(name.clone(), std::sync::Arc::new(built));
+            catalog.schemas.insert(name.clone(), Arc::new(built));
         }
         Ok(catalog)
     }

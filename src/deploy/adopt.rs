@@ -156,7 +156,7 @@ pub fn compare(platform: &Catalog, desired: &Catalog, live: &Live) -> Compared {
         schema_history(schema, live, &mut findings);
         baseline.schemas.insert(
             schema.name.clone(),
-            std::sync::Arc::new(adopted_schema(schema, live, &mut findings)),
+            Arc::new(adopted_schema(schema, live, &mut findings)),
         );
     }
     unknown_schemas(platform, desired, live, &mut findings);
