@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// Lets go of a command's output without freeing it, once it was printed: the process ends
+/// right after, and the system takes its memory back at once, where freeing a large domain's
+/// models one by one took tens of milliseconds of one core (at 10,000 workflows, 60 ms of a
+/// lint's 1.7 s). Only the binary may do this; the library frees what it holds.
+fn left_to_exit<T>(output: T) {
+    std::mem::forget(output);
+}
+
 pub(super) fn domain_name(text: &str) -> Result<String, String> {
     match vnext::command::init::domain_problem(text) {
         Some(problem) => Err(problem),
@@ -78,6 +86,7 @@ pub(super) fn lint(args: LintArgs) -> ExitCode {
         print(&text);
     }
     let tally = Tally::of(&output.diagnostics);
+    left_to_exit(output);
     if tally.errors > 0 || (args.deny_warnings && tally.warnings > 0) {
         ExitCode::from(1)
     } else {
@@ -180,6 +189,7 @@ pub(super) fn plan(args: PlanArgs) -> ExitCode {
             &display_base,
         )),
     }
+    left_to_exit(output);
     if args.check && behind {
         ExitCode::from(2)
     } else if tally.errors > 0 {
