@@ -200,14 +200,15 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    match std::str::from_utf8(body) {
-        Ok(text) => Ok(text.to_owned()),
-        Err(err) => Err(ReadError::NotUtf8 {
-            valid_up_to: err.valid_up_to(),
-            lossy: String::from_utf8_lossy(body).into_owned(),
-        }),
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
+    // The bytes become the text where they are, not copied: a large domain's files are
+    // hundreds of megabytes.
+    String::from_utf8(bytes).map_err(|err| ReadError::NotUtf8 {
+        valid_up_to: err.utf8_error().valid_up_to(),
+        lossy: String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    })
 }
 
 /// Why a file could not be read as text.
