@@ -50,8 +50,61 @@ pub struct Unread {
 #[derive(Debug, Default)]
 pub struct Resolution {
     /// `(component, reference index) -> target component` for same-domain references.
-    pub targets: BTreeMap<(ComponentId, usize), ComponentId>,
+    pub targets: Targets,
     pub api_dependencies: Vec<ApiDependency>,
+}
+
+/// `(component, reference index) -> target component`, sorted by component and reference, as
+/// the references are resolved. A large domain has hundreds of thousands of them (at 10,000
+/// workflows, about 300,000): a tree map held them in 12 MB, built one node at a time, where a
+/// sorted vector holds them in 7 MB, pushed in order and searched by halving.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Targets(Vec<((ComponentId, usize), ComponentId)>);
+
+impl Targets {
+    /// Records that reference `from` resolves to `to`. The checks resolve references in order,
+    /// so this appends; one out of order is put in its place all the same.
+    pub fn insert(&mut self, from: (ComponentId, usize), to: ComponentId) {
+        match self.0.last() {
+            Some((last, _)) if *last >= from => match self.position(&from) {
+                Ok(at) => self.0[at].1 = to,
+                Err(at) => self.0.insert(at, (from, to)),
+            },
+            _ => self.0.push((from, to)),
+        }
+    }
+
+    /// The component reference `from` resolves to.
+    pub fn get(&self, from: &(ComponentId, usize)) -> Option<&ComponentId> {
+        self.position(from).ok().map(|at| &self.0[at].1)
+    }
+
+    /// Every resolved reference with its target, by component and reference.
+    pub fn iter(&self) -> impl Iterator<Item = (&(ComponentId, usize), &ComponentId)> {
+        self.0.iter().map(|(from, to)| (from, to))
+    }
+
+    /// Room for `more` references without growing by doubling.
+    pub fn reserve(&mut self, more: usize) {
+        self.0.reserve_exact(more);
+    }
+
+    /// Gives back the room `reserve` made for references that did not resolve.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, from: &(ComponentId, usize)) -> Result<usize, usize> {
+        self.0.binary_search_by(|(at, _)| at.cmp(from))
+    }
 }
 
 /// Components by (solution, kind, key), versions in ascending order, and by relative path;

@@ -16,6 +16,8 @@ pub(super) fn resolve_references(
     out: &mut Vec<Diagnostic>,
 ) -> Resolution {
     let mut resolution = Resolution::default();
+    let references = workspace.components.iter().map(|c| c.refs.len()).sum();
+    resolution.targets.reserve(references);
     for (id, component) in workspace.components.iter().enumerate() {
         for (ref_idx, reference) in component.refs.iter().enumerate() {
             if let Some(target) =
@@ -25,6 +27,7 @@ pub(super) fn resolve_references(
             }
         }
     }
+    resolution.targets.shrink_to_fit();
     resolution
 }
 
