@@ -348,8 +348,9 @@ pub struct ComponentVersion {
     pub version: String,
     /// Hex SHA-256 of the canonical attributes.
     pub hash: String,
-    /// The canonical attributes and their runtime data hash; known on the desired side only.
-    pub attributes: Option<Arc<str>>,
+    /// The canonical attributes (compressed until they are written) and their runtime data
+    /// hash; known on the desired side only.
+    pub attributes: Option<crate::base::packed::Packed>,
     pub data_hash: Option<String>,
 }
 

@@ -220,7 +220,7 @@ fn lower_components(analysis: &Analysis, solution: usize, lowered: &mut Lowered)
             if component.package.is_some() && versions.contains_key(version) {
                 continue;
             }
-            if content.attributes.contains("\\u0000") {
+            if content.has_nul {
                 lowered.diagnostics.push(
                     Diagnostic::new(
                         Code::UnstorableContent,

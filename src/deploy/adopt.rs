@@ -334,7 +334,7 @@ fn components(desired: &Catalog, live: &Live, baseline: &mut Catalog, out: &mut 
                     ComponentVersion {
                         version: row.version.clone(),
                         hash: row.hash.clone(),
-                        attributes: Some(Arc::from(row.data.as_str())),
+                        attributes: Some(crate::base::packed::Packed::pack(&row.data)),
                         data_hash: Some(row.data_hash.clone()),
                     }
                 }

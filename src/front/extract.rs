@@ -90,18 +90,27 @@ impl Detail<'_> {
     }
 }
 
-/// The canonical attributes of a component and their hash.
-pub(crate) fn content(value: &Value) -> Content {
+/// The stored content of a version: its canonical attributes, kept (compressed) unless
+/// `published` says the version is published with this very content hash, when only its
+/// hashes identify it and the attributes would never be written.
+fn content(value: &Value, published: impl FnOnce(&str) -> bool) -> Content {
     let attributes = value
         .get("attributes")
         .filter(|attributes| attributes.is_object());
     let empty = Value::Object(Default::default());
     let attributes = attributes.unwrap_or(&empty);
     let canonical = canonical_json(attributes);
+    let hash = content_hash(&canonical);
+    let keep = !published(&hash);
     Content {
-        hash: content_hash(&canonical),
         data_hash: data_hash_with(&canonical, attributes),
-        attributes: std::sync::Arc::from(canonical),
+        has_nul: keep && canonical.contains("\\u0000"),
+        attributes: if keep {
+            crate::base::packed::Packed::pack(&canonical)
+        } else {
+            crate::base::packed::Packed::default()
+        },
+        hash,
     }
 }
 
@@ -195,18 +204,8 @@ pub(crate) fn extract(
                 });
             match detail {
                 Detail::Model => None,
-                Detail::Published(_) => published.map(|_| {
-                    let mut content = content(value);
-                    content.attributes = std::sync::Arc::from("");
-                    content
-                }),
-                Detail::Content(_) => {
-                    let mut content = content(value);
-                    if published == Some(&content.hash) {
-                        content.attributes = std::sync::Arc::from("");
-                    }
-                    Some(content)
-                }
+                Detail::Published(_) => published.map(|_| content(value, |_| true)),
+                Detail::Content(_) => Some(content(value, |hash| published == Some(hash))),
             }
         },
         schema_valid,

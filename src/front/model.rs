@@ -377,11 +377,15 @@ pub enum Body {
 /// What the database stores of a component version.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Content {
-    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing. Shared
-    /// with the catalog and the renderer, never copied. Empty when not kept (a version that is
-    /// published already); never cached.
+    /// `attributes` as canonical JSON (sorted keys, no whitespace); `{}` when missing. Kept
+    /// compressed, shared with the catalog and the renderer, never copied. Empty when not kept
+    /// (a version that is published already); never cached.
     #[serde(skip)]
-    pub attributes: std::sync::Arc<str>,
+    pub attributes: crate::base::packed::Packed,
+    /// Whether `attributes` holds a `\u0000` escape, which PostgreSQL's jsonb cannot store;
+    /// false when they are not kept.
+    #[serde(skip)]
+    pub has_nul: bool,
     /// The runtime's `"DataHash"` of the attributes (lowercase hex SHA-1).
     pub data_hash: String,
     /// The first 128 bits of the SHA-256 of `attributes`, in hex: what "the content of a

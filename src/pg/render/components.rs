@@ -62,7 +62,12 @@ pub(super) fn version_values(
     out: &mut String,
 ) {
     let flow = kind.flow();
-    let attributes = version.attributes.as_deref().unwrap_or("{}");
+    // Unpacked for this statement only: a domain's attributes are held compressed.
+    let unpacked = version
+        .attributes
+        .as_ref()
+        .map(crate::base::packed::Packed::text);
+    let attributes = unpacked.as_deref().unwrap_or("{}");
     out.push('(');
     push_literal(
         out,
