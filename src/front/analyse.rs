@@ -68,7 +68,9 @@ impl Analysis {
 
 struct Loaded {
     source: SourceFile,
-    component: Option<Component>,
+    /// Boxed, so the vector of every file's result holds a pointer each, not a model each
+    /// beside the models' own vector.
+    component: Option<Box<Component>>,
     /// The components a package's system workflow seeds (`front::package::seeds`).
     seeds: Vec<Component>,
     diagnostics: Vec<Diagnostic>,
@@ -198,7 +200,7 @@ pub(crate) fn analyze_cached(
             if let Some(stamp) = item.cached {
                 kept.push((path(), stamp, candidate.solution, components.len()));
             }
-            components.push(component);
+            components.push(*component);
             relative_paths.push(candidate.relative.clone());
         }
     }
@@ -530,7 +532,7 @@ fn load(
         } else {
             source(text)
         },
-        component: Some(component),
+        component: Some(Box::new(component)),
         diagnostics,
     }
 }
