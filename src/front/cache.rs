@@ -311,7 +311,7 @@ impl Cache {
                     stamp: entry.stamp,
                     domain: entry.domain.as_deref(),
                     folder_kind: entry.folder_kind,
-                    component: &*entry.component,
+                    component: &entry.component,
                 };
                 (path.as_str(), reference)
             })
