@@ -72,7 +72,7 @@ pub fn build(analysis: &Analysis, solution: usize, catalog: &Catalog) -> Drawing
         for (ref_idx, reference) in component.refs.iter().enumerate() {
             match analysis.resolution.targets.get(&(id, ref_idx)) {
                 Some(target) => {
-                    let target = &analysis.components[*target];
+                    let target = &analysis.components[target];
                     if let Some(target_key) = &target.key {
                         let to = node_id(target.kind.noun(), target_key);
                         if to != from {

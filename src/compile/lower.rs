@@ -122,31 +122,57 @@ pub(crate) fn lower_domain(
             workflows.entry(key).or_default().push(id);
         }
     }
-    let mut memo = Projections::default();
-    for (key, ids) in workflows {
-        let name = naming::schema_name(key);
-        let fields = indexed_fields(analysis, &ids, &mut lowered.diagnostics);
-        let projections = projections(&fields, &mut memo);
-        if projections.iter().any(|p| {
+    // Each workflow's schema is built on its own (from its versions' master schemas), so they
+    // are built on every core, each task with its own memo of projections, and gathered in key
+    // order: the same schemas and diagnostics, in the same order, as one pass would give.
+    use rayon::prelude::*;
+    let workflows: Vec<(&str, Vec<usize>)> = workflows.into_iter().collect();
+    let built: Vec<(String, Schema, Vec<Diagnostic>)> = workflows
+        .par_iter()
+        .map_init(Projections::default, |memo, (key, ids)| {
+            let mut found = Vec::new();
+            let built = workflow_schema(analysis, (key, ids), layouts, memo, &mut found);
+            (built.name.clone(), built, found)
+        })
+        .collect();
+    for (name, built, found) in built {
+        let trigram = built.projections.iter().any(|p| {
             p.indexes
                 .iter()
                 .any(|i| i.kind == AttributeIndexKind::Trigram)
-        }) {
+        });
+        if trigram {
             lowered.catalog.extensions.insert("pg_trgm".to_owned());
         }
-        let kind = SchemaKind::Flow {
-            workflow: key.to_owned(),
-        };
-        let mut schema_layouts = vec![layouts.instance.clone()];
-        if !projections.is_empty() {
-            schema_layouts.push(layouts.projection.clone());
-        }
-        let mut built = schema(&name, kind, schema_layouts, Vec::new());
-        built.projections = projections;
+        lowered.diagnostics.extend(found);
         lowered.catalog.schemas.insert(name, Arc::new(built));
     }
     lower_components(analysis, solution, &mut lowered);
     lowered
+}
+
+/// The schema of one workflow (`key`, its versions' components `ids`): the instance layout,
+/// and the projections of the fields its master schemas index, with the projection layout.
+fn workflow_schema(
+    analysis: &Analysis,
+    (key, ids): (&str, &[usize]),
+    layouts: DomainLayouts<'_>,
+    memo: &mut Projections,
+    out: &mut Vec<Diagnostic>,
+) -> Schema {
+    let name = naming::schema_name(key);
+    let fields = indexed_fields(analysis, ids, out);
+    let projections = projections(&fields, memo);
+    let kind = SchemaKind::Flow {
+        workflow: key.to_owned(),
+    };
+    let mut schema_layouts = vec![layouts.instance.clone()];
+    if !projections.is_empty() {
+        schema_layouts.push(layouts.projection.clone());
+    }
+    let mut built = schema(&name, kind, schema_layouts, Vec::new());
+    built.projections = projections;
+    built
 }
 
 /// A schema from what defines it: its name, owner, layouts and attribute indexes; everything
@@ -289,7 +315,7 @@ fn indexed_fields(
         let Some(ref_idx) = workflow.master_schema else {
             continue;
         };
-        let Some(&target) = analysis.resolution.targets.get(&(*id, ref_idx)) else {
+        let Some(target) = analysis.resolution.targets.get(&(*id, ref_idx)) else {
             continue;
         };
         if !seen_schemas.insert(target) {

@@ -87,7 +87,7 @@ pub(super) fn component_references_among(
         among.is_none_or(|among| among.contains(&(kind, key.clone())))
     };
     for ((from, _), to) in analysis.resolution.targets.iter() {
-        let (source, target) = (&analysis.components[*from], &analysis.components[*to]);
+        let (source, target) = (&analysis.components[from], &analysis.components[to]);
         if source.solution != Some(solution) {
             continue;
         }

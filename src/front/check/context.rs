@@ -57,31 +57,45 @@ pub struct Resolution {
 /// `(component, reference index) -> target component`, sorted by component and reference, as
 /// the references are resolved. A large domain has hundreds of thousands of them (at 10,000
 /// workflows, about 300,000): a tree map held them in 12 MB, built one node at a time, where a
-/// sorted vector holds them in 7 MB, pushed in order and searched by halving.
+/// sorted vector of 32-bit indexes holds them in 4 MB, pushed in order and searched by halving.
+/// (A workspace has fewer than 2^32 components and references per component: each is read
+/// into memory. One beyond would not be recorded, as an unresolved reference is not.)
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Targets(Vec<((ComponentId, usize), ComponentId)>);
+pub struct Targets(Vec<((u32, u32), u32)>);
 
 impl Targets {
     /// Records that reference `from` resolves to `to`. The checks resolve references in order,
     /// so this appends; one out of order is put in its place all the same.
     pub fn insert(&mut self, from: (ComponentId, usize), to: ComponentId) {
+        let (Some(from), Ok(to)) = (narrow(from), u32::try_from(to)) else {
+            return;
+        };
         match self.0.last() {
-            Some((last, _)) if *last >= from => match self.position(&from) {
-                Ok(at) => self.0[at].1 = to,
-                Err(at) => self.0.insert(at, (from, to)),
-            },
+            Some((last, _)) if *last >= from => {
+                match self.0.binary_search_by(|(at, _)| at.cmp(&from)) {
+                    Ok(at) => self.0[at].1 = to,
+                    Err(at) => self.0.insert(at, (from, to)),
+                }
+            }
             _ => self.0.push((from, to)),
         }
     }
 
     /// The component reference `from` resolves to.
-    pub fn get(&self, from: &(ComponentId, usize)) -> Option<&ComponentId> {
-        self.position(from).ok().map(|at| &self.0[at].1)
+    pub fn get(&self, from: &(ComponentId, usize)) -> Option<ComponentId> {
+        let from = narrow(*from)?;
+        let at = self.0.binary_search_by(|(at, _)| at.cmp(&from)).ok()?;
+        Some(self.0[at].1 as ComponentId)
     }
 
     /// Every resolved reference with its target, by component and reference.
-    pub fn iter(&self) -> impl Iterator<Item = (&(ComponentId, usize), &ComponentId)> {
-        self.0.iter().map(|(from, to)| (from, to))
+    pub fn iter(&self) -> impl Iterator<Item = ((ComponentId, usize), ComponentId)> + '_ {
+        self.0.iter().map(|((component, reference), to)| {
+            (
+                (*component as ComponentId, *reference as usize),
+                *to as ComponentId,
+            )
+        })
     }
 
     /// Room for `more` references without growing by doubling.
@@ -89,9 +103,16 @@ impl Targets {
         self.0.reserve_exact(more);
     }
 
-    /// Gives back the room `reserve` made for references that did not resolve.
-    pub fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
+    /// Adds the references `later` resolved, each after every one here, in its order.
+    pub fn append(&mut self, later: Targets) {
+        match self.0.last().zip(later.0.first()) {
+            Some((last, first)) if last.0 >= first.0 => {
+                for (from, to) in later.iter() {
+                    self.insert(from, to);
+                }
+            }
+            _ => self.0.extend(later.0),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -101,10 +122,14 @@ impl Targets {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
 
-    fn position(&self, from: &(ComponentId, usize)) -> Result<usize, usize> {
-        self.0.binary_search_by(|(at, _)| at.cmp(from))
-    }
+/// A reference's `(component, index)` in 32 bits each (see `Targets`).
+fn narrow((component, reference): (ComponentId, usize)) -> Option<(u32, u32)> {
+    Some((
+        u32::try_from(component).ok()?,
+        u32::try_from(reference).ok()?,
+    ))
 }
 
 /// Components by (solution, kind, key), versions in ascending order, and by relative path;
@@ -191,4 +216,40 @@ pub(super) fn names_key(stem: &str, key: &str, version: Option<&str>) -> bool {
                 .iter()
                 .any(|sep| stem == format!("{key}{sep}{version}"))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_found_by_reference_whatever_order_they_came_in() {
+        let mut targets = Targets::default();
+        targets.insert((0, 1), 7);
+        targets.insert((2, 0), 9);
+        // Out of order, and again for one already there: put in its place, the last one wins.
+        targets.insert((1, 5), 8);
+        targets.insert((0, 1), 6);
+        let mut later = Targets::default();
+        later.insert((3, 0), 4);
+        targets.append(later);
+        let mut earlier = Targets::default();
+        earlier.insert((0, 0), 5);
+        targets.append(earlier);
+        assert_eq!(targets.get(&(0, 1)), Some(6));
+        assert_eq!(targets.get(&(1, 5)), Some(8));
+        assert_eq!(targets.get(&(3, 0)), Some(4));
+        assert_eq!(targets.get(&(1, 0)), None);
+        let all: Vec<_> = targets.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ((0, 0), 5),
+                ((0, 1), 6),
+                ((1, 5), 8),
+                ((2, 0), 9),
+                ((3, 0), 4)
+            ]
+        );
+    }
 }

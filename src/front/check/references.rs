@@ -10,24 +10,55 @@ use crate::front::model::{Component, ComponentId, Kind, RefTarget, Reference};
 use crate::front::semver;
 use crate::front::validate::closest;
 
+/// Components whose references one task resolves.
+const RESOLVED_PER_TASK: usize = 512;
+
+/// Resolves every reference. A component's references resolve on their own (the workspace and
+/// the index are only read), so they resolve on every core, a run of components per task, and
+/// are gathered in component order: the same targets, dependencies and diagnostics in the same
+/// order as one pass would give (at 10,000 workflows, 300,000 references: two thirds of the
+/// time of the checks across components, which run on one thread).
 pub(super) fn resolve_references(
     workspace: &Workspace<'_>,
     index: &Index<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Resolution {
-    let mut resolution = Resolution::default();
-    let references = workspace.components.iter().map(|c| c.refs.len()).sum();
-    resolution.targets.reserve(references);
-    for (id, component) in workspace.components.iter().enumerate() {
-        for (ref_idx, reference) in component.refs.iter().enumerate() {
-            if let Some(target) =
-                resolve_one(workspace, index, component, reference, &mut resolution, out)
-            {
-                resolution.targets.insert((id, ref_idx), target);
+    use rayon::prelude::*;
+    let parts: Vec<(Resolution, Vec<Diagnostic>)> = workspace
+        .components
+        .par_chunks(RESOLVED_PER_TASK)
+        .enumerate()
+        .map(|(chunk, components)| {
+            let mut resolution = Resolution::default();
+            let mut found = Vec::new();
+            for (offset, component) in components.iter().enumerate() {
+                let id = chunk * RESOLVED_PER_TASK + offset;
+                for (ref_idx, reference) in component.refs.iter().enumerate() {
+                    let resolved = resolve_one(
+                        workspace,
+                        index,
+                        component,
+                        reference,
+                        &mut resolution,
+                        &mut found,
+                    );
+                    if let Some(target) = resolved {
+                        resolution.targets.insert((id, ref_idx), target);
+                    }
+                }
             }
-        }
+            (resolution, found)
+        })
+        .collect();
+    let mut resolution = Resolution::default();
+    resolution
+        .targets
+        .reserve(parts.iter().map(|(part, _)| part.targets.len()).sum());
+    for (part, found) in parts {
+        resolution.targets.append(part.targets);
+        resolution.api_dependencies.extend(part.api_dependencies);
+        out.extend(found);
     }
-    resolution.targets.shrink_to_fit();
     resolution
 }
 
