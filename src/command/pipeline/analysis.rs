@@ -108,8 +108,9 @@ pub(super) fn component_references_among(
 }
 
 /// A solution's `state.json` as `published_states` read it: its text, and the catalog it
-/// re-derives to, which a plan of the same text takes instead of parsing it again
-/// (`recorded::catalog`; at 10,000 workflows the state is 8 MB of JSON).
+/// re-derives to. A plan reads neither again: the text becomes its folder's state
+/// (`migrations::read_with_state`) and the catalog its recorded side (`recorded::catalog`; at
+/// 10,000 workflows the state is 8 MB of JSON).
 pub(super) struct ReadState {
     pub text: String,
     pub catalog: Catalog,

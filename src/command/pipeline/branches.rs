@@ -44,15 +44,22 @@ pub(super) struct Asked<'a> {
 }
 
 /// Reads `generated/<domain>/` and gets it ready to plan on, or says why it cannot be.
-pub(super) fn prepare(input: &Asked<'_>, dir: &Path, domain: &str) -> Result<Prepared, Refused> {
+/// `known_state` is the text of `state.json` when the plan read it already; the folder takes
+/// it (leaving `None`) when it lists the file.
+pub(super) fn prepare(
+    input: &Asked<'_>,
+    dir: &Path,
+    domain: &str,
+    known_state: &mut Option<String>,
+) -> Result<Prepared, Refused> {
     let folder = match input.cache {
         Some(cache) => {
             let mut checksums = Checksums::open(cache);
-            let folder = migrations::read_with(dir, &mut checksums);
+            let folder = migrations::read_with_state(dir, &mut checksums, known_state);
             checksums.save();
             folder
         }
-        None => migrations::read(dir),
+        None => migrations::read_with_state(dir, &mut Checksums::none(), known_state),
     }
     .map_err(|err| unreadable(dir, &err))?;
     let mut prepared = Prepared {

@@ -397,12 +397,32 @@ fn copy_roots(analysis: &Analysis, input: &PlanInput) -> Vec<PathBuf> {
 /// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
 /// the migration written (or rendered, or kept) only at the end.
 /// The folder the plan continues: the direct plan's in memory, or `generated/<domain>/` as
-/// branches, `--rebase`, `--rehash` and `--database-url` leave it.
+/// branches, `--rebase`, `--rehash` and `--database-url` leave it. The state `read` before the
+/// analysis becomes the folder's state text, and its catalog is returned as the folder's
+/// recorded side when it did (a rebase, which could rewrite the state, reads none).
 fn prepare_folder(
     input: &PlanInput,
     direct: Option<(&Option<String>, u32)>,
     dir: &std::path::Path,
     domain: &str,
+    read: Option<ReadState>,
+) -> Result<(Prepared, Option<Catalog>), Refused> {
+    let (mut known_state, catalog) = match read {
+        Some(ReadState { text, catalog }) => (Some(text), Some(catalog)),
+        None => (None, None),
+    };
+    let prepared = prepare_folder_taking(input, direct, dir, domain, &mut known_state)?;
+    let taken = known_state.is_none() && !input.rebase;
+    Ok((prepared, catalog.filter(|_| taken)))
+}
+
+/// `prepare_folder`, the folder taking `known_state` as its state's text when it lists one.
+fn prepare_folder_taking(
+    input: &PlanInput,
+    direct: Option<(&Option<String>, u32)>,
+    dir: &std::path::Path,
+    domain: &str,
+    known_state: &mut Option<String>,
 ) -> Result<Prepared, Refused> {
     match direct {
         Some((state, number)) => Ok(Prepared {
@@ -421,7 +441,7 @@ fn prepare_folder(
                     .then_some(input.cache.as_deref())
                     .flatten(),
             };
-            super::branches::prepare(&asked, dir, domain)
+            super::branches::prepare(&asked, dir, domain, known_state)
         }
     }
 }
@@ -465,7 +485,10 @@ pub(super) fn plan_domain(
         },
         PlanMode::Check | PlanMode::Direct { .. } => Vec::new(),
     };
-    let prepared = match prepare_folder(input, direct, &dir, &domain) {
+    // A recovery may have finished or undone a write of state.json: what was read before it
+    // is not the folder's state any more, which is read again.
+    let read = read.filter(|_| recovered.is_empty());
+    let (prepared, read_catalog) = match prepare_folder(input, direct, &dir, &domain, read) {
         Ok(prepared) => prepared,
         Err(Refused::Unreadable(problem)) => {
             return (ended(Outcome::Failed), [recovered, vec![problem]].concat());
@@ -481,7 +504,7 @@ pub(super) fn plan_domain(
     };
     let mut out = recovered;
     out.extend(desired.lowered.diagnostics.iter().cloned());
-    let recorded = match recorded::catalog(folder, &domain, read) {
+    let recorded = match recorded::catalog(folder, &domain, read_catalog) {
         Ok(recorded) => recorded,
         Err(problem) => {
             out.push(problem);

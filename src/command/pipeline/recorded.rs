@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use super::analysis::ReadState;
 use crate::base::diagnostics::{Code, Diagnostic};
 use crate::compile::ir::Catalog;
 use crate::compile::state::State;
@@ -33,15 +32,16 @@ pub(super) fn direct_folder(state: &Option<String>, number: u32, dir: &Path) -> 
 }
 
 /// The catalog the folder's state records (empty before the first migration). `read` is the
-/// state this plan read and re-derived already (`analysis::published_states`): taken when the
-/// folder's state is the very text it was read from, never parsed twice.
+/// catalog this plan re-derived already (`analysis::published_states`) from the text the
+/// folder took as its state (`migrations::read_with_state`): taken as it is, never parsed
+/// twice.
 pub(super) fn catalog(
     folder: &Folder,
     domain: &str,
-    read: Option<ReadState>,
+    read: Option<Catalog>,
 ) -> Result<Catalog, Diagnostic> {
-    if let Some(read) = read.filter(|read| folder.state.as_deref() == Some(read.text.as_str())) {
-        return Ok(read.catalog);
+    if let Some(catalog) = read.filter(|_| folder.state.is_some()) {
+        return Ok(catalog);
     }
     let state = match &folder.state {
         None => State::empty(domain),
