@@ -48,22 +48,11 @@ impl Packed {
     pub fn len(&self) -> usize {
         self.len
     }
-
-    /// What the pack holds in memory, in bytes.
-    pub fn packed_len(&self) -> usize {
-        self.bytes.len()
-    }
 }
 
 impl std::fmt::Debug for Packed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Packed").field(&self.text()).finish()
-    }
-}
-
-impl From<&str> for Packed {
-    fn from(text: &str) -> Packed {
-        Packed::pack(text)
     }
 }
 
@@ -86,6 +75,6 @@ mod tests {
         let text = "{\"key\":\"flow-00001\",\"states\":[1,2,3]}".repeat(50);
         assert_eq!(Packed::pack(&text), Packed::pack(&text));
         assert_ne!(Packed::pack(&text), Packed::pack(&text.replace('3', "4")));
-        assert!(Packed::pack(&text).packed_len() < text.len() / 4);
+        assert!(Packed::pack(&text).bytes.len() < text.len() / 4);
     }
 }

@@ -394,8 +394,6 @@ fn copy_roots(analysis: &Analysis, input: &PlanInput) -> Vec<PathBuf> {
     }
 }
 
-/// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
-/// the migration written (or rendered, or kept) only at the end.
 /// The folder the plan continues: the direct plan's in memory, or `generated/<domain>/` as
 /// branches, `--rebase`, `--rehash` and `--database-url` leave it. The state `read` before the
 /// analysis becomes the folder's state text, and its catalog is returned as the folder's
@@ -446,6 +444,8 @@ fn prepare_folder_taking(
     }
 }
 
+/// Plans one domain: the recorded side read, the desired side lowered, the diff judged, and
+/// the migration written (or rendered, or kept) only at the end.
 pub(super) fn plan_domain(
     analysis: &Analysis,
     layouts: &Layouts,
