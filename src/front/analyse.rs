@@ -25,7 +25,10 @@ use crate::front::workspace::{self, Candidate, Discovery, Embedded, Solution};
 pub struct Analysis {
     pub sources: SourceSet,
     pub solutions: Vec<Solution>,
-    pub components: Vec<Component>,
+    /// Boxed, as the cache and each file's result hold them: gathering moves a pointer, not
+    /// a model (at 10,000 workflows, 18 MB copied into a vector of its own).
+    #[allow(clippy::vec_box)]
+    pub components: Vec<Box<Component>>,
     /// For each component, its path relative to its components root.
     pub relative_paths: Vec<String>,
     pub resolution: Resolution,
@@ -62,6 +65,7 @@ impl Analysis {
         self.components
             .iter()
             .enumerate()
+            .map(|(idx, component)| (idx, &**component))
             .filter(move |(_, component)| component.solution == Some(solution))
     }
 }
@@ -174,39 +178,29 @@ pub(crate) fn analyze_cached(
             .collect()
     };
 
-    // One component per candidate, but for the seeds of a few package files: sized once, not
-    // grown by doubling (at 10,000 workflows the vector is 18 MB, and growing it held up to
-    // twice that).
-    let mut components = Vec::with_capacity(candidates.len());
-    let mut relative_paths = Vec::with_capacity(candidates.len());
-    let mut cache_hits = 0;
-    let mut kept = Vec::with_capacity(if cache.is_some() { taken } else { 0 });
-    let mut fresh = Vec::new();
-    let mut unread = Vec::new();
-    for (candidate, item) in candidates.iter().zip(loaded) {
-        unread.extend(item.unread(candidate, FileId::at(sources.len())));
-        sources.add(item.source);
-        diagnostics.extend(item.diagnostics);
-        cache_hits += usize::from(item.cached.is_some());
-        for (idx, seed) in item.seeds.into_iter().enumerate() {
-            components.push(seed);
-            relative_paths.push(format!("{}#/data/{idx}", candidate.relative));
-        }
-        if let Some(component) = item.component {
-            let path = || candidate.path.to_string_lossy().into_owned();
-            if let Some(stamp) = item.fresh {
-                fresh.push((path(), stamp, candidate.solution, components.len()));
-            }
-            if let Some(stamp) = item.cached {
-                kept.push((path(), stamp, candidate.solution, components.len()));
-            }
-            components.push(*component);
-            relative_paths.push(candidate.relative.clone());
-        }
-    }
+    let with_cache = cache.is_some().then_some(taken);
+    let gathered = gather(
+        candidates,
+        loaded,
+        (&mut sources, &mut diagnostics),
+        with_cache,
+    );
     if let Some(cache) = cache {
-        save_cache(cache, taken, (&kept, &fresh), &domains, &components);
+        let files = CachedFiles {
+            taken,
+            kept: &gathered.kept,
+            fresh: &gathered.fresh,
+            paths: &gathered.paths,
+        };
+        save_cache(cache, &files, &domains, &gathered.components);
     }
+    let Gathered {
+        components,
+        relative_paths,
+        cache_hits,
+        unread,
+        ..
+    } = gathered;
 
     let (resolution, checks) = check::check(&check::Workspace {
         sources: &sources,
@@ -239,33 +233,114 @@ pub(crate) fn analyze_cached(
     analysis
 }
 
-/// A file the cache is to hold: its path, stamp, solution and the index of its component.
-type Cached = (String, crate::front::cache::Stamp, Option<usize>, usize);
+/// Every file's result, gathered in discovery order: the components and their paths, and
+/// what the cache gets back.
+struct Gathered {
+    #[allow(clippy::vec_box)]
+    components: Vec<Box<Component>>,
+    relative_paths: Vec<String>,
+    cache_hits: usize,
+    unread: Vec<Unread>,
+    kept: Vec<Cached>,
+    fresh: Vec<Cached>,
+    /// The candidates' paths, moved out of them, for the cache's entries (none without a
+    /// cache): the cache names its files only when it is written, which a re-plan that
+    /// changed a few files does not do.
+    paths: Vec<std::path::PathBuf>,
+}
+
+/// Gathers each candidate's result (`loaded`, in candidate order) into the analysis: its
+/// source and diagnostics, its component (and a package's seeds), and, when the analysis has
+/// a cache that `taken` entries came from, what the cache gets back.
+fn gather(
+    candidates: Vec<Candidate>,
+    loaded: Vec<Loaded>,
+    (sources, diagnostics): (&mut SourceSet, &mut Vec<Diagnostic>),
+    taken: Option<usize>,
+) -> Gathered {
+    // One component per candidate, but for the seeds of a few package files: sized once, not
+    // grown by doubling (at 10,000 workflows the vector is 18 MB, and growing it held up to
+    // twice that).
+    let mut gathered = Gathered {
+        components: Vec::with_capacity(candidates.len()),
+        relative_paths: Vec::with_capacity(candidates.len()),
+        cache_hits: 0,
+        unread: Vec::new(),
+        kept: Vec::with_capacity(taken.unwrap_or(0)),
+        fresh: Vec::new(),
+        paths: Vec::with_capacity(if taken.is_some() { candidates.len() } else { 0 }),
+    };
+    let g = &mut gathered;
+    for (at, (candidate, item)) in candidates.into_iter().zip(loaded).enumerate() {
+        g.unread
+            .extend(item.unread(&candidate, FileId::at(sources.len())));
+        sources.add(item.source);
+        diagnostics.extend(item.diagnostics);
+        g.cache_hits += usize::from(item.cached.is_some());
+        for (idx, seed) in item.seeds.into_iter().enumerate() {
+            g.components.push(Box::new(seed));
+            g.relative_paths
+                .push(format!("{}#/data/{idx}", candidate.relative));
+        }
+        if let Some(component) = item.component {
+            if let Some(stamp) = item.fresh {
+                g.fresh
+                    .push((at, stamp, candidate.solution, g.components.len()));
+            }
+            if let Some(stamp) = item.cached {
+                g.kept
+                    .push((at, stamp, candidate.solution, g.components.len()));
+            }
+            g.components.push(component);
+            g.relative_paths.push(candidate.relative);
+        }
+        if taken.is_some() {
+            g.paths.push(candidate.path);
+        }
+    }
+    gathered
+}
+
+/// A file the cache is to hold: its candidate's index, stamp, solution and the index of its
+/// component.
+type Cached = (usize, crate::front::cache::Stamp, Option<usize>, usize);
+
+/// What the cache gets back from one analysis: how many entries were `taken` from it, those
+/// used unchanged (`kept`), the files read afresh (`fresh`), and each candidate's path.
+struct CachedFiles<'a> {
+    taken: usize,
+    kept: &'a [Cached],
+    fresh: &'a [Cached],
+    paths: &'a [std::path::PathBuf],
+}
 
 /// Gives the cache back the entries the analysis took and used (`kept`) with those of files
-/// it read (`fresh`), forgets the rest, and writes it when anything changed.
+/// it read (`fresh`), forgets the rest, and writes it when anything changed. The entries are
+/// named only when it is written (50,000 paths at 10,000 workflows).
 fn save_cache(
     cache: &mut crate::front::cache::Cache,
-    taken: usize,
-    (kept, fresh): (&[Cached], &[Cached]),
+    files: &CachedFiles<'_>,
     domains: &[String],
-    components: &[Component],
+    components: &[Box<Component>],
 ) {
-    cache.forget_rest(taken - kept.len());
+    cache.forget_rest(files.taken - files.kept.len());
+    if !cache.wants_writing(files.kept.len(), files.fresh.len()) {
+        return;
+    }
     let by_reference = |entries: &[Cached]| {
         entries
             .iter()
-            .map(|(path, stamp, solution, idx)| {
+            .map(|(at, stamp, solution, idx)| {
                 (
-                    path.clone(),
+                    files.paths[*at].to_string_lossy().into_owned(),
                     *stamp,
                     solution.map(|s| domains[s].as_str()),
-                    &components[*idx],
+                    &*components[*idx],
                 )
             })
             .collect::<Vec<_>>()
     };
-    cache.save(&by_reference(kept), &by_reference(fresh));
+    cache.save(&by_reference(files.kept), &by_reference(files.fresh));
 }
 
 /// Reads back the text of every file a diagnostic points into whose text was not kept.

@@ -275,6 +275,13 @@ impl Cache {
         self.entries.is_empty()
     }
 
+    /// Whether `save` of `kept` entries taken and used and `fresh` ones would write the cache:
+    /// it has a folder, and it is fresh, or what changed is more than a small part of it
+    /// (`REWRITE_FRACTION`). Asked after `forget_rest`.
+    pub fn wants_writing(&self, kept: usize, fresh: usize) -> bool {
+        self.dir.is_some() && (self.changed || (self.stale + fresh) * REWRITE_FRACTION > kept)
+    }
+
     /// Writes the cache: the entries still in it, the ones taken and `kept` (unchanged) and
     /// `fresh` ones, given by reference so a large workspace is not copied to be written; only
     /// when it is fresh, or when what changed is more than a small part of it
@@ -299,8 +306,7 @@ impl Cache {
             entries: BTreeMap<&'a str, EntryRef<'a>>,
         }
         let Some(dir) = &self.dir else { return };
-        let outdated = self.stale + fresh.len();
-        if !self.changed && outdated * REWRITE_FRACTION <= kept.len() {
+        if !self.wants_writing(kept.len(), fresh.len()) {
             return;
         }
         let mut entries: BTreeMap<&str, EntryRef<'_>> = self

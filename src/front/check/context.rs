@@ -26,7 +26,7 @@ pub struct ApiDependency {
 pub(crate) struct Workspace<'a> {
     pub sources: &'a SourceSet,
     pub solutions: &'a [Solution],
-    pub components: &'a [Component],
+    pub components: &'a [Box<Component>],
     /// For each component, its path relative to its components root.
     pub relative_paths: &'a [String],
     /// The files of component folders that could not be read as components.
@@ -141,7 +141,10 @@ pub(super) struct Index<'w> {
 }
 
 impl<'w> Index<'w> {
-    pub(super) fn build(components: &'w [Component], relative_paths: &'w [String]) -> Index<'w> {
+    pub(super) fn build(
+        components: &'w [Box<Component>],
+        relative_paths: &'w [String],
+    ) -> Index<'w> {
         let mut by_key: BTreeMap<(usize, Kind), BTreeMap<&str, Vec<ComponentId>>> = BTreeMap::new();
         for (id, component) in components.iter().enumerate() {
             if let (Some(solution), Some(key)) = (component.solution, &component.key) {
