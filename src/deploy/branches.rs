@@ -79,6 +79,10 @@ fn sides(text: &str) -> Option<(String, String)> {
         Base,
         Theirs,
     }
+    // Most texts have no marker: found by one search, before anything is copied line by line.
+    if !text.starts_with("<<<<<<<") && !text.contains("\n<<<<<<<") {
+        return None;
+    }
     let mut at = In::Both;
     let mut found = false;
     let (mut ours, mut theirs) = (String::new(), String::new());
@@ -111,22 +115,26 @@ fn sides(text: &str) -> Option<(String, String)> {
 /// The conflict a merge left in the folder's `vnext.sum` or `state.json`, if any. `swapped`:
 /// git is rebasing, where "ours" is the branch being rebased onto, so the sides swap.
 pub(crate) fn conflict(folder: &Folder, swapped: bool) -> Option<Conflict> {
-    let split = |text: &Option<String>| match text.as_deref().map(sides) {
-        Some(Some((a, b))) => (Some(a), Some(b), true),
-        _ => (text.clone(), text.clone(), false),
-    };
-    let (sum_ours, sum_theirs, sum_conflicted) = split(&folder.sum);
-    let (state_ours, state_theirs, state_conflicted) = split(&folder.state);
-    if !sum_conflicted && !state_conflicted {
+    let sum_sides = folder.sum.as_deref().and_then(sides);
+    let state_sides = folder.state.as_deref().and_then(sides);
+    // Without a conflict nothing is copied: every plan asks, and a large domain's state is
+    // megabytes (8 MB at 10,000 workflows).
+    if sum_sides.is_none() && state_sides.is_none() {
         return None;
     }
     let mut files = Vec::new();
-    if sum_conflicted {
+    if sum_sides.is_some() {
         files.push(SUM_FILE);
     }
-    if state_conflicted {
+    if state_sides.is_some() {
         files.push(STATE_FILE);
     }
+    let split = |text: &Option<String>, found: Option<(String, String)>| match found {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (text.clone(), text.clone()),
+    };
+    let (sum_ours, sum_theirs) = split(&folder.sum, sum_sides);
+    let (state_ours, state_theirs) = split(&folder.state, state_sides);
     let mut ours = Side {
         sum: sum_ours,
         state: state_ours,
