@@ -329,14 +329,14 @@ fn diff_projections(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) 
     let old: BTreeMap<&str, &Projection> = recorded
         .projections
         .iter()
-        .map(|p| (p.key.as_str(), p))
+        .map(|p| (p.key.as_str(), &**p))
         .collect();
     let new: BTreeSet<&str> = desired.projections.iter().map(|p| p.key.as_str()).collect();
     for projection in &recorded.projections {
         if !new.contains(projection.key.as_str()) {
             out.push(Change::DropProjection {
                 schema: schema.clone(),
-                projection: projection.clone(),
+                projection: Projection::clone(projection),
             });
         }
     }
@@ -344,7 +344,7 @@ fn diff_projections(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) 
         .projections
         .iter()
         .filter(|p| !old.contains_key(p.key.as_str()))
-        .cloned()
+        .map(|p| Projection::clone(p))
         .collect();
     if !added.is_empty() {
         out.push(Change::AddProjections {
@@ -360,7 +360,7 @@ fn diff_projections(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) 
             if !projection.indexes.contains(index) {
                 out.push(Change::DropProjectionIndex {
                     schema: schema.clone(),
-                    projection: projection.clone(),
+                    projection: Projection::clone(projection),
                     index: index.name.clone(),
                 });
             }
@@ -369,7 +369,7 @@ fn diff_projections(desired: &Schema, recorded: &Schema, out: &mut Vec<Change>) 
             if !had.contains(index) {
                 out.push(Change::CreateProjectionIndex {
                     schema: schema.clone(),
-                    projection: projection.clone(),
+                    projection: Projection::clone(projection),
                     index: index.clone(),
                 });
             }

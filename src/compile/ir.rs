@@ -318,7 +318,9 @@ pub struct Schema {
     /// vnext 0.1's expression indexes (recorded states only).
     pub attribute_indexes: Vec<AttributeIndex>,
     /// The runtime's projections, sorted by path, text first.
-    pub projections: Vec<Projection>,
+    /// Shared: a large domain's schemas mostly project the same fields, derived once per
+    /// task (`lower::Projections`) and held once, not copied into each schema.
+    pub projections: Vec<Arc<Projection>>,
 }
 
 impl Schema {

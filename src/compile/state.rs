@@ -490,7 +490,7 @@ impl SchemaState {
         let mut projections: Vec<String> = schema
             .projections
             .iter()
-            .flat_map(lower::projection_specs)
+            .flat_map(|projection| lower::projection_specs(projection))
             .collect();
         projections.sort();
         SchemaState {

@@ -498,7 +498,7 @@ mod tests {
             Vec::new(),
             Vec::new(),
         );
-        built.projections = vec![projection("branch", Storage::Text, kinds)];
+        built.projections = vec![Arc::new(projection("branch", Storage::Text, kinds))];
         let mut catalog = Catalog::default();
         catalog.schemas.insert("loans".into(), Arc::new(built));
         catalog
@@ -642,7 +642,7 @@ mod tests {
             bookkeeping,
             &vec![IndexBookkeeping::Ready {
                 schema: "loans".into(),
-                projection: desired.schemas["loans"].projections[0].clone(),
+                projection: Projection::clone(&desired.schemas["loans"].projections[0]),
             }]
         );
         assert!(plan.hazards.is_empty(), "no new column: {:?}", plan.hazards);
@@ -657,11 +657,11 @@ mod tests {
         }
         let mut desired = with_branch(&[AttributeIndexKind::Btree]);
         if let Some(s) = desired.schemas.get_mut("loans") {
-            Arc::make_mut(s).projections.push(projection(
+            Arc::make_mut(s).projections.push(Arc::new(projection(
                 "amount",
                 Storage::Numeric,
                 &[AttributeIndexKind::Btree],
-            ));
+            )));
         }
         let changes = diff(&desired, &recorded).changes;
         let plan = build(&desired, changes, &BTreeMap::new(), false).unwrap();

@@ -209,7 +209,7 @@ fn needs_collation(plan: &Plan) -> bool {
             .any(|i| i.kind == AttributeIndexKind::Trigram)
     };
     plan.changes().any(|change| match change {
-        Change::CreateSchema { schema } => schema.projections.iter().any(trigram),
+        Change::CreateSchema { schema } => schema.projections.iter().any(|p| trigram(p)),
         Change::CreateProjectionIndex { index, .. } => index.kind == AttributeIndexKind::Trigram,
         _ => false,
     })

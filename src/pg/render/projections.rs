@@ -3,6 +3,8 @@
 //! comments, their indexes (concurrently on a table that exists), and the rows of the schema's
 //! `"AttributeIndexCatalog"`, which say `Ready` only once every index they name is built.
 
+use std::borrow::Borrow;
+
 use crate::compile::ir::{Projection, ProjectionIndex};
 use crate::compile::plan::IndexBookkeeping;
 use crate::pg::contract::{self, CATALOG_TABLE, DATA_TABLE};
@@ -11,10 +13,15 @@ use crate::pg::quote::{ident, literal, qualified};
 use super::sql::{comment_sql, statement};
 
 /// One `ALTER TABLE ... ADD COLUMN ..., ADD COLUMN ...` for `projections`, and their comments.
-pub(super) fn add_columns_sql(schema: &str, projections: &[Projection], out: &mut String) {
+pub(super) fn add_columns_sql<P: Borrow<Projection>>(
+    schema: &str,
+    projections: &[P],
+    out: &mut String,
+) {
     let clauses: Vec<String> = projections
         .iter()
-        .map(|p| {
+        .map(Borrow::borrow)
+        .map(|p: &Projection| {
             format!(
                 "ADD COLUMN {}",
                 contract::column_definition(schema, &p.column(), &p.path, p.storage)
@@ -23,7 +30,8 @@ pub(super) fn add_columns_sql(schema: &str, projections: &[Projection], out: &mu
         .collect();
     let listed: Vec<String> = projections
         .iter()
-        .map(|p| format!("{} {}", p.path, p.storage.as_str()))
+        .map(Borrow::borrow)
+        .map(|p: &Projection| format!("{} {}", p.path, p.storage.as_str()))
         .collect();
     statement(
         out,
@@ -37,7 +45,7 @@ pub(super) fn add_columns_sql(schema: &str, projections: &[Projection], out: &mu
             clauses.join(",\n    ")
         ),
     );
-    for projection in projections {
+    for projection in projections.iter().map(Borrow::borrow) {
         statement(
             out,
             &format!("Describe projection {}", projection.column()),
@@ -112,12 +120,16 @@ pub(super) fn create_index_sql(
 
 /// The projections of a new schema: its table is empty, so columns and indexes are built in
 /// the schema's transaction and the catalog rows are ready at once.
-pub(super) fn new_schema_sql(schema: &str, projections: &[Projection], out: &mut String) {
+pub(super) fn new_schema_sql<P: Borrow<Projection>>(
+    schema: &str,
+    projections: &[P],
+    out: &mut String,
+) {
     if projections.is_empty() {
         return;
     }
     add_columns_sql(schema, projections, out);
-    for projection in projections {
+    for projection in projections.iter().map(Borrow::borrow) {
         for index in &projection.indexes {
             statement(
                 out,
@@ -142,9 +154,9 @@ pub(super) fn new_schema_sql(schema: &str, projections: &[Projection], out: &mut
 
 /// The columns, indexes and their comments of `projections` in a shadow schema (no catalog
 /// rows): drift compares the comments too.
-pub(super) fn shadow_sql(schema: &str, projections: &[Projection], out: &mut String) {
+pub(super) fn shadow_sql<P: Borrow<Projection>>(schema: &str, projections: &[P], out: &mut String) {
     add_columns_sql(schema, projections, out);
-    for projection in projections {
+    for projection in projections.iter().map(Borrow::borrow) {
         for index in &projection.indexes {
             statement(
                 out,
@@ -162,9 +174,13 @@ pub(super) fn shadow_sql(schema: &str, projections: &[Projection], out: &mut Str
 
 /// New projections on an existing table: the columns (a rewrite), and catalog rows that are
 /// not ready; their indexes follow concurrently.
-pub(super) fn add_projections_sql(schema: &str, projections: &[Projection], out: &mut String) {
+pub(super) fn add_projections_sql<P: Borrow<Projection>>(
+    schema: &str,
+    projections: &[P],
+    out: &mut String,
+) {
     add_columns_sql(schema, projections, out);
-    for projection in projections {
+    for projection in projections.iter().map(Borrow::borrow) {
         catalog_statement(schema, projection, false, out);
     }
 }
