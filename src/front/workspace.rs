@@ -257,6 +257,18 @@ impl ReadError {
 /// Discovers the solutions and component files of the workspaces at `roots`.
 /// `domain` narrows to one domain; `namer` decides how paths are shown.
 pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Discovery {
+    discover_watched(roots, domain, namer, &mut |_, _| {})
+}
+
+/// `discover`, telling `walked` of each component folder's candidates as soon as its walk
+/// ends (their index in `Discovery::candidates` and themselves), while the next folder is
+/// walked: a plan stamps them meanwhile (`command::pipeline::noop`).
+pub fn discover_watched(
+    roots: &[PathBuf],
+    domain: Option<&str>,
+    namer: &Namer,
+    walked: &mut dyn FnMut(usize, &[Candidate]),
+) -> Discovery {
     let mut discovery = Discovery::default();
     for root in roots {
         let files = solution_files_in(root);
@@ -314,7 +326,7 @@ pub fn discover(roots: &[PathBuf], domain: Option<&str>, namer: &Namer) -> Disco
         if domain.is_some_and(|wanted| wanted != solution.domain) {
             continue;
         }
-        collect_candidates(index, solution, namer, &mut discovery);
+        collect_candidates(index, solution, namer, &mut discovery, walked);
         for (package_index, package) in solution.packages.iter().enumerate() {
             let (files, problems) = crate::front::package::files(package);
             discovery.diagnostics.extend(problems);
@@ -577,7 +589,13 @@ fn check_duplicate_domains(discovery: &mut Discovery) {
 }
 
 /// Walks one solution's component folders.
-fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discovery: &mut Discovery) {
+fn collect_candidates(
+    index: usize,
+    solution: &Solution,
+    namer: &Namer,
+    discovery: &mut Discovery,
+    walked: &mut dyn FnMut(usize, &[Candidate]),
+) {
     let mut seen_folders: Vec<String> = Vec::new();
     for (kind, folder) in &solution.folders {
         if seen_folders.contains(folder) {
@@ -621,7 +639,7 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
                 }
                 true
             });
-        let walked: Vec<_> = walker.collect();
+        let entries: Vec<_> = walker.collect();
         for link in std::mem::take(&mut leaving) {
             discovery.diagnostics.push(
                 Diagnostic::new(
@@ -635,7 +653,8 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
                 .with_help("replace the link by the file itself, or by a link to a file inside the workspace"),
             );
         }
-        for entry in walked {
+        let first = discovery.candidates.len();
+        for entry in entries {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
@@ -679,6 +698,7 @@ fn collect_candidates(index: usize, solution: &Solution, namer: &Namer, discover
                 package: None,
             });
         }
+        walked(first, &discovery.candidates[first..]);
     }
 }
 

@@ -156,9 +156,18 @@ pub struct PlanOutput {
 pub fn plan(input: &PlanInput) -> PlanOutput {
     let namer = Namer::new(&absolute(&input.display_base));
     let root = absolute(&input.root);
-    let discovery = workspace::discover(&[root], input.domain.as_deref(), &namer);
-    let mut inputs =
-        default_plan(input).and_then(|asked| super::noop::Inputs::of(&asked, &discovery));
+    let asked = default_plan(input);
+    let roots = [root];
+    let (discovery, taken) = match asked {
+        Some(_) => super::noop::discover_stamped(&roots, input.domain.as_deref(), &namer),
+        None => (
+            workspace::discover(&roots, input.domain.as_deref(), &namer),
+            None,
+        ),
+    };
+    let mut inputs = asked
+        .zip(taken)
+        .and_then(|(asked, taken)| super::noop::Inputs::of(&asked, &discovery, taken));
     if inputs.as_ref().is_some_and(super::noop::Inputs::remembered) {
         return known_noop(input, discovery);
     }
