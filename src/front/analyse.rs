@@ -270,32 +270,35 @@ fn gather(
         fresh: Vec::new(),
         paths: Vec::with_capacity(if taken.is_some() { candidates.len() } else { 0 }),
     };
-    let g = &mut gathered;
     for (at, (candidate, item)) in candidates.into_iter().zip(loaded).enumerate() {
-        g.unread
+        gathered
+            .unread
             .extend(item.unread(&candidate, FileId::at(sources.len())));
         sources.add(item.source);
         diagnostics.extend(item.diagnostics);
-        g.cache_hits += usize::from(item.cached.is_some());
+        gathered.cache_hits += usize::from(item.cached.is_some());
         for (idx, seed) in item.seeds.into_iter().enumerate() {
-            g.components.push(Box::new(seed));
-            g.relative_paths
+            gathered.components.push(Box::new(seed));
+            gathered
+                .relative_paths
                 .push(format!("{}#/data/{idx}", candidate.relative));
         }
         if let Some(component) = item.component {
             if let Some(stamp) = item.fresh {
-                g.fresh
-                    .push((at, stamp, candidate.solution, g.components.len()));
+                gathered
+                    .fresh
+                    .push((at, stamp, candidate.solution, gathered.components.len()));
             }
             if let Some(stamp) = item.cached {
-                g.kept
-                    .push((at, stamp, candidate.solution, g.components.len()));
+                gathered
+                    .kept
+                    .push((at, stamp, candidate.solution, gathered.components.len()));
             }
-            g.components.push(component);
-            g.relative_paths.push(candidate.relative);
+            gathered.components.push(component);
+            gathered.relative_paths.push(candidate.relative);
         }
         if taken.is_some() {
-            g.paths.push(candidate.path);
+            gathered.paths.push(candidate.path);
         }
     }
     gathered

@@ -356,14 +356,13 @@ impl Cache {
 /// decode, entries out of order).
 fn read_entries(path: &Path, key: &str) -> Option<Vec<(String, Option<Entry>)>> {
     use rayon::prelude::*;
-    let file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
+    let (file, size) = Reader::open(path)?;
     let mut tail = [0u8; 8];
-    read_at(&file, size.checked_sub(8)?, &mut tail)?;
+    file.read_at(size.checked_sub(8)?, &mut tail)?;
     let footer_len = u64::from_le_bytes(tail);
     let footer_at = size.checked_sub(8)?.checked_sub(footer_len)?;
     let mut footer = vec![0u8; usize::try_from(footer_len).ok()?];
-    read_at(&file, footer_at, &mut footer)?;
+    file.read_at(footer_at, &mut footer)?;
     let footer: Footer = postcard::from_bytes(&footer).ok()?;
     if footer.key != key {
         return None;
@@ -376,7 +375,7 @@ fn read_entries(path: &Path, key: &str) -> Option<Vec<(String, Option<Entry>)>> 
                 return None;
             }
             let mut bytes = vec![0u8; usize::try_from(len).ok()?];
-            read_at(&file, offset, &mut bytes)?;
+            file.read_at(offset, &mut bytes)?;
             postcard::from_bytes::<Chunk>(&bytes).ok()
         })
         .collect::<Option<_>>()?;
@@ -390,20 +389,39 @@ fn read_entries(path: &Path, key: &str) -> Option<Vec<(String, Option<Entry>)>> 
         .then_some(entries)
 }
 
-/// Reads `buf.len()` bytes of `file` at `offset`, without moving a shared cursor, so the
-/// chunks are read side by side.
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> Option<()> {
-    use std::os::unix::fs::FileExt as _;
-    file.read_exact_at(buf, offset).ok()
+/// The cache file, read at offsets by several tasks at once.
+struct Reader {
+    #[cfg(unix)]
+    file: std::fs::File,
+    /// Elsewhere a read moves the file's one cursor: one task at a time seeks and reads.
+    #[cfg(not(unix))]
+    file: std::sync::Mutex<std::fs::File>,
 }
 
-#[cfg(not(unix))]
-fn read_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> Option<()> {
-    use std::io::{Read as _, Seek as _};
-    let mut file = file.try_clone().ok()?;
-    file.seek(std::io::SeekFrom::Start(offset)).ok()?;
-    file.read_exact(buf).ok()
+impl Reader {
+    fn open(path: &Path) -> Option<(Reader, u64)> {
+        let file = std::fs::File::open(path).ok()?;
+        let size = file.metadata().ok()?.len();
+        #[cfg(not(unix))]
+        let file = std::sync::Mutex::new(file);
+        Some((Reader { file }, size))
+    }
+
+    /// Reads `buf.len()` bytes at `offset`, without moving a shared cursor, so the chunks are
+    /// read side by side.
+    #[cfg(unix)]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<()> {
+        use std::os::unix::fs::FileExt as _;
+        self.file.read_exact_at(buf, offset).ok()
+    }
+
+    #[cfg(not(unix))]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<()> {
+        use std::io::{Read as _, Seek as _};
+        let mut file = self.file.lock().ok()?;
+        file.seek(std::io::SeekFrom::Start(offset)).ok()?;
+        file.read_exact(buf).ok()
+    }
 }
 
 /// Writes the cache file: `entries` in chunks of `ENTRIES_PER_CHUNK`, then the footer, whole
