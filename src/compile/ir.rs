@@ -336,11 +336,18 @@ impl Schema {
 
     /// `layout@version` of each layout, for the registry and messages.
     pub fn layout_version(&self) -> String {
-        self.layouts
-            .iter()
-            .map(|layout| format!("{}@{}", layout.name, layout.version))
-            .collect::<Vec<_>>()
-            .join(",")
+        let mut out = String::new();
+        let _ = self.write_layout_version(&mut out);
+        out
+    }
+
+    /// `layout_version`, written into `out`.
+    pub fn write_layout_version(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        for (idx, layout) in self.layouts.iter().enumerate() {
+            let comma = if idx > 0 { "," } else { "" };
+            write!(out, "{comma}{}@{}", layout.name, layout.version)?;
+        }
+        Ok(())
     }
 }
 

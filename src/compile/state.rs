@@ -110,38 +110,49 @@ where
 /// The hash of what a catalog was lowered from: every component version's content and every
 /// layout version, in a fixed order.
 pub(crate) fn definitions_hash(catalog: &Catalog) -> String {
-    let mut lines: Vec<String> = catalog
-        .components
-        .values()
-        .flat_map(|record| {
-            record.versions.values().map(move |v| {
-                format!(
+    use std::fmt::Write as _;
+    // The lines are written into one text and sorted as ranges of it: at 10,000 workflows
+    // there are 60,000, and a string each was most of the hash's time.
+    let mut text = String::new();
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut line = |text: &mut String, write: &dyn Fn(&mut String) -> std::fmt::Result| {
+        let start = text.len();
+        let _ = write(text);
+        lines.push(start..text.len());
+    };
+    for record in catalog.components.values() {
+        for v in record.versions.values() {
+            line(&mut text, &|out| {
+                write!(
+                    out,
                     "{}/{}@{} {}",
                     record.kind.flow(),
                     record.key,
                     v.version,
                     v.hash
                 )
-            })
-        })
-        .collect();
-    lines.extend(
-        catalog
-            .schemas
-            .values()
-            .map(|s| format!("schema {} {}", s.name, s.layout_version())),
-    );
-    lines.extend(catalog.extensions.iter().map(|e| format!("extension {e}")));
-    lines.sort();
+            });
+        }
+    }
+    for schema in catalog.schemas.values() {
+        line(&mut text, &|out| {
+            write!(out, "schema {} ", schema.name)?;
+            schema.write_layout_version(out)
+        });
+    }
+    for extension in &catalog.extensions {
+        line(&mut text, &|out| write!(out, "extension {extension}"));
+    }
+    lines.sort_by(|a, b| text[a.clone()].cmp(&text[b.clone()]));
     // The lines hashed as one text joined by line breaks, without building it (5 MB at 10,000
     // workflows).
     use sha2::Digest as _;
     let mut hasher = sha2::Sha256::new();
-    for (idx, line) in lines.iter().enumerate() {
+    for (idx, range) in lines.into_iter().enumerate() {
         if idx > 0 {
             hasher.update(b"\n");
         }
-        hasher.update(line.as_bytes());
+        hasher.update(&text.as_bytes()[range]);
     }
     format!("sha256:{}", crate::base::hash::hex(&hasher.finalize()))
 }
