@@ -154,7 +154,7 @@ impl Entry {
 }
 
 /// The end of the cache file: the key it is valid for, and each chunk's offset and length.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Footer {
     key: String,
     chunks: Vec<(u64, u64)>,
